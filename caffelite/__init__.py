@@ -1,0 +1,10 @@
+"""caffelite: Caffe's files, pycaffe's API and the caffe command line on
+NumPy (CPU) and CuPy (GPU). Use it as ``import caffelite as caffe``."""
+from .backend import set_device, set_mode_cpu, set_mode_gpu, set_random_seed
+from .blob import Blob
+from .errors import CaffeError, LayerError, NetError, ParseError, WeightsError
+from .layers import Layer, layer_type_list
+from .net import TEST, TRAIN, Net
+from .proto import caffe_pb2  # noqa: F401  (caffelite.proto.caffe_pb2 too)
+
+__version__ = '0.1.0'

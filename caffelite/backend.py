@@ -1,0 +1,85 @@
+"""Compute mode (CPU with NumPy, GPU with CuPy) and the global random state.
+
+Layers never import NumPy or CuPy for math directly: they ask ``xp()`` for
+the array module of the current mode, so each layer is written once.
+"""
+import numpy as np
+
+CPU, GPU = 'CPU', 'GPU'
+
+_state = {'mode': CPU, 'device': 0}
+_rng = np.random.RandomState()
+
+
+def cupy_or_none():
+    """Return the cupy module, or None when it is not installed or unusable."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return cupy
+    except Exception:  # ImportError, or a CUDA runtime without a device
+        pass
+    return None
+
+
+def gpu_available():
+    return cupy_or_none() is not None
+
+
+def set_mode_cpu():
+    _state['mode'] = CPU
+
+
+def set_mode_gpu():
+    cp = cupy_or_none()
+    if cp is None:
+        raise RuntimeError('set_mode_gpu: CuPy with a CUDA device is required '
+                           '(pip install caffelite[gpu])')
+    cp.cuda.Device(_state['device']).use()
+    _state['mode'] = GPU
+
+
+def set_device(device_id):
+    _state['device'] = int(device_id)
+    cp = cupy_or_none()
+    if cp is not None:
+        cp.cuda.Device(_state['device']).use()
+
+
+def mode():
+    return _state['mode']
+
+
+def xp():
+    """The array module (numpy or cupy) for the current mode."""
+    if _state['mode'] == GPU:
+        import cupy
+        return cupy
+    return np
+
+
+def array_module(*arrays):
+    """The array module that owns ``arrays`` (numpy for host arrays)."""
+    for a in arrays:
+        if type(a).__module__.startswith('cupy'):
+            import cupy
+            return cupy
+    return np
+
+
+def to_host(a):
+    """A NumPy array with the contents of ``a`` (host or device)."""
+    return a.get() if hasattr(a, 'get') and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def rng():
+    """The process-wide NumPy RandomState used by fillers, dropout, shuffling."""
+    return _rng
+
+
+def set_random_seed(seed):
+    """Seed every random source caffelite uses (host and, if present, GPU)."""
+    _rng.seed(int(seed) & 0xFFFFFFFF)
+    cp = cupy_or_none()
+    if cp is not None:
+        cp.random.seed(int(seed))

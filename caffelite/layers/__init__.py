@@ -1,0 +1,9 @@
+"""Layer implementations, one class per Caffe layer type, by family.
+
+Importing this package registers every type; ``create_layer(param)`` builds
+one from its LayerParameter.
+"""
+from .base import Layer, create_layer, layer_type_list, register
+from . import common, data, loss, neuron, normalization, python, recurrent, vision  # noqa: F401  (registration)
+
+__all__ = ['Layer', 'create_layer', 'layer_type_list', 'register']

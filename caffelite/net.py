@@ -1,0 +1,552 @@
+"""Net: a directed acyclic graph of layers built from a NetParameter, with
+pycaffe's Python surface (``blobs``, ``params``, ``forward``, ``backward``...).
+
+Construction follows Caffe's Net::Init: filter layers by NetState, insert
+splits, connect bottoms and tops (in-place when a top repeats its bottom),
+set up each layer, decide which layers and blobs need backward, then tie
+shared parameters together.
+"""
+import collections
+import os
+
+import numpy as np
+
+from . import netgraph, protoio, upgrade
+from .blob import Blob
+from .errors import CaffeError, LayerError, NetError, WeightsError
+from .layers import create_layer
+from .proto import caffe_pb2
+
+TRAIN = caffe_pb2.TRAIN
+TEST = caffe_pb2.TEST
+
+
+def load_net_param(source):
+    """A NetParameter from a prototxt path, prototxt text or NetParameter,
+    upgraded from legacy formats as needed."""
+    if isinstance(source, caffe_pb2.NetParameter):
+        param = caffe_pb2.NetParameter()
+        param.CopyFrom(source)
+        name = None
+    else:
+        name = os.fspath(source)
+        if not os.path.exists(name):
+            raise CaffeError('%s: no such network definition file' % name)
+        param = protoio.read_text(name, caffe_pb2.NetParameter())
+    upgrade.upgrade_net(param, name)
+    return param
+
+
+def _parse_args(args, kwargs):
+    """Sort out pycaffe's two constructor forms:
+    Net(model, phase, weights=None, level=0, stages=None) and the legacy
+    Net(model, weights, phase)."""
+    if not args:
+        raise TypeError('Net() needs a network definition')
+    model, rest = args[0], list(args[1:])
+    weights = kwargs.pop('weights', None)
+    phase = kwargs.pop('phase', None)
+    level = kwargs.pop('level', 0)
+    stages = kwargs.pop('stages', None)
+    if kwargs:
+        raise TypeError('unexpected Net() arguments: %s' % ', '.join(kwargs))
+    if rest and isinstance(rest[0], (str, bytes, os.PathLike)):
+        weights = rest.pop(0)
+    if rest:
+        phase = rest.pop(0)
+    if rest:
+        raise TypeError('too many positional arguments to Net()')
+    if phase is None:
+        raise TypeError('Net() needs a phase (caffelite.TRAIN or caffelite.TEST)')
+    if phase not in (TRAIN, TEST):
+        raise ValueError('phase must be caffelite.TRAIN or caffelite.TEST, got %r' % (phase,))
+    return model, phase, weights, level, stages
+
+
+class Net:
+    """A network. ``Net(model_file, phase, weights=None, level=0, stages=None)``
+    or the legacy ``Net(model_file, weights_file, phase)``; ``model_file`` may
+    also be a NetParameter."""
+
+    def __init__(self, *args, **kwargs):
+        model, phase, weights, level, stages = _parse_args(args, kwargs)
+        param = load_net_param(model)
+        param.state.phase = phase
+        param.state.level = level
+        if stages:
+            param.state.stage.extend(stages)
+        self._source = None if isinstance(model, caffe_pb2.NetParameter) else os.fspath(model)
+        self._init(param)
+        if weights is not None:
+            self.copy_from(weights)
+
+    # --- construction ------------------------------------------------------
+    def _init(self, in_param):
+        self.phase = in_param.state.phase
+        param = netgraph.insert_splits(netgraph.filter_net(in_param))
+        self.name = param.name
+        self._param = param
+        self._blobs = []            # Blob objects by blob id
+        self._blob_names = []
+        self._blob_need_backward = []
+        self._blob_loss_weights = []
+        self.layers = []
+        self._layer_names = []
+        self._bottom_ids, self._top_ids = [], []
+        self._bottom_need_backward, self._layer_need_backward = [], []
+        self._inputs, self._params, self._param_layer_index = [], [], []
+        self._param_owners, self._param_names_index = [], {}
+        self.learnable_params, self._learnable_param_ids = [], []
+        self.params_lr, self.params_weight_decay = [], []
+        self._has_params_lr, self._has_params_decay = [], []
+        name_to_id, available = {}, []
+        for layer_param in param.layer:
+            if not layer_param.HasField('phase'):
+                layer_param.phase = self.phase
+            self._add_layer(layer_param, name_to_id, available)
+        self._prune_backward(param.force_backward)
+        self._outputs = [name_to_id[n] for n in sorted(set(available))]
+        self._share_weights()
+
+    def _add_layer(self, lp, name_to_id, available):
+        if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):
+            raise NetError("layer '%s': propagate_down must be given 0 or %d times"
+                           % (lp.name, len(lp.bottom)))
+        layer = create_layer(lp)
+        layer_id = len(self.layers)
+        self.layers.append(layer)
+        self._layer_names.append(lp.name)
+        bottoms, bottom_need = [], []
+        need_backward = False
+        for j, name in enumerate(lp.bottom):
+            if name not in available:
+                raise NetError("unknown bottom blob '%s' (layer '%s', bottom index %d)"
+                               % (name, lp.name, j))
+            available.remove(name)
+            blob_id = name_to_id[name]
+            bottoms.append(blob_id)
+            need = self._blob_need_backward[blob_id]
+            if len(lp.propagate_down):
+                need = bool(lp.propagate_down[j])
+            bottom_need.append(need)
+            need_backward |= self._blob_need_backward[blob_id]
+        tops = [self._append_top(lp, j, name, name_to_id, available)
+                for j, name in enumerate(lp.top)]
+        if lp.type == 'Input':
+            self._inputs.extend(tops)
+        if layer.auto_top_blobs:
+            needed = max(layer.min_top or 0, layer.exact_num_top or 0)
+            while len(tops) < needed:
+                tops.append(self._new_blob('(automatic)'))
+        self._bottom_ids.append(bottoms)
+        self._top_ids.append(tops)
+        self._bottom_need_backward.append(bottom_need)
+        try:
+            layer.layer_setup(self._vec(bottoms), self._vec(tops))
+        except LayerError:
+            raise
+        except (CaffeError, ValueError, TypeError, IndexError) as e:
+            raise LayerError(lp.name, lp.type, 'setup failed: %s' % e) from e
+        for j, blob_id in enumerate(tops):
+            self._blob_loss_weights[blob_id] = layer.loss(j)
+        need_backward |= self._register_params(layer, lp, layer_id)
+        self._layer_need_backward.append(need_backward)
+        if need_backward:
+            for blob_id in tops:
+                self._blob_need_backward[blob_id] = True
+
+    def _new_blob(self, name):
+        self._blobs.append(Blob())
+        self._blob_names.append(name)
+        self._blob_need_backward.append(False)
+        self._blob_loss_weights.append(0.0)
+        return len(self._blobs) - 1
+
+    def _append_top(self, lp, j, name, name_to_id, available):
+        if j < len(lp.bottom) and lp.bottom[j] == name:
+            blob_id = name_to_id[name]          # in-place computation
+        elif name in name_to_id:
+            raise NetError("top blob '%s' of layer '%s' is produced by multiple sources"
+                           % (name, lp.name))
+        else:
+            blob_id = self._new_blob(name)
+            name_to_id[name] = blob_id
+        available.append(name)
+        return blob_id
+
+    def _register_params(self, layer, lp, layer_id):
+        """Record the layer's param blobs (lr/decay mults, sharing by name);
+        return whether any of them is learned (lr_mult != 0)."""
+        if len(lp.param) > len(layer.blobs):
+            raise NetError("too many param specs for layer '%s' (%d for %d blobs)"
+                           % (lp.name, len(lp.param), len(layer.blobs)))
+        any_learned = False
+        for i in range(len(layer.blobs)):
+            spec = lp.param[i] if i < len(lp.param) else caffe_pb2.ParamSpec()
+            learned = spec.lr_mult != 0
+            any_learned |= learned
+            layer.set_param_propagate_down(i, learned)
+            self._append_param(layer, lp, layer_id, i, spec)
+        return any_learned
+
+    def _append_param(self, layer, lp, layer_id, i, spec):
+        net_param_id = len(self._params)
+        self._params.append(layer.blobs[i])
+        self._param_layer_index.append((layer_id, i))
+        name = spec.name
+        if not name or name not in self._param_names_index:
+            self._param_owners.append(-1)
+            if name:
+                self._param_names_index[name] = net_param_id
+            self._learnable_param_ids.append(len(self.learnable_params))
+            self.learnable_params.append(layer.blobs[i])
+            self._has_params_lr.append(spec.HasField('lr_mult'))
+            self._has_params_decay.append(spec.HasField('decay_mult'))
+            self.params_lr.append(spec.lr_mult)
+            self.params_weight_decay.append(spec.decay_mult)
+            return
+        owner = self._param_names_index[name]
+        self._param_owners.append(owner)
+        owner_layer, owner_i = self._param_layer_index[owner]
+        mine, theirs = layer.blobs[i], self._params[owner]
+        permissive = spec.share_mode == caffe_pb2.ParamSpec.PERMISSIVE
+        if (mine.count != theirs.count) if permissive else (mine.shape != theirs.shape):
+            raise NetError("cannot share param '%s' owned by layer '%s' with layer '%s': "
+                           "owner shape %s, sharing layer expects %s"
+                           % (name, self._layer_names[owner_layer], lp.name,
+                              theirs.shape, mine.shape))
+        learnable_id = self._learnable_param_ids[owner]
+        self._learnable_param_ids.append(learnable_id)
+        for has, values, field in ((self._has_params_lr, self.params_lr, 'lr_mult'),
+                                   (self._has_params_decay, self.params_weight_decay,
+                                    'decay_mult')):
+            if not spec.HasField(field):
+                continue
+            if has[learnable_id] and values[learnable_id] != getattr(spec, field):
+                raise NetError("shared param '%s' has mismatched %s" % (name, field))
+            has[learnable_id] = True
+            values[learnable_id] = getattr(spec, field)
+
+    def _prune_backward(self, force_backward):
+        """Caffe's pass from the last layer back: skip backward for layers
+        that do not contribute to a loss or whose bottoms all skip it."""
+        under_loss, skip_backprop = set(), set()
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            tops = [self._blob_names[t] for t in self._top_ids[i]]
+            contributes = any(layer.loss(j) or name in under_loss
+                              for j, name in enumerate(tops))
+            all_skip = all(name in skip_backprop for name in tops)
+            if self._layer_need_backward[i] and all_skip:
+                self._layer_need_backward[i] = False
+                self._bottom_need_backward[i] = [False] * len(self._bottom_ids[i])
+            if not contributes:
+                self._layer_need_backward[i] = False
+            for j, blob_id in enumerate(self._bottom_ids[i]):
+                name = self._blob_names[blob_id]
+                if contributes:
+                    under_loss.add(name)
+                else:
+                    self._bottom_need_backward[i][j] = False
+                if not self._bottom_need_backward[i][j]:
+                    skip_backprop.add(name)
+        if force_backward:
+            for i, layer in enumerate(self.layers):
+                self._layer_need_backward[i] = True
+                for j, blob_id in enumerate(self._bottom_ids[i]):
+                    need = self._bottom_need_backward[i][j] or layer.allow_force_backward(j)
+                    self._bottom_need_backward[i][j] = need
+                    self._blob_need_backward[blob_id] |= need
+                for k in range(len(layer.blobs)):
+                    layer.set_param_propagate_down(k, True)
+
+    def _share_weights(self):
+        for i, owner in enumerate(self._param_owners):
+            if owner >= 0:
+                self._params[i].share_data(self._params[owner])
+                self._params[i].share_diff(self._params[owner])
+
+    def _vec(self, ids):
+        return [self._blobs[i] for i in ids]
+
+    # --- pycaffe views -----------------------------------------------------
+    @property
+    def blobs(self):
+        """OrderedDict of blob name -> Blob, in creation order."""
+        return collections.OrderedDict(zip(self._blob_names, self._blobs))
+
+    @property
+    def blob_loss_weights(self):
+        return collections.OrderedDict(zip(self._blob_names, self._blob_loss_weights))
+
+    @property
+    def params(self):
+        """OrderedDict of layer name -> list of param Blobs (layers with params)."""
+        return collections.OrderedDict(
+            (name, layer.blobs) for name, layer in zip(self._layer_names, self.layers)
+            if layer.blobs)
+
+    @property
+    def layer_dict(self):
+        return collections.OrderedDict(zip(self._layer_names, self.layers))
+
+    @property
+    def inputs(self):
+        return [self._blob_names[i] for i in self._inputs]
+
+    @property
+    def outputs(self):
+        return [self._blob_names[i] for i in self._outputs]
+
+    @property
+    def top_names(self):
+        return collections.OrderedDict(
+            (name, [self._blob_names[i] for i in ids])
+            for name, ids in zip(self._layer_names, self._top_ids))
+
+    @property
+    def bottom_names(self):
+        return collections.OrderedDict(
+            (name, [self._blob_names[i] for i in ids])
+            for name, ids in zip(self._layer_names, self._bottom_ids))
+
+    @property
+    def layer_need_backward(self):
+        return list(self._layer_need_backward)
+
+    @property
+    def blob_need_backward(self):
+        return collections.OrderedDict(zip(self._blob_names, self._blob_need_backward))
+
+    def layer_index(self, name):
+        try:
+            return self._layer_names.index(name)
+        except ValueError:
+            raise NetError("net '%s' has no layer named '%s'" % (self.name, name)) from None
+
+    # --- computation -------------------------------------------------------
+    def _forward(self, start=0, end=None):
+        """Run layers ``start`` .. ``end`` (inclusive); return the total loss."""
+        end = len(self.layers) - 1 if end is None else end
+        loss = 0.0
+        for i in range(start, end + 1):
+            loss += self._run_layer(i, 'forward')
+        return loss
+
+    def _backward(self, start=None, end=0):
+        """Backpropagate from layer ``start`` down to ``end`` (inclusive)."""
+        start = len(self.layers) - 1 if start is None else start
+        for i in range(start, end - 1, -1):
+            if self._layer_need_backward[i]:
+                self._run_layer(i, 'backward')
+
+    def _run_layer(self, i, direction):
+        layer = self.layers[i]
+        bottom, top = self._vec(self._bottom_ids[i]), self._vec(self._top_ids[i])
+        try:
+            if direction == 'forward':
+                return layer.layer_forward(bottom, top)
+            layer.layer_backward(top, list(self._bottom_need_backward[i]), bottom)
+        except LayerError:
+            raise
+        except (CaffeError, ValueError, TypeError, IndexError) as e:
+            raise LayerError(layer.name, layer.type, '%s failed: %s' % (direction, e)) from e
+
+    def forward_backward(self):
+        """Forward then backward over the whole net; returns the loss."""
+        loss = self._forward()
+        self._backward()
+        return loss
+
+    def forward(self, blobs=None, start=None, end=None, **kwargs):
+        """pycaffe's forward: set inputs from ``kwargs``, run layers ``start``
+        .. ``end`` (layer names) and return {blob name: data} of the outputs
+        (or of ``end``) plus ``blobs``."""
+        blobs = list(blobs or [])
+        start_i = 0 if start is None else self.layer_index(start)
+        if end is None:
+            end_i, outs = len(self.layers) - 1, self.outputs + blobs
+        else:
+            end_i, outs = self.layer_index(end), [end] + blobs
+        self._fill('data', kwargs, self.inputs, 'Input blob arguments do not match net inputs.')
+        self._forward(start_i, end_i)
+        return {name: self._blob(name).data for name in dict.fromkeys(outs)}
+
+    def backward(self, diffs=None, start=None, end=None, **kwargs):
+        """pycaffe's backward: set output diffs from ``kwargs``, run backward
+        from ``start`` down to ``end`` and return {blob name: diff} of the
+        inputs (or of ``end``) plus ``diffs``."""
+        diffs = list(diffs or [])
+        start_i = len(self.layers) - 1 if start is None else self.layer_index(start)
+        if end is None:
+            end_i, outs = 0, self.inputs + diffs
+        else:
+            end_i, outs = self.layer_index(end), [end] + diffs
+        self._fill('diff', kwargs, self.outputs, 'Top diff arguments do not match net outputs.')
+        self._backward(start_i, end_i)
+        return {name: self._blob(name).diff for name in dict.fromkeys(outs)}
+
+    def _fill(self, field, arrays, expected, message):
+        if not arrays:
+            return
+        if set(arrays) != set(expected):
+            raise NetError('%s Expected %s, got %s' % (message, sorted(expected), sorted(arrays)))
+        for name, value in arrays.items():
+            blob = self._blob(name)
+            value = np.asarray(value)
+            if value.shape[:1] != blob.shape[:1]:
+                raise NetError("blob '%s': %s has batch size %d, the net expects %d"
+                               % (name, field, value.shape[0] if value.ndim else 0,
+                                  blob.shape[0]))
+            getattr(blob, field)[...] = value
+
+    def _blob(self, name):
+        try:
+            return self._blobs[self._blob_names.index(name)]
+        except ValueError:
+            raise NetError("net '%s' has no blob named '%s'" % (self.name, name)) from None
+
+    def forward_all(self, blobs=None, **kwargs):
+        """Forward over inputs of any batch size, in net-sized batches;
+        returns {blob: array of all results}."""
+        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        results = {name: [] for name in outs}
+        for batch, pad in self._batches(kwargs):
+            out = self.forward(blobs=blobs, **batch)
+            for name in outs:
+                results[name].append(np.array(out[name][:len(out[name]) - pad]))
+        return {name: np.concatenate(v) if v else np.empty(0, np.float32)
+                for name, v in results.items()}
+
+    def forward_backward_all(self, blobs=None, diffs=None, **kwargs):
+        """forward_all and backward over batches; kwargs hold inputs and
+        output diffs. Returns (all_outs, all_diffs)."""
+        ins = {k: v for k, v in kwargs.items() if k in self.inputs}
+        top_diffs = {k: v for k, v in kwargs.items() if k in self.outputs}
+        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        douts = list(dict.fromkeys(self.inputs + list(diffs or [])))
+        results = {name: [] for name in outs}
+        dresults = {name: [] for name in douts}
+        for (batch, pad), (dbatch, _) in zip(self._batches(ins), self._batches(top_diffs)):
+            out = self.forward(blobs=blobs, **batch)
+            dout = self.backward(diffs=diffs, **dbatch)
+            for acc, names, src in ((results, outs, out), (dresults, douts, dout)):
+                for name in names:
+                    acc[name].append(np.array(src[name][:len(src[name]) - pad]))
+        cat = lambda d: {k: np.concatenate(v) for k, v in d.items()}
+        return cat(results), cat(dresults)
+
+    def _batches(self, arrays):
+        """Yield ({name: batch}, padding) over ``arrays`` in net batch size;
+        the last batch is zero-padded, as pycaffe does."""
+        if not arrays:
+            while True:
+                yield {}, 0
+        batch_size = self._blob(next(iter(arrays))).shape[0]
+        total = len(next(iter(arrays.values())))
+        for first in range(0, total, batch_size):
+            batch, pad = {}, 0
+            for name, values in arrays.items():
+                chunk = np.asarray(values[first:first + batch_size])
+                pad = batch_size - len(chunk)
+                if pad:
+                    chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], chunk.dtype)])
+                batch[name] = chunk
+            yield batch, pad
+
+    def reshape(self):
+        """Propagate input shape changes through every layer."""
+        for i, layer in enumerate(self.layers):
+            layer.reshape(self._vec(self._bottom_ids[i]), self._vec(self._top_ids[i]))
+
+    def clear_param_diffs(self):
+        for blob in self.learnable_params:
+            blob.xdiff[...] = 0
+
+    # --- weights -----------------------------------------------------------
+    def copy_from(self, weights):
+        """Load trained weights (a .caffemodel path, a NetParameter, or an
+        .h5/.hdf5 file) into layers with the same names; other layers of the
+        file are ignored."""
+        if isinstance(weights, caffe_pb2.NetParameter):
+            source, where = weights, 'weights'
+        else:
+            where = os.fspath(weights)
+            if where.endswith(('.h5', '.hdf5')):
+                return self.load_hdf5(where)
+            source = protoio.read_binary(where, caffe_pb2.NetParameter())
+            upgrade.upgrade_net(source, where)
+        layers = self.layer_dict
+        for src in source.layer:
+            target = layers.get(src.name)
+            if target is None or not len(src.blobs) and not target.blobs:
+                continue
+            if len(src.blobs) != len(target.blobs):
+                raise WeightsError("%s: layer '%s' has %d param blobs in the file, "
+                                   "%d in the net" % (where, src.name, len(src.blobs),
+                                                      len(target.blobs)))
+            for k, (proto, blob) in enumerate(zip(src.blobs, target.blobs)):
+                if not protoio.proto_fits_shape(proto, blob.shape):
+                    raise WeightsError(
+                        "%s: cannot copy param %d of layer '%s': shape mismatch, "
+                        "file %s vs net %s" % (where, k, src.name,
+                                               protoio.blob_shape_of(proto), blob.shape))
+                blob.from_proto(proto, reshape=False)
+
+    def share_with(self, other):
+        """Share the param data of same-named layers of ``other`` (a Net)."""
+        mine = self.layer_dict
+        for name, layer in other.layer_dict.items():
+            target = mine.get(name)
+            if target is None or not layer.blobs:
+                continue
+            if len(target.blobs) != len(layer.blobs):
+                raise WeightsError("layer '%s': %d params vs %d"
+                                   % (name, len(target.blobs), len(layer.blobs)))
+            for k, (t, s) in enumerate(zip(target.blobs, layer.blobs)):
+                if t.shape != s.shape:
+                    raise WeightsError("cannot share param %d of layer '%s': %s vs %s"
+                                       % (k, name, s.shape, t.shape))
+                t.share_data(s)
+
+    def to_proto(self, write_diff=False):
+        """The NetParameter of this net with every layer's blobs."""
+        out = caffe_pb2.NetParameter()
+        out.name = self.name
+        for lp, layer in zip(self._param.layer, self.layers):
+            dst = out.layer.add()
+            dst.CopyFrom(lp)
+            del dst.blobs[:]
+            for blob in layer.blobs:
+                blob.to_proto(dst.blobs.add(), write_diff)
+        return out
+
+    def save(self, filename, write_diff=False):
+        """Write the weights as a binary .caffemodel (atomically)."""
+        protoio.write_binary(filename, self.to_proto(write_diff))
+
+    def save_hdf5(self, filename, write_diff=False):
+        import h5py
+        with protoio.atomic_open(filename, 'wb') as f, h5py.File(f, 'w') as h5:
+            for name, blobs in self.params.items():
+                for k, blob in enumerate(blobs):
+                    h5['data/%s/%d' % (name, k)] = blob.data
+                    if write_diff:
+                        h5['diff/%s/%d' % (name, k)] = blob.diff
+
+    def load_hdf5(self, filename):
+        import h5py
+        with h5py.File(filename, 'r') as h5:
+            group = h5['data']
+            for name, blobs in self.params.items():
+                if name not in group:
+                    continue
+                for k, blob in enumerate(blobs):
+                    value = group[name][str(k)][...]
+                    if value.size != blob.count:
+                        raise WeightsError("%s: param %d of layer '%s' has %s, net %s"
+                                           % (filename, k, name, value.shape, blob.shape))
+                    blob.data[...] = value.reshape(blob.shape)
+
+    def __repr__(self):
+        return '<Net %r: %d layers, %d blobs>' % (self.name, len(self.layers), len(self._blobs))

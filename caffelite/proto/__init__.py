@@ -1,0 +1,1 @@
+"""Generated protobuf bindings for Caffe\x27s schema."""

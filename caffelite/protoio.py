@@ -1,0 +1,113 @@
+"""Reading and writing Caffe's protobuf files, text and binary.
+
+Text parse errors become :class:`ParseError` with the file, line and column.
+Binary files of any size are read (protobuf's Python runtime has no 64 MB
+message cap, unlike Caffe's C++ CodedInputStream default). Every write goes
+to a temporary file in the target folder and is renamed into place, so a
+crash never leaves half a file under the final name.
+"""
+import contextlib
+import os
+import tempfile
+
+from google.protobuf import message as pb_message
+from google.protobuf import text_format
+
+from .errors import ParseError
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode='wb'):
+    """Open a temporary file beside ``path``; rename it onto ``path`` on success."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
+                               suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def parse_text(text, message, path=None):
+    """Merge prototxt ``text`` into ``message``; returns ``message``."""
+    try:
+        text_format.Merge(text, message, allow_unknown_extension=False)
+    except text_format.ParseError as e:
+        line, col = e.GetLine(), e.GetColumn()
+        msg = str(e)
+        # text_format prefixes "line:col : "; keep only the reason.
+        if line is not None and msg.startswith('%s:%s' % (line, col)):
+            msg = msg.split(':', 2)[-1].strip()
+        raise ParseError(msg, path, line, col) from None
+    return message
+
+
+def read_text(path, message):
+    """Parse the prototxt file at ``path`` into ``message``."""
+    path = os.fspath(path)
+    try:
+        with open(path, 'r', encoding='utf-8') as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise ParseError('not a text prototxt (%s)' % e.reason, path) from None
+    return parse_text(text, message, path)
+
+
+def write_text(path, message):
+    with atomic_open(os.fspath(path), 'w') as f:
+        f.write(text_format.MessageToString(message))
+
+
+def read_binary(path, message):
+    """Parse the binary protobuf file at ``path`` into ``message``."""
+    path = os.fspath(path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        message.ParseFromString(data)
+    except pb_message.DecodeError as e:
+        raise ParseError('not a valid binary %s (%s)'
+                         % (message.DESCRIPTOR.name, e), path) from None
+    return message
+
+
+def write_binary(path, message):
+    with atomic_open(os.fspath(path), 'wb') as f:
+        f.write(message.SerializeToString())
+
+
+def read_text_or_binary(path, message):
+    """Read ``path`` as text when it parses as text, else as binary."""
+    path = os.fspath(path)
+    with open(path, 'rb') as f:
+        head = f.read(4096)
+    try:
+        head.decode('utf-8')
+        looks_text = b'\0' not in head
+    except UnicodeDecodeError:
+        looks_text = False
+    return (read_text if looks_text else read_binary)(path, message)
+
+
+def blob_shape_of(proto):
+    """Shape of a BlobProto: ``shape.dim``, or legacy (num, channels, height, width)."""
+    if proto.HasField('shape'):
+        return tuple(int(d) for d in proto.shape.dim)
+    if any(proto.HasField(f) for f in ('num', 'channels', 'height', 'width')):
+        return (proto.num, proto.channels, proto.height, proto.width)
+    return (len(proto.double_data) or len(proto.data),)
+
+
+def proto_fits_shape(proto, shape):
+    """True when a BlobProto can fill a blob of ``shape`` as Caffe allows:
+    exactly, or through the legacy 4-d dims padded with ones on the left."""
+    if proto.HasField('shape'):
+        return tuple(proto.shape.dim) == tuple(shape)
+    if len(shape) > 4:
+        return False
+    padded = (1,) * (4 - len(shape)) + tuple(shape)
+    return padded == (proto.num, proto.channels, proto.height, proto.width)

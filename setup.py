@@ -1,0 +1,35 @@
+"""Packaging for caffelite. ``pip install .`` installs the package, the
+generated protobuf module and the CUDA kernel sources (as caffelite/kernels)."""
+from setuptools import find_packages, setup
+
+setup(
+    name='caffelite',
+    version='0.1.0',
+    description='Caffe-compatible deep learning in Python: prototxt, caffemodel, '
+                'pycaffe API and the caffe command line, on NumPy and CuPy',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='BSD-2-Clause',
+    python_requires='>=3.9',
+    packages=find_packages(include=['caffelite', 'caffelite.*']) + ['caffelite.kernels'],
+    package_dir={'caffelite.kernels': 'kernels'},
+    package_data={'caffelite.kernels': ['*.cu', '*.cuh'],
+                  'caffelite': ['data/*']},
+    install_requires=[
+        'numpy>=1.22',
+        'protobuf>=3.20',
+        'Pillow>=9.0',
+        'lmdb>=1.0',
+        'h5py>=3.0',
+        'tqdm>=4.0',
+    ],
+    extras_require={
+        'gpu': ['cupy>=12'],
+        'draw': ['pydot>=1.4'],
+        'plot': ['matplotlib>=3.5'],
+        'demo': ['scikit-learn>=1.0'],
+        'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
+                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0'],
+    },
+    entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
+)

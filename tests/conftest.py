@@ -1,0 +1,29 @@
+"""Shared pytest fixtures: the Caffe reference folder and GPU markers."""
+import pathlib
+
+import pytest
+
+REFERENCE = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'reference'
+
+
+def reference_path(*parts):
+    """Path inside ../shared/reference; skips the test when it is absent."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.skip('Caffe reference data not found at %s' % path)
+    return path
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'gpu: needs CuPy and a CUDA device')
+    config.addinivalue_line('markers', 'slow: takes more than a few seconds')
+
+
+def pytest_collection_modifyitems(config, items):
+    from caffelite import backend
+    if backend.gpu_available():
+        return
+    skip = pytest.mark.skip(reason='no CUDA device / CuPy')
+    for item in items:
+        if 'gpu' in item.keywords:
+            item.add_marker(skip)
