@@ -1,0 +1,66 @@
+"""Loading and launching the hand-written CUDA kernels in ``kernels/*.cu``.
+
+Each .cu file is compiled once per process with CuPy's RawModule (CuPy also
+caches the binary on disk), after ``prelude.cuh``, which gives the kernels
+their GPU meaning: ``KERNEL`` is ``extern "C" __global__`` and
+``CUDA_KERNEL_LOOP`` is a grid-stride loop, one thread per output element.
+The test suite compiles the same files as plain C++ with a host header
+instead (tests/kernel_host.h) so every kernel is checked without a GPU.
+"""
+import functools
+import os
+
+import numpy as np
+
+THREADS = 512
+MAX_BLOCKS = 65535 * 8
+
+
+def kernels_dir():
+    """The folder of the .cu sources: installed beside the package
+    (caffelite/kernels) or at the top of a source checkout (kernels/)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, 'kernels'), os.path.join(os.path.dirname(here), 'kernels')):
+        if os.path.exists(os.path.join(candidate, 'prelude.cuh')):
+            return candidate
+    raise FileNotFoundError('caffelite CUDA kernel sources not found beside %s' % here)
+
+
+def kernel_source(name):
+    """The text of ``kernels/<name>.cu``."""
+    with open(os.path.join(kernels_dir(), name + '.cu')) as f:
+        return f.read()
+
+
+@functools.lru_cache(maxsize=None)
+def _module(name):
+    import cupy
+    with open(os.path.join(kernels_dir(), 'prelude.cuh')) as f:
+        prelude = f.read()
+    return cupy.RawModule(code=prelude + '\n' + kernel_source(name),
+                          options=('--std=c++14',))
+
+
+def scalar(value):
+    """Kernel scalar arguments: Python ints become int32, floats float32."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.int32(value)
+    if isinstance(value, (int, np.integer)):
+        return np.int32(value)
+    if isinstance(value, (float, np.floating)):
+        return np.float32(value)
+    return value
+
+
+def launch(module, kernel, n, *args):
+    """Run ``kernel`` of ``kernels/<module>.cu`` over ``n`` elements."""
+    if n <= 0:
+        return
+    fn = _module(module).get_function(kernel)
+    blocks = min((int(n) + THREADS - 1) // THREADS, MAX_BLOCKS)
+    fn((blocks,), (THREADS,), (scalar(n),) + tuple(scalar(a) for a in args))
+
+
+def on_gpu(array):
+    """True when ``array`` is a CuPy array (so the kernel path applies)."""
+    return type(array).__module__.startswith('cupy')

@@ -1,0 +1,1 @@
+"""Named array operations with a NumPy implementation and a CUDA kernel."""

@@ -1,0 +1,482 @@
+"""Solvers: Caffe's training loop and its six update rules.
+
+``Solver`` reproduces Caffe's Solver::Step (clear diffs, periodic testing,
+``iter_size`` forward/backward passes, smoothed loss, display, update,
+snapshots) and SGDSolver::ApplyUpdate (learning-rate policy, gradient
+clipping, normalization, L1/L2 regularization); subclasses only differ in
+``compute_update`` and in how many history blobs they keep.
+"""
+import logging
+import math
+import os
+import time
+
+import numpy as np
+
+from . import protoio, upgrade
+from .blob import Blob
+from .errors import CaffeError
+from .net import Net, TEST, TRAIN, load_net_param
+from .ops import solver_updates as updates
+from .proto import caffe_pb2
+
+log = logging.getLogger('caffelite.solver')
+
+_SOLVERS = {}
+
+
+def _solver(type_name):
+    def wrap(cls):
+        cls.type = type_name
+        _SOLVERS[type_name] = cls
+        return cls
+    return wrap
+
+
+def load_solver_param(source):
+    """A SolverParameter from a path or a SolverParameter, upgraded; its net
+    paths are kept relative to the solver file's folder."""
+    if isinstance(source, caffe_pb2.SolverParameter):
+        param = caffe_pb2.SolverParameter()
+        param.CopyFrom(source)
+        return param, None
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise CaffeError('%s: no such solver file' % path)
+    param = protoio.read_text(path, caffe_pb2.SolverParameter())
+    upgrade.upgrade_solver(param)
+    return param, os.path.dirname(os.path.abspath(path))
+
+
+def learning_rate(param, it, current_step=0):
+    """The learning rate of Caffe's ``lr_policy`` at iteration ``it``."""
+    policy, base, gamma = param.lr_policy, param.base_lr, param.gamma
+    if policy == 'fixed':
+        return base
+    if policy == 'step':
+        if param.stepsize <= 0:
+            raise CaffeError('lr_policy step needs stepsize > 0')
+        return base * gamma ** (it // param.stepsize)
+    if policy == 'exp':
+        return base * gamma ** it
+    if policy == 'inv':
+        return base * (1 + gamma * it) ** (-param.power)
+    if policy == 'multistep':
+        return base * gamma ** current_step
+    if policy == 'poly':
+        return base * (1 - it / float(param.max_iter)) ** param.power
+    if policy == 'sigmoid':
+        return base * (1 / (1 + math.exp(-gamma * (it - param.stepsize))))
+    raise CaffeError('unknown lr_policy: %r' % policy)
+
+
+class Solver:
+    """Base solver. Build with ``get_solver(path)`` or a subclass directly:
+    ``SGDSolver('solver.prototxt')``. pycaffe attributes: ``net``,
+    ``test_nets``, ``iter``, ``step``, ``solve``, ``snapshot``, ``restore``."""
+
+    type = None
+    history_sets = 1    # history blobs per learnable param
+
+    def __init__(self, source, action_request=None):
+        self.param, self._root = load_solver_param(source)
+        if self.param.type != self.type and type(self) is not Solver:
+            log.debug('solver type %s used through %s', self.param.type, self.type)
+        if self.param.random_seed >= 0:
+            from .backend import set_random_seed
+            set_random_seed(self.param.random_seed)
+        self.iter = 0
+        self.current_step = 0
+        self.requested_early_exit = False
+        self.action_request = action_request or (lambda: None)
+        self.smoothed_loss = 0.0
+        self._losses = []
+        self._callbacks = []
+        self.listeners = []
+        self.net = self._train_net()
+        self.test_nets = self._test_nets()
+        params = self.net.learnable_params
+        self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
+        self._check_params()
+
+    # --- construction ------------------------------------------------------
+    def _resolve(self, path):
+        if self._root and not os.path.isabs(path) and not os.path.exists(path):
+            candidate = os.path.join(self._root, path)
+            if os.path.exists(candidate):
+                return candidate
+        return path
+
+    def _net_from(self, param, file, state, phase):
+        """A net from an inline NetParameter or a file, in NetState
+        ``phase`` merged with the solver's train_state/test_state."""
+        net_param = load_net_param(param if param is not None else self._resolve(file))
+        merged = caffe_pb2.NetState(phase=phase)
+        merged.MergeFrom(state)
+        net_param.state.CopyFrom(merged)
+        return Net(net_param, merged.phase)
+
+    def _train_net(self):
+        p = self.param
+        sources = [('train_net_param', p.HasField('train_net_param')),
+                   ('train_net', p.HasField('train_net')),
+                   ('net_param', p.HasField('net_param')), ('net', p.HasField('net'))]
+        given = [name for name, present in sources if present]
+        if len(given) != 1:
+            raise CaffeError('solver must specify exactly one train net '
+                             '(train_net_param, train_net, net_param or net); got %s'
+                             % (given or 'none'))
+        name = given[0]
+        value = getattr(p, name)
+        is_param = name.endswith('_param')
+        return self._net_from(value if is_param else None, None if is_param else value,
+                              p.train_state, TRAIN)
+
+    def _test_nets(self):
+        p = self.param
+        specific = [(q, None) for q in p.test_net_param] + [(None, f) for f in p.test_net]
+        generic = (p.net_param, None) if p.HasField('net_param') else (
+            (None, p.net) if p.HasField('net') else None)
+        if generic is None and len(p.test_iter) != len(specific):
+            raise CaffeError('test_iter must be given once per test net (%d), got %d'
+                             % (len(specific), len(p.test_iter)))
+        if generic is not None and len(p.test_iter) < len(specific):
+            raise CaffeError('test_iter must be given at least %d times' % len(specific))
+        sources = specific + [generic] * (len(p.test_iter) - len(specific))
+        if len(p.test_state) and len(p.test_state) != len(sources):
+            raise CaffeError('test_state must be given once per test net (%d)' % len(sources))
+        return [self._net_from(q, f, p.test_state[i] if len(p.test_state)
+                               else caffe_pb2.NetState(), TEST)
+                for i, (q, f) in enumerate(sources)]
+
+    def _check_params(self):
+        if self.param.iter_size < 1:
+            raise CaffeError('iter_size must be >= 1')
+
+    # --- pycaffe API -------------------------------------------------------
+    def add_callback(self, on_start, on_gradients_ready):
+        """Call ``on_start()`` before each iteration's passes and
+        ``on_gradients_ready()`` before its update (pycaffe)."""
+        self._callbacks.append((on_start, on_gradients_ready))
+
+    def step(self, iters):
+        """Run ``iters`` training iterations (Caffe's Solver::Step)."""
+        p = self.param
+        start_iter, stop_iter = self.iter, self.iter + int(iters)
+        self._losses, self.smoothed_loss = [], 0.0
+        tic = time.time()
+        while self.iter < stop_iter:
+            self.net.clear_param_diffs()
+            if (p.test_interval and self.iter % p.test_interval == 0
+                    and (self.iter > 0 or p.test_initialization)):
+                self.test_all()
+                if self.requested_early_exit:
+                    break
+            for on_start, _ in self._callbacks:
+                on_start()
+            display = p.display and self.iter % p.display == 0
+            loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
+            self._update_smoothed_loss(loss, start_iter)
+            if display:
+                self._display(time.time() - tic)
+                tic = time.time()
+            for _, on_ready in self._callbacks:
+                on_ready()
+            self.apply_update()
+            self.iter += 1
+            request = self.action_request()
+            if (p.snapshot and self.iter % p.snapshot == 0) or request == 'snapshot':
+                self.snapshot()
+            if request == 'stop':
+                self.requested_early_exit = True
+                break
+
+    def solve(self, resume_file=None):
+        """Train to ``max_iter`` (optionally resuming), snapshot and test."""
+        p = self.param
+        log.info('Solving %s', self.net.name)
+        log.info('Learning Rate Policy: %s', p.lr_policy)
+        self.requested_early_exit = False
+        if resume_file:
+            self.restore(resume_file)
+        self.step(p.max_iter - self.iter)
+        if p.snapshot_after_train and (not p.snapshot or self.iter % p.snapshot != 0):
+            self.snapshot()
+        if self.requested_early_exit:
+            log.info('Optimization stopped early.')
+            return
+        if p.display and self.iter % p.display == 0:
+            loss = self.net._forward()
+            log.info('Iteration %d, loss = %g', self.iter, loss)
+        if p.test_interval and self.iter % p.test_interval == 0:
+            self.test_all()
+        log.info('Optimization Done.')
+
+    # --- loss bookkeeping and display ---------------------------------------
+    def _update_smoothed_loss(self, loss, start_iter):
+        average = max(1, self.param.average_loss)
+        if len(self._losses) < average:
+            self._losses.append(loss)
+            n = len(self._losses)
+            self.smoothed_loss = (self.smoothed_loss * (n - 1) + loss) / n
+        else:
+            i = (self.iter - start_iter) % average
+            self.smoothed_loss += (loss - self._losses[i]) / average
+            self._losses[i] = loss
+
+    def _emit(self, **event):
+        for listener in self.listeners:
+            listener(event)
+
+    def _display(self, seconds):
+        log.info('Iteration %d (%.3g iter/s, %.3gs/%d iters), loss = %g', self.iter,
+                 self.param.display / max(seconds, 1e-9), seconds, self.param.display,
+                 self.smoothed_loss)
+        outputs = self._output_lines(self.net, 'Train', lambda name: self.net.blobs[name].data)
+        self._emit(phase='train', iter=self.iter, loss=float(self.smoothed_loss),
+                   outputs=outputs)
+
+    def _output_lines(self, net, label, values, scale=1.0):
+        """Log every output element as Caffe does; return {name: mean value}."""
+        index, summary = 0, {}
+        for name in net.outputs:
+            vec = np.asarray(values(name), np.float64).ravel() * scale
+            weight = net.blob_loss_weights[name]
+            for value in vec:
+                note = ' (* %g = %g loss)' % (weight, weight * value) if weight else ''
+                log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
+                index += 1
+            summary[name] = float(vec.mean()) if vec.size else 0.0
+        return summary
+
+    # --- testing -----------------------------------------------------------
+    def test_all(self):
+        for i in range(len(self.test_nets)):
+            if self.requested_early_exit:
+                break
+            self.test(i)
+
+    def test(self, index=0):
+        """Run test net ``index`` for its test_iter batches; log mean outputs."""
+        log.info('Iteration %d, Testing net (#%d)', self.iter, index)
+        net = self.test_nets[index]
+        net.share_with(self.net)
+        iters = self.param.test_iter[index]
+        totals, loss = {}, 0.0
+        for _ in range(iters):
+            if self.action_request() == 'stop':
+                self.requested_early_exit = True
+                log.info('Test interrupted.')
+                return None
+            loss += net._forward()
+            for name in net.outputs:
+                value = np.array(net.blobs[name].data, np.float64)
+                totals[name] = totals.get(name, 0) + value
+        if self.param.test_compute_loss:
+            log.info('Test loss: %g', loss / iters)
+        scores = self._output_lines(net, 'Test', lambda name: totals[name], 1.0 / iters)
+        self._emit(phase='test', iter=self.iter, net=index, outputs=scores)
+        return scores
+
+    # --- the update --------------------------------------------------------
+    def learning_rate(self):
+        p = self.param
+        if p.lr_policy == 'multistep':
+            while (self.current_step < len(p.stepvalue)
+                   and self.iter >= p.stepvalue[self.current_step]):
+                self.current_step += 1
+                log.info('MultiStep Status: Iteration %d, step = %d',
+                         self.iter, self.current_step)
+        return learning_rate(p, self.iter, self.current_step)
+
+    def apply_update(self):
+        """Caffe's SGDSolver::ApplyUpdate: rate, clip, normalize, regularize,
+        compute the update into each diff, then data -= diff."""
+        rate = self.learning_rate()
+        if self.param.display and self.iter % self.param.display == 0:
+            log.info('Iteration %d, lr = %g', self.iter, rate)
+            self._emit(phase='lr', iter=self.iter, lr=float(rate))
+        self._clip_gradients()
+        for i, blob in enumerate(self.net.learnable_params):
+            self._normalize(blob)
+            self._regularize(i, blob)
+            self.compute_update(i, blob, rate * self.net.params_lr[i])
+        for blob in self.net.learnable_params:
+            blob.xdata[...] -= blob.xdiff
+
+    def _clip_gradients(self):
+        clip = self.param.clip_gradients
+        if clip < 0:
+            return
+        params = self.net.learnable_params
+        norm = math.sqrt(sum(float((p.xdiff.astype(np.float64) ** 2).sum()) for p in params))
+        if norm > clip:
+            log.info('Gradient clipping: scaling down gradients (L2 norm %g > %g) '
+                     'by scale factor %g', norm, clip, clip / norm)
+            for p in params:
+                p.xdiff[...] *= np.float32(clip / norm)
+
+    def _normalize(self, blob):
+        if self.param.iter_size > 1:
+            blob.xdiff[...] *= np.float32(1.0 / self.param.iter_size)
+
+    def _regularize(self, i, blob):
+        decay = self.param.weight_decay * self.net.params_weight_decay[i]
+        if not decay:
+            return
+        kind = self.param.regularization_type
+        if kind == 'L2':
+            blob.xdiff[...] += np.float32(decay) * blob.xdata
+        elif kind == 'L1':
+            blob.xdiff[...] += np.float32(decay) * blob.xp.sign(blob.xdata)
+        else:
+            raise CaffeError('unknown regularization_type %r' % kind)
+
+    def history_of(self, i, k=0):
+        """History blob ``k`` (0 or 1) of learnable param ``i``."""
+        return self.history[k * len(self.net.learnable_params) + i]
+
+    def compute_update(self, i, blob, local_rate):
+        raise NotImplementedError
+
+    # --- snapshots ---------------------------------------------------------
+    def _snapshot_base(self):
+        prefix = self.param.snapshot_prefix
+        if not prefix:
+            raise CaffeError('snapshot_prefix is not set in the solver')
+        return '%s_iter_%d' % (prefix, self.iter)
+
+    def snapshot(self):
+        """Write ``<prefix>_iter_N.caffemodel`` and ``.solverstate``; return
+        their paths."""
+        base = self._snapshot_base()
+        folder = os.path.dirname(base)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        hdf5 = self.param.snapshot_format == caffe_pb2.SolverParameter.HDF5
+        model = base + ('.caffemodel.h5' if hdf5 else '.caffemodel')
+        log.info('Snapshotting to %s file %s', 'HDF5' if hdf5 else 'binary proto', model)
+        if hdf5:
+            self.net.save_hdf5(model, self.param.snapshot_diff)
+        else:
+            self.net.save(model, self.param.snapshot_diff)
+        state_path = base + '.solverstate'
+        state = caffe_pb2.SolverState(iter=self.iter, learned_net=model,
+                                      current_step=self.current_step)
+        for blob in self.history:
+            blob.to_proto(state.history.add())
+        log.info('Snapshotting solver state to binary proto file %s', state_path)
+        protoio.write_binary(state_path, state)
+        self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
+        return model, state_path
+
+    def restore(self, state_file):
+        """Resume from a ``.solverstate``: iteration, step, history, weights."""
+        state_file = os.fspath(state_file)
+        state = protoio.read_binary(state_file, caffe_pb2.SolverState())
+        if len(state.history) != len(self.history):
+            raise CaffeError('%s: %d history blobs, the %s solver needs %d'
+                             % (state_file, len(state.history), self.type, len(self.history)))
+        self.iter, self.current_step = state.iter, state.current_step
+        if state.learned_net:
+            self.net.copy_from(self._learned_net_path(state.learned_net, state_file))
+        for blob, proto in zip(self.history, state.history):
+            if not protoio.proto_fits_shape(proto, blob.shape):
+                raise CaffeError('%s: history blob shape %s does not fit %s'
+                                 % (state_file, protoio.blob_shape_of(proto), blob.shape))
+            blob.from_proto(proto, reshape=False)
+
+    @staticmethod
+    def _learned_net_path(path, state_file):
+        """The weights named in a solverstate: as written, else beside it."""
+        if os.path.exists(path):
+            return path
+        beside = os.path.join(os.path.dirname(os.path.abspath(state_file)),
+                              os.path.basename(path))
+        if os.path.exists(beside):
+            return beside
+        raise CaffeError('%s: learned_net %s not found' % (state_file, path))
+
+
+@_solver('SGD')
+class SGDSolver(Solver):
+    """Momentum SGD: history = momentum * history + rate * diff."""
+
+    def compute_update(self, i, blob, local_rate):
+        updates.sgd(blob.xdiff, self.history_of(i).xdata, self.param.momentum, local_rate)
+
+
+@_solver('Nesterov')
+class NesterovSolver(Solver):
+    """Nesterov momentum: step by (1 + m) * h_new - m * h_old."""
+
+    def compute_update(self, i, blob, local_rate):
+        updates.nesterov(blob.xdiff, self.history_of(i).xdata, self.param.momentum,
+                         local_rate)
+
+
+class _NoMomentumSolver(Solver):
+    def _check_params(self):
+        super()._check_params()
+        if self.param.momentum != 0:
+            raise CaffeError('%s does not use momentum; set momentum: 0' % self.type)
+
+
+@_solver('AdaGrad')
+class AdaGradSolver(_NoMomentumSolver):
+    """history += diff^2; step = rate * diff / (sqrt(history) + delta)."""
+
+    def compute_update(self, i, blob, local_rate):
+        updates.adagrad(blob.xdiff, self.history_of(i).xdata, self.param.delta, local_rate)
+
+
+@_solver('RMSProp')
+class RMSPropSolver(_NoMomentumSolver):
+    """history = d * history + (1 - d) * diff^2; step = rate * diff / (sqrt(h) + delta)."""
+
+    def _check_params(self):
+        super()._check_params()
+        if not 0 <= self.param.rms_decay <= 1:
+            raise CaffeError('rms_decay must be in [0, 1]')
+
+    def compute_update(self, i, blob, local_rate):
+        updates.rmsprop(blob.xdiff, self.history_of(i).xdata, self.param.rms_decay,
+                        self.param.delta, local_rate)
+
+
+@_solver('AdaDelta')
+class AdaDeltaSolver(Solver):
+    """AdaDelta: a second history set holds the squared updates."""
+    history_sets = 2
+
+    def compute_update(self, i, blob, local_rate):
+        updates.adadelta(blob.xdiff, self.history_of(i, 0).xdata, self.history_of(i, 1).xdata,
+                         self.param.momentum, self.param.delta, local_rate)
+
+
+@_solver('Adam')
+class AdamSolver(Solver):
+    """Adam with Caffe's bias correction folded into the rate."""
+    history_sets = 2
+
+    def compute_update(self, i, blob, local_rate):
+        b1, b2 = self.param.momentum, self.param.momentum2
+        t = self.iter + 1
+        corrected = local_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        updates.adam(blob.xdiff, self.history_of(i, 0).xdata, self.history_of(i, 1).xdata,
+                     b1, b2, self.param.delta, corrected)
+
+
+def solver_types():
+    return sorted(_SOLVERS)
+
+
+def get_solver(source, action_request=None):
+    """Build the solver named by the file's ``type`` (pycaffe's get_solver)."""
+    param, _ = load_solver_param(source)
+    try:
+        cls = _SOLVERS[param.type]
+    except KeyError:
+        raise CaffeError('unknown solver type %r (known: %s)'
+                         % (param.type, ', '.join(solver_types()))) from None
+    return cls(source, action_request)

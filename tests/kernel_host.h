@@ -1,0 +1,15 @@
+/* Host meaning of the kernel vocabulary: compiles kernels/*.cu as plain C++
+ * so tests can run each kernel serially and compare it with NumPy. */
+#include <math.h>
+
+#define KERNEL extern "C"
+#define DEVICE static inline
+#define CUDA_KERNEL_LOOP(i, n) for (long long i = 0; i < (long long)(n); ++i)
+#define FLT_MAX_ 3.402823466e+38f
+
+/* Serial execution makes read-modify-write atomics plain updates. */
+static inline float atomicAdd(float *address, float value) {
+  float old = *address;
+  *address = old + value;
+  return old;
+}

@@ -1,0 +1,97 @@
+"""Solvers: Caffe's trajectories for every update rule and lr policy, exact
+resumption from .solverstate (Caffe's and ours), and the pycaffe API."""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+from caffelite.solver import learning_rate
+from caffelite.proto import caffe_pb2
+from conftest import REFERENCE
+from refcases import reference_path
+
+CASES = ['sgd_inv', 'nesterov_step', 'adagrad_fixed', 'rmsprop_exp_l1', 'adadelta',
+         'adam_multistep', 'sgd_poly_itersize_clip', 'sgd_sigmoid']
+
+
+def run_steps(solver, batches, start, stop):
+    losses = []
+    for t in range(start, stop):
+        solver.net.blobs['data'].data[...] = batches['data'][t]
+        solver.net.blobs['label'].data[...] = batches['label'][t]
+        solver.step(1)
+        losses.append(float(solver.net.blobs['loss'].data))
+    return np.array(losses)
+
+
+def assert_losses(ours, ref, first):
+    bound = lambda tol: tol * np.maximum(1, np.abs(ref))
+    early = slice(0, max(0, 15 - first))
+    assert np.all(np.abs(ours[early] - ref[early]) <= bound(1e-3)[early]), (ours, ref)
+    assert np.all(np.abs(ours - ref) <= bound(1e-2)), (ours, ref)
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_trajectory_matches_caffe(case):
+    folder = reference_path('solvers', case)
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
+    solver = caffe.get_solver(str(folder / 'solver.prototxt'))
+    solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
+    ref = np.load(folder / 'losses.npy')
+    assert_losses(run_steps(solver, batches, 0, 30), ref, 0)
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_resume_from_caffe_solverstate(case):
+    folder = reference_path('solvers', case)
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
+    solver = caffe.get_solver(str(folder / 'solver.prototxt'))
+    solver.restore(str(folder / 'snap_iter_15.solverstate'))
+    assert solver.iter == 15
+    ref = np.load(folder / 'losses.npy')
+    assert_losses(run_steps(solver, batches, 15, 30), ref[15:], 15)
+
+
+@pytest.mark.parametrize('case', ['nesterov_step', 'adam_multistep'])
+def test_interrupted_run_resumes_exactly(case, tmp_path, monkeypatch):
+    folder = reference_path('solvers', case)
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
+    init = str(REFERENCE / 'solvers' / 'init.caffemodel')
+    param = caffe_pb2.SolverParameter()
+    from google.protobuf import text_format
+    text_format.Merge((folder / 'solver.prototxt').read_text(), param)
+    param.net = str(REFERENCE / 'solvers' / 'lenet_train.prototxt')
+    param.snapshot_prefix = str(tmp_path / 'snap')
+    whole = caffe.get_solver(param)
+    whole.net.copy_from(init)
+    straight = run_steps(whole, batches, 0, 20)
+    first = caffe.get_solver(param)
+    first.net.copy_from(init)
+    run_steps(first, batches, 0, 10)
+    _, state = first.snapshot()
+    second = caffe.get_solver(param)
+    second.restore(state)
+    resumed = run_steps(second, batches, 10, 20)
+    np.testing.assert_allclose(resumed, straight[10:], rtol=1e-5, atol=1e-6)
+
+
+def test_lr_policies():
+    p = caffe_pb2.SolverParameter(base_lr=0.1, gamma=0.5, power=2, stepsize=10, max_iter=100)
+    expect = {'fixed': 0.1, 'step': 0.1 * 0.5 ** 2, 'exp': 0.1 * 0.5 ** 25,
+              'inv': 0.1 * (1 + 0.5 * 25) ** -2, 'poly': 0.1 * 0.75 ** 2,
+              'sigmoid': 0.1 / (1 + np.exp(-0.5 * 15))}
+    for policy, value in expect.items():
+        p.lr_policy = policy
+        assert learning_rate(p, 25) == pytest.approx(value)
+    p.lr_policy = 'multistep'
+    assert learning_rate(p, 25, current_step=2) == pytest.approx(0.025)
+
+
+def test_pycaffe_solver_api(tmp_path):
+    folder = reference_path('solvers', 'sgd_inv')
+    solver = caffe.SGDSolver(str(folder / 'solver.prototxt'))
+    assert isinstance(solver, caffe.SGDSolver) and solver.iter == 0
+    calls = []
+    solver.add_callback(lambda: calls.append('start'), lambda: calls.append('ready'))
+    solver.step(2)
+    assert solver.iter == 2 and calls == ['start', 'ready'] * 2
+    assert solver.test_nets == []
