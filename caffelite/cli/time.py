@@ -1,0 +1,78 @@
+"""``caffelite time``: per-layer forward and backward timing (``caffe time``)."""
+import logging
+import time
+
+from .. import backend
+from ..net import Net, TEST, TRAIN
+from ._common import add_gpu_flag, apply_gpu_flag, flag, setup_logging
+
+log = logging.getLogger('caffelite.time')
+
+
+def register(subparsers):
+    p = subparsers.add_parser('time', help='benchmark forward/backward time per layer')
+    flag(p, 'model', required=True, help='the network definition')
+    flag(p, 'iterations', type=int, default=50, help='number of timed iterations')
+    flag(p, 'phase', default='TRAIN', choices=('TRAIN', 'TEST'), help='network phase')
+    flag(p, 'level', type=int, default=0, help='NetState level')
+    flag(p, 'stage', default=None, help='comma-separated NetState stages')
+    add_gpu_flag(p)
+    p.set_defaults(func=run)
+
+
+def _sync():
+    if backend.mode() == backend.GPU:
+        import cupy
+        cupy.cuda.Device().synchronize()
+
+
+def _timed(fn):
+    _sync()
+    start = time.perf_counter()
+    fn()
+    _sync()
+    return (time.perf_counter() - start) * 1e3
+
+
+def time_layers(net, iterations):
+    """Mean (forward ms, backward ms) per layer and of whole passes."""
+    n = len(net.layers)
+    fwd, bwd = [0.0] * n, [0.0] * n
+    total_f = total_b = 0.0
+    for _ in range(iterations):
+        for i in range(n):
+            fwd[i] += _timed(lambda: net._forward(i, i))
+        for i in reversed(range(n)):
+            bwd[i] += _timed(lambda: net._backward(i, i))
+    for i in range(n):
+        total_f += fwd[i]
+        total_b += bwd[i]
+    k = float(iterations)
+    return [f / k for f in fwd], [b / k for b in bwd], total_f / k, total_b / k
+
+
+def run(args):
+    setup_logging()
+    apply_gpu_flag(args)
+    phase = TRAIN if args.phase == 'TRAIN' else TEST
+    stages = args.stage.split(',') if args.stage else None
+    net = Net(args.model, phase, level=args.level, stages=stages)
+    log.info('Performing Forward')
+    log.info('Initial loss: %g', net._forward())
+    log.info('Performing Backward')
+    net._backward()
+    log.info('*** Benchmark begins ***')
+    log.info('Testing for %d iterations.', args.iterations)
+    start = time.perf_counter()
+    fwd, bwd, total_f, total_b = time_layers(net, args.iterations)
+    elapsed = (time.perf_counter() - start) * 1e3
+    log.info('Average time per layer: ')
+    for name, f, b in zip(net._layer_names, fwd, bwd):
+        log.info('%10s\tforward: %g ms.', name, f)
+        log.info('%10s\tbackward: %g ms.', name, b)
+    log.info('Average Forward pass: %g ms.', total_f)
+    log.info('Average Backward pass: %g ms.', total_b)
+    log.info('Average Forward-Backward: %g ms.', total_f + total_b)
+    log.info('Total Time: %g ms.', elapsed)
+    log.info('*** Benchmark ends ***')
+    return 0
