@@ -1,0 +1,69 @@
+"""Classifier: pycaffe's image classification wrapper around a Net.
+
+``Classifier(model_file, pretrained_file, image_dims=None, mean=None,
+input_scale=None, raw_scale=None, channel_swap=None)``; ``predict(inputs,
+oversample=True)`` takes H x W x K float images (``io.load_image`` output),
+resizes them to ``image_dims``, takes the center crop or the 10 oversampled
+crops of the net's input size, preprocesses and returns (N, classes)
+predictions, averaged over the crops.
+"""
+import numpy as np
+
+from . import io
+from .net import TEST, Net
+
+
+def make_transformer(net, mean, input_scale, raw_scale, channel_swap):
+    """A Transformer for ``net``'s first input: H x W x K images in, K x H x W out."""
+    name = net.inputs[0]
+    transformer = io.Transformer({name: net.blobs[name].data.shape})
+    transformer.set_transpose(name, (2, 0, 1))
+    if mean is not None:
+        transformer.set_mean(name, mean)
+    if input_scale is not None:
+        transformer.set_input_scale(name, input_scale)
+    if raw_scale is not None:
+        transformer.set_raw_scale(name, raw_scale)
+    if channel_swap is not None:
+        transformer.set_channel_swap(name, channel_swap)
+    return transformer
+
+
+def center_crop(images, crop_dims):
+    """Crop the centered ``crop_dims`` window of (N, H, W, K) ``images``."""
+    h, w = images.shape[1:3]
+    top = int((h - crop_dims[0]) / 2.0)
+    left = int((w - crop_dims[1]) / 2.0)
+    return images[:, top:top + int(crop_dims[0]), left:left + int(crop_dims[1]), :]
+
+
+class Classifier(Net):
+    """A TEST-phase Net that classifies images (pycaffe's caffe.Classifier)."""
+
+    def __init__(self, model_file, pretrained_file, image_dims=None, mean=None,
+                 input_scale=None, raw_scale=None, channel_swap=None):
+        super().__init__(model_file, pretrained_file, TEST)
+        name = self.inputs[0]
+        self.transformer = make_transformer(self, mean, input_scale, raw_scale, channel_swap)
+        self.crop_dims = np.array(self.blobs[name].data.shape[2:])
+        self.image_dims = np.array(image_dims if image_dims is not None else self.crop_dims)
+
+    def predict(self, inputs, oversample=True):
+        """(N, classes) predictions for a list of H x W x K images; with
+        ``oversample`` each is the mean over 10 crops (corners, center,
+        mirrored)."""
+        if not len(inputs):
+            raise ValueError('predict needs at least one image')
+        channels = inputs[0].shape[2]
+        resized = np.zeros((len(inputs), int(self.image_dims[0]), int(self.image_dims[1]),
+                            channels), np.float32)
+        for i, image in enumerate(inputs):
+            resized[i] = io.resize_image(image, self.image_dims)
+        crops = (io.oversample(resized, self.crop_dims) if oversample
+                 else center_crop(resized, self.crop_dims))
+        name = self.inputs[0]
+        batch = np.stack([self.transformer.preprocess(name, crop) for crop in crops])
+        predictions = self.forward_all(**{name: batch})[self.outputs[0]]
+        if oversample:
+            predictions = predictions.reshape(len(predictions) // 10, 10, -1).mean(axis=1)
+        return predictions
