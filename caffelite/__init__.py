@@ -6,5 +6,7 @@ from .errors import CaffeError, LayerError, NetError, ParseError, WeightsError
 from .layers import Layer, layer_type_list
 from .net import TEST, TRAIN, Net
 from .proto import caffe_pb2  # noqa: F401  (caffelite.proto.caffe_pb2 too)
+from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver,
+                     RMSPropSolver, SGDSolver, get_solver)
 
 __version__ = '0.1.0'

@@ -159,6 +159,11 @@ class Blob:
         """The diff in the current mode's memory (NumPy or CuPy array)."""
         return self._view(self._diff.current())
 
+    @property
+    def xp(self):
+        """The array module of ``xdata``/``xdiff`` (numpy or cupy)."""
+        return backend.xp()
+
     # --- sharing -----------------------------------------------------------
     def share_data(self, other):
         """Use ``other``'s data storage (shapes must have equal counts)."""
@@ -194,11 +199,12 @@ class Blob:
 
     def to_proto(self, proto, write_diff=False):
         """Fill a BlobProto with the shape and data (and diff if asked)."""
+        from .protoio import set_packed_floats
         proto.Clear()
         proto.shape.dim.extend(self._shape)
-        proto.data.extend(self.data.ravel().tolist())
+        set_packed_floats(proto, 'data', self.data.ravel())
         if write_diff:
-            proto.diff.extend(self.diff.ravel().tolist())
+            set_packed_floats(proto, 'diff', self.diff.ravel())
         return proto
 
     def __repr__(self):

@@ -46,7 +46,7 @@ def _parse_args(args, kwargs):
     model, rest = args[0], list(args[1:])
     weights = kwargs.pop('weights', None)
     phase = kwargs.pop('phase', None)
-    level = kwargs.pop('level', 0)
+    level = kwargs.pop('level', None)
     stages = kwargs.pop('stages', None)
     if kwargs:
         raise TypeError('unexpected Net() arguments: %s' % ', '.join(kwargs))
@@ -72,8 +72,10 @@ class Net:
         model, phase, weights, level, stages = _parse_args(args, kwargs)
         param = load_net_param(model)
         param.state.phase = phase
-        param.state.level = level
-        if stages:
+        if level is not None:
+            param.state.level = level
+        if stages is not None:
+            del param.state.stage[:]
             param.state.stage.extend(stages)
         self._source = None if isinstance(model, caffe_pb2.NetParameter) else os.fspath(model)
         self._init(param)

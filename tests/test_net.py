@@ -1,0 +1,222 @@
+"""The Net graph: NetState filtering, splits, in-place tops, loss weights,
+backward decisions, shared params, reshape and the pycaffe surface."""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+from caffelite.errors import NetError, ParseError, WeightsError
+
+IP_NET = '''name: "ipnet"
+force_backward: %(force)s
+layer { name: "data" type: "Input" top: "data" top: "label"
+        input_param { shape { dim: 4 dim: 3 } shape { dim: 4 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+        inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 1 }
+                              bias_filler { type: "constant" value: 0.1 } } }
+layer { name: "relu" type: "ReLU" bottom: "ip" top: "ip" }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "acc"
+        include { phase: TEST } }
+'''
+
+
+def write(tmp_path, text, name='net.prototxt'):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture
+def ipnet(tmp_path):
+    return write(tmp_path, IP_NET % {'force': 'false'})
+
+
+def test_phase_filtering_and_splits(ipnet):
+    train = caffe.Net(ipnet, caffe.TRAIN)
+    test = caffe.Net(ipnet, caffe.TEST)
+    assert 'acc' not in train.layer_dict and 'acc' in test.layer_dict
+    # In TEST 'ip' and 'label' feed two layers each: Caffe's split names.
+    assert 'ip_relu_0_split' in test.layer_dict
+    assert 'label_data_1_split' in test.layer_dict
+    assert test.bottom_names['loss'] == ['ip_relu_0_split_0', 'label_data_1_split_0']
+    assert test.bottom_names['acc'] == ['ip_relu_0_split_1', 'label_data_1_split_1']
+    assert train.outputs == ['loss'] and test.outputs == ['acc', 'loss']
+    assert train.inputs == ['data', 'label']
+
+
+def test_in_place_top_is_same_blob(ipnet):
+    net = caffe.Net(ipnet, caffe.TRAIN)
+    assert net.top_names['relu'] == ['ip'] and net.bottom_names['relu'] == ['ip']
+    assert list(net.blobs) == ['data', 'label', 'ip', 'loss']
+
+
+def test_loss_weights_and_backward_flags(ipnet):
+    net = caffe.Net(ipnet, caffe.TRAIN)
+    assert net.blob_loss_weights['loss'] == 1.0 and net.blob_loss_weights['ip'] == 0.0
+    need = dict(zip(net._layer_names, net.layer_need_backward))
+    assert need == {'data': False, 'ip': True, 'relu': True, 'loss': True}
+    # Without force_backward the input gets no gradient.
+    assert not net.blob_need_backward['data']
+
+
+def test_forward_backward_loss_matches_numpy(ipnet):
+    net = caffe.Net(ipnet, caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    x, label = rng.randn(4, 3).astype(np.float32), np.array([0, 1, 2, 4], np.float32)
+    out = net.forward(data=x, label=label)
+    w, b = net.params['ip'][0].data, net.params['ip'][1].data
+    z = np.maximum(x @ w.T + b, 0)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    expected = -np.mean(np.log(p[np.arange(4), label.astype(int)]))
+    assert out['loss'] == pytest.approx(expected, rel=1e-5)
+    net.clear_param_diffs()
+    net.backward()
+    dz = (p - np.eye(5)[label.astype(int)]) / 4 * (z > 0)
+    np.testing.assert_allclose(net.params['ip'][0].diff, dz.T @ x, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(net.params['ip'][1].diff, dz.sum(0), rtol=1e-4, atol=1e-6)
+    # Param diffs accumulate across backward passes, as in Caffe.
+    net.backward()
+    np.testing.assert_allclose(net.params['ip'][1].diff, 2 * dz.sum(0), rtol=1e-4, atol=1e-6)
+
+
+def test_split_sums_diffs(tmp_path):
+    path = write(tmp_path, '''force_backward: true
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "a" type: "Power" bottom: "x" top: "a" power_param { scale: 2 } }
+layer { name: "b" type: "Power" bottom: "x" top: "b" power_param { scale: 3 } }
+layer { name: "s" type: "Eltwise" bottom: "a" bottom: "b" top: "s" }
+''')
+    net = caffe.Net(path, caffe.TEST)
+    net.forward(x=np.ones((2, 3), np.float32))
+    grads = net.backward(s=np.ones((2, 3), np.float32))
+    np.testing.assert_allclose(grads['x'], 5.0)
+
+
+def test_loss_weight_and_propagate_down(tmp_path):
+    path = write(tmp_path, '''
+layer { name: "x" type: "Input" top: "x" top: "y" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "p" type: "Power" bottom: "x" top: "p" loss_weight: 2 }
+layer { name: "q" type: "Power" bottom: "y" top: "q" propagate_down: false loss_weight: 0.5 }
+''')
+    net = caffe.Net(path, caffe.TRAIN)
+    net.blobs['x'].data[...] = 1
+    net.blobs['y'].data[...] = 2
+    loss = net._forward()
+    assert loss == pytest.approx(2 * 6 + 0.5 * 12)
+    assert net.blob_loss_weights['p'] == 2.0
+
+
+def test_stage_and_level_rules(tmp_path):
+    path = write(tmp_path, '''
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "deploy_only" type: "Power" bottom: "x" top: "d" include { stage: "deploy" } }
+layer { name: "not_deploy" type: "Power" bottom: "x" top: "n" include { not_stage: "deploy" } }
+layer { name: "high" type: "Power" bottom: "x" top: "h" include { min_level: 2 } }
+layer { name: "low" type: "Power" bottom: "x" top: "l" exclude { min_level: 1 } }
+''')
+    default = caffe.Net(path, caffe.TEST)
+    assert set(default.layer_dict) == {'x', 'not_deploy', 'low', 'x_x_0_split'}
+    deploy = caffe.Net(path, caffe.TEST, level=2, stages=['deploy'])
+    assert set(deploy.layer_dict) == {'x', 'deploy_only', 'high', 'x_x_0_split'}
+
+
+def test_shared_params_share_data_and_diff(tmp_path):
+    path = write(tmp_path, '''force_backward: true
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "ip1" type: "InnerProduct" bottom: "x" top: "a" param { name: "w" }
+        inner_product_param { num_output: 3 bias_term: false weight_filler { type: "gaussian" } } }
+layer { name: "ip2" type: "InnerProduct" bottom: "a" top: "b" param { name: "w" }
+        inner_product_param { num_output: 3 bias_term: false } }
+''')
+    net = caffe.Net(path, caffe.TRAIN)
+    w1, w2 = net.params['ip1'][0], net.params['ip2'][0]
+    np.testing.assert_array_equal(w1.data, w2.data)
+    w1.data[0, 0] = 42
+    assert w2.data[0, 0] == 42
+    assert len(net.learnable_params) == 1
+
+
+def test_reshape_propagates_new_input_shape(ipnet):
+    net = caffe.Net(ipnet, caffe.TEST)
+    net.blobs['data'].reshape(7, 3)
+    net.blobs['label'].reshape(7)
+    net.reshape()
+    assert net.blobs['ip'].shape == (7, 5)
+
+
+def test_forward_all_batches_and_pads(tmp_path):
+    path = write(tmp_path, '''
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 4 dim: 2 } } }
+layer { name: "p" type: "Power" bottom: "x" top: "p" power_param { shift: 1 } }
+''')
+    net = caffe.Net(path, caffe.TEST)
+    x = np.arange(22, dtype=np.float32).reshape(11, 2)
+    out = net.forward_all(x=x)
+    np.testing.assert_allclose(out['p'], x + 1)
+
+
+def test_save_and_copy_from_round_trip(ipnet, tmp_path):
+    net = caffe.Net(ipnet, caffe.TRAIN)
+    path = str(tmp_path / 'w.caffemodel')
+    net.save(path)
+    other = caffe.Net(ipnet, caffe.TEST, weights=path)
+    np.testing.assert_array_equal(other.params['ip'][0].data, net.params['ip'][0].data)
+    legacy = caffe.Net(ipnet, path, caffe.TEST)
+    np.testing.assert_array_equal(legacy.params['ip'][1].data, net.params['ip'][1].data)
+
+
+def test_weight_shape_mismatch_names_layer(ipnet, tmp_path):
+    net = caffe.Net(ipnet, caffe.TRAIN)
+    path = str(tmp_path / 'w.caffemodel')
+    net.save(path)
+    bigger = write(tmp_path, (IP_NET % {'force': 'false'}).replace('num_output: 5', 'num_output: 6'),
+                   'big.prototxt')
+    with pytest.raises(WeightsError, match=r"param 0 of layer 'ip'.*\(5, 3\).*\(6, 3\)"):
+        caffe.Net(bigger, caffe.TRAIN, weights=path)
+
+
+def test_prototxt_syntax_error_names_file_line_column(tmp_path):
+    path = write(tmp_path, 'name: "x"\nlayer { name: "a" typo_field: 3 }\n')
+    with pytest.raises(ParseError) as err:
+        caffe.Net(path, caffe.TEST)
+    assert err.value.path == path and err.value.line == 2
+    assert 'typo_field' in str(err.value) and path in str(err.value)
+
+
+def test_unknown_bottom_is_an_error(tmp_path):
+    path = write(tmp_path, 'layer { name: "r" type: "ReLU" bottom: "nope" top: "r" }')
+    with pytest.raises(NetError, match="unknown bottom blob 'nope'"):
+        caffe.Net(path, caffe.TEST)
+
+
+def test_legacy_input_fields(tmp_path):
+    path = write(tmp_path, 'input: "data"\ninput_dim: 2\ninput_dim: 3\ninput_dim: 4\ninput_dim: 5\n'
+                           'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }')
+    net = caffe.Net(path, caffe.TEST)
+    assert net.inputs == ['data'] and net.blobs['data'].shape == (2, 3, 4, 5)
+
+
+def test_large_caffemodel_over_64mb(tmp_path):
+    """protobuf's historical 64 MB cap must not stop VGG-sized files."""
+    path = write(tmp_path, '''
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 dim: 4200 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y"
+        inner_product_param { num_output: 4200 bias_term: false } }
+''')
+    net = caffe.Net(path, caffe.TEST)
+    net.params['ip'][0].data[...] = np.arange(4200 * 4200, dtype=np.float32).reshape(4200, 4200) % 977
+    weights = str(tmp_path / 'big.caffemodel')
+    net.save(weights)
+    import os
+    assert os.path.getsize(weights) > 64 * 2 ** 20
+    loaded = caffe.Net(path, caffe.TEST, weights=weights)
+    np.testing.assert_array_equal(loaded.params['ip'][0].data, net.params['ip'][0].data)
+
+
+def test_blob_memory_outlives_net(ipnet):
+    net = caffe.Net(ipnet, caffe.TEST)
+    data = net.blobs['data'].data
+    del net
+    data[...] = 1
+    assert data.sum() == 12
