@@ -1,6 +1,9 @@
 /* Host meaning of the kernel vocabulary: compiles kernels/*.cu as plain C++
  * so tests can run each kernel serially and compare it with NumPy. */
 #include <math.h>
+#include <algorithm>
+using std::max;
+using std::min;
 
 #define KERNEL extern "C"
 #define DEVICE static inline
