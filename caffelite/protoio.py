@@ -97,16 +97,20 @@ def blob_shape_of(proto):
     """Shape of a BlobProto: ``shape.dim``, or legacy (num, channels, height, width)."""
     if proto.HasField('shape'):
         return tuple(int(d) for d in proto.shape.dim)
-    if any(proto.HasField(f) for f in ('num', 'channels', 'height', 'width')):
+    if _has_legacy_dims(proto):
         return (proto.num, proto.channels, proto.height, proto.width)
-    return (len(proto.double_data) or len(proto.data),)
+    return ()  # Caffe writes no shape at all for a 0-axis (scalar) blob
+
+
+def _has_legacy_dims(proto):
+    return any(proto.HasField(f) for f in ('num', 'channels', 'height', 'width'))
 
 
 def proto_fits_shape(proto, shape):
     """True when a BlobProto can fill a blob of ``shape`` as Caffe allows:
     exactly, or through the legacy 4-d dims padded with ones on the left."""
-    if proto.HasField('shape'):
-        return tuple(proto.shape.dim) == tuple(shape)
+    if not _has_legacy_dims(proto):
+        return blob_shape_of(proto) == tuple(shape)
     if len(shape) > 4:
         return False
     padded = (1,) * (4 - len(shape)) + tuple(shape)
