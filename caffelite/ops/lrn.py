@@ -2,7 +2,7 @@
 
 scale[c] = k + alpha / size * sum of x^2 over channels c - pre .. c + post
 (pre = (size - 1) // 2, post = size - 1 - pre, clipped to the array);
-y = x * scale^-beta. Window sums use a cumulative sum over channels.
+y = x * scale^-beta. Window sums loop over the (few) window offsets.
 """
 import numpy as np
 
@@ -10,13 +10,18 @@ from .. import backend, cuda
 
 
 def window_sum(v, before, after):
-    """Sum of v over channel windows [c - before, c + after], clipped."""
+    """Sum of v over channel windows [c - before, c + after], clipped; the
+    window's terms are added directly (a running cumulative sum would lose
+    precision to cancellation)."""
     xp = backend.array_module(v)
-    n, c = v.shape[:2]
-    padded = xp.zeros((n, c + before + after + 1) + v.shape[2:], v.dtype)
-    xp.cumsum(v, axis=1, out=padded[:, before + 1:before + 1 + c])
-    padded[:, before + 1 + c:] = padded[:, before + c:before + c + 1]
-    return padded[:, before + after + 1:] - padded[:, :c]
+    c = v.shape[1]
+    pad = [(0, 0)] * v.ndim
+    pad[1] = (before, after)
+    padded = xp.pad(v, pad)
+    total = padded[:, :c].copy()
+    for offset in range(1, before + after + 1):
+        total += padded[:, offset:offset + c]
+    return total
 
 
 def across_forward(x, size, alpha, beta, k):

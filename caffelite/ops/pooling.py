@@ -36,8 +36,9 @@ def max_forward(x, kernel, stride, pad, out):
     """(N, C, H, W) -> (top (N, C, oh, ow), mask of input indices, int32)."""
     if cuda.on_gpu(x):
         return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)
-    padded = _padded(x, kernel, stride, pad, out, -np.inf)
-    top = np.full(x.shape[:2] + tuple(out), -np.inf, x.dtype)
+    lowest = np.finfo(np.float32).min   # Caffe's -FLT_MAX
+    padded = _padded(x, kernel, stride, pad, out, lowest)
+    top = np.full(x.shape[:2] + tuple(out), lowest, x.dtype)
     best = np.zeros(top.shape, np.int32)
     for k, rows, cols in _taps(kernel, stride, out):
         candidate = padded[:, :, rows, cols]
