@@ -8,5 +8,10 @@ from .net import TEST, TRAIN, Net
 from .proto import caffe_pb2  # noqa: F401  (caffelite.proto.caffe_pb2 too)
 from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver,
                      RMSPropSolver, SGDSolver, get_solver)
+from .net_spec import NetSpec, params, to_proto
+from . import layers  # noqa: F401  (also the NetSpec builder: layers.Convolution(...))
+from . import io  # noqa: F401
+from .classifier import Classifier
+from .detector import Detector
 
 __version__ = '0.1.0'

@@ -1,0 +1,72 @@
+"""Data layers against Caffe: LMDB (raw and PNG-encoded Datums) and
+ImageData trainers reproduce Caffe's losses; MemoryData, HDF5Data and the
+DataTransformer behave as Caffe's."""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+from caffelite.data_transform import DataTransformer
+from caffelite.proto import caffe_pb2
+from conftest import REFERENCE
+from refcases import reference_path
+
+
+@pytest.mark.parametrize('trainer', ['data_lmdb_raw', 'data_lmdb_png', 'imagedata'])
+def test_trainer_losses_match_caffe(trainer, monkeypatch):
+    folder = reference_path('data', trainer)
+    monkeypatch.chdir(folder)          # Caffe resolves the sources from its cwd
+    solver = caffe.get_solver('solver.prototxt')
+    solver.net.copy_from(str(REFERENCE / 'data' / 'init.caffemodel'))
+    ref = np.load(folder / 'losses.npy')
+    losses = []
+    for _ in range(len(ref)):
+        solver.step(1)
+        losses.append(float(solver.net.blobs['loss'].data))
+    np.testing.assert_array_less(np.abs(np.array(losses) - ref), 1e-3 * np.maximum(1, np.abs(ref)))
+
+
+def test_memory_data_serves_batches_in_order(tmp_path):
+    path = tmp_path / 'net.prototxt'
+    path.write_text('layer { name: "m" type: "MemoryData" top: "data" top: "label" '
+                    'memory_data_param { batch_size: 2 channels: 1 height: 2 width: 2 } }')
+    net = caffe.Net(str(path), caffe.TEST)
+    data = np.arange(16, dtype=np.float32).reshape(4, 1, 2, 2)
+    net.layers[0].set_input_arrays(data, np.arange(4, dtype=np.float32))
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['label'].data, [0, 1])
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['data'].data, data[2:])
+    with pytest.raises(caffe.LayerError, match='multiple of batch_size'):
+        net.layers[0].set_input_arrays(data[:3], np.arange(3))
+
+
+def test_hdf5_data_reads_listed_files(tmp_path):
+    h5py = pytest.importorskip('h5py')
+    for k in range(2):
+        with h5py.File(tmp_path / ('%d.h5' % k), 'w') as f:
+            f['data'] = np.full((3, 2), k, np.float32)
+            f['label'] = np.arange(3, dtype=np.float32) + 3 * k
+    (tmp_path / 'list.txt').write_text('%s\n%s\n' % (tmp_path / '0.h5', tmp_path / '1.h5'))
+    path = tmp_path / 'net.prototxt'
+    path.write_text('layer { name: "h" type: "HDF5Data" top: "data" top: "label" '
+                    'hdf5_data_param { source: "%s" batch_size: 4 } }' % (tmp_path / 'list.txt'))
+    net = caffe.Net(str(path), caffe.TRAIN)
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['label'].data, [0, 1, 2, 3])
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['label'].data, [4, 5, 0, 1])
+
+
+def test_transformer_crop_mirror_mean_scale():
+    param = caffe_pb2.TransformationParameter(crop_size=2, scale=0.5, mean_value=[1.0])
+    images = np.arange(2 * 1 * 4 * 4, dtype=np.uint8).reshape(2, 1, 4, 4)
+    out = DataTransformer(param, caffe.TEST)(images)
+    np.testing.assert_allclose(out, (images[:, :, 1:3, 1:3] - 1.0) * 0.5)
+    param.mirror = True
+    caffe.set_random_seed(3)
+    train = DataTransformer(param, caffe.TRAIN)(images)
+    assert train.shape == (2, 1, 2, 2)
+    for image, crop in zip(images, train):
+        windows = [(image[0, r:r + 2, c:c + 2] - 1.0) * 0.5 for r in range(3) for c in range(3)]
+        assert any(np.array_equal(crop[0], w) or np.array_equal(crop[0], w[:, ::-1])
+                   for w in windows)
