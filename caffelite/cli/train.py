@@ -67,17 +67,9 @@ class SignalActions:
 
 def training_set_size(net):
     """Number of records behind the train net's data layer, when known."""
-    import lmdb
     for layer in net.layers:
-        if layer.type == 'Data':
-            env = lmdb.open(layer.layer_param.data_param.source, readonly=True, lock=False)
-            try:
-                return env.stat()['entries']
-            finally:
-                env.close()
-        if layer.type == 'ImageData':
-            with open(layer.layer_param.image_data_param.source) as f:
-                return sum(1 for line in f if line.strip())
+        if getattr(layer, 'num_records', None):
+            return layer.num_records
     return None
 
 

@@ -15,7 +15,8 @@ from .base import Layer, register
 
 class PrefetchingDataLayer(Layer):
     """Base: ``make_source()`` returns a callable giving one (image, label)
-    per call, in order; batches are assembled and transformed off-thread."""
+    per call, in order; batches are assembled and transformed off-thread.
+    ``num_records`` is the size of the source (one epoch)."""
     exact_num_bottom = 0
     min_top = 1
     max_top = 2
@@ -89,7 +90,9 @@ class DataLayer(PrefetchingDataLayer):
         if p.backend != caffe_pb2.DataParameter.LMDB:
             self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
                       'dataset with `caffelite convert_imageset --backend lmdb`')
-        return lmdb_records(p.source, self.rand_skip(), self.name)
+        next_item = lmdb_records(p.source, self.rand_skip(), self.name)
+        self.num_records = next_item.count
+        return next_item
 
     def rand_skip(self):
         skip = self.layer_param.data_param.rand_skip
@@ -115,7 +118,7 @@ def lmdb_records(path, skip, layer_name):
         datum = caffe_pb2.Datum.FromString(cursor.value())
         _advance(cursor)
         return decode_datum(datum)
-    next_item.env = env
+    next_item.count = txn.stat()['entries']
     return next_item
 
 
@@ -134,6 +137,7 @@ class ImageDataLayer(PrefetchingDataLayer):
     def make_source(self):
         p = self.layer_param.image_data_param
         lines = read_image_list(p.source, self.name)
+        self.num_records = len(lines)
         rng = np.random.RandomState(backend.rng().randint(2 ** 31))
         order = {'items': list(lines), 'pos': 0}
         if p.shuffle:
