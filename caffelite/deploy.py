@@ -1,0 +1,113 @@
+"""Classifying images with a trained model the way DIGITS deploys one.
+
+A DIGITS model job folder holds ``deploy.prototxt``, ``snapshot_iter_N.caffemodel``
+files and often ``labels.txt``; its dataset job folder holds ``mean.binaryproto``
+and ``mean.jpg``. Images are resized (squashed) to the net input, put in
+Caffe's BGR 0-255 layout, the mean image or pixel is subtracted, and the
+softmax output gives the top-k labels.
+"""
+import glob
+import os
+import re
+
+import numpy as np
+
+from . import io
+from .errors import CaffeError
+from .net import TEST, Net
+from .tools.images import IMAGE_EXTENSIONS
+
+
+def latest_snapshot(folder):
+    """The .caffemodel of the highest iteration in ``folder``."""
+    found = glob.glob(os.path.join(folder, '*.caffemodel'))
+    if not found:
+        raise CaffeError('no .caffemodel in %s' % folder)
+    iteration = lambda p: int((re.findall(r'_iter_(\d+)', p) or ['-1'])[-1])
+    return max(found, key=lambda p: (iteration(p), os.path.getmtime(p)))
+
+
+def resolve_model(model, weights=None, mean=None, labels=None):
+    """(deploy.prototxt, weights, mean file or None, labels file or None) from
+    a job folder or a prototxt path, filling in what the folder holds."""
+    if os.path.isdir(model):
+        folder = model
+        model = os.path.join(folder, 'deploy.prototxt')
+        if not os.path.exists(model):
+            raise CaffeError('%s has no deploy.prototxt' % folder)
+        weights = weights or latest_snapshot(folder)
+        for name in ('mean.binaryproto', 'mean.jpg'):
+            if mean is None and os.path.exists(os.path.join(folder, name)):
+                mean = os.path.join(folder, name)
+        if labels is None and os.path.exists(os.path.join(folder, 'labels.txt')):
+            labels = os.path.join(folder, 'labels.txt')
+    if not weights:
+        raise CaffeError('no weights given for %s (use --weights)' % model)
+    return model, weights, mean, labels
+
+
+def load_mean_for(path, shape):
+    """A C x H x W mean (BGR, 0-255) fitted to the input ``shape`` (C, H, W):
+    a mean.binaryproto or mean.jpg, center-cropped or resized to H x W."""
+    if path.endswith('.binaryproto'):
+        mean = io.load_mean(path)
+    else:
+        image = io.load_image(path, color=shape[0] == 3) * 255.0
+        mean = image.transpose(2, 0, 1)[::-1] if shape[0] == 3 else image.transpose(2, 0, 1)
+    c, h, w = shape
+    if mean.shape[0] != c:
+        raise CaffeError('mean %s has %d channels, the net takes %d' % (path, mean.shape[0], c))
+    if mean.shape[1] >= h and mean.shape[2] >= w:
+        top, left = (mean.shape[1] - h) // 2, (mean.shape[2] - w) // 2
+        return mean[:, top:top + h, left:left + w]
+    return io.resize_image(mean.transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
+
+
+def list_images(paths):
+    """Image files named directly or found (recursively) in folders."""
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, _, files in sorted(os.walk(path)):
+                found += [os.path.join(folder, f) for f in sorted(files)
+                          if f.lower().endswith(IMAGE_EXTENSIONS)]
+        else:
+            found.append(path)
+    return found
+
+
+class ImageClassifier:
+    """A deploy net with its mean and labels, classifying image files."""
+
+    def __init__(self, model, weights=None, mean=None, labels=None):
+        model, weights, mean, labels = resolve_model(model, weights, mean, labels)
+        self.net = Net(model, TEST, weights=weights)
+        self.input = self.net.inputs[0]
+        shape = self.net.blobs[self.input].shape
+        self.shape = shape[1:]
+        self.mean = load_mean_for(mean, self.shape) if mean else None
+        self.labels = None
+        if labels:
+            with open(labels) as f:
+                self.labels = [line.strip() for line in f if line.strip()]
+
+    def preprocess(self, path):
+        c, h, w = self.shape
+        image = io.resize_image(io.load_image(path, color=c == 3), (h, w)) * 255.0
+        x = image.transpose(2, 0, 1)
+        if c == 3:
+            x = x[::-1]     # RGB -> Caffe's BGR
+        return x - self.mean if self.mean is not None else x
+
+    def classify(self, paths, top_k=5):
+        """[(path, [(label, probability), ...])] best first."""
+        batch = np.stack([self.preprocess(p) for p in paths]).astype(np.float32)
+        probs = self.net.forward_all(**{self.input: batch})[self.net.outputs[0]]
+        probs = probs.reshape(len(paths), -1)
+        results = []
+        for path, p in zip(paths, probs):
+            order = np.argsort(-p)[:top_k]
+            names = [self.labels[i] if self.labels and i < len(self.labels) else str(i)
+                     for i in order]
+            results.append((path, [(n, float(p[i])) for n, i in zip(names, order)]))
+        return results
