@@ -1,5 +1,6 @@
 """Packaging for caffelite. ``pip install .`` installs the package, the
-generated protobuf module and the CUDA kernel sources (as caffelite/kernels)."""
+generated protobuf module, the CUDA kernel sources (as caffelite/kernels) and
+the model zoo definitions (as caffelite/model_zoo)."""
 from setuptools import find_packages, setup
 
 setup(
@@ -11,10 +12,11 @@ setup(
     long_description_content_type='text/markdown',
     license='BSD-2-Clause',
     python_requires='>=3.9',
-    packages=find_packages(include=['caffelite', 'caffelite.*']) + ['caffelite.kernels'],
-    package_dir={'caffelite.kernels': 'kernels'},
+    packages=find_packages(include=['caffelite', 'caffelite.*'])
+    + ['caffelite.kernels', 'caffelite.model_zoo'],
+    package_dir={'caffelite.kernels': 'kernels', 'caffelite.model_zoo': 'model_zoo'},
     package_data={'caffelite.kernels': ['*.cu', '*.cuh'],
-                  'caffelite': ['data/*']},
+                  'caffelite.model_zoo': ['manifest.json', '*/*.prototxt']},
     install_requires=[
         'numpy>=1.22',
         'protobuf>=3.20',

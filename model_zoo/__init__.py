@@ -1,0 +1,1 @@
+"""Prototxt definitions of well-known Caffe models, and their manifest."""
