@@ -13,6 +13,7 @@ from caffelite import zoo
 from caffelite.cli import main
 from caffelite.net import load_net_param
 from conftest import REFERENCE
+from refcases import synthetic_weights
 
 UPSTREAM = {'caffenet': 'caffenet', 'alexnet': 'alexnet', 'googlenet': 'googlenet',
             'resnet50': 'resnet50', 'squeezenet1.1': 'squeezenet_v1.1', 'fcn32s': 'fcn32s'}
@@ -58,10 +59,8 @@ def test_forward_backward_at_batch_one(name):
     if name == 'fcn32s':       # fully convolutional: a small image keeps this quick
         shape.dim[2] = shape.dim[3] = 64
     net = caffe.Net(param, caffe.TEST)
+    synthetic_weights(net)
     rng = np.random.RandomState(0)
-    for blobs in net.params.values():
-        for blob in blobs:
-            blob.data[...] = rng.randn(*blob.shape) * 0.01
     data = net.blobs[net.inputs[0]]
     data.data[...] = rng.rand(*data.shape)
     out = net.forward()
