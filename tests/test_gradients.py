@@ -152,3 +152,59 @@ def test_checker_catches_a_wrong_gradient():
     layer.layer_setup(bottom, top)
     with pytest.raises(caffe.CaffeError, match='gradient mismatch'):
         check_gradient(layer, bottom, top)
+
+
+def sequence_markers(t, n):
+    """cont (T, N): 0 at the start of each sequence (a reset mid-way too)."""
+    def make(rng):
+        cont = np.ones((t, n), np.float32)
+        cont[0] = 0
+        cont[2, 0] = 0
+        return cont
+    return make
+
+
+RECURRENT = [
+    ('lstm_unit', 'type: "LSTMUnit"', [normal(1, 3, 2), normal(1, 3, 8),
+                                       lambda r: np.array([[1, 0, 1]], np.float32)], [0, 1], 2),
+    ('lstm', 'type: "LSTM" recurrent_param { num_output: 3 weight_filler { type: "gaussian" '
+     'std: 0.5 } bias_filler { type: "gaussian" std: 0.5 } }',
+     [normal(4, 2, 3), sequence_markers(4, 2)], [0], 1),
+    ('lstm_static_exposed', 'type: "LSTM" recurrent_param { num_output: 2 expose_hidden: true '
+     'weight_filler { type: "gaussian" std: 0.5 } }',
+     [normal(3, 2, 2), sequence_markers(3, 2), normal(2, 3), normal(1, 2, 2), normal(1, 2, 2)],
+     [0, 2, 3, 4], 3),
+    ('rnn', 'type: "RNN" recurrent_param { num_output: 3 weight_filler { type: "gaussian" '
+     'std: 0.5 } bias_filler { type: "gaussian" std: 0.5 } }',
+     [normal(4, 2, 3), sequence_markers(4, 2)], [0], 1),
+    ('rnn_static_exposed', 'type: "RNN" recurrent_param { num_output: 2 expose_hidden: true '
+     'weight_filler { type: "gaussian" std: 0.5 } }',
+     [normal(3, 2, 2), sequence_markers(3, 2), normal(2, 3), normal(1, 2, 2)], [0, 2, 3], 2),
+]
+
+
+@pytest.mark.parametrize('name, definition, makers, checked, tops', RECURRENT,
+                         ids=[c[0] for c in RECURRENT])
+def test_recurrent_gradient(name, definition, makers, checked, tops):
+    param = text_format.Parse('name: "%s" %s' % (name, definition), caffe_pb2.LayerParameter())
+    caffe.set_random_seed(2)
+    rng = np.random.RandomState(5)
+    bottom = []
+    for make in makers:
+        value = make(rng)
+        blob = Blob(value.shape)
+        blob.data[...] = value
+        bottom.append(blob)
+    layer = create_layer(param)
+    top = [Blob() for _ in range(tops)]
+    layer.layer_setup(bottom, top)
+    assert check_gradient(layer, bottom, top, check_bottom=checked) > 0
+
+
+def test_lstm_param_shapes_follow_caffe():
+    param = text_format.Parse('name: "l" type: "LSTM" recurrent_param { num_output: 5 }',
+                              caffe_pb2.LayerParameter())
+    layer = create_layer(param)
+    bottom = [Blob((3, 2, 4)), Blob((3, 2)), Blob((2, 6))]
+    layer.layer_setup(bottom, [Blob()])
+    assert [b.shape for b in layer.blobs] == [(20, 4), (20,), (20, 6), (20, 5)]
