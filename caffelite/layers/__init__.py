@@ -8,3 +8,13 @@ from . import (common, data, data_sources, loss, neuron, normalization, python, 
                recurrent, vision)  # (imported to register their layer types)
 
 __all__ = ['Layer', 'create_layer', 'layer_type_list', 'register']
+
+
+def __getattr__(type_name):
+    """pycaffe's NetSpec builder under its usual name: with
+    ``from caffelite import layers as L``, ``L.Convolution(bottom, ...)``
+    records a layer of that type (any capitalized Caffe type name)."""
+    if type_name.startswith('_'):
+        raise AttributeError(type_name)
+    from ..net_spec import layers as builder
+    return getattr(builder, type_name)
