@@ -1,5 +1,10 @@
 """Weight fillers (Caffe's FillerParameter types), drawing from the global
-random state so that ``set_random_seed`` makes initialization repeatable."""
+random state so that ``set_random_seed`` makes initialization repeatable.
+
+Each filler draws values for a slab of rows ``shape`` of a blob whose whole
+shape is ``full`` (fan-in/fan-out and sparsity come from ``full``), so large
+blobs are filled a slab at a time without big float64 temporaries.
+"""
 import numpy as np
 
 from . import backend
@@ -7,6 +12,7 @@ from .errors import CaffeError
 from .proto import caffe_pb2
 
 _FILLERS = {}
+CHUNK = 1 << 22     # elements drawn at a time
 
 
 def _filler(name):
@@ -16,16 +22,12 @@ def _filler(name):
     return wrap
 
 
-def _fans(shape):
-    """(fan_in, fan_out) as Caffe computes them: count/shape[0], count/shape[1]."""
-    count = int(np.prod(shape))
-    fan_in = count // shape[0]
-    fan_out = count // shape[1] if len(shape) > 1 else count
-    return fan_in, fan_out
-
-
-def _variance_n(param, shape):
-    fan_in, fan_out = _fans(shape)
+def _variance_n(param, full):
+    """Caffe's n for xavier/msra: fan_in = count/shape[0], fan_out =
+    count/shape[1], or their average."""
+    count = int(np.prod(full))
+    fan_in = count // full[0]
+    fan_out = count // full[1] if len(full) > 1 else count
     norm = param.variance_norm
     if norm == caffe_pb2.FillerParameter.AVERAGE:
         return (fan_in + fan_out) / 2.0
@@ -40,57 +42,57 @@ def _no_sparse(param):
 
 
 @_filler('constant')
-def _constant(param, shape, rng):
+def _constant(param, shape, full, rng):
     _no_sparse(param)
-    return np.full(shape, param.value)
+    return np.full(shape, param.value, np.float32)
 
 
 @_filler('uniform')
-def _uniform(param, shape, rng):
+def _uniform(param, shape, full, rng):
     _no_sparse(param)
     return rng.uniform(param.min, param.max, shape)
 
 
 @_filler('gaussian')
-def _gaussian(param, shape, rng):
-    values = rng.normal(param.mean, param.std, shape)
+def _gaussian(param, shape, full, rng):
     if param.sparse < -1:
         raise CaffeError('gaussian filler: sparse must be >= -1')
+    values = rng.normal(param.mean, param.std, shape)
     if param.sparse >= 0:
         # Each weight is kept with probability sparse / num_outputs.
-        keep = rng.uniform(size=shape) < param.sparse / float(shape[0])
-        values = values * keep
+        values *= rng.uniform(size=shape) < param.sparse / float(full[0])
     return values
 
 
 @_filler('positive_unitball')
-def _positive_unitball(param, shape, rng):
+def _positive_unitball(param, shape, full, rng):
+    """Rows (first axis) of non-negative values summing to one."""
     _no_sparse(param)
     values = rng.uniform(0, 1, (shape[0], int(np.prod(shape[1:]))))
     return (values / values.sum(axis=1, keepdims=True)).reshape(shape)
 
 
 @_filler('xavier')
-def _xavier(param, shape, rng):
+def _xavier(param, shape, full, rng):
     _no_sparse(param)
-    scale = np.sqrt(3.0 / _variance_n(param, shape))
+    scale = np.sqrt(3.0 / _variance_n(param, full))
     return rng.uniform(-scale, scale, shape)
 
 
 @_filler('msra')
-def _msra(param, shape, rng):
+def _msra(param, shape, full, rng):
     _no_sparse(param)
-    return rng.normal(0.0, np.sqrt(2.0 / _variance_n(param, shape)), shape)
+    return rng.normal(0.0, np.sqrt(2.0 / _variance_n(param, full)), shape)
 
 
 @_filler('bilinear')
-def _bilinear(param, shape, rng):
+def _bilinear(param, shape, full, rng):
     """A (K, K) bilinear upsampling kernel, the same for every (out, in) pair."""
     _no_sparse(param)
-    if len(shape) != 4 or shape[2] != shape[3]:
+    if len(full) != 4 or full[2] != full[3]:
         raise CaffeError('bilinear filler needs a 4-d blob with square kernels, got %s'
-                         % (shape,))
-    k = shape[3]
+                         % (full,))
+    k = full[3]
     f = np.ceil(k / 2.0)
     c = (k - 1) / (2.0 * f)
     profile = 1 - np.abs(np.arange(k) / f - c)
@@ -106,4 +108,11 @@ def fill(blob, param):
                          % (param.type, ', '.join(sorted(_FILLERS)))) from None
     if blob.count == 0:
         raise CaffeError('cannot fill an empty blob')
-    blob.data[...] = filler(param, blob.shape, backend.rng()).astype(np.float32)
+    data, full, rng = blob.data, blob.shape, backend.rng()
+    if len(full) < 1:
+        data[...] = filler(param, full, full, rng)
+        return
+    rows = max(1, CHUNK // max(1, int(np.prod(full[1:]))))
+    for start in range(0, full[0], rows):
+        stop = min(full[0], start + rows)
+        data[start:stop] = filler(param, (stop - start,) + full[1:], full, rng)
