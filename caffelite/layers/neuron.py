@@ -1,6 +1,10 @@
-"""Elementwise (neuron) layers. Each computes y = f(x) and dx = dy * f'(...)
-from whichever of x or y it needs; all may run in place (top is bottom),
-keeping a copy of x when the gradient needs the input."""
+"""Elementwise (neuron) layers: y = f(x) over a blob of any shape, and
+dx = dy * f'(x) computed from whichever of x and y the gradient needs.
+
+Every neuron layer may run in place (top is bottom). Caffe's own gradients
+read the bottom data, which an in-place forward has overwritten with y; here
+a layer whose gradient needs x keeps a copy of it for the backward pass.
+"""
 import numpy as np
 
 from .. import fillers
@@ -10,10 +14,16 @@ from .base import Layer, register
 f32 = np.float32
 
 
+def sigmoid(xp, x):
+    """1 / (1 + exp(-x)) in Caffe's form 0.5 tanh(0.5 x) + 0.5, which cannot
+    overflow for large |x|."""
+    return f32(0.5) * xp.tanh(f32(0.5) * x) + f32(0.5)
+
+
 class NeuronLayer(Layer):
-    """Base: one bottom, one top of the same shape. Subclasses define
-    ``f(x)`` and ``grad(x, y, dy)``; ``needs_input`` makes in-place use keep
-    a copy of x for the backward pass."""
+    """One bottom, one top of the same shape. Subclasses define ``f(x)`` and
+    ``grad(x, y, dy)``; ``needs_input`` says whether ``grad`` reads x (then an
+    in-place forward keeps a copy of it)."""
     exact_num_bottom = 1
     exact_num_top = 1
     needs_input = True
@@ -23,13 +33,17 @@ class NeuronLayer(Layer):
 
     def forward(self, bottom, top):
         x = bottom[0].xdata
-        self._x = x.copy() if self.needs_input and bottom[0] is top[0] else None
+        in_place = bottom[0] is top[0]
+        self._x = x.copy() if self.needs_input and in_place else None
         top[0].xdata[...] = self.f(x)
 
     def backward(self, top, propagate_down, bottom):
         if propagate_down[0]:
-            x = self._x if self._x is not None else bottom[0].xdata
-            bottom[0].xdiff[...] = self.grad(x, top[0].xdata, top[0].xdiff)
+            bottom[0].xdiff[...] = self.grad(self.input(bottom), top[0].xdata, top[0].xdiff)
+
+    def input(self, bottom):
+        """x of the last forward, shape of the bottom (valid when ``needs_input``)."""
+        return self._x if self._x is not None else bottom[0].xdata
 
     def f(self, x):
         raise NotImplementedError
@@ -40,13 +54,12 @@ class NeuronLayer(Layer):
 
 @register('ReLU')
 class ReLULayer(NeuronLayer):
-    """max(x, 0) + negative_slope * min(x, 0). The gradient reads the sign
-    of y, which equals the sign of x for slopes >= 0, so in place is free."""
-    needs_input = False
+    """max(x, 0) + negative_slope * min(x, 0). For slopes >= 0 the sign of y
+    is the sign of x, so the gradient reads y and in place costs no copy."""
 
     def setup(self, bottom, top):
         self.slope = f32(self.layer_param.relu_param.negative_slope)
-        self.needs_input = self.slope < 0
+        self.needs_input = bool(self.slope < 0)
 
     def f(self, x):
         y = self.xp.maximum(x, 0)
@@ -61,11 +74,10 @@ class ReLULayer(NeuronLayer):
 
 @register('Sigmoid')
 class SigmoidLayer(NeuronLayer):
-    """1 / (1 + exp(-x)), written as 0.5 * tanh(0.5 x) + 0.5 like Caffe."""
     needs_input = False
 
     def f(self, x):
-        return f32(0.5) * self.xp.tanh(f32(0.5) * x) + f32(0.5)
+        return sigmoid(self.xp, x)
 
     def grad(self, x, y, dy):
         return dy * y * (1 - y)
@@ -84,6 +96,8 @@ class TanHLayer(NeuronLayer):
 
 @register('AbsVal')
 class AbsValLayer(NeuronLayer):
+    """|x|; the gradient at 0 is 0 (Caffe's sign)."""
+
     def f(self, x):
         return abs(x)
 
@@ -93,14 +107,17 @@ class AbsValLayer(NeuronLayer):
 
 @register('BNLL')
 class BNLLLayer(NeuronLayer):
-    """log(1 + exp(x)), evaluated without overflow."""
+    """log(1 + exp(x)), split at 0 so that exp never overflows."""
+    # Caffe clamps x at this value before exp in the gradient.
+    overflow_guard = f32(50)
 
     def f(self, x):
         xp = self.xp
-        return xp.where(x > 0, x + xp.log1p(xp.exp(-abs(x))), xp.log1p(xp.exp(-abs(x))))
+        soft = xp.log1p(xp.exp(-abs(x)))
+        return xp.where(x > 0, x + soft, soft)
 
     def grad(self, x, y, dy):
-        e = self.xp.exp(self.xp.minimum(x, f32(50)))
+        e = self.xp.exp(self.xp.minimum(x, self.overflow_guard))
         return dy * e / (e + 1)
 
 
@@ -116,46 +133,63 @@ class ELULayer(NeuronLayer):
         return xp.where(x > 0, x, self.alpha * (xp.exp(xp.minimum(x, 0)) - 1))
 
     def grad(self, x, y, dy):
+        # For x <= 0, d/dx alpha (exp(x) - 1) = y + alpha.
         return dy * self.xp.where(x > 0, f32(1), y + self.alpha)
 
 
 @register('Power')
 class PowerLayer(NeuronLayer):
-    """(shift + scale * x) ^ power."""
+    """(shift + scale * x) ^ power, with Caffe's special cases: a constant
+    when power * scale is 0, and gradients power 2: 2 scale (shift + scale x);
+    shift 0: power * y / x (NaN at x = 0, as in Caffe); otherwise
+    power * scale * y / (shift + scale x)."""
 
     def setup(self, bottom, top):
         p = self.layer_param.power_param
         self.power, self.scale, self.shift = f32(p.power), f32(p.scale), f32(p.shift)
+        self.diff_scale = self.power * self.scale
 
     def f(self, x):
-        if self.power * self.scale == 0:
-            value = 1 if self.power == 0 else self.shift ** self.power
+        if self.diff_scale == 0:
+            value = f32(1) if self.power == 0 else self.shift ** self.power
             return self.xp.full(x.shape, value, np.float32)
-        base = self.shift + self.scale * x
+        base = self.scale * x + self.shift
         return base if self.power == 1 else base ** self.power
 
     def grad(self, x, y, dy):
-        slope = self.power * self.scale
-        if slope == 0 or self.power == 1:
-            return self.xp.full(x.shape, slope, np.float32) * (dy if slope else 0)
-        return dy * slope * (self.shift + self.scale * x) ** (self.power - 1)
+        if self.diff_scale == 0:
+            return self.xp.zeros_like(dy)
+        if self.power == 1:
+            return dy * self.diff_scale
+        if self.power == 2:
+            slope = self.diff_scale * self.scale * x + self.diff_scale * self.shift
+        else:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                slope = (y / x * self.power if self.shift == 0
+                         else y / (self.scale * x + self.shift) * self.diff_scale)
+        return dy * slope
 
 
-def _log_base(base):
-    """Natural log of a Caffe ``base`` field (-1 means e)."""
-    return f32(1) if base == -1 else f32(np.log(base))
+def _log_base(layer, base):
+    """Natural log of a Caffe ``base`` field in float32 (-1 means e)."""
+    layer.check(base == -1 or base > 0, 'base must be strictly positive (or -1 for e)')
+    return f32(1) if base == -1 else np.log(f32(base))
 
 
 @register('Exp')
 class ExpLayer(NeuronLayer):
-    """base ^ (shift + scale * x); base -1 means e."""
+    """base ^ (shift + scale * x) = outer * exp(inner * x), with
+    inner = ln(base) * scale and outer = base ^ shift; base -1 means e."""
     needs_input = False
 
     def setup(self, bottom, top):
         p = self.layer_param.exp_param
-        self.check(p.base == -1 or p.base > 0, 'base must be -1 or positive')
-        self.inner = _log_base(p.base) * f32(p.scale)
-        self.outer = f32(1) if p.shift == 0 else f32(np.exp(_log_base(p.base) * p.shift))
+        self.inner = _log_base(self, p.base) * f32(p.scale)
+        base, shift = f32(p.base), f32(p.shift)
+        if shift == 0:
+            self.outer = f32(1)
+        else:
+            self.outer = np.exp(shift) if base == -1 else base ** shift
 
     def f(self, x):
         return self.outer * self.xp.exp(self.inner * x)
@@ -166,44 +200,47 @@ class ExpLayer(NeuronLayer):
 
 @register('Log')
 class LogLayer(NeuronLayer):
-    """log_base(shift + scale * x); base -1 means e."""
+    """log_base(shift + scale * x) = ln(shift + scale * x) / ln(base);
+    base -1 means e."""
 
     def setup(self, bottom, top):
         p = self.layer_param.log_param
-        self.check(p.base == -1 or p.base > 0, 'base must be -1 or positive')
+        log_base = _log_base(self, p.base)
+        self.check(log_base != 0, 'base 1 has no logarithm')
         self.scale, self.shift = f32(p.scale), f32(p.shift)
-        self.denominator = _log_base(p.base)
+        # Caffe multiplies by these reciprocals rather than dividing.
+        self.base_scale = f32(1) / log_base
+        self.backward_scale = self.scale / log_base
 
     def f(self, x):
-        return self.xp.log(self.shift + self.scale * x) / self.denominator
+        return self.xp.log(self.scale * x + self.shift) * self.base_scale
 
     def grad(self, x, y, dy):
-        return dy * self.scale / (self.denominator * (self.shift + self.scale * x))
+        return dy * (f32(1) / (self.scale * x + self.shift) * self.backward_scale)
 
 
 @register('Threshold')
 class ThresholdLayer(NeuronLayer):
-    """1 where x > threshold, else 0 (no gradient, as in Caffe)."""
+    """1 where x > threshold, else 0. Not differentiable: like Caffe, no
+    backward (the base Layer refuses any propagate_down)."""
     needs_input = False
+    backward = Layer.backward
 
     def f(self, x):
         return (x > f32(self.layer_param.threshold_param.threshold)).astype(np.float32)
 
-    def backward(self, top, propagate_down, bottom):
-        Layer.backward(self, top, propagate_down, bottom)
-
 
 @register('Clip')
 class ClipLayer(NeuronLayer):
-    """x clipped to [min, max]; the gradient passes inside the range."""
+    """max(min, min(x, max)) (Caffe's order: min wins when min > max); the
+    gradient passes where min <= x <= max."""
 
     def setup(self, bottom, top):
         p = self.layer_param.clip_param
-        self.check(p.min <= p.max, 'min must not exceed max')
         self.low, self.high = f32(p.min), f32(p.max)
 
     def f(self, x):
-        return self.xp.clip(x, self.low, self.high)
+        return self.xp.maximum(self.low, self.xp.minimum(x, self.high))
 
     def grad(self, x, y, dy):
         return dy * ((x >= self.low) & (x <= self.high))
@@ -211,26 +248,29 @@ class ClipLayer(NeuronLayer):
 
 @register('Swish')
 class SwishLayer(NeuronLayer):
-    """x * sigmoid(beta * x)."""
+    """x * sigmoid(beta x). Like Caffe's (which runs an inner Sigmoid layer)
+    it keeps the sigmoid output for the gradient
+    dy * (beta y + s (1 - beta y)), so in place needs no copy of x."""
+    needs_input = False
 
     def setup(self, bottom, top):
         self.beta = f32(self.layer_param.swish_param.beta)
 
-    def _sigmoid(self, x):
-        return f32(0.5) * self.xp.tanh(f32(0.5) * self.beta * x) + f32(0.5)
-
     def f(self, x):
-        return x * self._sigmoid(x)
+        self.sigmoid_out = sigmoid(self.xp, self.beta * x)
+        return x * self.sigmoid_out
 
     def grad(self, x, y, dy):
-        s = self._sigmoid(x)
-        return dy * (self.beta * y + s * (1 - self.beta * y))
+        by = self.beta * y
+        return dy * (by + self.sigmoid_out * (1 - by))
 
 
 @register('Dropout')
 class DropoutLayer(NeuronLayer):
-    """TRAIN: zero each unit with probability ``dropout_ratio`` and scale the
-    kept ones by 1 / (1 - ratio); TEST: identity."""
+    """TRAIN: keep each unit with probability 1 - dropout_ratio and scale the
+    kept ones by 1 / (1 - ratio) (the mask is kept for backward); TEST:
+    identity. BVLC's schema has no ``scale_train``: scaling is always at
+    TRAIN time."""
     needs_input = False
 
     def setup(self, bottom, top):
@@ -238,52 +278,54 @@ class DropoutLayer(NeuronLayer):
         self.check(0 <= p.dropout_ratio < 1, 'dropout_ratio must be in [0, 1)')
         self.ratio = p.dropout_ratio
         self.scale = f32(1.0 / (1.0 - p.dropout_ratio))
-
-    def _training(self):
-        return self.phase == caffe_pb2.TRAIN
+        self.training = self.phase == caffe_pb2.TRAIN
 
     def f(self, x):
-        if not self._training():
+        if not self.training:
             return x
-        keep = self.rng().uniform(size=x.shape) >= self.ratio
+        # Drawn on the host from the global RandomState, so a seeded run
+        # drops the same units in either mode.
+        keep = self.rng().random_sample(x.shape) >= self.ratio
         self.mask = self.xp.asarray(keep.astype(np.float32) * self.scale)
         return x * self.mask
 
     def grad(self, x, y, dy):
-        return dy * self.mask if self._training() else dy
+        return dy * self.mask if self.training else dy
 
 
 @register('PReLU')
 class PReLULayer(NeuronLayer):
-    """max(x, 0) + a_c * min(x, 0) with a learned slope per channel (axis 1),
-    or one shared slope."""
+    """max(x, 0) + a * min(x, 0) with a learned slope a per channel (axis 1)
+    or one shared scalar slope; the slope diff accumulates
+    sum(dy * x) over x <= 0."""
 
     def setup(self, bottom, top):
         p = self.layer_param.prelu_param
-        self.check(bottom[0].num_axes >= 2, 'PReLU needs at least 2 axes')
+        self.check(bottom[0].num_axes >= 2, 'bottom must have at least 2 axes')
         channels = bottom[0].shape[1]
+        expected = 1 if p.channel_shared else channels
         if not self.blobs:
             filler = p.filler if p.HasField('filler') else caffe_pb2.FillerParameter(
                 type='constant', value=0.25)
             fillers.fill(self.add_param(() if p.channel_shared else (channels,)), filler)
-        self.check(self.blobs[0].count == (1 if p.channel_shared else channels),
-                   'slope blob has %d entries for %d channels' % (self.blobs[0].count, channels))
+        self.check(self.blobs[0].count == expected,
+                   'slope blob has %d values; expected %d' % (self.blobs[0].count, expected))
 
     def _slope(self, x):
-        a = self.blobs[0].xdata
-        return a.reshape((1, -1) + (1,) * (x.ndim - 2))
+        """The slope broadcast against x: (1, C, 1, ...) or (1, 1, 1, ...)."""
+        return self.blobs[0].xdata.reshape((1, -1) + (1,) * (x.ndim - 2))
 
     def f(self, x):
         return self.xp.maximum(x, 0) + self._slope(x) * self.xp.minimum(x, 0)
 
+    def grad(self, x, y, dy):
+        return dy * self.xp.where(x > 0, f32(1), self._slope(x))
+
     def backward(self, top, propagate_down, bottom):
-        x = self._x if self._x is not None else bottom[0].xdata
-        dy = top[0].xdiff
         if self.param_propagate_down[0]:
+            x, dy = self.input(bottom), top[0].xdiff
             contribution = dy * x * (x <= 0)
-            axes = tuple(i for i in range(x.ndim) if i != 1)
-            per_channel = contribution.sum(axis=axes)
-            self.blobs[0].xdiff[...] += per_channel.sum().reshape(self.blobs[0].shape) \
-                if self.blobs[0].num_axes == 0 else per_channel
-        if propagate_down[0]:
-            bottom[0].xdiff[...] = dy * self.xp.where(x > 0, f32(1), self._slope(x))
+            per_channel = contribution.sum(axis=tuple(i for i in range(x.ndim) if i != 1))
+            slope_diff = self.blobs[0].xdiff
+            slope_diff += per_channel.sum() if slope_diff.ndim == 0 else per_channel
+        super().backward(top, propagate_down, bottom)

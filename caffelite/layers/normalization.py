@@ -1,9 +1,7 @@
 """Normalization layers: LRN (across and within channels), BatchNorm, MVN."""
 import numpy as np
 
-from .. import geometry
 from ..ops import lrn as lrn_op
-from ..ops import pooling as pool_op
 from ..proto import caffe_pb2
 from .base import Layer, register
 
@@ -12,62 +10,52 @@ f32 = np.float32
 
 @register('LRN')
 class LRNLayer(Layer):
-    """Local response normalization. ACROSS_CHANNELS: y = x (k + a/n sum x^2)^-b
-    over n neighbouring channels. WITHIN_CHANNEL: y = x (1 + a avg x^2)^-b
-    over an n x n neighbourhood, averaged like Caffe's padded AVE pooling."""
+    """Local response normalization of a 4-d bottom (the math is in
+    caffelite.ops.lrn). ACROSS_CHANNELS: y = x (k + alpha/n sum x^2)^-beta
+    over n neighbouring channels; WITHIN_CHANNEL: y = x (1 + alpha avg x^2)^-beta
+    over an n x n neighbourhood. May run in place (keeps a copy of x)."""
     exact_num_bottom = 1
     exact_num_top = 1
 
     def setup(self, bottom, top):
         p = self.layer_param.lrn_param
         self.check(p.local_size % 2 == 1, 'LRN only supports odd values for local_size')
-        self.check(bottom[0].num_axes == 4, 'LRN takes a 4-d bottom')
+        self.check(bottom[0].num_axes == 4, 'LRN takes a 4-d bottom, got shape %s'
+                   % (bottom[0].shape,))
         self.size, self.alpha, self.beta, self.k = p.local_size, p.alpha, p.beta, p.k
         self.within = p.norm_region == caffe_pb2.LRNParameter.WITHIN_CHANNEL
 
     def reshape(self, bottom, top):
         top[0].reshape_like(bottom[0])
-        if self.within:
-            h, w = bottom[0].shape[2:]
-            pad = (self.size - 1) // 2
-            self.window = ((self.size,) * 2, (1, 1), (pad, pad),
-                           (geometry.pool_out(h, self.size, 1, pad),
-                            geometry.pool_out(w, self.size, 1, pad)))
 
     def forward(self, bottom, top):
         x = bottom[0].xdata
         self._x = x.copy() if bottom[0] is top[0] else None
         if self.within:
-            kernel, stride, pad, out = self.window
-            avg = pool_op.ave_forward(x * x, kernel, stride, pad, out)
-            self.scale = f32(1) + f32(self.alpha) * avg
-            top[0].xdata[...] = x * self.scale ** f32(-self.beta)
+            y, self.scale = lrn_op.lrn_within_forward(x, self.size, self.alpha, self.beta)
         else:
-            y, self.scale = lrn_op.across_forward(x, self.size, self.alpha, self.beta, self.k)
-            top[0].xdata[...] = y
+            y, self.scale = lrn_op.lrn_across_forward(x, self.size, self.alpha, self.beta,
+                                                      self.k)
+        top[0].xdata[...] = y
 
     def backward(self, top, propagate_down, bottom):
         if not propagate_down[0]:
             return
         x = self._x if self._x is not None else bottom[0].xdata
-        dy, y = top[0].xdiff, top[0].xdata
-        if not self.within:
-            bottom[0].xdiff[...] = lrn_op.across_backward(x, y, self.scale, dy, self.size,
-                                                          self.alpha, self.beta)
-            return
-        kernel, stride, pad, _ = self.window
-        beta = f32(self.beta)
-        d_scale = -beta * dy * x * self.scale ** (-beta - 1)
-        d_square = pool_op.ave_backward(f32(self.alpha) * d_scale, x.shape, kernel, stride, pad)
-        bottom[0].xdiff[...] = dy * self.scale ** -beta + 2 * x * d_square
+        grad = lrn_op.lrn_within_backward if self.within else lrn_op.lrn_across_backward
+        bottom[0].xdiff[...] = grad(x, top[0].xdata, self.scale, top[0].xdiff,
+                                    self.size, self.alpha, self.beta)
 
 
 @register('BatchNorm')
 class BatchNormLayer(Layer):
-    """Normalizes each channel (axis 1) by batch statistics at TRAIN and by
-    the stored running statistics at TEST (``use_global_stats``). Blobs:
-    running mean, running variance, and the scale factor they are divided by;
-    they are never learned (lr_mult forced to 0, as Caffe does)."""
+    """Normalizes each channel (axis 1) to zero mean and unit variance, by the
+    batch statistics (TRAIN default) or by the stored running ones
+    (``use_global_stats``, TEST default). Blobs: running mean sum (C,),
+    running variance sum (C,), and their common scale factor (1,); the
+    statistics are the sums divided by the factor. They are not learned:
+    like Caffe, setup gives each blob a ParamSpec with lr_mult 0 (so the Net
+    neither updates them nor asks for their diffs) and refuses a nonzero one."""
     exact_num_bottom = 1
     exact_num_top = 1
 
@@ -81,89 +69,110 @@ class BatchNormLayer(Layer):
         if not self.blobs:
             for shape in ((self.channels,), (self.channels,), (1,)):
                 self.add_param(shape)
+        specs = self.layer_param.param
         for i in range(len(self.blobs)):
-            if i == len(self.layer_param.param):
-                self.layer_param.param.add(lr_mult=0)
-            self.check(self.layer_param.param[i].lr_mult == 0,
+            if i == len(specs):
+                specs.add(lr_mult=0)
+            self.check(specs[i].lr_mult == 0,
                        'cannot configure batch normalization statistics as layer parameters')
 
     def reshape(self, bottom, top):
         if bottom[0].num_axes > 1:
-            self.check(bottom[0].shape[1] == self.channels, 'expected %d channels, got %s'
+            self.check(bottom[0].shape[1] == self.channels, 'expected %d channels, got shape %s'
                        % (self.channels, bottom[0].shape))
         top[0].reshape_like(bottom[0])
 
     def _view(self, a):
-        n = a.shape[0] if a.ndim else 1
-        return a.reshape(n, self.channels, -1)
+        """a (N, C, ...) as (N, C, spatial)."""
+        return a.reshape(a.shape[0], self.channels, -1)
+
+    def _global_stats(self):
+        """(mean, variance) (C,) from the running sums."""
+        factor = float(self.blobs[2].xdata[0])
+        factor = f32(0) if factor == 0 else f32(1) / f32(factor)
+        return self.blobs[0].xdata * factor, self.blobs[1].xdata * factor
+
+    def _batch_stats(self, x):
+        """(mean, variance) (C,) of x (N, C, S); also folds them into the
+        running sums: sum <- stat + fraction * sum, with the unbiased
+        m / (m - 1) variance, and factor <- fraction * factor + 1."""
+        mean = x.mean(axis=(0, 2))
+        centered = x - mean[None, :, None]
+        var = (centered * centered).mean(axis=(0, 2))
+        m = x.size // self.channels
+        correction = f32(m) / f32(m - 1) if m > 1 else f32(1)
+        blobs = [b.xdata for b in self.blobs]
+        blobs[2][...] = blobs[2] * self.fraction + f32(1)
+        blobs[0][...] = mean + self.fraction * blobs[0]
+        blobs[1][...] = correction * var + self.fraction * blobs[1]
+        return mean, var
 
     def forward(self, bottom, top):
-        xp = self.xp
         x = self._view(bottom[0].xdata)
-        if self.use_global:
-            factor = self.blobs[2].xdata[0]
-            factor = xp.where(factor == 0, f32(0), f32(1) / xp.where(factor == 0, 1, factor))
-            mean = self.blobs[0].xdata * factor
-            var = self.blobs[1].xdata * factor
-        else:
-            mean = x.mean(axis=(0, 2))
-            var = ((x - mean[None, :, None]) ** 2).mean(axis=(0, 2))
-            m = x.size // self.channels
-            correction = f32(m / (m - 1.0)) if m > 1 else f32(1)
-            self.blobs[2].xdata[...] = self.blobs[2].xdata * self.fraction + 1
-            self.blobs[0].xdata[...] = mean + self.fraction * self.blobs[0].xdata
-            self.blobs[1].xdata[...] = correction * var + self.fraction * self.blobs[1].xdata
-        self.inv_std = f32(1) / xp.sqrt(var + self.eps)
-        y = (x - mean[None, :, None]) * self.inv_std[None, :, None]
-        self.x_norm = y
-        top[0].xdata[...] = y.reshape(top[0].shape)
+        mean, var = self._global_stats() if self.use_global else self._batch_stats(x)
+        self.std = self.xp.sqrt(var + self.eps)[None, :, None]
+        # Kept because a later in-place layer may overwrite the top.
+        self.x_norm = (x - mean[None, :, None]) / self.std
+        top[0].xdata[...] = self.x_norm.reshape(top[0].shape)
 
     def backward(self, top, propagate_down, bottom):
+        """Global stats: dx = dy / std. Batch stats:
+        dx = (dy - mean(dy) - y mean(dy y)) / std, means over (N, S)."""
         if not propagate_down[0]:
             return
         dy = self._view(top[0].xdiff)
-        inv_std = self.inv_std[None, :, None]
         if self.use_global:
-            dx = dy * inv_std
+            dx = dy / self.std
         else:
             y = self.x_norm
-            dx = (dy - dy.mean(axis=(0, 2), keepdims=True)
-                  - y * (dy * y).mean(axis=(0, 2), keepdims=True)) * inv_std
+            m = f32(1.0 / (y.size // self.channels))
+            sums = (y * (dy * y).sum(axis=(0, 2), keepdims=True)
+                    + dy.sum(axis=(0, 2), keepdims=True))
+            dx = (dy - m * sums) / self.std
         bottom[0].xdiff[...] = dx.reshape(bottom[0].shape)
 
 
 @register('MVN')
 class MVNLayer(Layer):
-    """Mean-variance normalization per (item, channel), or per item with
-    ``across_channels``; y = (x - mean) / (std + eps) (eps added to the std,
-    as Caffe does)."""
+    """Mean-variance normalization over each (item, channel), or each item
+    with ``across_channels``: y = x - mean, then with ``normalize_variance``
+    y / (std + eps) (Caffe adds eps to the standard deviation)."""
     exact_num_bottom = 1
     exact_num_top = 1
+
+    def setup(self, bottom, top):
+        p = self.layer_param.mvn_param
+        self.across, self.normalize, self.eps = (p.across_channels, p.normalize_variance,
+                                                 f32(p.eps))
 
     def reshape(self, bottom, top):
         top[0].reshape_like(bottom[0])
 
-    def _rows(self, a, shape):
-        across = self.layer_param.mvn_param.across_channels
-        rows = shape[0] if across else shape[0] * shape[1]
-        return a.reshape(rows, -1)
+    def _rows(self, blob, a):
+        """a (shape of blob) as (groups, elements per group); groups follow
+        Caffe's legacy num/channels (1 for a missing axis)."""
+        groups = blob.num if self.across else blob.num * blob.channels
+        return a.reshape(groups, -1)
 
     def forward(self, bottom, top):
-        p = self.layer_param.mvn_param
-        x = self._rows(bottom[0].xdata, bottom[0].shape)
+        x = self._rows(bottom[0], bottom[0].xdata)
         y = x - x.mean(axis=1, keepdims=True)
-        if p.normalize_variance:
-            self.std = self.xp.sqrt((y * y).mean(axis=1, keepdims=True)) + f32(p.eps)
+        if self.normalize:
+            self.std = self.xp.sqrt((y * y).mean(axis=1, keepdims=True)) + self.eps
             y = y / self.std
         top[0].xdata[...] = y.reshape(top[0].shape)
 
     def backward(self, top, propagate_down, bottom):
+        """Without variance: dx = dy - mean(dy). With it:
+        dx = (dy - mean(dy) - y mean(dy y)) / (std + eps)."""
         if not propagate_down[0]:
             return
-        p = self.layer_param.mvn_param
-        dy = self._rows(top[0].xdiff, top[0].shape)
-        dx = dy - dy.mean(axis=1, keepdims=True)
-        if p.normalize_variance:
-            y = self._rows(top[0].xdata, top[0].shape)
-            dx = (dx - y * (dy * y).mean(axis=1, keepdims=True)) / self.std
+        dy = self._rows(top[0], top[0].xdiff)
+        if self.normalize:
+            y = self._rows(top[0], top[0].xdata)
+            dim = f32(1.0 / y.shape[1])
+            sums = y * (dy * y).sum(axis=1, keepdims=True) + dy.sum(axis=1, keepdims=True)
+            dx = (dy - dim * sums) / self.std
+        else:
+            dx = dy - dy.mean(axis=1, keepdims=True)
         bottom[0].xdiff[...] = dx.reshape(bottom[0].shape)
