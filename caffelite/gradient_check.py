@@ -74,7 +74,7 @@ def check_gradient(layer, bottom, top, check_bottom=None, check_params=True,
             numeric = (plus - minus) / (2 * stepsize)
             computed = grad.reshape(-1)[e]
             scale = max(abs(computed), abs(numeric), 1.0)
-            if abs(computed - numeric) > threshold * scale:
+            if not abs(computed - numeric) <= threshold * scale:   # NaN fails too
                 raise CaffeError('%s gradient mismatch at %s element %d: analytic %g, '
                                  'numeric %g' % (layer.name, blob.shape, e, computed, numeric))
             compared += 1

@@ -49,7 +49,9 @@ def max_forward(x, kernel, stride, pad, out):
     oy = np.arange(out[0])[:, None] * stride[0] - pad[0]
     ox = np.arange(out[1])[None, :] * stride[1] - pad[1]
     mask = (oy + best // kernel[1]) * w + ox + best % kernel[1]
-    return top, mask.astype(np.int32)
+    # A ceil-mode window lying wholly past the input keeps -FLT_MAX and no
+    # source, as in Caffe (mask -1).
+    return top, np.where(top == lowest, -1, mask).astype(np.int32)
 
 
 def max_backward(dy, mask, x_shape, kernel, stride, pad):
@@ -58,9 +60,11 @@ def max_backward(dy, mask, x_shape, kernel, stride, pad):
         return _gpu_backward('max_pool_backward', dy, x_shape, kernel, stride, pad, mask)
     n, c, h, w = x_shape
     offsets = (np.arange(n * c) * (h * w))[:, None]
-    index = (mask.reshape(n * c, -1) + offsets).ravel()
+    flat = mask.reshape(n * c, -1)
+    has_source = (flat >= 0).ravel()
+    index = (flat + offsets).ravel()[has_source]
     # Windows overlap, so one input may receive several diffs: sum them.
-    dx = np.bincount(index, weights=dy.ravel(), minlength=n * c * h * w)
+    dx = np.bincount(index, weights=dy.ravel()[has_source], minlength=n * c * h * w)
     return dx.astype(dy.dtype).reshape(x_shape)
 
 
