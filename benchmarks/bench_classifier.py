@@ -6,6 +6,8 @@ in one run. Target: caffelite at least as fast as cv2.dnn with oversample off.
 The CaffeNet weights are synthetic (the zoo file is 233 MB and the machine
 is offline): timing does not depend on the values.
 
+Needs OpenCV 4 (pip install "opencv-python-headless<5"): OpenCV 5 dropped the Caffe importer.
+
 Usage: python benchmarks/bench_classifier.py [--repeats 5]
 """
 import argparse

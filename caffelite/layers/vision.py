@@ -79,14 +79,15 @@ class _ConvBase(Layer):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
-    def _lower(self, x, out_hw):
-        """x (N, C, H, W) -> y (N, M, oh, ow) = W * x (a true convolution)."""
+    def _lower(self, x, out):
+        """y = W * x for x (N, C, H, W), written into ``out`` (N, M, oh, ow)."""
         n = x.shape[0]
         cols = im2col_op.im2col(x, self.kernel, self.stride, self.pad, self.dilation)
         cols = cols.reshape(self.group, -1, cols.shape[1])
         y = self.xp.matmul(self._grouped_weight(), cols)
-        return y.reshape(-1, n, out_hw[0] * out_hw[1]).transpose(1, 0, 2).reshape(
-            (n, -1) + tuple(out_hw))
+        # (M, N*P) -> (N, M, P): one strided copy straight into the top.
+        out.reshape(n, -1, y.shape[2] // n)[...] = y.reshape(-1, n, y.shape[2] // n).transpose(
+            1, 0, 2)
 
     def _lower_backward(self, x, dy, need_weight, need_input):
         """Gradients of _lower: accumulate into the weight diff, return dx."""
@@ -121,10 +122,9 @@ class ConvolutionLayer(_ConvBase):
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
-            x = b.xdata.reshape(self._batch_shape(b))
-            y = self._lower(x, t.shape[-2:])
+            y = t.xdata.reshape(self._batch_shape(t))
+            self._lower(b.xdata.reshape(self._batch_shape(b)), y)
             self._add_bias(y)
-            t.xdata[...] = y.reshape(t.shape)
 
     def backward(self, top, propagate_down, bottom):
         for b, t, down in zip(bottom, top, propagate_down):
@@ -222,17 +222,22 @@ class _Pooler:
     def __init__(self, method, kernel, stride, pad, out):
         self.method, self.kernel, self.stride, self.pad, self.out = \
             method, kernel, stride, pad, out
-        self.mask = None
+        self._x = self._top = None
 
     def forward(self, x):
         if self.method == MAX:
-            y, self.mask = pool_op.max_forward(x, self.kernel, self.stride, self.pad, self.out)
-            return y
+            self._x = x
+            self._top = pool_op.max_forward(x, self.kernel, self.stride, self.pad, self.out)
+            return self._top
         return pool_op.ave_forward(x, self.kernel, self.stride, self.pad, self.out)
+
+    def mask(self):
+        """The argmax mask of the last MAX forward (computed on demand)."""
+        return pool_op.max_mask(self._x, self._top, self.kernel, self.stride, self.pad)
 
     def backward(self, dy, x_shape):
         if self.method == MAX:
-            return pool_op.max_backward(dy, self.mask, x_shape, self.kernel, self.stride,
+            return pool_op.max_backward(dy, self.mask(), x_shape, self.kernel, self.stride,
                                         self.pad)
         return pool_op.ave_backward(dy, x_shape, self.kernel, self.stride, self.pad)
 
@@ -271,7 +276,7 @@ class PoolingLayer(Layer):
             return
         top[0].xdata[...] = self.pooler.forward(bottom[0].xdata)
         if len(top) > 1:
-            top[1].xdata[...] = self.pooler.mask
+            top[1].xdata[...] = self.pooler.mask()
 
     def _stochastic(self, x):
         """TRAIN: sample one input per window with probability proportional to

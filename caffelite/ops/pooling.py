@@ -11,6 +11,9 @@ import numpy as np
 from .. import cuda
 
 
+LOWEST = np.finfo(np.float32).min     # Caffe's -FLT_MAX
+
+
 def _padding(h, w, kernel, stride, pad, out):
     """((top, bottom), (left, right)) padding that makes every window of an
     (oh, ow) output lie inside the array."""
@@ -33,25 +36,36 @@ def _taps(kernel, stride, out):
 
 
 def max_forward(x, kernel, stride, pad, out):
-    """(N, C, H, W) -> (top (N, C, oh, ow), mask of input indices, int32)."""
+    """(N, C, H, W) -> (N, C, oh, ow) window maxima (-FLT_MAX, as Caffe, for
+    a ceil-mode window lying wholly past the input)."""
     if cuda.on_gpu(x):
-        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)
-    lowest = np.finfo(np.float32).min   # Caffe's -FLT_MAX
-    padded = _padded(x, kernel, stride, pad, out, lowest)
-    top = np.full(x.shape[:2] + tuple(out), lowest, x.dtype)
-    best = np.zeros(top.shape, np.int32)
+        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)[0]
+    padded = _padded(x, kernel, stride, pad, out, LOWEST)
+    top = np.full(x.shape[:2] + tuple(out), LOWEST, x.dtype)
+    for _, rows, cols in _taps(kernel, stride, out):
+        np.maximum(top, padded[:, :, rows, cols], out=top)
+    return top
+
+
+def max_mask(x, top, kernel, stride, pad):
+    """Caffe's argmax mask of a max pooling: for each window the input index
+    ``row * W + col`` of its first element (row-major window order) equal to
+    the max, -1 for a window with no input element. Computed on demand, since
+    inference needs only the maxima."""
+    out = top.shape[2:]
+    if cuda.on_gpu(x):
+        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)[1]
+    padded = _padded(x, kernel, stride, pad, out, LOWEST)
+    best = np.full(top.shape, -1, np.int32)
     for k, rows, cols in _taps(kernel, stride, out):
-        candidate = padded[:, :, rows, cols]
-        better = candidate > top
-        np.copyto(top, candidate, where=better)
-        best[better] = k
+        hit = padded[:, :, rows, cols] == top
+        hit &= best < 0
+        np.copyto(best, k, where=hit)
     h, w = x.shape[2:]
     oy = np.arange(out[0])[:, None] * stride[0] - pad[0]
     ox = np.arange(out[1])[None, :] * stride[1] - pad[1]
     mask = (oy + best // kernel[1]) * w + ox + best % kernel[1]
-    # A ceil-mode window lying wholly past the input keeps -FLT_MAX and no
-    # source, as in Caffe (mask -1).
-    return top, np.where(top == lowest, -1, mask).astype(np.int32)
+    return np.where((best < 0) | (top == LOWEST), -1, mask).astype(np.int32)
 
 
 def max_backward(dy, mask, x_shape, kernel, stride, pad):
