@@ -19,18 +19,12 @@ from .errors import CaffeError
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
+from .registry import Registry
 
 log = logging.getLogger('caffelite.solver')
 
-_SOLVERS = {}
-
-
-def _solver(type_name):
-    def wrap(cls):
-        cls.type = type_name
-        _SOLVERS[type_name] = cls
-        return cls
-    return wrap
+_SOLVERS = Registry()
+_solver = _SOLVERS.register
 
 
 def load_solver_param(source):
@@ -468,7 +462,7 @@ class AdamSolver(Solver):
 
 
 def solver_types():
-    return sorted(_SOLVERS)
+    return _SOLVERS.names()
 
 
 def get_solver(source, action_request=None):

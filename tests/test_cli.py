@@ -4,7 +4,6 @@ import json
 import os
 import signal
 
-import numpy as np
 import pytest
 
 from caffelite.cli import main

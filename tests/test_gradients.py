@@ -123,14 +123,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
-                         ids=[c[0] for c in CASES])
-def test_gradient(name, definition, makers, checked, options):
+def set_up(name, definition, makers, num_tops, seed):
+    """(layer, bottom, top) of a layer definition on bottoms from ``makers``."""
     param = text_format.Parse('name: "%s" %s' % (name, definition), caffe_pb2.LayerParameter())
     if not param.HasField('phase'):
         param.phase = caffe.TEST
-    caffe.set_random_seed(1)
-    rng = np.random.RandomState(7)
+    caffe.set_random_seed(seed)
+    rng = np.random.RandomState(seed + 6)
     bottom = []
     for make in makers:
         value = make(rng)
@@ -138,8 +137,16 @@ def test_gradient(name, definition, makers, checked, options):
         blob.data[...] = value
         bottom.append(blob)
     layer = create_layer(param)
-    top = [Blob() for _ in range(1 if layer.type != 'Slice' else 2)]
+    top = [Blob() for _ in range(num_tops)]
     layer.layer_setup(bottom, top)
+    return layer, bottom, top
+
+
+@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
+                         ids=[c[0] for c in CASES])
+def test_gradient(name, definition, makers, checked, options):
+    tops = 2 if 'Slice' in definition else 1
+    layer, bottom, top = set_up(name, definition, makers, tops, 1)
     assert check_gradient(layer, bottom, top, check_bottom=checked, **options) > 0
 
 
@@ -186,18 +193,7 @@ RECURRENT = [
 @pytest.mark.parametrize('name, definition, makers, checked, tops', RECURRENT,
                          ids=[c[0] for c in RECURRENT])
 def test_recurrent_gradient(name, definition, makers, checked, tops):
-    param = text_format.Parse('name: "%s" %s' % (name, definition), caffe_pb2.LayerParameter())
-    caffe.set_random_seed(2)
-    rng = np.random.RandomState(5)
-    bottom = []
-    for make in makers:
-        value = make(rng)
-        blob = Blob(value.shape)
-        blob.data[...] = value
-        bottom.append(blob)
-    layer = create_layer(param)
-    top = [Blob() for _ in range(tops)]
-    layer.layer_setup(bottom, top)
+    layer, bottom, top = set_up(name, definition, makers, tops, 2)
     assert check_gradient(layer, bottom, top, check_bottom=checked) > 0
 
 

@@ -3,30 +3,21 @@ import logging
 
 import numpy as np
 
-from ..net import Net, TEST, TRAIN
-from ._common import add_gpu_flag, apply_gpu_flag, flag, setup_logging
+from ._common import add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.test')
 
 
 def register(subparsers):
     p = subparsers.add_parser('test', help='score a model: mean outputs over N batches')
-    flag(p, 'model', required=True, help='the network definition (train_val.prototxt)')
+    add_net_flags(p, 'TEST')
     flag(p, 'weights', required=True, help='the trained .caffemodel')
-    flag(p, 'iterations', type=int, default=50, help='number of batches to run')
-    flag(p, 'phase', default='TEST', choices=('TRAIN', 'TEST'), help='network phase')
-    flag(p, 'level', type=int, default=0, help='NetState level')
-    flag(p, 'stage', default=None, help='comma-separated NetState stages')
-    add_gpu_flag(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     setup_logging()
-    apply_gpu_flag(args)
-    phase = TRAIN if args.phase == 'TRAIN' else TEST
-    stages = args.stage.split(',') if args.stage else None
-    net = Net(args.model, phase, weights=args.weights, level=args.level, stages=stages)
+    net = build_net(args, args.weights)
     log.info('Running for %d iterations.', args.iterations)
     totals, loss = {}, 0.0
     for i in range(args.iterations):

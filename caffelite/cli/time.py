@@ -3,20 +3,14 @@ import logging
 import time
 
 from .. import backend
-from ..net import Net, TEST, TRAIN
-from ._common import add_gpu_flag, apply_gpu_flag, flag, setup_logging
+from ._common import add_net_flags, build_net, setup_logging
 
 log = logging.getLogger('caffelite.time')
 
 
 def register(subparsers):
     p = subparsers.add_parser('time', help='benchmark forward/backward time per layer')
-    flag(p, 'model', required=True, help='the network definition')
-    flag(p, 'iterations', type=int, default=50, help='number of timed iterations')
-    flag(p, 'phase', default='TRAIN', choices=('TRAIN', 'TEST'), help='network phase')
-    flag(p, 'level', type=int, default=0, help='NetState level')
-    flag(p, 'stage', default=None, help='comma-separated NetState stages')
-    add_gpu_flag(p)
+    add_net_flags(p, 'TRAIN')
     p.set_defaults(func=run)
 
 
@@ -53,10 +47,7 @@ def time_layers(net, iterations):
 
 def run(args):
     setup_logging()
-    apply_gpu_flag(args)
-    phase = TRAIN if args.phase == 'TRAIN' else TEST
-    stages = args.stage.split(',') if args.stage else None
-    net = Net(args.model, phase, level=args.level, stages=stages)
+    net = build_net(args)
     log.info('Performing Forward')
     log.info('Initial loss: %g', net._forward())
     log.info('Performing Backward')

@@ -14,26 +14,18 @@ A layer receives lists of bottom and top :class:`~caffelite.blob.Blob`:
 Math goes through ``self.xp`` (NumPy or CuPy) and the blobs' ``xdata`` /
 ``xdiff``, so one implementation serves both modes.
 """
-import numpy as np
 
 from .. import backend
 from ..errors import LayerError
+from ..registry import Registry
 
-_REGISTRY = {}
-
-
-def register(type_name):
-    """Class decorator registering a layer class under Caffe's type string."""
-    def wrap(cls):
-        cls.type = type_name
-        _REGISTRY[type_name] = cls
-        return cls
-    return wrap
+_REGISTRY = Registry()
+register = _REGISTRY.register   # class decorator: @register('Convolution')
 
 
 def layer_type_list():
     """Registered layer type names, sorted (pycaffe's ``layer_type_list``)."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def layer_class(type_name, layer_name='?'):
