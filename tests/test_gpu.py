@@ -1,0 +1,97 @@
+"""GPU mode (CuPy + kernels/*.cu): every layer's GPU forward and backward
+equal the CPU's, gradient checks pass on the GPU, whole-model reference cases
+pass in GPU mode and a LeNet solver follows the CPU trajectory. Skipped
+without CuPy and a CUDA device."""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+from caffelite import backend
+from caffelite.blob import Blob
+from caffelite.gradient_check import check_gradient
+from conftest import REFERENCE
+from refcases import check_model_case, reference_path
+from test_gradients import CASES, set_up
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture
+def gpu():
+    caffe.set_mode_gpu()
+    yield
+    caffe.set_mode_cpu()
+
+
+def run(layer, bottom, top, seed=3):
+    """Forward, then backward from fixed random top diffs; host copies of
+    the tops, bottom diffs and param diffs."""
+    layer.layer_forward(bottom, top)
+    rng = np.random.RandomState(seed)
+    for t in top:
+        t.diff[...] = rng.randn(*t.shape)
+    for b in layer.blobs:
+        b.diff[...] = 0
+    layer.layer_backward(top, [True] * len(bottom), bottom)
+    return ([t.data.copy() for t in top], [b.diff.copy() for b in bottom],
+            [b.diff.copy() for b in layer.blobs])
+
+
+@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
+                         ids=[c[0] for c in CASES])
+def test_layer_gpu_equals_cpu(name, definition, makers, checked, options, gpu):
+    if checked is not None and len(checked) < len(makers):
+        pytest.skip('label bottoms take no gradient; covered by the gradient check')
+    tops = 2 if 'Slice' in definition else 1
+    caffe.set_mode_cpu()
+    layer, bottom, top = set_up(name, definition, makers, tops, 1)
+    expected = run(layer, bottom, top)
+    caffe.set_mode_gpu()
+    gpu_layer, gpu_bottom, gpu_top = set_up(name, definition, makers, tops, 1)
+    for mine, theirs in zip(gpu_layer.blobs, layer.blobs):
+        mine.data[...] = theirs.data
+    got = run(gpu_layer, gpu_bottom, gpu_top)
+    for ours, ref in zip(sum(got, []), sum(expected, [])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('case', ['conv', 'pool_max', 'lrn_across', 'softmax_loss', 'prelu'])
+def test_gradient_check_on_gpu(case, gpu):
+    name, definition, makers, checked, options = next(c for c in CASES if c[0] == case)
+    layer, bottom, top = set_up(name, definition, makers, 1, 1)
+    assert check_gradient(layer, bottom, top, check_bottom=checked, **options) > 0
+
+
+@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1', 'resnet50', 'googlenet'])
+def test_model_cases_in_gpu_mode(case, gpu):
+    check_model_case(reference_path('models', case),
+                     kink_sensitive=case in ('googlenet', 'open_nsfw_real'))
+
+
+def test_lenet_solver_follows_the_cpu(gpu):
+    folder = reference_path('solvers', 'sgd_inv')
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
+    losses = {}
+    for mode in (caffe.set_mode_cpu, caffe.set_mode_gpu):
+        mode()
+        solver = caffe.get_solver(str(folder / 'solver.prototxt'))
+        solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
+        run_losses = []
+        for t in range(15):
+            solver.net.blobs['data'].data[...] = batches['data'][t]
+            solver.net.blobs['label'].data[...] = batches['label'][t]
+            solver.step(1)
+            run_losses.append(float(solver.net.blobs['loss'].data))
+        losses[mode] = run_losses
+    np.testing.assert_allclose(losses[caffe.set_mode_gpu], losses[caffe.set_mode_cpu], rtol=1e-3)
+
+
+def test_blob_syncs_lazily(gpu):
+    blob = Blob((2, 3))
+    blob.data[...] = 1                   # written on the host
+    device = blob.gpu_data               # copied to the device once
+    assert float(device.sum()) == 6
+    device += 1                          # the device copy is now newer
+    assert blob._data.head == 'device'
+    assert blob.data.sum() == 12         # copied back only when asked
+    assert backend.mode() == backend.GPU
