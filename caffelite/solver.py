@@ -39,6 +39,12 @@ def load_solver_param(source):
         raise CaffeError('%s: no such solver file' % path)
     param = protoio.read_text(path, caffe_pb2.SolverParameter())
     upgrade.upgrade_solver(param)
+    # Caffe's defaults: snapshots beside the solver file, named after it.
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if not param.HasField('snapshot_prefix'):
+        param.snapshot_prefix = os.path.splitext(path)[0]
+    elif os.path.isdir(param.snapshot_prefix):
+        param.snapshot_prefix = os.path.join(param.snapshot_prefix, stem)
     return param, os.path.dirname(os.path.abspath(path))
 
 
