@@ -1,24 +1,34 @@
-"""``caffelite compute_image_mean DB [OUT.binaryproto]``: as Caffe's tool."""
-from ..errors import CaffeError
+"""``caffelite compute_image_mean [-backend lmdb] INPUT_DB [OUTPUT_FILE]``:
+Caffe's tool, encoded Datums included."""
+import logging
+
+import numpy as np
+
 from ..tools.imageset import compute_image_mean, write_mean
-from ._common import flag
+from ._common import flag, setup_logging
+from .convert_imageset import check_backend
+
+log = logging.getLogger('caffelite.tools')
 
 
 def register(subparsers):
     p = subparsers.add_parser('compute_image_mean', help='mean image of an LMDB of Datums')
     p.add_argument('db', help='input database')
     p.add_argument('out', nargs='?', help='output mean.binaryproto')
-    flag(p, 'backend', default='lmdb', help='database backend (lmdb)')
+    flag(p, 'backend', default='lmdb', help='database backend (only lmdb)')
     p.set_defaults(func=run)
 
 
 def run(args):
-    if args.backend != 'lmdb':
-        raise CaffeError('backend %r is not supported (LMDB only)' % args.backend)
+    check_backend(args.backend)
+    setup_logging()
     mean, count = compute_image_mean(args.db)
+    log.info('Processed %d files.', count)
     if args.out:
+        log.info('Write to %s', args.out)
         write_mean(mean, args.out)
-    print('Processed %d files.' % count)
-    for c, value in enumerate(mean.reshape(mean.shape[0], -1).mean(axis=1)):
-        print('mean_value channel [%d]: %g' % (c, value))
+    log.info('Number of channels: %d', mean.shape[0])
+    channel_means = mean.reshape(mean.shape[0], -1).astype(np.float64).mean(axis=1)
+    for c, value in enumerate(channel_means):
+        log.info('mean_value channel [%d]: %g', c, value)
     return 0

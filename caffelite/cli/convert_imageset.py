@@ -1,31 +1,41 @@
-"""``caffelite convert_imageset``: Caffe's tool, flag for flag."""
+"""``caffelite convert_imageset [FLAGS] ROOTFOLDER/ LISTFILE DB_NAME``:
+Caffe's tool, flag for flag (gflags spellings -flag, --flag, --flag=V)."""
 from ..errors import CaffeError
 from ..tools.imageset import convert_imageset
-from ._common import flag
+from ._common import flag, setup_logging
 
 
 def register(subparsers):
-    p = subparsers.add_parser('convert_imageset',
-                              help='convert a list of images to an LMDB of Datums')
-    p.add_argument('root', help='root folder of the image paths in the list')
-    p.add_argument('listfile', help='text file of "relative/path.jpg label" lines')
-    p.add_argument('db', help='output database folder')
+    p = subparsers.add_parser(
+        'convert_imageset', help='convert a list of images to an LMDB of Datums',
+        description='Convert a set of images to the LMDB format used as input for Caffe. '
+                    'LISTFILE lines are "subfolder/file.jpg label".')
+    p.add_argument('root', help='folder the list paths are relative to')
+    p.add_argument('listfile', help='text file of "path label" lines')
+    p.add_argument('db', help='output database folder (must not exist)')
     flag(p, 'gray', action='store_true', help='read images as grayscale')
     flag(p, 'shuffle', action='store_true', help='shuffle the order of the images')
-    flag(p, 'backend', default='lmdb', help='database backend (lmdb)')
-    flag(p, 'resize_width', type=int, default=0, help='resize images to this width')
-    flag(p, 'resize_height', type=int, default=0, help='resize images to this height')
-    flag(p, 'check_size', action='store_true', help='check all images have the same size')
-    flag(p, 'encoded', action='store_true', help='store encoded images (PNG/JPEG bytes)')
-    flag(p, 'encode_type', default='', help='png or jpg: the encoding to store')
-    flag(p, 'seed', type=int, default=0, help='random seed of --shuffle')
+    flag(p, 'backend', default='lmdb', help='database backend (only lmdb)')
+    flag(p, 'resize_width', type=int, default=0, help='width images are resized to')
+    flag(p, 'resize_height', type=int, default=0, help='height images are resized to')
+    flag(p, 'check_size', action='store_true', help='check that all images have one size')
+    flag(p, 'encoded', action='store_true', help='store encoded images (file or PNG/JPEG bytes)')
+    flag(p, 'encode_type', default='',
+         help="encoding to store: 'png', 'jpg'... (implies -encoded; default: the file's)")
+    flag(p, 'seed', type=int, default=None, help='random seed of -shuffle (default: random)')
     p.set_defaults(func=run)
 
 
+def check_backend(backend):
+    """Caffe's -backend flag: caffelite reads and writes LMDB only."""
+    if backend != 'lmdb':
+        raise CaffeError("backend '%s' is not supported: caffelite only handles LMDB "
+                         '(LevelDB is not available); use -backend lmdb' % backend)
+
+
 def run(args):
-    if args.backend != 'lmdb':
-        raise CaffeError('backend %r is not supported: caffelite writes LMDB (LevelDB is '
-                         'not available)' % args.backend)
+    check_backend(args.backend)
+    setup_logging()
     convert_imageset(args.root, args.listfile, args.db, args.gray, args.shuffle,
                      args.resize_height, args.resize_width, args.encoded, args.encode_type,
                      args.check_size, args.seed)

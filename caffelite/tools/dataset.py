@@ -1,146 +1,234 @@
-"""DIGITS-style dataset creation: an image folder (one sub-folder per class)
-or a ``path label`` list becomes train/val/test LMDBs, labels.txt, the
-split lists, mean.binaryproto and mean.jpg.
+"""DIGITS-style image classification datasets.
 
-The whole dataset is built in a temporary folder beside OUT_DIR and renamed
-into place at the end.
+An image folder (one sub-folder per class) or a ``path label`` list becomes,
+in OUT_DIR: ``train_db``, ``val_db`` and ``test_db`` LMDBs of Datums (the
+splits that got images), ``train.txt``/``val.txt``/``test.txt`` (the images
+each holds, ``absolute/path label`` in record order), ``labels.txt`` (one
+class name per line), ``mean.binaryproto`` and ``mean.jpg`` (the mean of
+the training images).
+
+Images are split, read, resized and encoded as DIGITS does: each class is
+cut into train/val/test by the percentages after a seeded shuffle, images
+go through one of DIGITS' four resize modes (see
+:mod:`caffelite.tools.images`), and Datums hold raw BGR bytes or PNG/JPEG
+bytes. Record keys are convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
+temporary folder beside OUT_DIR and renamed into place at the end, so a
+failed run leaves nothing under OUT_DIR.
 """
 import collections
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
+from .. import io
 from ..errors import CaffeError
+from ..proto import caffe_pb2
 from ..protoio import atomic_open
 from . import images
-from .imageset import image_datum, lmdb_writer, map_size_for, read_list, write_mean
+from .imageset import LmdbWriter, MeanAccumulator, read_list, temp_folder_beside, write_mean
 
 SPLITS = ('train', 'val', 'test')
+# DIGITS stores encoded JPEG Datums at quality 90.
+DIGITS_ENCODE_OPTIONS = {'png': {}, 'jpg': {'quality': 90}}
+
+# One image of a dataset: its file, its name in record keys and lists
+# (relative to the image folder or as listed), and its class index.
+Item = collections.namedtuple('Item', 'path name label')
+# What create_dataset wrote: {split: Counter(label -> images)}, and the
+# [(path, reason)] of the images it skipped.
+Report = collections.namedtuple('Report', 'counts skipped')
 
 
 def scan_folder(image_dir):
-    """(class names, [(absolute path, label)]) of an image-folder dataset;
-    classes are the sorted sub-folder names, images are found recursively."""
+    """(class names, [Item]) of an image folder: the classes are its sorted
+    sub-folder names; each class's images are found recursively, in sorted
+    order, by extension (hidden files and folders are ignored)."""
+    if not os.path.isdir(image_dir):
+        raise CaffeError('%s is not a folder' % image_dir)
     classes = sorted(d for d in os.listdir(image_dir)
-                     if os.path.isdir(os.path.join(image_dir, d)) and not d.startswith('.'))
+                     if not d.startswith('.') and os.path.isdir(os.path.join(image_dir, d)))
     if not classes:
         raise CaffeError('%s has no class sub-folders' % image_dir)
     items = []
     for label, name in enumerate(classes):
-        for folder, _, files in sorted(os.walk(os.path.join(image_dir, name))):
+        for folder, dirs, files in os.walk(os.path.join(image_dir, name)):
+            dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
             for f in sorted(files):
-                if f.lower().endswith(images.IMAGE_EXTENSIONS):
-                    items.append((os.path.join(folder, f), label))
+                if not f.startswith('.') and f.lower().endswith(images.IMAGE_EXTENSIONS):
+                    path = os.path.join(folder, f)
+                    rel = os.path.relpath(path, image_dir).replace(os.sep, '/')
+                    items.append(Item(os.path.abspath(path), rel, label))
     return classes, items
 
 
-def split_items(items, val_percent, test_percent, seed):
-    """Shuffle each class with ``seed`` and cut it into train/val/test by
-    percentage, so every split keeps the class proportions."""
-    if val_percent < 0 or test_percent < 0 or val_percent + test_percent >= 100:
-        raise CaffeError('val and test percentages must be >= 0 and sum below 100')
-    rng = np.random.RandomState(seed)
+def scan_list(list_file, root='', labels_file=None):
+    """(class names, [Item]) of a ``path label`` list whose paths are
+    relative to ``root``. Class names come from ``labels_file`` (one per
+    line) or are the label numbers 0..max."""
+    items = [Item(os.path.abspath(os.path.join(root, name)), name, label)
+             for name, label in read_list(list_file) if name]
+    if not items:
+        raise CaffeError('%s lists no images' % list_file)
+    if min(item.label for item in items) < 0:
+        raise CaffeError('%s has a negative label' % list_file)
+    top = max(item.label for item in items)
+    if labels_file:
+        with open(labels_file) as f:
+            classes = [line.strip() for line in f if line.strip()]
+        if top >= len(classes):
+            raise CaffeError('%s uses label %d but %s names only %d classes'
+                             % (list_file, top, labels_file, len(classes)))
+    else:
+        classes = [str(i) for i in range(top + 1)]
+    return classes, items
+
+
+def split_sizes(total, val_percent, test_percent):
+    """(train, val, test) image counts for ``total`` images, rounded the way
+    DIGITS' three_way_split_indices rounds: a split with a nonzero
+    percentage gets at least one image when the others can spare it."""
+    train_percent = 100.0 - val_percent - test_percent
+    if min(val_percent, test_percent, train_percent) < 0:
+        raise CaffeError('val and test percentages must be >= 0 and sum to at most 100 '
+                         '(got %g and %g)' % (val_percent, test_percent))
+    train = images.round_half_up(total * train_percent / 100.0)
+    if train_percent and not train and total:
+        train = 1
+    val = min(images.round_half_up(total * val_percent / 100.0), total - train)
+    if val_percent and not val:
+        if train > 1:
+            train, val = train - 1, 1
+        elif train != total:
+            val = 1
+    if test_percent and train + val == total:
+        # give the test split one image, from val if it can spare one
+        if val > 1:
+            val -= 1
+        elif train > 1:
+            train -= 1
+    return train, val, total - train - val
+
+
+def split_items(items, val_percent, test_percent, rng):
+    """{split: [Item]} as DIGITS splits an image folder: each class's images
+    are shuffled by ``rng`` (a numpy RandomState) and cut by the
+    percentages, so every split keeps the class proportions of the whole
+    set; each split is then shuffled across classes."""
     by_class = collections.defaultdict(list)
     for item in items:
-        by_class[item[1]].append(item)
+        by_class[item.label].append(item)
     splits = {name: [] for name in SPLITS}
     for label in sorted(by_class):
-        group = by_class[label]
-        order = rng.permutation(len(group))
-        n_val = int(round(len(group) * val_percent / 100.0))
-        n_test = int(round(len(group) * test_percent / 100.0))
-        picked = [group[i] for i in order]
-        splits['val'] += picked[:n_val]
-        splits['test'] += picked[n_val:n_val + n_test]
-        splits['train'] += picked[n_val + n_test:]
-    for name in SPLITS:
-        rng.shuffle(splits[name])
-    return splits
+        group = [by_class[label][i] for i in rng.permutation(len(by_class[label]))]
+        train, val, _ = split_sizes(len(group), val_percent, test_percent)
+        splits['train'] += group[:train]
+        splits['val'] += group[train:train + val]
+        splits['test'] += group[train + val:]
+    return {name: [entries[i] for i in rng.permutation(len(entries))]
+            for name, entries in splits.items()}
 
 
-def create_dataset(out_dir, items, classes, width, height, color=True, resize_mode='squash',
-                   val_percent=10, test_percent=0, encoding='none', seed=0, log=print):
-    """Build the dataset; returns {split: {label: count}} of images written."""
+def digits_datum(pixels, label, encoding):
+    """A Datum of H x W [x 3] RGB pixels as DIGITS writes it: raw BGR bytes,
+    or PNG/JPEG bytes with the image's dimensions filled in."""
+    chw = images.to_caffe_layout(pixels)
+    if not encoding:
+        return io.array_to_datum(chw, label)
+    data = images.encode(pixels, encoding, **DIGITS_ENCODE_OPTIONS[encoding])
+    c, h, w = chw.shape
+    return caffe_pb2.Datum(channels=c, height=h, width=w, data=data, label=label,
+                           encoded=True)
+
+
+def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped):
+    """Write one split's LMDB and list into ``folder``; add its images to
+    ``mean`` when it is the training split. Returns Counter(label -> images)."""
+    from tqdm import tqdm
+    channels, height, width = shape
+    counts = collections.Counter()
+    kept = []
+    with LmdbWriter(os.path.join(folder, split + '_db')) as db:
+        for index, item in enumerate(tqdm(entries, desc=split, unit='img', leave=False,
+                                          disable=None)):
+            try:
+                pixels = images.resize_like_digits(images.read_like_digits(item.path,
+                                                                           channels == 3),
+                                                   height, width, resize_mode, rng)
+            except CaffeError as e:
+                skipped.append((item.path, str(e)))
+                continue
+            datum = digits_datum(pixels, item.label, encoding)
+            db.put('%08d_%s' % (index, item.name), datum.SerializeToString())
+            if split == 'train':
+                mean.add(images.to_caffe_layout(pixels), item.path)
+            counts[item.label] += 1
+            kept.append(item)
+    with atomic_open(os.path.join(folder, split + '.txt'), 'w') as f:
+        f.write(''.join('%s %d\n' % (item.path, item.label) for item in kept))
+    return counts
+
+
+def save_mean_image(mean, path):
+    """Save a C x H x W BGR (or 1 x H x W) mean as a JPEG picture."""
+    from PIL import Image
+    pixels = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
+    picture = pixels[0] if pixels.shape[0] == 1 else pixels[::-1].transpose(1, 2, 0)
+    with atomic_open(path, 'wb') as f:
+        Image.fromarray(picture).save(f, format='JPEG')
+
+
+def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
+                   resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
+                   seed=0):
+    """Build the dataset of ``items`` (see :func:`scan_folder`) in
+    ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
+    'jpg'; ``seed`` drives the split shuffle and the fill modes' noise.
+    Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
-    splits = split_items(items, val_percent, test_percent, seed)
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.' + os.path.basename(out_dir) + '.', dir=parent)
+    if not items:
+        raise CaffeError('no images to put in %s' % out_dir)
+    if resize_mode not in images.RESIZE_MODES:
+        raise CaffeError('unknown resize mode %r' % resize_mode)
+    if encoding not in ('none', 'png', 'jpg'):
+        raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
+    rng = np.random.RandomState(seed)
+    splits = split_items(items, val_percent, test_percent, rng)
+    tmp = temp_folder_beside(out_dir)
     try:
-        counts, mean = _write_splits(tmp, out_dir, splits, width, height, color, resize_mode,
-                                     '' if encoding == 'none' else encoding, seed, log)
+        mean, skipped, counts = MeanAccumulator(), [], {}
+        for split in SPLITS:
+            counts[split] = collections.Counter()
+            if splits[split]:
+                counts[split] = _write_split(tmp, split, splits[split],
+                                             (3 if color else 1, height, width), resize_mode,
+                                             '' if encoding == 'none' else encoding, rng,
+                                             mean, skipped)
+        if not mean.count:
+            raise CaffeError('no readable training images')
         with atomic_open(os.path.join(tmp, 'labels.txt'), 'w') as f:
             f.write(''.join(name + '\n' for name in classes))
-        write_mean(mean, os.path.join(tmp, 'mean.binaryproto'))
-        _save_mean_image(mean, os.path.join(tmp, 'mean.jpg'))
+        write_mean(mean.mean(), os.path.join(tmp, 'mean.binaryproto'))
+        save_mean_image(mean.mean(), os.path.join(tmp, 'mean.jpg'))
         os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _print_summary(counts, classes, log)
-    return counts
+    return Report(counts, skipped)
 
 
-def _write_splits(tmp, out_dir, splits, width, height, color, resize_mode, encoding, seed, log):
-    from tqdm import tqdm
-    rng = np.random.RandomState(seed)
-    channels = 3 if color else 1
-    counts = {name: collections.Counter() for name in SPLITS}
-    total = np.zeros((channels, height, width))
-    for split in SPLITS:
-        entries = splits[split]
-        if not entries:
-            continue
-        kept = []
-        with lmdb_writer(os.path.join(tmp, split + '_db'),
-                         map_size_for(len(entries), height, width, channels)) as put:
-            for index, (path, label) in enumerate(tqdm(entries, desc=split, unit='img',
-                                                       leave=False, disable=None)):
-                try:
-                    datum = image_datum(path, label, color, height, width, encoding,
-                                        resize_mode, rng)
-                except CaffeError as e:
-                    log('skipping unreadable image: %s' % e)
-                    continue
-                put('%08d_%s' % (index, os.path.basename(path)), datum.SerializeToString())
-                counts[split][label] += 1
-                kept.append((path, label))
-                if split == 'train':
-                    from .. import io
-                    total += io.datum_to_array(datum)
-        with atomic_open(os.path.join(tmp, split + '.txt'), 'w') as f:
-            f.write(''.join('%s %d\n' % item for item in kept))
-    n_train = sum(counts['train'].values())
-    if not n_train:
-        raise CaffeError('no readable training images')
-    return counts, (total / n_train).astype(np.float32)
-
-
-def _save_mean_image(mean, path):
-    """mean.jpg: the mean as an RGB (or gray) picture, like DIGITS saves."""
-    from PIL import Image
-    pixels = np.clip(np.round(mean), 0, 255).astype(np.uint8)
-    image = pixels[0] if pixels.shape[0] == 1 else pixels[::-1].transpose(1, 2, 0)
-    with atomic_open(path, 'wb') as f:
-        Image.fromarray(image).save(f, format='JPEG', quality=95)
-
-
-def _print_summary(counts, classes, log):
-    width = max(len(c) for c in classes + ['class'])
-    log('%-*s %8s %8s %8s' % (width, 'class', 'train', 'val', 'test'))
+def summary(report, classes):
+    """The table of images per class and split, then the skipped images."""
+    width = max(len(c) for c in list(classes) + ['class'])
+    row = '%-*s' + ' %8s' * (len(SPLITS) + 1)
+    lines = [row % ((width, 'class') + SPLITS + ('total',))]
     for label, name in enumerate(classes):
-        log('%-*s %8d %8d %8d' % ((width, name) + tuple(counts[s][label] for s in SPLITS)))
-    log('%-*s %8d %8d %8d' % ((width, 'total') + tuple(sum(counts[s].values())
-                                                         for s in SPLITS)))
-
-
-def items_from_list(list_file, root):
-    """[(path, label)] and class names ('0'..'n-1') from a ``path label`` list."""
-    items = [(os.path.join(root, p), label) for p, label in read_list(list_file)]
-    if not items:
-        raise CaffeError('%s lists no images' % list_file)
-    classes = [str(i) for i in range(max(label for _, label in items) + 1)]
-    return classes, items
+        cells = [report.counts[s][label] for s in SPLITS]
+        lines.append(row % ((width, name) + tuple(cells) + (sum(cells),)))
+    cells = [sum(report.counts[s].values()) for s in SPLITS]
+    lines.append(row % ((width, 'total') + tuple(cells) + (sum(cells),)))
+    if report.skipped:
+        lines.append('skipped %d unreadable images:' % len(report.skipped))
+        lines += ['  %s' % reason for _, reason in report.skipped]
+    return '\n'.join(lines)

@@ -1,103 +1,211 @@
-"""Reading images for datasets, and DIGITS' four resize modes.
+"""Reading, resizing and encoding images for datasets, two ways:
 
-Arrays are H x W (gray) or H x W x 3 (RGB) uint8 here; conversion to
-Caffe's C x H x W BGR layout happens when a Datum is written.
+* like Caffe's tools, which read with OpenCV (``cv::imread`` with
+  IMREAD_COLOR or IMREAD_GRAYSCALE) and resize with ``cv::resize``
+  (INTER_LINEAR): :func:`read_like_opencv`, :func:`resize_like_opencv`;
+* like DIGITS, which reads with PIL and resizes with
+  ``scipy.misc.imresize`` (PIL's bilinear filter) in one of four modes:
+  :func:`read_like_digits`, :func:`resize_like_digits`.
+
+Arrays here are H x W (gray) or H x W x 3 (RGB) uint8; Caffe's C x H x W BGR
+layout is made by :func:`to_caffe_layout` when a Datum is written.
 """
+import contextlib
+import io
+import math
+
 import numpy as np
 
 from ..errors import CaffeError
 
 RESIZE_MODES = ('squash', 'crop', 'fill', 'half_crop')
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.gif', '.tif', '.tiff')
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.pbm', '.gif',
+                    '.tif', '.tiff', '.webp')
+# Formats images can be encoded to, by file extension: PIL's format names.
+ENCODINGS = {'png': 'PNG', 'jpg': 'JPEG', 'jpeg': 'JPEG', 'bmp': 'BMP', 'tif': 'TIFF',
+             'tiff': 'TIFF', 'webp': 'WEBP', 'ppm': 'PPM', 'pgm': 'PPM'}
+
+# How OpenCV's decoders turn 8-bit RGB into gray, per image format, as
+# (R, G, B) integer weights, rounding bias and shift: libpng's
+# png_set_rgb_to_gray(0.299, 0.587) truncates; the WebP decoder calls
+# cvtColor; the BMP, TIFF and PxM decoders use OpenCV's older 14-bit rule.
+# (libjpeg itself decodes JPEG to gray: see _decoding.)
+_GRAY_RULES = {'PNG': ((9797, 19234, 3737), 0, 15),
+               'WEBP': ((9798, 19235, 3735), 1 << 14, 15)}
+_LEGACY_GRAY = ((4899, 9617, 1868), 1 << 13, 14)
+# cv::resize keeps its linear weights as 11-bit fixed point.
+_COEF_SCALE = 2048
 
 
-def read_image(path, color):
-    """H x W x 3 RGB (``color``) or H x W gray uint8 array of an image file."""
+@contextlib.contextmanager
+def _decoding(path, jpeg_as_luma=False):
+    """Yield the loaded PIL image of ``path``, closing it afterwards; any
+    failure to decode or convert it in the block becomes a CaffeError.
+    ``jpeg_as_luma`` has libjpeg decode a color JPEG straight to its gray
+    (Y) channel, as OpenCV asks it to for IMREAD_GRAYSCALE."""
     from PIL import Image
     try:
         with Image.open(path) as img:
+            if jpeg_as_luma and img.format == 'JPEG' and img.mode == 'RGB':
+                img.draft('L', None)
             img.load()
-            return np.asarray(img.convert('RGB' if color else 'L'))
-    except (OSError, ValueError, SyntaxError) as e:
+            yield img
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise CaffeError('cannot read image %s: %s' % (path, e)) from None
 
 
-def resample(image, height, width):
-    """Bilinear resize of an H x W [x 3] uint8 array to height x width."""
+def _to_8bit(img):
+    """8-bit version of a 16/32-bit gray image: its high byte, as OpenCV
+    keeps when reading without IMREAD_ANYDEPTH."""
     from PIL import Image
+    if img.mode.startswith('I'):
+        wide = np.clip(np.asarray(img, np.int64), 0, 65535)
+        return Image.fromarray((wide >> 8).astype(np.uint8))
+    return img
+
+
+def _weighted_gray(rgb, rule):
+    """H x W uint8 from H x W x 3 RGB by a rule of _GRAY_RULES."""
+    weights, bias, shift = rule
+    total = rgb.astype(np.int32) @ np.asarray(weights, np.int32)
+    return ((total + bias) >> shift).astype(np.uint8)
+
+
+def read_like_opencv(path, color):
+    """H x W x 3 RGB (``color``) or H x W uint8 pixels of an image file as
+    cv::imread gives them: EXIF orientation applied, alpha dropped (not
+    blended), 16-bit samples cut to their high byte, and gray made the way
+    each of OpenCV's decoders makes it (see _GRAY_RULES).
+    """
+    from PIL import ImageOps
+    with _decoding(path, jpeg_as_luma=not color) as img:
+        rule = _GRAY_RULES.get(img.format, _LEGACY_GRAY)
+        img = _to_8bit(ImageOps.exif_transpose(img))
+        if img.mode in ('L', 'LA', '1'):
+            gray = np.asarray(img.convert('L'))
+            return np.repeat(gray[:, :, np.newaxis], 3, axis=2) if color else gray
+        rgb = np.asarray(img.convert('RGB'))
+    return rgb if color else _weighted_gray(rgb, rule)
+
+
+def read_like_digits(path, color):
+    """H x W x 3 RGB (``color``) or H x W uint8 pixels as DIGITS loads them:
+    transparent images are laid on a white background, then converted to
+    RGB or L by PIL (no EXIF rotation)."""
+    from PIL import Image
+    with _decoding(path) as img:
+        img = _to_8bit(img)
+        if img.mode in ('LA', 'P', 'RGBA', 'PA'):
+            base = Image.new('L' if img.mode == 'LA' else 'RGB', img.size, 'white')
+            base.paste(img, mask=img.convert('RGBA'))
+            img = base
+        return np.asarray(img.convert('RGB' if color else 'L'))
+
+
+def _linear_taps(src, dst, clamp_weight):
+    """cv::resize's INTER_LINEAR sampling along one axis of ``src`` pixels
+    resized to ``dst``: (first index, second index, their 11-bit weights),
+    each of length ``dst``. Along x, OpenCV pins the weight to the edge pixel
+    outside the image; along y it only clamps the row indices."""
+    scale = 1.0 / (dst / src)
+    pos = ((np.arange(dst) + 0.5) * scale - 0.5).astype(np.float32)
+    first = np.floor(pos).astype(np.int32)
+    frac = pos - first.astype(np.float32)
+    if clamp_weight:
+        frac[(first < 0) | (first >= src - 1)] = 0
+    w0 = np.rint((np.float32(1) - frac) * np.float32(_COEF_SCALE)).astype(np.int32)
+    w1 = np.rint(frac * np.float32(_COEF_SCALE)).astype(np.int32)
+    return np.clip(first, 0, src - 1), np.clip(first + 1, 0, src - 1), w0, w1
+
+
+def resize_like_opencv(image, height, width):
+    """cv::resize(INTER_LINEAR) of an H x W [x C] uint8 image to
+    height x width, in OpenCV's fixed-point arithmetic: each row is
+    interpolated with 11-bit weights, then rows are blended with the
+    rounding of OpenCV's vectorized vertical pass."""
     if image.shape[:2] == (height, width):
         return image
+    x0, x1, a0, a1 = _linear_taps(image.shape[1], width, clamp_weight=True)
+    y0, y1, b0, b1 = _linear_taps(image.shape[0], height, clamp_weight=False)
+    extra = (1,) * (image.ndim - 2)  # broadcast the weights over channels
+    a0, a1 = a0.reshape((1, -1) + extra), a1.reshape((1, -1) + extra)
+    b0, b1 = b0.reshape((-1, 1) + extra), b1.reshape((-1, 1) + extra)
+    pixels = image.astype(np.int32)
+    rows = pixels[:, x0] * a0 + pixels[:, x1] * a1
+    blended = (((rows[y0] >> 4) * b0) >> 16) + (((rows[y1] >> 4) * b1) >> 16)
+    return np.clip((blended + 2) >> 2, 0, 255).astype(np.uint8)
+
+
+def round_half_up(x):
+    """Python 2's round() of a non-negative number, halves up (DIGITS ran
+    on Python 2, whose round differs from Python 3's at halves)."""
+    return int(math.floor(x + 0.5))
+
+
+def _pil_resize(image, height, width):
+    """scipy.misc.imresize(interp='bilinear'), i.e. PIL's bilinear filter."""
+    from PIL import Image
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
-def _noise(shape, rng):
-    return rng.randint(0, 255, shape).astype(np.uint8)
-
-
-def _center(image, size, axis):
-    start = int(round((image.shape[axis] - size) / 2.0))
+def _center_cut(image, size, axis):
+    """The centered ``size`` long stretch of ``image`` along ``axis`` (0 or 1)."""
+    start = round_half_up((image.shape[axis] - size) / 2.0)
     return image[start:start + size] if axis == 0 else image[:, start:start + size]
 
 
-def _pad_with_noise(image, height, width, rng):
-    """Fill the short dimension's two ends with random noise, as DIGITS does."""
-    extra = image.shape[2:]
-    if image.shape[0] < height:
-        pad = (height - image.shape[0]) // 2
-        noise = _noise((pad, width) + extra, rng)
-        image = np.concatenate([noise, image, _noise((height - image.shape[0] - pad, width)
-                                                     + extra, rng)], axis=0)
-    if image.shape[1] < width:
-        pad = (width - image.shape[1]) // 2
-        noise = _noise((height, pad) + extra, rng)
-        image = np.concatenate([noise, image, _noise((height, width - image.shape[1] - pad)
-                                                     + extra, rng)], axis=1)
-    return image
+def _noise_pad(image, size, axis, rng):
+    """Grow ``axis`` to ``size`` with one block of uniform noise in [0, 254]
+    put on both ends (the same block twice, as DIGITS does)."""
+    shape = list(image.shape)
+    shape[axis] = (size - image.shape[axis]) // 2
+    noise = rng.randint(0, 255, shape).astype(np.uint8)
+    return np.concatenate((noise, image, noise), axis=axis)
 
 
-def resize(image, height, width, mode='squash', rng=None):
-    """Resize to height x width the way DIGITS' dataset form does:
+def resize_like_digits(image, height, width, mode='squash', rng=None):
+    """DIGITS' resize of an H x W [x 3] uint8 image to height x width:
 
     * squash: stretch to the size, ignoring the aspect ratio;
     * crop: scale to cover the size, then cut the long side's ends;
-    * fill: scale to fit inside, then fill the short side's ends with noise;
+    * fill: scale to fit inside, then pad the short side with noise;
     * half_crop: scale by the mean of the two ratios, cut the long side,
-      fill the short side with noise.
+      pad the short side with noise.
+
+    Any mode squashes when the aspect ratio already matches. The pad size is
+    kept even (by growing the scaled side one pixel) so both pads are equal.
+    ``rng`` (a numpy RandomState) draws the noise.
     """
     if mode not in RESIZE_MODES:
-        raise CaffeError('unknown resize mode %r (use one of %s)' % (mode, ', '.join(RESIZE_MODES)))
-    rng = rng or np.random.RandomState(0)
-    if mode == 'squash':
-        return resample(image, height, width)
+        raise CaffeError('unknown resize mode %r (use one of %s)'
+                         % (mode, ', '.join(RESIZE_MODES)))
     h, w = image.shape[:2]
+    if (h, w) == (height, width):
+        return image
     width_ratio, height_ratio = w / float(width), h / float(height)
-    wide = width_ratio > height_ratio
+    if mode == 'squash' or width_ratio == height_ratio:
+        return _pil_resize(image, height, width)
+    # long: the axis (0 rows, 1 columns) whose ratio is larger, which crop
+    # and half_crop cut; short: the other one, which fill and half_crop pad.
+    long = 1 if width_ratio > height_ratio else 0
+    short = 1 - long
+    target = (height, width)
+    ratio = {'crop': min(width_ratio, height_ratio), 'fill': max(width_ratio, height_ratio),
+             'half_crop': (width_ratio + height_ratio) / 2.0}[mode]
+    scaled = [max(1, round_half_up(s / ratio)) for s in (h, w)]
     if mode == 'crop':
-        if wide:
-            image = resample(image, height, int(round(w / height_ratio)))
-            return _center(image, width, 1)
-        image = resample(image, int(round(h / width_ratio)), width)
-        return _center(image, height, 0)
-    if mode == 'fill':
-        if wide:
-            new_h = int(round(h / width_ratio))
-            new_h += (height - new_h) % 2
-            image = resample(image, min(new_h, height), width)
-        else:
-            new_w = int(round(w / height_ratio))
-            new_w += (width - new_w) % 2
-            image = resample(image, height, min(new_w, width))
-        return _pad_with_noise(image, height, width, rng)
-    ratio = (width_ratio + height_ratio) / 2.0
-    new_h, new_w = int(round(h / ratio)), int(round(w / ratio))
-    if wide and (height - new_h) % 2:
-        new_h += 1
-    elif not wide and (width - new_w) % 2:
-        new_w += 1
-    image = resample(image, new_h, new_w)
-    image = _center(image, width, 1) if image.shape[1] > width else image
-    image = _center(image, height, 0) if image.shape[0] > height else image
-    return _pad_with_noise(image, height, width, rng)
+        scaled[short] = target[short]
+    else:
+        if mode == 'fill':
+            scaled[long] = target[long]
+        scaled[short] += (target[short] - scaled[short]) % 2
+    image = _pil_resize(image, scaled[0], scaled[1])
+    if mode != 'fill':
+        image = _center_cut(image, target[long], long)
+    if mode == 'crop':
+        return image
+    return _noise_pad(image, target[short], short,
+                      rng if rng is not None else np.random.RandomState(0))
 
 
 def to_caffe_layout(image):
@@ -107,11 +215,14 @@ def to_caffe_layout(image):
     return np.ascontiguousarray(image[:, :, ::-1].transpose(2, 0, 1))
 
 
-def encode(image, fmt):
-    """PNG or JPEG bytes of an H x W [x 3] RGB uint8 image."""
-    import io
+def encode(image, fmt, **options):
+    """Bytes of an H x W [x 3] RGB uint8 image in format ``fmt``, an
+    extension of ENCODINGS; ``options`` go to PIL's save (quality...)."""
     from PIL import Image
+    kind = ENCODINGS.get(fmt.lower())
+    if kind is None:
+        raise CaffeError('cannot encode images as %r (use one of %s)'
+                         % (fmt, ', '.join(sorted(ENCODINGS))))
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format={'png': 'PNG', 'jpg': 'JPEG',
-                                                'jpeg': 'JPEG'}[fmt.lower()])
+    Image.fromarray(image).save(buffer, format=kind, **options)
     return buffer.getvalue()

@@ -1,10 +1,10 @@
-"""Caffe's convert_imageset and compute_image_mean over LMDB databases.
+"""Caffe's convert_imageset and compute_image_mean, over LMDB databases.
 
-Databases are written into a temporary folder beside the target and renamed
-into place when complete, so an interrupted run never leaves a partial
-database under the final name.
+Databases are written into a hidden temporary folder beside the target and
+renamed into place when complete, so an interrupted run never leaves a
+partial database under the final name.
 """
-import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -16,156 +16,260 @@ from ..errors import CaffeError
 from ..proto import caffe_pb2
 from . import images
 
+log = logging.getLogger('caffelite.tools')
 
-@contextlib.contextmanager
-def lmdb_writer(path, map_size):
-    """Yield a ``put(key, value)`` into a new LMDB that appears at ``path``
-    only when the block completes."""
-    import lmdb
-    if os.path.exists(path):
-        raise CaffeError('%s already exists; remove it or choose another name' % path)
+# Caffe commits its LMDB transactions every 1000 records.
+BATCH = 1000
+# The initial LMDB map size; it doubles whenever a batch does not fit.
+INITIAL_MAP_SIZE = 256 << 20
+# cv::imencode's defaults: PNG at zlib level 1, JPEG at quality 95.
+OPENCV_ENCODE_OPTIONS = {'png': {'compress_level': 1}, 'jpg': {'quality': 95},
+                         'jpeg': {'quality': 95}}
+
+
+def temp_folder_beside(path):
+    """A new hidden folder in ``path``'s parent folder (created if needed),
+    to be renamed onto ``path`` when complete. It gets the permissions of
+    an ordinary new folder, not mkdtemp's owner-only ones."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.' + os.path.basename(path) + '.', dir=parent)
-    env = lmdb.open(tmp, map_size=map_size, subdir=True, meminit=False, map_async=True)
-    txn = [env.begin(write=True)]
-    count = [0]
-
-    def put(key, value):
-        txn[0].put(key.encode() if isinstance(key, str) else key, value)
-        count[0] += 1
-        if count[0] % 1000 == 0:
-            txn[0].commit()
-            txn[0] = env.begin(write=True)
-    try:
-        yield put
-        txn[0].commit()
-        env.sync()
-        env.close()
-        os.replace(tmp, path)
-    except BaseException:
-        env.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    return tmp
 
 
-def map_size_for(count, height, width, channels):
-    """A generous LMDB map size for ``count`` images (the file stays sparse)."""
-    return max(64 << 20, 4 * count * (height * width * channels + 512))
+class LmdbWriter:
+    """A new LMDB at ``path`` that appears there only when the ``with``
+    block completes. Like Caffe's LMDB transaction, records are buffered and
+    committed in batches, and the map grows when a batch does not fit."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pending = []
+
+    def __enter__(self):
+        import lmdb
+        if os.path.exists(self.path):
+            raise CaffeError('%s already exists; remove it or choose another name' % self.path)
+        self.tmp = temp_folder_beside(self.path)
+        try:
+            self.env = lmdb.open(self.tmp, map_size=INITIAL_MAP_SIZE, sync=False)
+        except lmdb.Error as e:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise CaffeError('cannot create LMDB %s: %s' % (self.path, e)) from None
+        return self
+
+    def put(self, key, value):
+        """Store ``value`` (bytes) under ``key`` (str)."""
+        key = key.encode()
+        if len(key) > self.env.max_key_size():
+            raise CaffeError('LMDB key longer than %d bytes: %r'
+                             % (self.env.max_key_size(), key))
+        self.pending.append((key, value))
+        if len(self.pending) >= BATCH:
+            self._commit()
+
+    def _commit(self):
+        import lmdb
+        while True:
+            try:
+                with self.env.begin(write=True) as txn:
+                    for key, value in self.pending:
+                        txn.put(key, value)
+                break
+            except lmdb.MapFullError:
+                self.env.set_mapsize(2 * self.env.info()['map_size'])
+        self.pending = []
+
+    def __exit__(self, exc_type, exc, tb):
+        complete = False
+        try:
+            if exc_type is None:
+                self._commit()
+                self.env.sync(True)
+                complete = True
+        finally:
+            self.env.close()
+            if complete:
+                os.replace(self.tmp, self.path)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
 
 
 def read_list(path):
-    """[(relative path, label)] from a ``path label`` list file."""
+    """[(image path, label)] of a Caffe image list, one entry per line.
+
+    Like convert_imageset, the label follows the line's last space and a
+    line without one is a path with label 0; blank lines give ('', 0) so
+    that every line keeps its index (Caffe's record keys count lines).
+    """
     items = []
     with open(path) as f:
         for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
+            name, space, label = line.rstrip().rpartition(' ')
+            if not space:
+                items.append((label, 0))
                 continue
-            name, _, label = line.rpartition(' ')
             try:
                 items.append((name, int(label)))
             except ValueError:
                 raise CaffeError('%s:%d: expected "path label", got %r'
-                                 % (path, number, line)) from None
+                                 % (path, number, line.rstrip())) from None
     return items
 
 
-def image_datum(path, label, color, height=0, width=0, encoding='', resize_mode='squash',
-                rng=None):
-    """A Datum for one image file, as convert_imageset writes it: raw BGR
-    pixels, or PNG/JPEG bytes (the original file when no change is needed)."""
-    pixels = images.read_image(path, color)
-    resized = height > 0 and width > 0
-    if resized:
-        pixels = images.resize(pixels, height, width, resize_mode, rng)
-    if encoding:
-        ext = os.path.splitext(path)[1].lower().lstrip('.')
-        same_format = ext == encoding or (ext == 'jpeg' and encoding == 'jpg')
-        if not resized and same_format and _channels_match(path, color):
-            with open(path, 'rb') as f:
-                data = f.read()
-        else:
-            data = images.encode(pixels, encoding)
-        # Like Caffe, an encoded Datum carries no dimensions: they are in the bytes.
-        return caffe_pb2.Datum(data=data, label=label, encoded=True)
-    datum = io.array_to_datum(images.to_caffe_layout(pixels), label)
-    datum.encoded = False   # Caffe writes the flag explicitly
-    return datum
+def _extension(path):
+    """The text after the last dot of ``path`` (all of it when it has none),
+    lowercased: how convert_imageset names a file's format."""
+    return path.rsplit('.', 1)[-1].lower()
 
 
-def _channels_match(path, color):
-    """Whether the file already has the channel count asked for."""
-    from PIL import Image
-    with Image.open(path) as img:
-        return (img.mode in ('RGB', 'RGBA', 'P', 'CMYK', 'YCbCr')) == color
+def _same_format(path, encoding):
+    """Caffe's matchExt: the file's extension names ``encoding``."""
+    ext = _extension(path)
+    return ext == encoding or (encoding == 'jpg' and ext == 'jpeg')
+
+
+def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
+    """(Datum, H x W [x 3] RGB pixels) of one image, as Caffe's
+    ReadImageToDatum makes it.
+
+    The image is read as cv::imread would and resized to height x width
+    when both are positive. Without ``encoding`` the Datum holds the raw
+    BGR bytes. With it the Datum holds the file's own bytes when nothing was
+    resized and its extension is ``encoding``, else the pixels encoded so;
+    an encoded Datum carries no dimensions, as in Caffe.
+    """
+    pixels = images.read_like_opencv(path, color)
+    if height > 0 and width > 0:
+        pixels = images.resize_like_opencv(pixels, height, width)
+    if not encoding:
+        datum = io.array_to_datum(images.to_caffe_layout(pixels), label)
+        datum.encoded = False  # Caffe writes the flag explicitly
+        return datum, pixels
+    if not height and not width and _same_format(path, encoding):
+        with open(path, 'rb') as f:
+            data = f.read()
+    else:
+        data = images.encode(pixels, encoding, **OPENCV_ENCODE_OPTIONS.get(encoding, {}))
+    return caffe_pb2.Datum(data=data, label=label, encoded=True), pixels
+
+
+def _encoding_for(name, encoded, encode_type):
+    """The encoding convert_imageset uses for ``name``: ``encode_type``
+    (which implies ``encoded``), else the file's extension when encoded."""
+    if encode_type:
+        return encode_type.lower()
+    return _extension(name) if encoded else ''
 
 
 def convert_imageset(root, list_file, db_path, gray=False, shuffle=False, resize_height=0,
                      resize_width=0, encoded=False, encode_type='', check_size=False,
-                     seed=0, log=print):
-    """Write the images of ``list_file`` (relative to ``root``) into an LMDB
-    with Caffe's keys ``%08d_<path>``; unreadable images are reported and
-    skipped. Returns the number of records written."""
+                     seed=None):
+    """Caffe's convert_imageset: the images of ``list_file`` (paths relative
+    to ``root``) into a new LMDB of Datums keyed ``%08d_<path>`` by line
+    index. Unreadable images are logged and skipped (their index stays
+    unused). ``seed`` makes --shuffle reproducible. Returns the record count.
+    """
     items = read_list(list_file)
     if shuffle:
+        log.info('Shuffling data')
         np.random.RandomState(seed).shuffle(items)
-    encoding = (encode_type or 'png') if encoded else ''
-    size = None
-    written = 0
-    with lmdb_writer(db_path, map_size_for(len(items), resize_height or 512,
-                                           resize_width or 512, 1 if gray else 3)) as put:
+    log.info('A total of %d images.', len(items))
+    if encode_type and not encoded:
+        log.info('encode_type specified, assuming encoded=true.')
+    height, width = max(0, resize_height), max(0, resize_width)
+    first_shape = None
+    count = 0
+    with LmdbWriter(db_path) as db:
         for index, (name, label) in enumerate(items):
+            if not name:
+                continue
             try:
-                datum = image_datum(os.path.join(root, name), label, not gray, resize_height,
-                                    resize_width, encoding)
+                datum, pixels = read_image_to_datum(
+                    os.path.join(root, name), label, not gray, height, width,
+                    _encoding_for(name, encoded, encode_type))
             except CaffeError as e:
-                log('skipping: %s' % e)
+                log.error('%s', e)
                 continue
             if check_size:
-                shape = (datum.channels, datum.height, datum.width)
-                if size is not None and shape != size:
-                    raise CaffeError('%s has shape %s, earlier images %s' % (name, shape, size))
-                size = shape
-            put('%08d_%s' % (index, name), datum.SerializeToString())
-            written += 1
-    log('Processed %d files.' % written)
-    return written
+                first_shape = first_shape or pixels.shape
+                if pixels.shape != first_shape:
+                    raise CaffeError('%s: image size %s differs from the first image\'s %s'
+                                     % (name, pixels.shape, first_shape))
+            db.put('%08d_%s' % (index, name), datum.SerializeToString())
+            count += 1
+            if count % BATCH == 0:
+                log.info('Processed %d files.', count)
+    if count % BATCH:
+        log.info('Processed %d files.', count)
+    return count
+
+
+class MeanAccumulator:
+    """Running sum of C x H x W images kept in float32 and added one image
+    at a time, as Caffe's compute_image_mean keeps it (in a BlobProto), so
+    the mean matches Caffe's to the bit."""
+
+    def __init__(self):
+        self.total = None
+        self.count = 0
+
+    def add(self, image, where):
+        """Add one C x H x W image; ``where`` names it in errors."""
+        image = np.asarray(image)
+        if self.total is None:
+            self.total = np.zeros(image.shape, np.float32)
+        elif image.shape != self.total.shape:
+            raise CaffeError('%s has shape %s, the first image had %s'
+                             % (where, image.shape, self.total.shape))
+        self.total += image.astype(np.float32, copy=False)
+        self.count += 1
+
+    def mean(self):
+        """The C x H x W float32 mean of the images added."""
+        if not self.count:
+            raise CaffeError('no images to average')
+        return self.total / np.float32(self.count)
 
 
 def iterate_datums(db_path):
-    """Yield each Datum of an LMDB in key order."""
+    """Yield (key, Datum) for each record of an LMDB, in key order."""
     import lmdb
-    if not os.path.isdir(db_path):
-        raise CaffeError('%s: no such LMDB database' % db_path)
-    env = lmdb.open(db_path, readonly=True, lock=False, readahead=False)
+    if not os.path.isfile(os.path.join(db_path, 'data.mdb')):
+        raise CaffeError('%s: not an LMDB database (no data.mdb)' % db_path)
+    try:
+        env = lmdb.open(db_path, readonly=True, lock=False, readahead=False)
+    except lmdb.Error as e:
+        raise CaffeError('%s: cannot open LMDB: %s' % (db_path, e)) from None
     try:
         with env.begin() as txn:
-            for _, value in txn.cursor():
-                yield caffe_pb2.Datum.FromString(value)
+            for key, value in txn.cursor():
+                yield key.decode(errors='replace'), caffe_pb2.Datum.FromString(value)
     finally:
         env.close()
 
 
 def compute_image_mean(db_path):
-    """(mean C x H x W float32, image count) over every Datum of an LMDB."""
-    total, count = None, 0
-    for datum in iterate_datums(db_path):
-        image = io.datum_to_array(datum).astype(np.float64)
-        if total is None:
-            total = np.zeros_like(image)
-        elif image.shape != total.shape:
-            raise CaffeError('%s: record %d has shape %s, the first had %s'
-                             % (db_path, count, image.shape, total.shape))
-        total += image
-        count += 1
-    if not count:
-        raise CaffeError('%s is empty' % db_path)
-    return (total / count).astype(np.float32), count
+    """(C x H x W float32 mean, record count) over every Datum of an LMDB,
+    as Caffe's compute_image_mean: encoded Datums are decoded with their
+    stored channels."""
+    acc = MeanAccumulator()
+    for key, datum in iterate_datums(db_path):
+        acc.add(io.datum_to_array(datum), '%s record %s' % (db_path, key))
+        if acc.count % 10000 == 0:
+            log.info('Processed %d files.', acc.count)
+    if not acc.count:
+        raise CaffeError('%s has no records' % db_path)
+    return acc.mean(), acc.count
 
 
 def write_mean(mean, path):
-    """Save a C x H x W mean as Caffe's mean.binaryproto (legacy 4-d blob)."""
+    """Save a C x H x W mean as Caffe's mean.binaryproto (a 1 x C x H x W
+    BlobProto with legacy dimensions, as compute_image_mean writes)."""
     c, h, w = mean.shape
     blob = caffe_pb2.BlobProto(num=1, channels=c, height=h, width=w)
     protoio.set_packed_floats(blob, 'data', mean.ravel())
