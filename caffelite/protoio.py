@@ -22,6 +22,10 @@ def atomic_open(path, mode='wb'):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
                                suffix='.tmp', dir=folder)
+    # mkstemp makes the file owner-only; give it the permissions open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode) as f:
             yield f

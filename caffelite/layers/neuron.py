@@ -8,6 +8,7 @@ a layer whose gradient needs x keeps a copy of it for the backward pass.
 import numpy as np
 
 from .. import fillers
+from ..ops import neuron as ops
 from ..proto import caffe_pb2
 from .base import Layer, register
 
@@ -62,14 +63,10 @@ class ReLULayer(NeuronLayer):
         self.needs_input = bool(self.slope < 0)
 
     def f(self, x):
-        y = self.xp.maximum(x, 0)
-        return y + self.slope * self.xp.minimum(x, 0) if self.slope else y
+        return ops.relu_forward(x, self.slope)
 
     def grad(self, x, y, dy):
-        positive = (x if self.needs_input else y) > 0
-        if not self.slope:
-            return dy * positive
-        return dy * (positive + self.slope * ~positive)
+        return ops.relu_backward(x if self.needs_input else y, dy, self.slope)
 
 
 @register('Sigmoid')
@@ -77,10 +74,10 @@ class SigmoidLayer(NeuronLayer):
     needs_input = False
 
     def f(self, x):
-        return sigmoid(self.xp, x)
+        return ops.sigmoid_forward(x)
 
     def grad(self, x, y, dy):
-        return dy * y * (1 - y)
+        return ops.sigmoid_backward(y, dy)
 
 
 @register('TanH')
@@ -88,10 +85,10 @@ class TanHLayer(NeuronLayer):
     needs_input = False
 
     def f(self, x):
-        return self.xp.tanh(x)
+        return ops.tanh_forward(x)
 
     def grad(self, x, y, dy):
-        return dy * (1 - y * y)
+        return ops.tanh_backward(y, dy)
 
 
 @register('AbsVal')
@@ -129,12 +126,11 @@ class ELULayer(NeuronLayer):
         self.alpha = f32(self.layer_param.elu_param.alpha)
 
     def f(self, x):
-        xp = self.xp
-        return xp.where(x > 0, x, self.alpha * (xp.exp(xp.minimum(x, 0)) - 1))
+        return ops.elu_forward(x, self.alpha)
 
     def grad(self, x, y, dy):
         # For x <= 0, d/dx alpha (exp(x) - 1) = y + alpha.
-        return dy * self.xp.where(x > 0, f32(1), y + self.alpha)
+        return ops.elu_backward(x, y, dy, self.alpha)
 
 
 @register('Power')
@@ -285,12 +281,12 @@ class DropoutLayer(NeuronLayer):
             return x
         # Drawn on the host from the global RandomState, so a seeded run
         # drops the same units in either mode.
-        keep = self.rng().random_sample(x.shape) >= self.ratio
-        self.mask = self.xp.asarray(keep.astype(np.float32) * self.scale)
-        return x * self.mask
+        draw = self.xp.asarray(self.rng().random_sample(x.shape).astype(np.float32))
+        y, self.mask = ops.dropout_forward(x, draw, self.ratio, self.scale)
+        return y
 
     def grad(self, x, y, dy):
-        return dy * self.mask if self.training else dy
+        return ops.scale_by_mask(dy, self.mask) if self.training else dy
 
 
 @register('PReLU')
