@@ -307,21 +307,15 @@ class PReLULayer(NeuronLayer):
         self.check(self.blobs[0].count == expected,
                    'slope blob has %d values; expected %d' % (self.blobs[0].count, expected))
 
-    def _slope(self, x):
-        """The slope broadcast against x: (1, C, 1, ...) or (1, 1, 1, ...)."""
-        return self.blobs[0].xdata.reshape((1, -1) + (1,) * (x.ndim - 2))
-
     def f(self, x):
-        return self.xp.maximum(x, 0) + self._slope(x) * self.xp.minimum(x, 0)
+        return ops.prelu_forward(x, self.blobs[0].xdata)
 
     def grad(self, x, y, dy):
-        return dy * self.xp.where(x > 0, f32(1), self._slope(x))
+        return ops.prelu_backward(x, dy, self.blobs[0].xdata)
 
     def backward(self, top, propagate_down, bottom):
         if self.param_propagate_down[0]:
-            x, dy = self.input(bottom), top[0].xdiff
-            contribution = dy * x * (x <= 0)
-            per_channel = contribution.sum(axis=tuple(i for i in range(x.ndim) if i != 1))
+            per_channel = ops.prelu_slope_diff(self.input(bottom), top[0].xdiff)
             slope_diff = self.blobs[0].xdiff
             slope_diff += per_channel.sum() if slope_diff.ndim == 0 else per_channel
         super().backward(top, propagate_down, bottom)

@@ -82,3 +82,39 @@ def scale_by_mask(dy, mask):
     if cuda.on_gpu(dy):
         return _launch('scale_by_mask', dy.size, dy, mask).reshape(dy.shape)
     return dy * mask
+
+
+def _channel_layout(x):
+    """(outer, channels, inner) of an array whose channel axis is 1."""
+    return x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64))
+
+
+def prelu_forward(x, slope):
+    """max(x, 0) + a_c min(x, 0); ``slope`` has C entries or one (shared)."""
+    if cuda.on_gpu(x):
+        _, c, inner = _channel_layout(x)
+        return _launch('prelu_forward', x.size, x, slope.reshape(-1), c, inner,
+                       int(slope.size == 1)).reshape(x.shape)
+    a = slope.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return np.maximum(x, 0) + a * np.minimum(x, 0)
+
+
+def prelu_backward(x, dy, slope):
+    if cuda.on_gpu(dy):
+        _, c, inner = _channel_layout(x)
+        return _launch('prelu_backward', dy.size, x, dy, slope.reshape(-1), c, inner,
+                       int(slope.size == 1)).reshape(dy.shape)
+    a = slope.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return dy * np.where(x > 0, f32(1), a)
+
+
+def prelu_slope_diff(x, dy):
+    """Per-channel sum of dy * x over x <= 0, shape (C,)."""
+    outer, c, inner = _channel_layout(x)
+    if cuda.on_gpu(x):
+        import cupy
+        out = cupy.zeros(c, np.float32)
+        cuda.launch('neuron', 'prelu_slope_diff', c, cupy.ascontiguousarray(x),
+                    cupy.ascontiguousarray(dy), outer, inner, out)
+        return out
+    return (dy * x * (x <= 0)).reshape(outer, c, inner).sum(axis=(0, 2))
