@@ -1,6 +1,7 @@
 """Normalization layers: LRN (across and within channels), BatchNorm, MVN."""
 import numpy as np
 
+from ..ops import blocks
 from ..ops import lrn as lrn_op
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -96,9 +97,7 @@ class BatchNormLayer(Layer):
         """(mean, variance) (C,) of x (N, C, S); also folds them into the
         running sums: sum <- stat + fraction * sum, with the unbiased
         m / (m - 1) variance, and factor <- fraction * factor + 1."""
-        mean = x.mean(axis=(0, 2))
-        centered = x - mean[None, :, None]
-        var = (centered * centered).mean(axis=(0, 2))
+        mean, var = blocks.channel_moments(x)
         m = x.size // self.channels
         correction = f32(m) / f32(m - 1) if m > 1 else f32(1)
         blobs = [b.xdata for b in self.blobs]

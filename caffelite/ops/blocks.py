@@ -1,0 +1,62 @@
+"""Block copies (Concat, Slice), Eltwise MAX and per-channel moments
+(BatchNorm) with NumPy paths and the kernels of kernels/blocks.cu."""
+import numpy as np
+
+from .. import cuda
+
+
+def channel_moments(x):
+    """(mean, biased variance) per channel of x viewed as (outer, C, inner)."""
+    if cuda.on_gpu(x):
+        import cupy
+        channels = x.shape[1]
+        mean = cupy.empty(channels, np.float32)
+        var = cupy.empty(channels, np.float32)
+        cuda.launch('blocks', 'channel_moments', channels, cupy.ascontiguousarray(x),
+                    x.shape[0], x.shape[2], mean, var)
+        return mean, var
+    mean = x.mean(axis=(0, 2))
+    return mean, ((x - mean[None, :, None]) ** 2).mean(axis=(0, 2))
+
+
+def eltwise_max(xs):
+    """(elementwise max of the arrays, index of the first array holding it)."""
+    if cuda.on_gpu(xs[0]):
+        import cupy
+        top = cupy.empty(xs[0].shape, np.float32)
+        mask = cupy.empty(xs[0].shape, np.int32)
+        for i, x in enumerate(xs):
+            cuda.launch('blocks', 'eltwise_max_step', x.size, cupy.ascontiguousarray(x), i,
+                        top, mask)
+        return top, mask
+    top = xs[0].copy()
+    mask = np.zeros(top.shape, np.int32)
+    for i, x in enumerate(xs[1:], 1):
+        better = x > top
+        np.copyto(top, x, where=better)
+        np.copyto(mask, i, where=better)
+    return top, mask
+
+
+def eltwise_max_backward(dy, mask, which):
+    """dy where bottom ``which`` held the max, else 0."""
+    if cuda.on_gpu(dy):
+        import cupy
+        dx = cupy.empty(dy.shape, np.float32)
+        cuda.launch('blocks', 'eltwise_max_backward', dy.size, cupy.ascontiguousarray(dy),
+                    mask, which, dx)
+        return dx
+    return np.where(mask == which, dy, np.float32(0))
+
+
+def copy_block(src, dst, axis, src_offset, dst_offset, size):
+    """dst[..., dst_offset:+size, ...] = src[..., src_offset:+size, ...] along ``axis``."""
+    if cuda.on_gpu(src):
+        outer = int(np.prod(src.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(src.shape[axis + 1:], dtype=np.int64))
+        cuda.launch('blocks', 'copy_block', outer * size * inner, src, src.shape[axis],
+                    src_offset, dst, dst.shape[axis], dst_offset, size, inner)
+        return
+    index = (slice(None),) * axis
+    dst[index + (slice(dst_offset, dst_offset + size),)] = \
+        src[index + (slice(src_offset, src_offset + size),)]

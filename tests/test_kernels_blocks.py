@@ -1,0 +1,84 @@
+"""Host-compiled copy, Eltwise MAX, channel-moment and loss kernels equal
+NumPy computations of the same results."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+import kernel_harness
+
+f32 = np.float32
+SETTINGS = settings(max_examples=20, deadline=None)
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4),
+       st.integers(0, 2 ** 16))
+def test_copy_block(outer, src_dim, dst_dim, inner, seed):
+    rng = np.random.RandomState(seed)
+    block = min(src_dim, dst_dim)
+    src_offset, dst_offset = src_dim - block, dst_dim - block
+    src = rng.randn(outer, src_dim, inner).astype(f32)
+    dst = np.zeros((outer, dst_dim, inner), f32)
+    kernel_harness.call('blocks', 'copy_block', outer * block * inner, src, src_dim, src_offset,
+                        dst, dst_dim, dst_offset, block, inner)
+    expected = np.zeros_like(dst)
+    expected[:, dst_offset:] = src[:, src_offset:]
+    np.testing.assert_array_equal(dst, expected)
+
+
+@SETTINGS
+@given(st.integers(1, 50), st.integers(2, 4), st.integers(0, 2 ** 16))
+def test_eltwise_max(n, bottoms, seed):
+    rng = np.random.RandomState(seed)
+    xs = [np.round(rng.randn(n), 1).astype(f32) for _ in range(bottoms)]   # ties happen
+    top, mask = np.empty(n, f32), np.empty(n, np.int32)
+    for i, x in enumerate(xs):
+        kernel_harness.call('blocks', 'eltwise_max_step', n, x, i, top, mask)
+    stacked = np.stack(xs)
+    np.testing.assert_array_equal(top, stacked.max(axis=0))
+    np.testing.assert_array_equal(mask, stacked.argmax(axis=0))      # first max wins
+    dy = rng.randn(n).astype(f32)
+    for i in range(bottoms):
+        dx = np.empty(n, f32)
+        kernel_harness.call('blocks', 'eltwise_max_backward', n, dy, mask, i, dx)
+        np.testing.assert_array_equal(dx, np.where(mask == i, dy, 0))
+
+
+@SETTINGS
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 6), st.integers(0, 2 ** 16))
+def test_channel_moments(outer, channels, inner, seed):
+    x = np.random.RandomState(seed).randn(outer, channels, inner).astype(f32)
+    mean, var = np.empty(channels, f32), np.empty(channels, f32)
+    kernel_harness.call('blocks', 'channel_moments', channels, x, outer, inner, mean, var)
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var, x.var(axis=(0, 2)), rtol=1e-4, atol=1e-6)
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(2, 5), st.integers(1, 4), st.integers(1, 3),
+       st.integers(0, 2 ** 16))
+def test_softmax_loss_and_accuracy(outer, channels, inner, top_k, seed):
+    rng = np.random.RandomState(seed)
+    scores = rng.randn(outer, channels, inner).astype(f32)
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    prob = (e / e.sum(axis=1, keepdims=True)).astype(f32)
+    label = rng.randint(0, channels, (outer, inner)).astype(f32)
+    ignore = int(label[0, 0])
+    positions = outer * inner
+    loss, valid = np.empty(positions, f32), np.empty(positions, f32)
+    kernel_harness.call('loss', 'softmax_loss_forward', positions, prob, label, channels, inner,
+                        1, ignore, loss, valid)
+    picked = np.take_along_axis(prob, label.astype(int)[:, None], axis=1)[:, 0]
+    keep = label != ignore
+    np.testing.assert_allclose(loss, np.where(keep, -np.log(picked), 0).ravel(), rtol=1e-5)
+    np.testing.assert_array_equal(valid, keep.ravel())
+    dx = np.empty_like(prob)
+    kernel_harness.call('loss', 'softmax_loss_backward', prob.size, prob, label, channels, inner,
+                        1, ignore, f32(0.5), dx)
+    onehot = np.arange(channels)[None, :, None] == label[:, None, :]
+    np.testing.assert_allclose(dx, (prob - onehot) * keep[:, None, :] * 0.5, rtol=1e-6)
+    correct = np.empty(positions, f32)
+    kernel_harness.call('loss', 'accuracy_forward', positions, scores, label, channels, inner,
+                        top_k, 0, 0, correct, valid)
+    truth = np.take_along_axis(scores, label.astype(int)[:, None], axis=1)
+    better = (scores >= truth).sum(axis=1) - 1
+    np.testing.assert_array_equal(correct, (better < top_k).ravel())
