@@ -1,17 +1,29 @@
-"""The model zoo: prototxt definitions shipped with caffelite and fetching
-their official weights (checksummed, resumable, never leaving a partial
-file under the final name)."""
+"""The model zoo: prototxt definitions shipped with caffelite (deploy nets
+for every model, train_val + solver where Caffe published them) and their
+official weights, fetched with checksums and resumable downloads.
+
+Downloads stream into ``<file>.part`` (resumed with an HTTP Range request
+when the server allows) and are renamed to the final name only once the
+published size and checksums match, so a file under the final name is
+always complete.
+"""
 import hashlib
+import http.client
 import json
 import os
 import urllib.error
 import urllib.request
 
+from tqdm import tqdm
+
 from .errors import CaffeError
+
+DIGESTS = ('sha1', 'sha256')
+CHUNK = 1 << 16
 
 
 def zoo_dir():
-    """model_zoo/ of a source checkout, or caffelite/model_zoo when installed."""
+    """caffelite/model_zoo when installed, model_zoo/ of a source checkout."""
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.path.join(here, 'model_zoo'),
                       os.path.join(os.path.dirname(here), 'model_zoo')):
@@ -21,7 +33,8 @@ def zoo_dir():
 
 
 def manifest():
-    with open(os.path.join(zoo_dir(), 'manifest.json')) as f:
+    """{name: info} from model_zoo/manifest.json."""
+    with open(os.path.join(zoo_dir(), 'manifest.json'), encoding='utf-8') as f:
         return json.load(f)['models']
 
 
@@ -30,79 +43,160 @@ def list_models():
 
 
 def model_info(name):
+    """The manifest entry of ``name`` (with its ``name``): weights URL and
+    mirrors, file name, size, checksums, license, input/output shapes."""
     models = manifest()
     if name not in models:
         raise CaffeError("no zoo model named '%s' (known: %s)" % (name, ', '.join(sorted(models))))
-    return models[name]
+    return dict(models[name], name=name)
+
+
+def definitions(name):
+    """Kinds of prototxt shipped for ``name``: 'deploy', and 'train_val'
+    and 'solver' where published."""
+    model_info(name)
+    folder = os.path.join(zoo_dir(), name)
+    return sorted(f[:-len('.prototxt')] for f in os.listdir(folder) if f.endswith('.prototxt'))
+
+
+def prototxt_path(name, kind='deploy'):
+    """Path of the zoo's ``<kind>.prototxt`` of ``name``."""
+    kinds = definitions(name)
+    if kind not in kinds:
+        raise CaffeError("zoo model '%s' has no %s.prototxt (it has: %s)"
+                         % (name, kind, ', '.join(kinds)))
+    return os.path.join(zoo_dir(), name, kind + '.prototxt')
 
 
 def deploy_path(name):
-    """The zoo's deploy.prototxt of ``name``."""
-    model_info(name)
-    return os.path.join(zoo_dir(), name, 'deploy.prototxt')
+    """Path of the zoo's deploy.prototxt of ``name``."""
+    return prototxt_path(name, 'deploy')
 
 
-def sha1_of(path, chunk=1 << 20):
-    digest = hashlib.sha1()
+def file_digests(path):
+    """{'sha1': hex, 'sha256': hex} of the file, in one read."""
+    hashes = {name: hashlib.new(name) for name in DIGESTS}
     with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b''):
+            for h in hashes.values():
+                h.update(block)
+    return {name: h.hexdigest() for name, h in hashes.items()}
 
 
-def download(url, dest, expected_sha1=None, progress=True, timeout=30):
+def mismatches(path, expected):
+    """What in ``path`` differs from ``expected`` (a manifest entry or a
+    dict with any of size_bytes, sha1, sha256; None values are unknown)."""
+    problems = []
+    size = os.path.getsize(path)
+    if expected.get('size_bytes') is not None and size != expected['size_bytes']:
+        problems.append('size %d, expected %d' % (size, expected['size_bytes']))
+    if any(expected.get(name) for name in DIGESTS):
+        digests = file_digests(path)
+        problems += ['%s %s, expected %s' % (name, digests[name], expected[name])
+                     for name in DIGESTS if expected.get(name) and digests[name] != expected[name]]
+    return problems
+
+
+def download(url, dest, expected=None, progress=True, timeout=60):
     """Download ``url`` to ``dest`` through ``dest + '.part'``, resuming a
-    previous partial download with an HTTP Range request when the server
-    allows; rename into place only after the SHA1 matches (when known).
-    Returns the SHA1 of the file."""
+    partial download when the server honours Range requests. ``expected``
+    (size_bytes, sha1, sha256; any may be missing) is checked before the
+    rename; on a mismatch the download is deleted and CaffeError raised.
+    Network errors raise CaffeError and keep the part for a later resume."""
+    expected = expected or {}
     part = dest + '.part'
     have = os.path.getsize(part) if os.path.exists(part) else 0
-    request = urllib.request.Request(url, headers={'Range': 'bytes=%d-' % have} if have else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as e:
-        if e.code == 416 and have:         # the part is already complete
-            response = None
-        else:
-            raise CaffeError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason)) from None
-    except (urllib.error.URLError, OSError) as e:
-        raise CaffeError('cannot reach %s (%s): are you offline?'
-                         % (url, getattr(e, 'reason', e))) from None
-    if response is not None:
-        resumed = have and response.status == 206
-        mode = 'ab' if resumed else 'wb'
-        total = response.headers.get('Content-Length')
-        total = int(total) + (have if resumed else 0) if total else None
-        _stream(response, part, mode, have if resumed else 0, total, progress)
-    digest = sha1_of(part)
-    if expected_sha1 and digest != expected_sha1:
+    size = expected.get('size_bytes')
+    if size is not None and have > size:
+        have = 0                  # longer than the file: not a prefix of it
+    if size is None or have < size:
+        _transfer(url, part, have, progress, timeout)
+    problems = mismatches(part, expected)
+    if problems:
         os.unlink(part)
-        raise CaffeError('checksum mismatch for %s: expected %s, got %s (file removed)'
-                         % (url, expected_sha1, digest))
+        raise CaffeError('checksum mismatch for %s: %s (the download was deleted)'
+                         % (url, '; '.join(problems)))
     os.replace(part, dest)
-    return digest
+    return dest
 
 
-def _stream(response, path, mode, start, total, progress):
-    from tqdm import tqdm
-    with open(path, mode) as f, tqdm(total=total, initial=start, unit='B', unit_scale=True,
-                                     disable=not progress, leave=False) as bar:
-        while True:
-            block = response.read(1 << 16)
-            if not block:
-                break
-            f.write(block)
-            bar.update(len(block))
+def _transfer(url, part, have, progress, timeout):
+    """Append the rest of ``url`` to ``part`` (``have`` bytes long), or
+    rewrite it when the server sends the whole file."""
+    response, offset = _open(url, have, timeout)
+    if response is None:
+        return
+    with response:
+        length = response.headers.get('Content-Length')
+        total = offset + int(length) if length is not None else None
+        _stream(response, part, offset, total, progress)
+    got = os.path.getsize(part)
+    if total is not None and got < total:
+        raise CaffeError('download of %s stopped at %d of %d bytes (kept in %s): '
+                         'run again to resume' % (url, got, total, part))
 
 
-def fetch(name, dest_dir='.', progress=True):
-    """Download the official weights of zoo model ``name`` into ``dest_dir``."""
+def _open(url, have, timeout):
+    """(response, offset its body starts at); (None, have) when the server
+    says the requested range is past the end (the part is complete)."""
+    headers = {'Range': 'bytes=%d-' % have} if have else {}
+    try:
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                          timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:
+            return None, have
+        raise CaffeError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason)) from None
+    except (OSError, http.client.HTTPException) as e:
+        raise CaffeError('cannot reach %s (%s): offline, or the server is down?'
+                         % (url, getattr(e, 'reason', None) or e)) from None
+    if response.status != 206:
+        return response, 0
+    if _range_start(response) == have:
+        return response, have
+    response.close()              # a range we did not ask for: start over
+    return _open(url, 0, timeout)
+
+
+def _range_start(response):
+    """First byte of a 206 response (``Content-Range: bytes START-END/TOTAL``)."""
+    value = response.headers.get('Content-Range', '')
+    try:
+        return int(value.split()[1].split('-')[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _stream(response, path, offset, total, progress):
+    with open(path, 'ab' if offset else 'wb') as f, \
+            tqdm(total=total, initial=offset, unit='B', unit_scale=True, leave=False,
+                 desc=os.path.basename(path), disable=not progress) as bar:
+        try:
+            for block in iter(lambda: response.read(CHUNK), b''):
+                f.write(block)
+                bar.update(len(block))
+        except (OSError, http.client.HTTPException) as e:
+            raise CaffeError('download into %s interrupted (%s) after %d bytes: run again '
+                             'to resume' % (path, e.__class__.__name__, f.tell())) from None
+
+
+def fetch(name, dest_dir='.', progress=True, timeout=60):
+    """Download the official weights of zoo model ``name`` into ``dest_dir``
+    (trying its mirrors in turn) and return their path. A file already there
+    that matches the manifest is kept without downloading."""
     info = model_info(name)
-    url = info.get('weights_url')
-    if not url:
-        raise CaffeError("zoo model '%s' has no direct weight download: %s"
-                         % (name, info.get('source', '')))
+    urls = [info['weights_url']] + list(info.get('mirrors', ())) if info.get('weights_url') else []
+    if not urls:
+        raise CaffeError("zoo model '%s' has no published weights: %s"
+                         % (name, info.get('description', '')))
     os.makedirs(dest_dir, exist_ok=True)
-    dest = os.path.join(dest_dir, os.path.basename(url))
-    digest = download(url, dest, info.get('sha1'), progress)
-    return dest, digest
+    dest = os.path.join(dest_dir, info['weights_file'])
+    if os.path.exists(dest) and not mismatches(dest, info):
+        return dest
+    failures = []
+    for url in urls:
+        try:
+            return download(url, dest, info, progress, timeout)
+        except CaffeError as e:
+            failures.append(str(e))
+    raise CaffeError("could not fetch the weights of '%s':\n  %s" % (name, '\n  '.join(failures)))
