@@ -7,24 +7,18 @@ Images are uint8 or float arrays shaped (C, H, W) with Caffe's BGR channels.
 """
 import numpy as np
 
-from . import backend, protoio
+from . import backend
+from .io import load_mean
 from .errors import CaffeError
 from .proto import caffe_pb2
 
 
-def load_mean_file(path):
-    """A (C, H, W) float32 mean image from a mean.binaryproto."""
-    proto = protoio.read_binary(path, caffe_pb2.BlobProto())
-    shape = protoio.blob_shape_of(proto)
-    values = np.asarray(proto.data, np.float32)
-    if len(shape) == 4:
-        shape = shape[1:]
-    return values.reshape(shape)
-
-
 def to_channels(image, force_color, force_gray):
     """Convert a (C, H, W) image to 3 or 1 channels when forced: gray to
-    BGR by repetition, BGR to gray with OpenCV's 0.299/0.587/0.114 weights."""
+    BGR by repetition, BGR(A) to gray with OpenCV's 0.299/0.587/0.114
+    weights; alpha is dropped when a color image is forced."""
+    if (force_color or force_gray) and image.shape[0] == 4:
+        image = image[:3]
     if force_color and image.shape[0] == 1:
         return np.repeat(image, 3, axis=0)
     if force_gray and image.shape[0] == 3:
@@ -45,7 +39,7 @@ class DataTransformer:
             if len(param.mean_value):
                 raise CaffeError('transform_param: specify either mean_file or mean_value, '
                                  'not both')
-            self.mean = load_mean_file(param.mean_file)
+            self.mean = load_mean(param.mean_file)
         self.mean_values = np.asarray(param.mean_value, np.float32)
 
     def output_shape(self, image_shape):

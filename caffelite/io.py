@@ -1,11 +1,16 @@
 """pycaffe's ``caffe.io``: image loading and resizing, the Transformer that
-turns H x W x K images into net inputs, oversampling, and conversions
-between arrays and BlobProto / Datum messages.
+turns H x W x K images into a net's K x H x W inputs, 10-crop oversampling,
+and conversions between arrays and BlobProto / Datum messages.
 
-Images load through Pillow (no scikit-image or OpenCV needed); resizing
-reproduces what pycaffe's scikit-image call computed: pixel-center aligned
-interpolation with zero (``mode='constant'``) outside, applied to the image
-stretched to [0, 1], so edges blend toward the image minimum as in Caffe.
+Images load through Pillow (no scikit-image, SciPy or OpenCV needed).
+``resize_image`` reproduces the numbers of the libraries pycaffe called:
+
+* K in (1, 3): scikit-image's ``resize(..., mode='constant')`` as pycaffe
+  used it (scikit-image <= 0.14: no anti-aliasing; order 3 is Keys'
+  Catmull-Rom convolution), on the image stretched to [0, 1]: pixel
+  centers aligned, zeros outside, so edges blend toward the image minimum.
+* other K: ``scipy.ndimage.zoom`` (corners aligned; order 3 is a cubic
+  B-spline with mirror boundaries).
 """
 import io as _io
 
@@ -15,123 +20,295 @@ from .errors import CaffeError
 from .proto import caffe_pb2
 
 
-# --- images -------------------------------------------------------------------
-def load_image(filename, color=True):
-    """An H x W x 3 (or x 1 with ``color=False``) float32 image in [0, 1].
+class CaffeIOError(CaffeError, ValueError):
+    """An array, shape or Transformer setting that caffe.io cannot use."""
 
-    8-bit images are divided by 255 and 16-bit ones by 65535; gray images
-    are tiled to 3 channels when ``color``; an alpha channel is dropped;
-    color images become gray with ITU-R 709 luma weights when not ``color``.
+
+class UnknownInputError(CaffeIOError, KeyError):
+    """A Transformer call named a blob that is not one of its inputs."""
+    __str__ = Exception.__str__  # KeyError would quote the message
+
+
+class ImageReadError(CaffeError, OSError):
+    """An image file or encoded Datum that Pillow cannot read."""
+
+
+# --- image files -----------------------------------------------------------
+def load_image(filename, color=True):
+    """Load an image file as float32 in [0, 1], H x W x 3 (RGB) or, with
+    ``color=False``, H x W x 1.
+
+    Integer pixels are divided by their type's maximum (8-bit by 255, 16-bit
+    by 65535); gray images are tiled to 3 channels when ``color``; alpha is
+    dropped; color images become gray with luma weights 0.2125, 0.7154,
+    0.0721 when not ``color`` (scikit-image's rgb2gray).
     """
+    pixels = _read_like_skimage(filename)
+    if not color and pixels.ndim == 3:
+        img = _rgb_to_gray(_img_as_float(pixels[:, :, :3]))
+    else:
+        img = _img_as_float(pixels)
+    img = img.astype(np.float32)
+    if img.ndim == 2:
+        img = img[:, :, np.newaxis]
+        if color:
+            img = np.tile(img, (1, 1, 3))
+    elif img.shape[2] == 4:
+        img = img[:, :, :3]
+    return img
+
+
+def _read_like_skimage(filename):
+    """The first frame of an image file as scikit-image's Pillow reader gave
+    it: H x W (gray) or H x W x 3/4 (RGB/RGBA) of the file's integer type."""
     from PIL import Image
     try:
         with Image.open(filename) as img:
             img.load()
-            array = _to_float(img)
-    except OSError as e:
-        raise CaffeError('cannot read image %s: %s' % (filename, e)) from None
-    if array.ndim == 2:
-        array = array[:, :, np.newaxis]
-    if array.shape[2] == 4:
-        array = array[:, :, :3]
-    if color and array.shape[2] == 1:
-        array = np.tile(array, (1, 1, 3))
-    elif not color and array.shape[2] == 3:
-        array = (array @ np.array([0.2125, 0.7154, 0.0721], np.float32))[:, :, np.newaxis]
-    return array.astype(np.float32)
+            if img.mode == 'I' and img.format == 'PNG':
+                return np.asarray(img).astype(np.uint16)
+            if img.mode.startswith('I;16') or img.mode in ('I', 'F', 'L', 'RGB', 'RGBA'):
+                return np.asarray(img)
+            return np.asarray(img.convert(_skimage_mode(img)))
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ImageReadError('cannot read image %s: %s' % (filename, e)) from None
 
 
-def _to_float(img):
-    """Pillow image -> float32 array scaled by its integer range."""
-    if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
-        return np.asarray(img, np.float32) / 65535.0
-    if img.mode not in ('L', 'RGB', 'RGBA', 'F'):
-        img = img.convert('RGBA' if 'A' in img.mode else 'RGB')
-    if img.mode == 'F':
-        return np.asarray(img, np.float32)
-    return np.asarray(img, np.float32) / 255.0
+def _skimage_mode(img):
+    """The Pillow mode scikit-image converted ``img`` to before reading it."""
+    if img.mode == 'P':
+        if _palette_is_gray(img):
+            return 'L'
+        return 'RGBA' if img.format == 'PNG' and 'transparency' in img.info else 'RGB'
+    if img.mode == '1':
+        return 'L'
+    return 'RGBA' if 'A' in img.mode else 'RGB'
 
 
-def _sample(image, rows, cols, order):
-    """Interpolate H x W x K ``image`` at float coordinates (``rows`` x
-    ``cols`` grid); order 0 is nearest, 1 bilinear; outside is 0."""
-    h, w = image.shape[:2]
-    padded = np.zeros((h + 2, w + 2) + image.shape[2:], image.dtype)
-    padded[1:-1, 1:-1] = image
-
-    def pick(r, c):
-        r = np.clip(r, -1, h) + 1
-        c = np.clip(c, -1, w) + 1
-        return padded[r[:, None], c[None, :]]
-
-    if order == 0:
-        # C's round(): halves away from zero.
-        near = lambda v: (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(int)
-        return pick(near(rows), near(cols))
-    if order != 1:
-        raise ValueError('interp_order must be 0 or 1, got %r' % order)
-    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
-    dr = (rows - r0)[:, None, None] if image.ndim == 3 else (rows - r0)[:, None]
-    dc = (cols - c0)[None, :, None] if image.ndim == 3 else (cols - c0)[None, :]
-    r1, c1 = np.ceil(rows).astype(int), np.ceil(cols).astype(int)
-    top = (1 - dc) * pick(r0, c0) + dc * pick(r0, c1)
-    bottom = (1 - dc) * pick(r1, c0) + dc * pick(r1, c1)
-    return (1 - dr) * top + dr * bottom
+def _palette_is_gray(img):
+    """True when every palette entry the image uses has R == G == B."""
+    palette = np.asarray(img.getpalette(), np.int64).reshape(-1, 3)
+    first, last = img.getextrema()
+    used = palette[first:last + 1]
+    return bool(np.all(used == used[:, :1]))
 
 
+def _img_as_float(pixels):
+    """float64 pixels scaled as scikit-image's img_as_float did: unsigned by
+    the type's max, signed to [-1, 1], floats unchanged."""
+    kind = pixels.dtype.kind
+    if kind == 'u':
+        return pixels.astype(np.float64) / np.iinfo(pixels.dtype).max
+    if kind == 'i':
+        info = np.iinfo(pixels.dtype)
+        return (pixels.astype(np.float64) * 2.0 + 1.0) / (float(info.max) - info.min)
+    return pixels.astype(np.float64)
+
+
+def _rgb_to_gray(rgb):
+    """H x W luma of float64 H x W x 3 RGB, summed in scikit-image's order."""
+    gray = 0.2125 * rgb[:, :, 0]
+    gray += 0.7154 * rgb[:, :, 1]
+    gray += 0.0721 * rgb[:, :, 2]
+    return gray
+
+
+# --- resizing --------------------------------------------------------------
 def resize_image(im, new_dims, interp_order=1):
-    """Resize an H x W x K image to ``new_dims`` (height, width), float32.
+    """Resize an H x W x K image to ``new_dims`` = (height, width); returns
+    new_height x new_width x K float32.
 
-    For K in (1, 3) this is pycaffe's path: stretch to [0, 1], resample with
-    pixel centers aligned and zeros outside, stretch back (a constant image
-    stays constant). Other K use end-aligned (zoom-style) sampling.
+    ``interp_order``: 0 nearest, 1 linear (default), 3 cubic. K in (1, 3)
+    is resampled like scikit-image (pixel centers aligned, zeros outside) on
+    the image stretched to [0, 1] and stretched back; a constant image stays
+    constant. Other K are resampled like scipy.ndimage.zoom (corners
+    aligned).
     """
-    out_h, out_w = int(new_dims[0]), int(new_dims[1])
-    h, w = im.shape[:2]
-    if (h, w) == (out_h, out_w) and im.shape[-1] in (1, 3):
-        # Centers map onto themselves: interpolation returns the pixels.
-        return np.array(im, np.float32)
-    im = np.asarray(im, np.float64)
+    im = np.asarray(im)
+    dims = (int(new_dims[0]), int(new_dims[1]))
     if im.shape[-1] in (1, 3):
-        low, high = im.min(), im.max()
-        if high <= low:
-            return np.full((out_h, out_w, im.shape[-1]), low, np.float32)
-        rows = (np.arange(out_h) + 0.5) * (h / out_h) - 0.5
-        cols = (np.arange(out_w) + 0.5) * (w / out_w) - 0.5
-        std = _sample((im - low) / (high - low), rows, cols, interp_order)
-        return (std * (high - low) + low).astype(np.float32)
-    rows = np.arange(out_h) * ((h - 1) / max(out_h - 1, 1))
-    cols = np.arange(out_w) * ((w - 1) / max(out_w - 1, 1))
-    return _sample(im, rows, cols, interp_order).astype(np.float32)
+        im_min, im_max = im.min(), im.max()
+        if not im_max > im_min:
+            return np.full(dims + (im.shape[-1],), im_min, np.float32)
+        # Same arithmetic (and dtypes) as pycaffe, around the [0, 1] resample.
+        im_std = (im - im_min) / (im_max - im_min)
+        resized = _resize_centers(im_std, dims, interp_order)
+        return (resized * (im_max - im_min) + im_min).astype(np.float32)
+    return _resize_corners(im, dims, interp_order).astype(np.float32)
 
 
+def _resize_centers(image, dims, order):
+    """scikit-image's resize with mode='constant' on H x W [x K]: output
+    pixel i samples input position (i + 0.5) * in / out - 0.5, in float64;
+    orders 1 and 3 are clipped to the input's range."""
+    kernel = _CENTER_KERNELS.get(order)
+    if kernel is None:
+        raise CaffeIOError('interp_order must be 0, 1 or 3 for 1- or 3-channel images, '
+                           'got %r' % (order,))
+    image = np.asarray(image, np.float64)
+    out = image
+    # Columns first, then rows: scikit-image's per-pixel order of operations.
+    for axis in (1, 0):
+        n_in, n_out = image.shape[axis], dims[axis]
+        if n_in != n_out:  # equal sizes sample exactly the input pixels
+            positions = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+            out = kernel(_ZeroPadded(out, axis), positions)
+    if order != 0:
+        out = np.clip(out, image.min(), image.max())
+    return out
+
+
+def _resize_corners(image, dims, order):
+    """scipy.ndimage.zoom of H x W x ... by dims / (H, W): output pixel i
+    samples input position i * (in - 1) / (out - 1); integer images are
+    rounded back to their type, as zoom does."""
+    kernel = _CORNER_KERNELS.get(order)
+    if kernel is None:
+        raise CaffeIOError('interp_order must be 0, 1 or 3, got %r' % (order,))
+    out = np.asarray(image, np.float64)
+    for axis in (0, 1):
+        n_in, n_out = image.shape[axis], dims[axis]
+        if n_in != n_out:
+            step = (n_in - 1) / (n_out - 1) if n_out > 1 else 1.0
+            out = kernel(_Mirrored(out, axis), np.arange(n_out) * step)
+    if image.dtype.kind in 'iu':
+        info = np.iinfo(image.dtype)
+        out = np.clip(np.trunc(out + np.copysign(0.5, out)), info.min, info.max)
+        return out.astype(image.dtype)
+    return out
+
+
+class _Axis:
+    """Samples of an array at integer positions along one axis."""
+
+    def __init__(self, array, axis):
+        self.array, self.axis = array, axis
+        self.size = array.shape[axis]
+
+    def weight(self, values):
+        """1-d per-position ``values`` shaped to broadcast along the axis."""
+        shape = [1] * self.array.ndim
+        shape[self.axis] = -1
+        return values.reshape(shape)
+
+
+class _ZeroPadded(_Axis):
+    """Positions outside the array read as 0 (mode='constant', cval=0)."""
+    margin = 2  # the widest kernel reaches two pixels past either edge
+
+    def __init__(self, array, axis):
+        super().__init__(array, axis)
+        pad = [(0, 0)] * array.ndim
+        pad[axis] = (self.margin, self.margin)
+        self.padded = np.pad(array, pad)
+
+    def take(self, index):
+        index = np.clip(index, -self.margin, self.size + self.margin - 1)
+        return np.take(self.padded, index + self.margin, axis=self.axis)
+
+
+class _Mirrored(_Axis):
+    """Positions outside the array reflect about the edge pixels."""
+
+    def take(self, index):
+        if self.size == 1:
+            return np.take(self.array, np.zeros_like(index), axis=self.axis)
+        period = 2 * (self.size - 1)
+        index = np.abs(index) % period
+        index = np.where(index >= self.size, period - index, index)
+        return np.take(self.array, index, axis=self.axis)
+
+
+def _round_half_away(x):
+    """C's round() of positions (halves away from zero) as integers."""
+    return np.trunc(x + np.copysign(0.5, x)).astype(np.intp)
+
+
+def _nearest(src, x):
+    """The tap nearest each position."""
+    return src.take(_round_half_away(x))
+
+
+def _linear(src, x):
+    """Linear interpolation between the taps floor(x) and ceil(x)."""
+    low, high = np.floor(x), np.ceil(x)
+    d = src.weight(x - low)
+    return (1 - d) * src.take(low.astype(np.intp)) + d * src.take(high.astype(np.intp))
+
+
+def _keys_cubic(src, x):
+    """Catmull-Rom cubic convolution (Keys, a = -0.5) over taps -1..2."""
+    base = np.floor(x)
+    t = src.weight(x - base)
+    f0, f1, f2, f3 = (src.take(base.astype(np.intp) + k) for k in (-1, 0, 1, 2))
+    return f1 + 0.5 * t * (f2 - f0 + t * (2.0 * f0 - 5.0 * f1 + 4.0 * f2 - f3
+                                          + t * (3.0 * (f1 - f2) + f3 - f0)))
+
+
+def _bspline_cubic(src, x):
+    """Cubic B-spline interpolation: prefilter to spline coefficients
+    (mirror boundaries, as scipy.ndimage.spline_filter), then evaluate."""
+    coefficients = _Mirrored(_spline_prefilter(src.array, src.axis), src.axis)
+    base = np.floor(x)
+    t = x - base
+    s = 1.0 - t
+    weights = (s ** 3 / 6.0, (4.0 - 6.0 * t ** 2 + 3.0 * t ** 3) / 6.0,
+               (1.0 + 3.0 * t * (1.0 + t - t * t)) / 6.0, t ** 3 / 6.0)
+    low = base.astype(np.intp)
+    return sum(coefficients.weight(w) * coefficients.take(low + k)
+               for k, w in zip((-1, 0, 1, 2), weights))
+
+
+def _spline_prefilter(array, axis):
+    """Cubic B-spline coefficients c along ``axis`` with (c[i-1] + 4 c[i] +
+    c[i+1]) / 6 = array[i], mirrored at both ends; one linear solve for all
+    lines."""
+    n = array.shape[axis]
+    if n == 1:
+        return array
+    system = (np.diag(np.full(n, 4.0)) + np.diag(np.ones(n - 1), 1)
+              + np.diag(np.ones(n - 1), -1))
+    system[0, 1] = system[-1, -2] = 2.0
+    lines = np.moveaxis(array, axis, 0)
+    solved = np.linalg.solve(system / 6.0, lines.reshape(n, -1))
+    return np.moveaxis(solved.reshape(lines.shape), 0, axis)
+
+
+_CENTER_KERNELS = {0: _nearest, 1: _linear, 3: _keys_cubic}
+_CORNER_KERNELS = {0: _nearest, 1: _linear, 3: _bspline_cubic}
+
+
+# --- crops -----------------------------------------------------------------
 def oversample(images, crop_dims):
-    """10 crops per image: 4 corners and the center, then their mirrors.
+    """Crop each image at its 4 corners and center, then add the 5 crops
+    mirrored left-right.
 
-    ``images``: iterable of H x W x K; returns (10 N, ch, cw, K) float32.
+    ``images``: N images H x W x K of one shape (a list or N x H x W x K);
+    ``crop_dims``: (height, width). Returns 10N x height x width x K float32,
+    per image the crops top-left, top-right, bottom-left, bottom-right,
+    center, then their mirrors in the same order.
     """
-    images = list(images)
-    shape = np.array(images[0].shape)
+    batch = np.asarray(images)
+    height, width = batch.shape[1:3]
     crop = np.array(crop_dims)
-    corners = [(i, j) for i in (0, shape[0] - crop[0]) for j in (0, shape[1] - crop[1])]
-    boxes = np.empty((5, 4), int)
-    for k, (i, j) in enumerate(corners):
-        boxes[k] = (i, j, i + crop[0], j + crop[1])
-    boxes[4] = np.tile(shape[:2] / 2.0, 2) + np.concatenate([-crop / 2.0, crop / 2.0])
-    crops = np.empty((10 * len(images), crop[0], crop[1], shape[-1]), np.float32)
-    for n, im in enumerate(images):
-        five = np.stack([im[a:c, b:d, :] for a, b, c, d in boxes])
-        crops[10 * n:10 * n + 5] = five
-        crops[10 * n + 5:10 * n + 10] = five[:, :, ::-1, :]
-    return crops
+    center = np.array([height, width]) / 2.0
+    boxes = [(i, j, i + crop[0], j + crop[1])
+             for i in (0, height - crop[0]) for j in (0, width - crop[1])]
+    # pycaffe stores the float center box in an int array: truncation.
+    boxes.append(tuple(np.concatenate([center - crop / 2.0,
+                                       center + crop / 2.0]).astype(int)))
+    five = np.stack([batch[:, a:c, b:d] for a, b, c, d in boxes], axis=1)
+    ten = np.concatenate([five, five[:, :, :, ::-1]], axis=1)
+    return ten.reshape((-1,) + ten.shape[2:]).astype(np.float32)
 
 
+# --- net input formatting --------------------------------------------------
 class Transformer:
-    """Turns H x W x K images into a net input's K x H x W layout and back.
+    """Formats H x W x K images as a net's K x H x W inputs and back.
 
-    ``inputs``: {input name: input blob shape}. preprocess: resize to the
-    input's H x W, transpose, channel swap, raw_scale, subtract mean,
-    input_scale. deprocess undoes them in reverse order.
+    ``inputs``: {input blob name: its shape (N, K, H, W)}. preprocess:
+    resize to the input's H x W, transpose, channel swap, raw_scale, subtract
+    the mean, input_scale; deprocess undoes them in reverse order.
     """
 
     def __init__(self, inputs):
@@ -142,168 +319,203 @@ class Transformer:
         self.mean = {}
         self.input_scale = {}
 
-    def _check_input(self, name):
-        if name not in self.inputs:
-            raise KeyError('{} is not one of the net inputs: {}'.format(name, self.inputs))
+    def __check_input(self, in_):
+        if in_ not in self.inputs:
+            raise UnknownInputError('{} is not one of the net inputs: {}'.format(
+                in_, self.inputs))
+
+    def _shape(self, in_):
+        return tuple(self.inputs[in_])
 
     def preprocess(self, in_, data):
-        self._check_input(in_)
-        x = np.asarray(data).astype(np.float32, copy=True)
-        dims = tuple(self.inputs[in_][2:])
-        if x.shape[:2] != dims:
-            x = resize_image(x, dims)
+        """H' x W' x K ``data`` -> K x H x W float32 input for blob ``in_``.
+        ``data`` is never modified."""
+        self.__check_input(in_)
+        caffe_in = np.array(data, dtype=np.float32)
+        in_dims = self._shape(in_)[2:]
+        if caffe_in.shape[:2] != in_dims:
+            caffe_in = resize_image(caffe_in, in_dims)
         if self.transpose.get(in_) is not None:
-            x = x.transpose(self.transpose[in_])
+            caffe_in = caffe_in.transpose(self.transpose[in_])
         if self.channel_swap.get(in_) is not None:
-            x = x[list(self.channel_swap[in_]), :, :]
+            caffe_in = caffe_in[self.channel_swap[in_], :, :]
         if self.raw_scale.get(in_) is not None:
-            x *= self.raw_scale[in_]
+            caffe_in *= self.raw_scale[in_]
         if self.mean.get(in_) is not None:
-            x -= self.mean[in_]
+            caffe_in -= self.mean[in_]
         if self.input_scale.get(in_) is not None:
-            x *= self.input_scale[in_]
-        return np.ascontiguousarray(x, np.float32)
+            caffe_in *= self.input_scale[in_]
+        return np.ascontiguousarray(caffe_in)
 
     def deprocess(self, in_, data):
-        self._check_input(in_)
-        x = np.array(data, np.float32).squeeze()
+        """Undo preprocess: K x H x W (or 1 x K x H x W) -> H x W x K."""
+        self.__check_input(in_)
+        decaf_in = np.array(data, copy=True).squeeze()
         if self.input_scale.get(in_) is not None:
-            x /= self.input_scale[in_]
+            decaf_in /= self.input_scale[in_]
         if self.mean.get(in_) is not None:
-            x += self.mean[in_]
+            decaf_in += self.mean[in_]
         if self.raw_scale.get(in_) is not None:
-            x /= self.raw_scale[in_]
+            decaf_in /= self.raw_scale[in_]
         if self.channel_swap.get(in_) is not None:
-            x = x[np.argsort(self.channel_swap[in_]), :, :]
+            decaf_in = decaf_in[np.argsort(self.channel_swap[in_]), :, :]
         if self.transpose.get(in_) is not None:
-            x = x.transpose(np.argsort(self.transpose[in_]))
-        return x
+            decaf_in = decaf_in.transpose(np.argsort(self.transpose[in_]))
+        return decaf_in
 
     def set_transpose(self, in_, order):
-        """Axis order from the image's (H, W, K), usually (2, 0, 1)."""
-        self._check_input(in_)
-        if len(order) != len(self.inputs[in_]) - 1:
-            raise ValueError('Transpose order needs to have the same number of dimensions '
-                             'as the input.')
+        """Axis order applied to the image, e.g. (2, 0, 1): H x W x K -> K x H x W."""
+        self.__check_input(in_)
+        if len(order) != len(self._shape(in_)) - 1:
+            raise CaffeIOError('Transpose order needs to have the same number of '
+                               'dimensions as the input.')
         self.transpose[in_] = order
 
     def set_channel_swap(self, in_, order):
-        """Channel order, e.g. (2, 1, 0) for RGB images into a BGR net."""
-        self._check_input(in_)
-        if len(order) != self.inputs[in_][1]:
-            raise ValueError('Channel swap needs to have the same number of dimensions as '
-                             'the input channels.')
+        """Channel order after the transpose, e.g. (2, 1, 0) for RGB -> BGR."""
+        self.__check_input(in_)
+        if len(order) != self._shape(in_)[1]:
+            raise CaffeIOError('Channel swap needs to have the same number of '
+                               'dimensions as the input channels.')
         self.channel_swap[in_] = order
 
     def set_raw_scale(self, in_, scale):
-        """Scale applied before mean subtraction, e.g. 255 for [0, 1] images."""
-        self._check_input(in_)
+        """Multiplier applied before the mean, e.g. 255 for [0, 1] images."""
+        self.__check_input(in_)
         self.raw_scale[in_] = scale
 
     def set_mean(self, in_, mean):
-        """A per-channel mean (K,) or a mean image (K, H, W) of the input's size."""
-        self._check_input(in_)
+        """Mean to subtract: per channel (K,), or an image (K, H, W) or
+        (H, W); a mean image of another H x W is resized to the input's."""
+        self.__check_input(in_)
         mean = np.asarray(mean)
-        shape = mean.shape
+        ms = mean.shape
         if mean.ndim == 1:
-            if shape[0] != self.inputs[in_][1]:
-                raise ValueError('Mean channels incompatible with input.')
+            if ms[0] != self._shape(in_)[1]:
+                raise CaffeIOError('Mean channels incompatible with input.')
             mean = mean[:, np.newaxis, np.newaxis]
         else:
-            if len(shape) == 2:
-                shape = (1,) + shape
-            if len(shape) != 3:
-                raise ValueError('Mean shape invalid')
-            if tuple(shape) != tuple(self.inputs[in_][1:]):
-                raise ValueError('Mean shape incompatible with input shape.')
+            if len(ms) == 2:
+                ms = (1,) + ms
+            if len(ms) != 3:
+                raise CaffeIOError('Mean shape invalid')
+            if ms != self._shape(in_)[1:]:
+                mean = _resize_mean(mean.reshape(ms), self._shape(in_)[2:])
         self.mean[in_] = mean
 
     def set_input_scale(self, in_, scale):
-        """Scale applied after mean subtraction."""
-        self._check_input(in_)
+        """Multiplier applied after the mean subtraction."""
+        self.__check_input(in_)
         self.input_scale[in_] = scale
 
 
-# --- protos ---------------------------------------------------------------------
+def _resize_mean(mean, dims):
+    """K x H' x W' mean image resized to K x dims, through [0, 1] as pycaffe."""
+    m_min, m_max = mean.min(), mean.max()
+    if not m_max > m_min:  # pycaffe would divide by zero here
+        return np.full(mean.shape[:1] + tuple(dims), m_min, np.float32)
+    normal_mean = (mean - m_min) / (m_max - m_min)
+    resized = resize_image(normal_mean.transpose((1, 2, 0)), dims).transpose((2, 0, 1))
+    return resized * (m_max - m_min) + m_min
+
+
+# --- protos ----------------------------------------------------------------
 def blobproto_to_array(blob, return_diff=False):
-    """The data (or diff) of a BlobProto as an array of the blob's shape
-    (legacy num/channels/height/width blobs come out 4-d)."""
-    values = blob.diff if return_diff else blob.data
+    """The data (or diff) of a BlobProto as a float32 array of its shape;
+    legacy blobs (num/channels/height/width) come out 4-d."""
+    values = np.array(blob.diff if return_diff else blob.data, np.float32)
     if any(blob.HasField(f) for f in ('num', 'channels', 'height', 'width')):
-        shape = (blob.num, blob.channels, blob.height, blob.width)
-    else:
-        shape = tuple(blob.shape.dim)
-    return np.asarray(values, np.float32).reshape(shape)
+        return values.reshape(blob.num, blob.channels, blob.height, blob.width)
+    return values.reshape(tuple(blob.shape.dim))
 
 
 def array_to_blobproto(arr, diff=None):
-    """A BlobProto with ``arr``'s shape and data (and ``diff`` if given)."""
+    """A BlobProto with ``arr``'s shape and values (and ``diff``, assumed of
+    the same shape) stored as float32."""
     from .protoio import set_packed_floats
     arr = np.asarray(arr)
     blob = caffe_pb2.BlobProto()
     blob.shape.dim.extend(arr.shape)
-    set_packed_floats(blob, 'data', arr.ravel())
+    set_packed_floats(blob, 'data', arr.astype(np.float64).ravel())
     if diff is not None:
-        set_packed_floats(blob, 'diff', np.asarray(diff).ravel())
+        set_packed_floats(blob, 'diff', np.asarray(diff).astype(np.float64).ravel())
     return blob
 
 
 def arraylist_to_blobprotovector_str(arraylist):
-    vector = caffe_pb2.BlobProtoVector()
-    vector.blobs.extend(array_to_blobproto(a) for a in arraylist)
-    return vector.SerializeToString()
+    """Serialized BlobProtoVector of the arrays."""
+    vec = caffe_pb2.BlobProtoVector()
+    vec.blobs.extend([array_to_blobproto(arr) for arr in arraylist])
+    return vec.SerializeToString()
 
 
-def blobprotovector_str_to_arraylist(data):
-    vector = caffe_pb2.BlobProtoVector.FromString(data)
-    return [blobproto_to_array(blob) for blob in vector.blobs]
+def blobprotovector_str_to_arraylist(str):  # noqa: A002 (pycaffe's name)
+    """Arrays of a serialized BlobProtoVector."""
+    vec = caffe_pb2.BlobProtoVector()
+    vec.ParseFromString(str)
+    return [blobproto_to_array(blob) for blob in vec.blobs]
 
 
 def array_to_datum(arr, label=None):
-    """A Datum from a C x H x W array: uint8 into ``data``, else ``float_data``."""
+    """A Datum from a C x H x W array: uint8 goes to ``data`` bytes, any
+    other type to ``float_data``; ``label`` is set when given."""
+    from .protoio import set_packed_floats
     arr = np.asarray(arr)
     if arr.ndim != 3:
-        raise ValueError('Incorrect array shape.')
-    datum = caffe_pb2.Datum(channels=arr.shape[0], height=arr.shape[1], width=arr.shape[2])
+        raise CaffeIOError('Incorrect array shape.')
+    datum = caffe_pb2.Datum()
+    datum.channels, datum.height, datum.width = arr.shape
     if arr.dtype == np.uint8:
         datum.data = arr.tobytes()
     else:
-        datum.float_data.extend(arr.astype(float).ravel())
+        set_packed_floats(datum, 'float_data', arr.astype(np.float64).ravel())
     if label is not None:
-        datum.label = int(label)
+        datum.label = label
     return datum
 
 
 def datum_to_array(datum):
-    """The C x H x W array of a Datum: uint8 for byte data (encoded PNG/JPEG
-    datums are decoded, color ones into Caffe's BGR order), float otherwise."""
+    """The C x H x W array of a Datum (its label stays in datum.label):
+    uint8 for byte data, float64 for float_data. Encoded datums (PNG, JPEG,
+    ...) are decoded as Caffe's DecodeDatumNative does: gray images give 1
+    channel, color ones Caffe's BGR order (BGRA with alpha)."""
     if datum.encoded:
-        return decode_image_bytes(datum.data)
+        return _decode_like_opencv(datum.data)
+    shape = (datum.channels, datum.height, datum.width)
     if len(datum.data):
-        return np.frombuffer(datum.data, np.uint8).reshape(datum.channels, datum.height,
-                                                           datum.width)
-    return np.asarray(datum.float_data, np.float64).reshape(datum.channels, datum.height,
-                                                            datum.width)
+        return np.frombuffer(datum.data, np.uint8).reshape(shape).copy()
+    return np.array(datum.float_data, np.float64).reshape(shape)
 
 
-def decode_image_bytes(data):
-    """Decode PNG/JPEG bytes as OpenCV's imdecode(-1) would: gray stays one
-    channel, color becomes BGR; returns C x H x W uint8."""
+def _decode_like_opencv(data):
+    """C x H x W uint8 of encoded image bytes, like cv::imdecode(data,
+    IMREAD_UNCHANGED) then Caffe's CVMatToDatum."""
     from PIL import Image
     try:
         with Image.open(_io.BytesIO(data)) as img:
-            if img.mode not in ('L', 'RGB'):
-                img = img.convert('RGB' if img.mode != 'LA' else 'L')
-            array = np.asarray(img)
-    except OSError as e:
-        raise CaffeError('cannot decode an encoded Datum: %s' % e) from None
-    if array.ndim == 2:
-        return array[np.newaxis].copy()
-    return np.ascontiguousarray(array[:, :, ::-1].transpose(2, 0, 1))
+            img.load()
+            if img.mode.startswith('I') or img.mode == 'F':
+                raise CaffeIOError('cannot decode a Datum of %s pixels: Caffe needs '
+                                   'unsigned bytes' % img.mode)
+            # OpenCV adds alpha for a tRNS chunk on color, not on gray, PNGs.
+            has_alpha = 'A' in img.mode or (img.mode in ('P', 'RGB')
+                                             and 'transparency' in img.info)
+            if img.mode in ('1', 'L'):
+                pixels = np.asarray(img.convert('L'))
+            else:
+                pixels = np.asarray(img.convert('RGBA' if has_alpha else 'RGB'))
+    except (OSError, SyntaxError) as e:
+        raise ImageReadError('cannot decode an encoded Datum: %s' % e) from None
+    if pixels.ndim == 2:
+        return pixels[np.newaxis].copy()
+    # RGB(A) -> BGR(A), the channel order OpenCV decodes to.
+    order = [2, 1, 0, 3][:pixels.shape[2]]
+    return np.ascontiguousarray(pixels[:, :, order].transpose(2, 0, 1))
 
 
 def load_mean(path):
-    """The C x H x W mean of a mean.binaryproto file."""
+    """The C x H x W float32 mean image of a mean.binaryproto file (the
+    first item of a 4-d blob, as Caffe's DataTransformer uses it)."""
     from . import protoio
-    array = blobproto_to_array(protoio.read_binary(path, caffe_pb2.BlobProto()))
-    return array[0] if array.ndim == 4 else array
+    mean = blobproto_to_array(protoio.read_binary(path, caffe_pb2.BlobProto()))
+    return mean[0] if mean.ndim == 4 else mean

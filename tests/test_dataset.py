@@ -3,7 +3,6 @@ own outputs, OpenCV's imread/resize arithmetic, DIGITS' resize modes and
 splits, and ``caffelite dataset create`` end to end."""
 import os
 
-import lmdb
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,17 +11,15 @@ import caffelite as caffe
 from caffelite.cli import main
 from caffelite.errors import CaffeError
 from caffelite.proto import caffe_pb2
+from caffelite.lmdbs import open_readonly
 from caffelite.tools import dataset, images, imageset
 from conftest import reference_path
 
 
 def records(path):
     """[(key, value)] of an LMDB, in key order."""
-    env = lmdb.open(str(path), readonly=True, lock=False)
-    with env.begin() as txn:
-        items = list(txn.cursor())
-    env.close()
-    return items
+    with open_readonly(str(path)).begin() as txn:
+        return list(txn.cursor())
 
 
 def datums(path):

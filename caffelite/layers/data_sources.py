@@ -8,6 +8,7 @@ import numpy as np
 from .. import backend
 from ..data_transform import DataTransformer, to_channels
 from ..errors import CaffeError
+from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -99,25 +100,11 @@ class DataLayer(PrefetchingDataLayer):
         return int(backend.rng().randint(0, skip)) if skip else 0
 
 
-_ENVIRONMENTS = {}
-
-
-def _environment(path):
-    """One read-only LMDB environment per database and process: LMDB forbids
-    opening the same one twice, and train and test nets often share one."""
-    import lmdb
-    key = os.path.realpath(path)
-    if key not in _ENVIRONMENTS:
-        _ENVIRONMENTS[key] = lmdb.open(path, readonly=True, lock=False, readahead=False,
-                                       subdir=True)
-    return _ENVIRONMENTS[key]
-
-
 def lmdb_records(path, skip, layer_name):
     """A callable returning the next (image, label) of an LMDB, cyclically."""
     if not os.path.isdir(path):
         raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
-    txn = _environment(path).begin(buffers=False)
+    txn = open_readonly(path).begin(buffers=False)
     if txn.stat()['entries'] == 0:
         raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
     state = {'cursor': txn.cursor()}

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import io, protoio
 from ..errors import CaffeError
+from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from . import images
 
@@ -238,19 +239,9 @@ class MeanAccumulator:
 
 def iterate_datums(db_path):
     """Yield (key, Datum) for each record of an LMDB, in key order."""
-    import lmdb
-    if not os.path.isfile(os.path.join(db_path, 'data.mdb')):
-        raise CaffeError('%s: not an LMDB database (no data.mdb)' % db_path)
-    try:
-        env = lmdb.open(db_path, readonly=True, lock=False, readahead=False)
-    except lmdb.Error as e:
-        raise CaffeError('%s: cannot open LMDB: %s' % (db_path, e)) from None
-    try:
-        with env.begin() as txn:
-            for key, value in txn.cursor():
-                yield key.decode(errors='replace'), caffe_pb2.Datum.FromString(value)
-    finally:
-        env.close()
+    with open_readonly(db_path).begin() as txn:
+        for key, value in txn.cursor():
+            yield key.decode(errors='replace'), caffe_pb2.Datum.FromString(value)
 
 
 def compute_image_mean(db_path):
