@@ -88,3 +88,20 @@ def test_classify_cli_text_and_missing_weights(jobs, tmp_path, capsys):
                  str(model / 'snapshot_iter_10.caffemodel'), path]) == 0
     assert 'x.png' in capsys.readouterr().out
     assert main(['classify', '--model', str(model / 'deploy.prototxt'), path]) == 1
+
+
+def test_finetune_example_keeps_pretrained_layers(tmp_path, monkeypatch):
+    from refcases import reference_path
+    data = reference_path('data')
+    monkeypatch.chdir(data / 'data_lmdb_raw')
+    module = runpy.run_path(str(EXAMPLES / 'finetune.py'), run_name='not_main')
+    out = tmp_path / 'ft'
+    assert module['main'](['train.prototxt', 'solver.prototxt', str(data / 'init.caffemodel'),
+                           '10', str(out), '--layer', 'ip2', '--iterations', '4']) == 0
+    tuned = caffe.Net(str(out / 'finetune_train_val.prototxt'), caffe.TEST,
+                      weights=str(out / 'finetune_iter_4.caffemodel'))
+    start = caffe.Net('train.prototxt', caffe.TEST, weights=str(data / 'init.caffemodel'))
+    assert 'ip2_ft' in tuned.params and 'ip2' not in tuned.params
+    # Pretrained layers moved only a little from their starting point.
+    w0, w1 = start.params['conv1'][0].data, tuned.params['conv1'][0].data
+    assert 0 < np.abs(w1 - w0).max() < 0.1 * np.abs(w0).max()
