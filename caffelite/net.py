@@ -22,11 +22,14 @@ TEST = caffe_pb2.TEST
 
 
 def load_net_param(source):
-    """A NetParameter from a prototxt path, prototxt text or NetParameter,
-    upgraded from legacy formats as needed."""
+    """A NetParameter from a prototxt path, prototxt text (a string holding
+    a ``{``) or a NetParameter, upgraded from legacy formats as needed."""
     if isinstance(source, caffe_pb2.NetParameter):
         param = caffe_pb2.NetParameter()
         param.CopyFrom(source)
+        name = None
+    elif isinstance(source, str) and not os.path.exists(source) and '{' in source:
+        param = protoio.parse_text(source, caffe_pb2.NetParameter())
         name = None
     else:
         name = os.fspath(source)
@@ -66,7 +69,7 @@ def _parse_args(args, kwargs):
 class Net:
     """A network. ``Net(model_file, phase, weights=None, level=0, stages=None)``
     or the legacy ``Net(model_file, weights_file, phase)``; ``model_file`` may
-    also be a NetParameter."""
+    also be a NetParameter or prototxt text."""
 
     def __init__(self, *args, **kwargs):
         model, phase, weights, level, stages = _parse_args(args, kwargs)

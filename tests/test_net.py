@@ -220,3 +220,14 @@ def test_blob_memory_outlives_net(ipnet):
     del net
     data[...] = 1
     assert data.sum() == 12
+
+
+def test_net_from_prototxt_text_and_its_errors():
+    net = caffe.Net('layer { name: "x" type: "Input" top: "x" '
+                    'input_param { shape { dim: 2 } } }', caffe.TEST)
+    assert net.blobs['x'].shape == (2,)
+    with pytest.raises(ParseError) as err:
+        caffe.Net('layer {\n  name: "x" type: Input }', caffe.TEST)
+    assert err.value.line == 2 and err.value.path is None
+    with pytest.raises(caffe.CaffeError, match='no such network definition file'):
+        caffe.Net('missing.prototxt', caffe.TEST)
