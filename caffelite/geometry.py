@@ -1,116 +1,164 @@
-"""Every output-size rule of the spatial layers, in one place.
+"""Every output-size rule of the spatial layers, and the parsing of their
+window parameters, in one place.
 
-Convolution, deconvolution, pooling (with Caffe's ceil mode and its padding
-rule), im2col and SPP all size their tops here; layers never repeat these
-formulas.
+Convolution, deconvolution, im2col, pooling (with Caffe's CEIL/FLOOR
+rounding and its padding rule) and SPP size their tops here; layers never
+repeat these formulas. Parsers raise CaffeError with Caffe's wording; the
+layers turn it into a LayerError naming themselves.
 """
-import math
+from collections import namedtuple
 
 from .errors import CaffeError
 
+# One tuple entry per spatial axis.
+ConvWindow = namedtuple('ConvWindow', 'kernel stride pad dilation')
+# (height, width) pairs.
+PoolWindow = namedtuple('PoolWindow', 'kernel stride pad')
+
 
 def conv_out(size, kernel, stride, pad, dilation=1):
-    """Output length of a convolution (floor mode)."""
+    """Output length of a convolution (or im2col) along one axis."""
     extent = dilation * (kernel - 1) + 1
     return (size + 2 * pad - extent) // stride + 1
 
 
 def deconv_out(size, kernel, stride, pad, dilation=1):
-    """Output length of a deconvolution (the transpose of conv_out)."""
+    """Output length of a deconvolution: the input length of the
+    convolution it transposes."""
     extent = dilation * (kernel - 1) + 1
     return stride * (size - 1) + extent - 2 * pad
 
 
+def conv_shape(spatial, window):
+    """Output spatial shape (tuple) of a convolution over ``spatial``."""
+    return tuple(conv_out(*a) for a in zip(spatial, *window))
+
+
+def deconv_shape(spatial, window):
+    """Output spatial shape (tuple) of a deconvolution over ``spatial``."""
+    return tuple(deconv_out(*a) for a in zip(spatial, *window))
+
+
 def pool_out(size, kernel, stride, pad, ceil_mode=True):
-    """Output length of Caffe's pooling: ceil (default) or floor rounding,
-    then, when padded, drop a last window that would start in the padding."""
-    rounding = math.ceil if ceil_mode else math.floor
-    out = int(rounding((size + 2 * pad - kernel) / float(stride))) + 1
+    """Output length of Caffe's pooling along one axis.
+
+    CEIL (Caffe's default) or FLOOR rounding of ``(size + 2*pad - kernel) /
+    stride``, plus one; then, only when padded, a last window that would
+    start in the trailing padding (at or past ``size + pad``) is dropped.
+    Integer arithmetic gives exactly Caffe's float ceil/floor.
+    """
+    span = size + 2 * pad - kernel
+    steps = -(-span // stride) if ceil_mode else span // stride
+    out = steps + 1
     if pad and (out - 1) * stride >= size + pad:
         out -= 1
     return out
 
 
-def spp_level(height, width, bins):
-    """(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w) of one SPP
-    pyramid level with ``bins`` x ``bins`` outputs, as Caffe computes it."""
-    kernel_h = int(math.ceil(height / float(bins)))
-    kernel_w = int(math.ceil(width / float(bins)))
-    pad_h = (kernel_h * bins - height + 1) // 2
-    pad_w = (kernel_w * bins - width + 1) // 2
-    return kernel_h, kernel_w, kernel_h, kernel_w, pad_h, pad_w
+def pool_shape(height, width, window, ceil_mode=True):
+    """(oh, ow) of a pooling window over a height x width plane."""
+    return tuple(pool_out(size, k, s, p, ceil_mode)
+                 for size, k, s, p in zip((height, width), *window))
 
 
-def _per_axis(values, h, w, has_hw, num_axes, default, name):
-    """Resolve a repeated field or its _h/_w form to one value per axis."""
-    if has_hw:
+def spp_level(height, width, level):
+    """PoolWindow of SPP pyramid level ``level`` (2**level bins per axis):
+    the smallest kernel that covers the plane in that many steps, stride
+    equal to the kernel, and the shortfall split as padding (odd remainders
+    round the padding up), as Caffe builds it."""
+    bins = 2 ** level
+    kernel, pad = [], []
+    for size in (height, width):
+        k = -(-size // bins)
+        kernel.append(k)
+        pad.append((k * bins - size + 1) // 2)
+    return PoolWindow(tuple(kernel), tuple(kernel), tuple(pad))
+
+
+def check_pool_window(window, stochastic=False):
+    """Caffe's checks of a pooling window: positive kernel; with padding,
+    no STOCHASTIC method and pad smaller than the kernel."""
+    if min(window.kernel) <= 0:
+        raise CaffeError('filter dimensions cannot be zero (kernel %s)' % (window.kernel,))
+    if any(window.pad):
+        if stochastic:
+            raise CaffeError('padding is implemented only for average and max pooling')
+        for k, p in zip(window.kernel, window.pad):
+            if p >= k:
+                raise CaffeError('pad (%d) must be smaller than the kernel (%d)' % (p, k))
+
+
+def _per_axis(param, name, num_axes, default):
+    """One value per spatial axis from a repeated field ``name`` (given
+    once for every axis, or once per axis) or its ``name_h``/``name_w``."""
+    values = list(getattr(param, name))
+    short = name.replace('_size', '')
+    split = short + '_h' in param.DESCRIPTOR.fields_by_name
+    if split and (param.HasField(short + '_h') or param.HasField(short + '_w')):
         if num_axes != 2:
-            raise CaffeError('%s_h/%s_w can only be used for 2D convolution' % (name, name))
-        if len(values):
-            raise CaffeError('either %s or %s_h/%s_w should be specified, not both'
-                             % (name, name, name))
-        return [h, w]
-    values = list(values)
-    if len(values) not in (0, 1, num_axes):
+            raise CaffeError('%s_h & %s_w can only be used for 2D convolution' % (short, short))
+        if values:
+            raise CaffeError('either %s or %s_h/w should be specified; not both'
+                             % (name, short))
+        return (getattr(param, short + '_h'), getattr(param, short + '_w'))
+    allowed = (1, num_axes) if default is None else (0, 1, num_axes)
+    if len(values) not in allowed:
         raise CaffeError('%s must be specified once, or once per spatial dimension '
-                         '(%s given %d times; %d spatial dims)'
+                         '(%s specified %d times; %d spatial dims)'
                          % (name, name, len(values), num_axes))
     if not values:
-        if default is None:
-            raise CaffeError('%s must be specified' % name)
-        return [default] * num_axes
-    return [values[0] if len(values) == 1 else values[i] for i in range(num_axes)]
+        return (default,) * num_axes
+    return tuple(values[0] if len(values) == 1 else values[i] for i in range(num_axes))
 
 
-def conv_geometry(param, num_axes):
-    """(kernel, stride, pad, dilation) lists, one entry per spatial axis, of
-    a ConvolutionParameter, with Caffe's validation."""
-    kernel = _per_axis(param.kernel_size, param.kernel_h, param.kernel_w,
-                       param.HasField('kernel_h') or param.HasField('kernel_w'),
-                       num_axes, None, 'kernel_size')
-    stride = _per_axis(param.stride, param.stride_h, param.stride_w,
-                       param.HasField('stride_h') or param.HasField('stride_w'),
-                       num_axes, 1, 'stride')
-    pad = _per_axis(param.pad, param.pad_h, param.pad_w,
-                    param.HasField('pad_h') or param.HasField('pad_w'), num_axes, 0, 'pad')
-    dilation = _per_axis(param.dilation, 0, 0, False, num_axes, 1, 'dilation')
-    if min(kernel) <= 0:
-        raise CaffeError('filter dimensions must be nonzero')
-    if min(stride) <= 0:
-        raise CaffeError('stride dimensions must be nonzero')
-    return kernel, stride, pad, dilation
+def conv_window(param, num_axes):
+    """ConvWindow of a ConvolutionParameter over ``num_axes`` spatial axes,
+    with Caffe's defaults (stride 1, pad 0, dilation 1) and checks."""
+    kernel = _per_axis(param, 'kernel_size', num_axes, None)
+    stride = _per_axis(param, 'stride', num_axes, 1)
+    pad = _per_axis(param, 'pad', num_axes, 0)
+    dilation = _per_axis(param, 'dilation', num_axes, 1)
+    if any(k <= 0 for k in kernel):
+        raise CaffeError('filter dimensions must be nonzero (kernel %s)' % (kernel,))
+    if any(s <= 0 for s in stride):
+        raise CaffeError('stride dimensions must be nonzero (stride %s)' % (stride,))
+    return ConvWindow(kernel, stride, pad, dilation)
 
 
-def pool_geometry(param, height, width):
-    """(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w) of a
-    PoolingParameter on an input of height x width, with Caffe's checks."""
+def is_pointwise(window):
+    """True for a 1x1 window with stride 1 and no padding, where the patch
+    matrix is the input itself."""
+    return all(k == 1 and s == 1 and p == 0
+               for k, s, p in zip(window.kernel, window.stride, window.pad))
+
+
+def pool_window(param, height, width):
+    """PoolWindow of a PoolingParameter on a height x width input, with
+    Caffe's checks (global pooling takes the whole plane)."""
+    has = param.HasField
     if param.global_pooling:
-        if param.HasField('kernel_size') or param.HasField('kernel_h') or \
-                param.HasField('kernel_w'):
+        if has('kernel_size') or has('kernel_h') or has('kernel_w'):
             raise CaffeError('with global_pooling: true the filter size cannot be specified')
         kernel = (height, width)
-    elif param.HasField('kernel_size') == (param.HasField('kernel_h') and
-                                             param.HasField('kernel_w')):
+    elif has('kernel_size') == (has('kernel_h') and has('kernel_w')):
         raise CaffeError('filter size is kernel_size OR kernel_h and kernel_w; not both, '
-                         'and one of them is required')
-    elif param.HasField('kernel_size'):
-        kernel = (param.kernel_size, param.kernel_size)
+                         'and non-square filters need both kernel_h and kernel_w')
+    elif has('kernel_size'):
+        kernel = (param.kernel_size,) * 2
     else:
         kernel = (param.kernel_h, param.kernel_w)
-    pad = _square_or_hw(param, 'pad')
-    stride = _square_or_hw(param, 'stride')
-    if min(kernel) <= 0:
-        raise CaffeError('filter dimensions cannot be zero')
-    if param.global_pooling and (pad != (0, 0) or stride != (1, 1)):
+    window = PoolWindow(kernel, _square_or_hw(param, 'stride'), _square_or_hw(param, 'pad'))
+    if param.global_pooling and (window.pad != (0, 0) or window.stride != (1, 1)):
         raise CaffeError('with global_pooling: true only pad = 0 and stride = 1 are allowed')
-    if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
-        raise CaffeError('pad must be smaller than the kernel')
-    return kernel + stride + pad
+    check_pool_window(window, param.pool == param.STOCHASTIC)
+    return window
 
 
 def _square_or_hw(param, name):
+    """(h, w) of a PoolingParameter field given as ``name`` or as both
+    ``name_h`` and ``name_w``."""
     has_h, has_w = param.HasField(name + '_h'), param.HasField(name + '_w')
-    if param.HasField(name) and (has_h or has_w) or has_h != has_w:
+    if not ((not param.HasField(name) and has_h and has_w) or (not has_h and not has_w)):
         raise CaffeError('%s is %s OR %s_h and %s_w are required' % (name, name, name, name))
     if has_h:
         return (getattr(param, name + '_h'), getattr(param, name + '_w'))

@@ -1,215 +1,235 @@
-"""Spatial layers: Convolution, Deconvolution, Pooling, Im2col and SPP.
+"""Spatial layers: Convolution, Deconvolution, Im2col, Pooling and SPP.
 
 Convolution is im2col followed by one GEMM per group over the whole batch
 (the batch sits in the GEMM's columns); Deconvolution runs the same two
-operations in the opposite order. Sizes come from caffelite.geometry.
+operations in the opposite order, so each layer's forward is the other's
+backward-data pass. Sizes come from caffelite.geometry; the array work
+from caffelite.ops.im2col and caffelite.ops.pooling.
 """
 import numpy as np
 
-from .. import fillers, geometry
+from .. import backend, fillers, geometry
+from ..errors import CaffeError
 from ..ops import im2col as im2col_op
 from ..ops import pooling as pool_op
 from ..proto import caffe_pb2
 from .base import Layer, register
 
 
+def _fold_leading(shape, axis):
+    """(N, C, *S) view shape of ``shape`` with every axis before the
+    channel ``axis`` folded into N."""
+    return (int(np.prod(shape[:axis], dtype=np.int64)),) + tuple(shape[axis:])
+
+
+def _spatial_window(layer, param, bottom, min_spatial):
+    """(channel axis, ConvWindow) of a ConvolutionParameter on a bottom blob."""
+    try:
+        axis = bottom.canonical_axis(param.axis)
+        num_spatial = bottom.num_axes - axis - 1
+        if num_spatial < min_spatial:
+            raise CaffeError('needs at least %d spatial axes after channel axis %d; bottom '
+                             'is %s' % (min_spatial, axis, bottom.shape))
+        return axis, geometry.conv_window(param, num_spatial)
+    except CaffeError as e:
+        layer.fail(str(e))
+
+
 class _ConvBase(Layer):
-    """Shared setup of Convolution and Deconvolution: geometry, groups, params."""
+    """Shared setup of Convolution and Deconvolution (geometry, groups,
+    params) and the two GEMM passes both are built from."""
     min_bottom = 1
     equal_num_bottom_top = True
-    transposed = False
+    transposed = False      # Deconvolution: the weight maps top to bottom
 
     def setup(self, bottom, top):
         p = self.layer_param.convolution_param
         shape = bottom[0].shape
-        self.axis = bottom[0].canonical_axis(p.axis)
-        num_spatial = len(shape) - self.axis - 1
-        self.check(num_spatial == 2, 'only 2-D spatial convolution is supported '
-                   '(bottom %s, channel axis %d)' % (shape, self.axis))
-        try:
-            self.kernel, self.stride, self.pad, self.dilation = \
-                geometry.conv_geometry(p, num_spatial)
-        except Exception as e:
-            self.fail(str(e))
+        self.axis, self.window = _spatial_window(self, p, bottom[0], 0)
+        self.num_axes = len(shape)
         self.channels = shape[self.axis]
         self.num_output = p.num_output
         self.group = p.group
         self.check(self.num_output > 0, 'num_output must be positive')
-        self.check(self.channels % self.group == 0,
+        self.check(self.group > 0 and self.channels % self.group == 0,
                    'channels (%d) must be a multiple of group (%d)' % (self.channels, self.group))
         self.check(self.num_output % self.group == 0,
                    'num_output (%d) must be a multiple of group (%d)'
                    % (self.num_output, self.group))
         conv_out, conv_in = ((self.channels, self.num_output) if self.transposed
                              else (self.num_output, self.channels))
-        weight_shape = (conv_out, conv_in // self.group) + tuple(self.kernel)
+        weight_shape = (conv_out, conv_in // self.group) + self.window.kernel
         bias_shape = (self.num_output,)
         if self.blobs:
-            self.check(len(self.blobs) == 1 + p.bias_term, 'incorrect number of weight blobs')
+            # Params given (net weights or shared): keep them, as Caffe does.
+            self.check(len(self.blobs) == 1 + p.bias_term, 'incorrect number of weight blobs: '
+                       '%d, expected %d' % (len(self.blobs), 1 + p.bias_term))
             self.check(self.blobs[0].shape == weight_shape, 'incorrect weight shape: expected '
                        '%s, got %s' % (weight_shape, self.blobs[0].shape))
+            self.check(not p.bias_term or self.blobs[1].shape == bias_shape,
+                       'incorrect bias shape: expected %s, got %s'
+                       % (bias_shape, self.blobs[1].shape))
             return
         fillers.fill(self.add_param(weight_shape), p.weight_filler)
         if p.bias_term:
             fillers.fill(self.add_param(bias_shape), p.bias_filler)
 
-    def _batch_shape(self, blob):
-        """(N, C, H, W) with all axes before the channel axis folded into N."""
-        shape = blob.shape
-        return (int(np.prod(shape[:self.axis], dtype=np.int64)),) + shape[self.axis:]
-
-    def _out_hw(self, h, w):
-        size = geometry.deconv_out if self.transposed else geometry.conv_out
-        return tuple(size(d, k, s, p, dl) for d, k, s, p, dl in
-                     zip((h, w), self.kernel, self.stride, self.pad, self.dilation))
-
     def reshape(self, bottom, top):
         first = bottom[0].shape
-        for b, t in zip(bottom, top):
-            self.check(b.shape == first, 'all bottoms must have the same shape')
-            n, c, h, w = self._batch_shape(b)
-            self.check(c == self.channels, 'input has %d channels, the layer was set up for %d'
-                       % (c, self.channels))
-            oh, ow = self._out_hw(h, w)
-            self.check(oh > 0 and ow > 0, 'output would be empty for input %s' % (b.shape,))
-            t.reshape(b.shape[:self.axis] + (self.num_output, oh, ow))
+        self.check(len(first) == self.num_axes, 'bottom num_axes may not change (%d, set up '
+                   'with %d)' % (len(first), self.num_axes))
+        self.check(first[self.axis] == self.channels, 'input has %d channels, the layer was '
+                   'set up for %d' % (first[self.axis], self.channels))
+        for i, b in enumerate(bottom):
+            self.check(b.shape == first, 'shape mismatch - bottom[0]: %s vs. bottom[%d]: %s'
+                       % (first, i, b.shape))
+        size = geometry.deconv_shape if self.transposed else geometry.conv_shape
+        out = size(first[self.axis + 1:], self.window)
+        self.check(all(o > 0 for o in out), 'output would be empty for input %s' % (first,))
+        for t in top:
+            t.reshape(first[:self.axis] + (self.num_output,) + out)
 
-    # --- the two halves shared by both layers, on (N, C, H, W) arrays --------
+    def _nchw(self, array):
+        """``array`` (a bottom or top) viewed as (N, C, *S)."""
+        return array.reshape(_fold_leading(array.shape, self.axis))
+
+    # --- GEMM passes on (N, C, *S) arrays; W is (g, out/g, in/g * K) ---------
     def _grouped_weight(self):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
-    def _lower(self, x, out):
-        """y = W * x for x (N, C, H, W), written into ``out`` (N, M, oh, ow)."""
-        n = x.shape[0]
-        cols = im2col_op.im2col(x, self.kernel, self.stride, self.pad, self.dilation)
-        cols = cols.reshape(self.group, -1, cols.shape[1])
-        y = self.xp.matmul(self._grouped_weight(), cols)
-        # (M, N*P) -> (N, M, P): one strided copy straight into the top.
-        out.reshape(n, -1, y.shape[2] // n)[...] = y.reshape(-1, n, y.shape[2] // n).transpose(
-            1, 0, 2)
+    def _gemm_layout(self, a):
+        """(N, A, *S) -> (g, A/g, N * prod(S)): a GEMM operand with the batch
+        in the columns (one transposing copy)."""
+        n, channels = a.shape[:2]
+        return a.reshape(n, channels, -1).transpose(1, 0, 2).reshape(
+            self.group, channels // self.group, -1)
 
-    def _lower_backward(self, x, dy, need_weight, need_input):
-        """Gradients of _lower: accumulate into the weight diff, return dx."""
+    def _im2col(self, x):
+        """(g, in/g * K, N * P) patch matrix of x (N, in, *S)."""
+        cols = im2col_op.im2col(x, *self.window)
+        return cols.reshape(self.group, -1, cols.shape[1])
+
+    def _per_image(self, a):
+        """Whether a pointwise (1x1) pass over a (N, C, *S) should skip the
+        patch matrix (a itself) and run one GEMM per image straight into its
+        output. Measured: this avoids two transposing copies and wins unless
+        many small planes make the per-image GEMMs too thin."""
+        plane = int(np.prod(a.shape[2:]))
+        return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
+
+    def _convolve(self, x, out):
+        """out (N, out, *O) = W * x for x (N, in, *S)."""
+        xp, w, g = self.xp, self._grouped_weight(), self.group
         n = x.shape[0]
-        xp = self.xp
-        g = self.group
-        dy_cols = dy.reshape(n, dy.shape[1], -1).transpose(1, 0, 2).reshape(g, dy.shape[1] // g, -1)
-        if need_weight:
-            cols = im2col_op.im2col(x, self.kernel, self.stride, self.pad, self.dilation)
-            cols = cols.reshape(g, -1, cols.shape[1])
-            dw = xp.matmul(dy_cols, cols.transpose(0, 2, 1))
-            self.blobs[0].xdiff[...] += dw.reshape(self.blobs[0].shape)
-        if need_input:
-            dcols = xp.matmul(self._grouped_weight().transpose(0, 2, 1), dy_cols)
-            return im2col_op.col2im(dcols.reshape(-1, dcols.shape[2]), x.shape, self.kernel,
-                                    self.stride, self.pad, self.dilation)
-        return None
+        if self._per_image(x):
+            xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
+                      out=out.reshape(n, g, w.shape[1], -1))
+            return
+        y = xp.matmul(w, self._im2col(x))
+        # (out, N * P) -> (N, out, P): one strided copy into the top.
+        out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
+
+    def _convolve_transpose(self, y, x_shape):
+        """W^T * y: y (N, out, *O) -> (N, in, *S) = x_shape (col2im of the
+        patch-matrix gradient)."""
+        xp, w, g = self.xp, self._grouped_weight(), self.group
+        n = y.shape[0]
+        w_t = w.transpose(0, 2, 1)
+        if self._per_image(y):
+            return xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1)).reshape(x_shape)
+        cols = xp.matmul(w_t, self._gemm_layout(y))
+        return im2col_op.col2im(cols.reshape(-1, cols.shape[2]), x_shape, *self.window)
+
+    def _accumulate_weight_grad(self, y, x):
+        """W diff += y * im2col(x)^T for y (N, out, *O) and x (N, in, *S)."""
+        dw = self.xp.matmul(self._gemm_layout(y), self._im2col(x).transpose(0, 2, 1))
+        self.blobs[0].xdiff[...] += dw.reshape(self.blobs[0].shape)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:
-            y += self.blobs[1].xdata.reshape(1, -1, 1, 1)
+            y += self.blobs[1].xdata.reshape((1, -1) + (1,) * (y.ndim - 2))
 
-    def _bias_backward(self, dy):
+    def _accumulate_bias_grad(self, dy):
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
-            self.blobs[1].xdiff[...] += dy.sum(axis=(0, 2, 3))
+            self.blobs[1].xdiff[...] += dy.reshape(dy.shape[0], dy.shape[1], -1).sum(axis=(0, 2))
 
 
 @register('Convolution')
 class ConvolutionLayer(_ConvBase):
-    """y = W * x + b over each bottom/top pair (kernel, stride, pad, dilation,
-    group, bias_term as in Caffe)."""
+    """y = W * x + b for each bottom/top pair: N-d kernel, stride, pad,
+    dilation (repeated or _h/_w), group, bias_term and axis as in Caffe.
+    ``force_nd_im2col`` is accepted; the one im2col serves every rank."""
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
-            y = t.xdata.reshape(self._batch_shape(t))
-            self._lower(b.xdata.reshape(self._batch_shape(b)), y)
+            y = self._nchw(t.xdata)
+            self._convolve(self._nchw(b.xdata), y)
             self._add_bias(y)
 
     def backward(self, top, propagate_down, bottom):
         for b, t, down in zip(bottom, top, propagate_down):
-            dy = t.xdiff.reshape(self._batch_shape(t))
-            self._bias_backward(dy)
-            dx = self._lower_backward(b.xdata.reshape(self._batch_shape(b)), dy,
-                                      self.param_propagate_down[0], down)
+            dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
+            self._accumulate_bias_grad(dy)
+            if self.param_propagate_down[0]:
+                self._accumulate_weight_grad(dy, x)
             if down:
-                b.xdiff[...] = dx.reshape(b.shape)
+                self._nchw(b.xdiff)[...] = self._convolve_transpose(dy, x.shape)
 
 
 @register('Deconvolution')
 class DeconvolutionLayer(_ConvBase):
-    """The transpose of Convolution: Convolution's backward-data pass as its
-    forward, so upsampling by a stride uses the same kernels."""
+    """The transpose of Convolution (weights (C_in, num_output / group, *K)):
+    its forward is Convolution's backward-data pass, so a stride upsamples."""
     transposed = True
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
-            x = b.xdata.reshape(self._batch_shape(b))
-            y = self._transpose(x, self._batch_shape(t))
+            y = self._nchw(t.xdata)
+            y[...] = self._convolve_transpose(self._nchw(b.xdata), y.shape)
             self._add_bias(y)
-            t.xdata[...] = y.reshape(t.shape)
-
-    def _transpose(self, x, out_shape):
-        """(N, C, h, w) -> (N, M, H, W): col2im(W^T x)."""
-        n = x.shape[0]
-        g = self.group
-        cols = x.reshape(n, x.shape[1], -1).transpose(1, 0, 2).reshape(g, x.shape[1] // g, -1)
-        dcols = self.xp.matmul(self._grouped_weight().transpose(0, 2, 1), cols)
-        return im2col_op.col2im(dcols.reshape(-1, dcols.shape[2]), out_shape, self.kernel,
-                                self.stride, self.pad, self.dilation)
 
     def backward(self, top, propagate_down, bottom):
         for b, t, down in zip(bottom, top, propagate_down):
-            dy = t.xdiff.reshape(self._batch_shape(t))
-            self._bias_backward(dy)
-            x = b.xdata.reshape(self._batch_shape(b))
-            n, g = x.shape[0], self.group
-            cols = im2col_op.im2col(dy, self.kernel, self.stride, self.pad, self.dilation)
-            cols = cols.reshape(g, -1, cols.shape[1])
-            x_cols = x.reshape(n, x.shape[1], -1).transpose(1, 0, 2).reshape(g, x.shape[1] // g, -1)
+            dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
+            self._accumulate_bias_grad(dy)
             if self.param_propagate_down[0]:
-                dw = self.xp.matmul(x_cols, cols.transpose(0, 2, 1))
-                self.blobs[0].xdiff[...] += dw.reshape(self.blobs[0].shape)
+                self._accumulate_weight_grad(x, dy)
             if down:
-                dx = self.xp.matmul(self._grouped_weight(), cols)
-                b.xdiff[...] = dx.reshape(-1, n, x.shape[2] * x.shape[3]).transpose(
-                    1, 0, 2).reshape(b.shape)
+                self._convolve(dy, self._nchw(b.xdiff))
 
 
 @register('Im2col')
 class Im2colLayer(Layer):
-    """The patch matrix as a blob: (N, C*kh*kw, oh, ow), Caffe's layout."""
+    """The patch matrix as a blob: (..., C * prod(K), *O) with the channel
+    axis from convolution_param.axis, Caffe's layout."""
     exact_num_bottom = 1
     exact_num_top = 1
 
     def setup(self, bottom, top):
-        self.check(bottom[0].num_axes == 4, 'Im2col takes a 4-d bottom')
-        try:
-            self.kernel, self.stride, self.pad, self.dilation = geometry.conv_geometry(
-                self.layer_param.convolution_param, 2)
-        except Exception as e:
-            self.fail(str(e))
+        self.axis, self.window = _spatial_window(
+            self, self.layer_param.convolution_param, bottom[0], 1)
 
     def reshape(self, bottom, top):
-        n, c, h, w = bottom[0].shape
-        self.out = im2col_op.output_size(h, w, self.kernel, self.stride, self.pad,
-                                         self.dilation)
-        top[0].reshape(n, c * self.kernel[0] * self.kernel[1], *self.out)
+        shape = bottom[0].shape
+        out = geometry.conv_shape(shape[self.axis + 1:], self.window)
+        self.check(all(o > 0 for o in out), 'output would be empty for input %s' % (shape,))
+        rows = shape[self.axis] * int(np.prod(self.window.kernel))
+        top[0].reshape(shape[:self.axis] + (rows,) + out)
 
     def forward(self, bottom, top):
-        n = bottom[0].shape[0]
-        cols = im2col_op.im2col(bottom[0].xdata, self.kernel, self.stride, self.pad,
-                                self.dilation)
-        top[0].xdata[...] = cols.reshape(cols.shape[0], n, -1).transpose(1, 0, 2).reshape(
-            top[0].shape)
+        x = bottom[0].xdata.reshape(_fold_leading(bottom[0].shape, self.axis))
+        cols = im2col_op.im2col(x, *self.window)
+        top[0].xdata.reshape(x.shape[0], cols.shape[0], -1)[...] = \
+            cols.reshape(cols.shape[0], x.shape[0], -1).transpose(1, 0, 2)
 
     def backward(self, top, propagate_down, bottom):
-        if propagate_down[0]:
-            n = bottom[0].shape[0]
-            cols = top[0].xdiff.reshape(n, top[0].shape[1], -1).transpose(1, 0, 2).reshape(
-                top[0].shape[1], -1)
-            bottom[0].xdiff[...] = im2col_op.col2im(cols, bottom[0].shape, self.kernel,
-                                                    self.stride, self.pad, self.dilation)
+        if not propagate_down[0]:
+            return
+        x_shape = _fold_leading(bottom[0].shape, self.axis)
+        dy = top[0].xdiff.reshape(x_shape[0], -1, int(np.prod(top[0].shape[self.axis + 1:])))
+        cols = dy.transpose(1, 0, 2).reshape(dy.shape[1], -1)
+        bottom[0].xdiff.reshape(x_shape)[...] = im2col_op.col2im(cols, x_shape, *self.window)
 
 
 MAX, AVE, STOCHASTIC = (caffe_pb2.PoolingParameter.MAX, caffe_pb2.PoolingParameter.AVE,
@@ -217,148 +237,149 @@ MAX, AVE, STOCHASTIC = (caffe_pb2.PoolingParameter.MAX, caffe_pb2.PoolingParamet
 
 
 class _Pooler:
-    """One 2-D pooling geometry and method; shared by Pooling and SPP."""
+    """One 2-D pooling (method, PoolWindow, output size); shared by Pooling
+    and SPP. Keeps what its backward needs from the last forward."""
 
-    def __init__(self, method, kernel, stride, pad, out):
-        self.method, self.kernel, self.stride, self.pad, self.out = \
-            method, kernel, stride, pad, out
-        self._x = self._top = None
+    def __init__(self, method, window, out, train):
+        self.method, self.window, self.out, self.train = method, window, out, train
+        self._x = self._top = self._mask = None
 
     def forward(self, x):
+        """(N, C, H, W) -> (N, C, oh, ow)."""
+        kernel, stride, pad = self.window
         if self.method == MAX:
-            self._x = x
-            self._top = pool_op.max_forward(x, self.kernel, self.stride, self.pad, self.out)
+            # The mask is derived from (x, top) only when asked for.
+            self._x, self._mask = x, None
+            self._top = pool_op.max_forward(x, kernel, stride, pad, self.out)
             return self._top
-        return pool_op.ave_forward(x, self.kernel, self.stride, self.pad, self.out)
+        if self.method == AVE:
+            return pool_op.ave_forward(x, kernel, stride, pad, self.out)
+        if not self.train:
+            return pool_op.stochastic_forward_test(x, kernel, stride, self.out)
+        xp = backend.array_module(x)
+        uniform = xp.asarray(backend.rng().uniform(size=x.shape[:2] + self.out)
+                             .astype(np.float32))
+        top, self._mask = pool_op.stochastic_forward_train(x, kernel, stride, self.out, uniform)
+        return top
 
     def mask(self):
-        """The argmax mask of the last MAX forward (computed on demand)."""
-        return pool_op.max_mask(self._x, self._top, self.kernel, self.stride, self.pad)
+        """Input index (row * W + col) each output came from (-1: none):
+        MAX's argmax or the stochastic sample of the last forward."""
+        if self._mask is None:
+            self._mask = pool_op.max_mask(self._x, self._top, *self.window)
+        return self._mask
 
     def backward(self, dy, x_shape):
-        if self.method == MAX:
-            return pool_op.max_backward(dy, self.mask(), x_shape, self.kernel, self.stride,
-                                        self.pad)
-        return pool_op.ave_backward(dy, x_shape, self.kernel, self.stride, self.pad)
+        """(N, C, oh, ow) top diff -> (N, C, H, W) bottom diff."""
+        kernel, stride, pad = self.window
+        if self.method == AVE:
+            return pool_op.ave_backward(dy, x_shape, kernel, stride, pad)
+        if self.method == STOCHASTIC:
+            if not self.train:
+                raise CaffeError('stochastic pooling has no backward in the TEST phase')
+            pad = (0, 0)
+        return pool_op.max_backward(dy, self.mask(), x_shape, kernel, stride, pad)
 
 
 @register('Pooling')
 class PoolingLayer(Layer):
-    """MAX (optional second top: the argmax mask), AVE and STOCHASTIC pooling
-    with Caffe's ceil-mode sizes; ``global_pooling`` pools each whole plane."""
+    """MAX (optional second top: Caffe's argmax mask, index row * W + col of
+    the unpadded input as floats), AVE and STOCHASTIC (TRAIN: sample by
+    activation; TEST: activation-weighted mean) pooling; CEIL/FLOOR
+    round_mode; ``global_pooling`` pools each whole plane."""
     exact_num_bottom = 1
     min_top = 1
     max_top = 2
 
     def setup(self, bottom, top):
         p = self.layer_param.pooling_param
-        self.check(bottom[0].num_axes == 4, 'input must have 4 axes (num, channels, height, '
-                                            'width), got %s' % (bottom[0].shape,))
-        self.check(len(top) == 1 or p.pool == MAX, 'only MAX pooling can output a mask top')
         self.method = p.pool
+        self.check(len(top) == 1 or self.method == MAX, 'only MAX pooling can output a mask '
+                   'top (got %d tops)' % len(top))
+        self._window(bottom[0].shape)
+
+    def _window(self, shape):
+        self.check(len(shape) == 4, 'input must have 4 axes (num, channels, height, width), '
+                   'got %s' % (shape,))
+        try:
+            return geometry.pool_window(self.layer_param.pooling_param, *shape[2:])
+        except CaffeError as e:
+            self.fail(str(e))
 
     def reshape(self, bottom, top):
-        p = self.layer_param.pooling_param
-        n, c, h, w = bottom[0].shape
-        try:
-            kh, kw, sh, sw, ph, pw = geometry.pool_geometry(p, h, w)
-        except Exception as e:
-            self.fail(str(e))
-        ceil = p.round_mode == caffe_pb2.PoolingParameter.CEIL
-        out = (geometry.pool_out(h, kh, sh, ph, ceil), geometry.pool_out(w, kw, sw, pw, ceil))
-        self.pooler = _Pooler(self.method, (kh, kw), (sh, sw), (ph, pw), out)
+        n, c, h, w = shape = bottom[0].shape
+        window = self._window(shape)
+        ceil = self.layer_param.pooling_param.round_mode == caffe_pb2.PoolingParameter.CEIL
+        out = geometry.pool_shape(h, w, window, ceil)
+        self.pooler = _Pooler(self.method, window, out, self.phase == caffe_pb2.TRAIN)
         for t in top:
             t.reshape(n, c, *out)
 
     def forward(self, bottom, top):
-        if self.method == STOCHASTIC:
-            top[0].xdata[...] = self._stochastic(bottom[0].xdata)
-            return
         top[0].xdata[...] = self.pooler.forward(bottom[0].xdata)
         if len(top) > 1:
             top[1].xdata[...] = self.pooler.mask()
 
-    def _stochastic(self, x):
-        """TRAIN: sample one input per window with probability proportional to
-        its (non-negative) value; TEST: the value-weighted mean, as Caffe."""
-        xp = self.xp
-        q = self.pooler
-        patches = xp.asarray(im2col_op.im2col(x, q.kernel, q.stride, q.pad, (1, 1)))
-        k = q.kernel[0] * q.kernel[1]
-        n, c = x.shape[:2]
-        patches = patches.reshape(c, k, n, -1)
-        total = patches.sum(axis=1)
-        if self.phase == caffe_pb2.TEST:
-            safe = xp.where(total > 0, total, 1)
-            return ((patches ** 2).sum(axis=1) / safe * (total > 0)).transpose(1, 0, 2).reshape(
-                (n, c) + q.out)
-        threshold = xp.asarray(self.rng().uniform(size=total.shape).astype(np.float32)) * total
-        chosen = (xp.cumsum(patches, axis=1) >= threshold[:, None]).argmax(axis=1)
-        self._chosen = chosen
-        value = xp.take_along_axis(patches, chosen[:, None], axis=1)[:, 0]
-        return value.transpose(1, 0, 2).reshape((n, c) + q.out)
-
     def backward(self, top, propagate_down, bottom):
-        if not propagate_down[0]:
-            return
-        if self.method == STOCHASTIC:
-            bottom[0].xdiff[...] = self._stochastic_backward(top[0].xdiff, bottom[0].shape)
-            return
-        bottom[0].xdiff[...] = self.pooler.backward(top[0].xdiff, bottom[0].shape)
-
-    def _stochastic_backward(self, dy, x_shape):
-        """Route each top diff to the input sampled in forward."""
-        xp = self.xp
-        q = self.pooler
-        n, c = x_shape[:2]
-        k = q.kernel[0] * q.kernel[1]
-        grads = dy.reshape(n, c, -1).transpose(1, 0, 2)
-        cols = (xp.arange(k)[None, :, None, None] == self._chosen[:, None]) * grads[:, None]
-        return im2col_op.col2im(cols.reshape(c * k, -1).astype(np.float32), x_shape, q.kernel,
-                                q.stride, q.pad, (1, 1))
+        if propagate_down[0]:
+            try:
+                bottom[0].xdiff[...] = self.pooler.backward(top[0].xdiff, bottom[0].shape)
+            except CaffeError as e:
+                self.fail(str(e))
 
 
 @register('SPP')
 class SPPLayer(Layer):
-    """Spatial pyramid pooling: for levels l = 0..pyramid_height-1, pool into
-    2^l x 2^l bins, flatten, and concatenate (Caffe's level geometry)."""
+    """Spatial pyramid pooling: level l pools into 2^l x 2^l bins (Caffe's
+    kernel/stride/pad per level, ceil mode), each flattened to
+    (N, C * bins), all concatenated along axis 1. With pyramid_height 1 the
+    top is the single pooling's (N, C, 1, 1), as in Caffe. Caffe builds the
+    levels as Pooling layers with a default LayerParameter, whose phase is
+    TRAIN: STOCHASTIC levels always sample."""
     exact_num_bottom = 1
     exact_num_top = 1
 
     def setup(self, bottom, top):
-        self.check(bottom[0].num_axes == 4, 'SPP takes a 4-d bottom')
-        self.method = self.layer_param.spp_param.pool
-        self.check(self.method in (MAX, AVE), 'SPP supports MAX and AVE pooling')
+        p = self.layer_param.spp_param
+        self.method = p.pool
+        self.height = p.pyramid_height
+        self.check(self.height >= 1, 'pyramid_height must be at least 1')
 
     def reshape(self, bottom, top):
-        n, c, h, w = bottom[0].shape
-        height = self.layer_param.spp_param.pyramid_height
+        shape = bottom[0].shape
+        self.check(len(shape) == 4, 'input must have 4 axes (num, channels, height, width), '
+                   'got %s' % (shape,))
+        n, c, h, w = shape
+        self.check(h > 0 and w > 0, 'input dimensions cannot be zero')
         self.levels = []
-        for level in range(height):
-            bins = 2 ** level
-            if height == 1:
-                kh, kw, sh, sw, ph, pw = h, w, 1, 1, 0, 0
-            else:
-                kh, kw, sh, sw, ph, pw = geometry.spp_level(h, w, bins)
-            out = (geometry.pool_out(h, kh, sh, ph), geometry.pool_out(w, kw, sw, pw))
-            self.levels.append(_Pooler(self.method, (kh, kw), (sh, sw), (ph, pw), out))
-        top[0].reshape(n, sum(c * q.out[0] * q.out[1] for q in self.levels))
+        for level in range(self.height):
+            window = geometry.spp_level(h, w, level)
+            try:
+                geometry.check_pool_window(window, self.method == STOCHASTIC)
+            except CaffeError as e:
+                self.fail('pyramid level %d on a %dx%d input: %s' % (level, h, w, e))
+            self.levels.append(_Pooler(self.method, window, geometry.pool_shape(h, w, window),
+                                       True))
+        if self.height == 1:
+            top[0].reshape(n, c, 1, 1)
+        else:
+            top[0].reshape(n, sum(c * q.out[0] * q.out[1] for q in self.levels))
 
     def forward(self, bottom, top):
         x = bottom[0].xdata
         n = x.shape[0]
-        top[0].xdata[...] = self.xp.concatenate(
+        top[0].xdata.reshape(n, -1)[...] = self.xp.concatenate(
             [q.forward(x).reshape(n, -1) for q in self.levels], axis=1)
 
     def backward(self, top, propagate_down, bottom):
         if not propagate_down[0]:
             return
         n, c = bottom[0].shape[:2]
-        dy = top[0].xdiff
+        dy = top[0].xdiff.reshape(n, -1)
         dx, start = 0, 0
         for q in self.levels:
             size = c * q.out[0] * q.out[1]
-            part = dy[:, start:start + size].reshape((n, c) + q.out)
-            dx = dx + q.backward(self.xp.ascontiguousarray(part), bottom[0].shape)
+            part = self.xp.ascontiguousarray(dy[:, start:start + size]).reshape((n, c) + q.out)
+            dx = dx + q.backward(part, bottom[0].shape)
             start += size
         bottom[0].xdiff[...] = dx

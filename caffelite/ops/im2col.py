@@ -1,69 +1,111 @@
-"""im2col and col2im: the patch matrix of a 2-D convolution and its adjoint.
+"""im2col and col2im: the patch matrix of an N-d convolution and its adjoint.
 
-Layout: for an input batch (N, C, H, W) and a kh x kw kernel, ``cols`` is
-(C * kh * kw, N * oh * ow), row index ``(c * kh + i) * kw + j`` (Caffe's
-weight layout), column index ``(n * oh + y) * ow + x``. Putting the batch in
-the columns lets a convolution be one GEMM for the whole batch.
+Layout: for an input batch (N, C, *S) and a kernel K = (k1, .., kd),
+``cols`` is (C * prod(K), N * prod(O)) where O is the output shape; row
+index ``(c * k1 + i1) * k2 + i2 ...`` (Caffe's weight layout), column index
+``(n * o1 + y1) * o2 + y2 ...``. Putting the batch in the columns lets a
+convolution be one GEMM for the whole batch.
+
+Geometry arguments are explicit int tuples, one entry per spatial axis:
+``kernel``, ``stride``, ``pad``, ``dilation``. Zero padding, as Caffe.
 """
+import itertools
+
 import numpy as np
 
 from .. import cuda
-from ..geometry import conv_out
+from ..backend import array_module
+from ..geometry import ConvWindow, conv_shape
 
 
 def output_size(h, w, kernel, stride, pad, dilation):
-    return (conv_out(h, kernel[0], stride[0], pad[0], dilation[0]),
-            conv_out(w, kernel[1], stride[1], pad[1], dilation[1]))
+    """(oh, ow) of a 2-D im2col."""
+    return conv_shape((h, w), ConvWindow(kernel, stride, pad, dilation))
+
+
+def as_strided(a, shape, strides):
+    """A read-only strided view of ``a`` (NumPy or CuPy)."""
+    if isinstance(a, np.ndarray):
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
+    return array_module(a).lib.stride_tricks.as_strided(a, shape, strides)
+
+
+def pad_spatial(x, before, after, value=0):
+    """Pad the spatial axes (2, 3, ...) of x (N, C, *S); no copy when
+    nothing is added."""
+    if not any(before) and not any(after):
+        return x
+    widths = ((0, 0), (0, 0)) + tuple(zip(before, after))
+    return array_module(x).pad(x, widths, constant_values=value)
+
+
+def _tap_slices(tap, stride, dilation, out):
+    """Slices of one kernel tap's positions in the padded input."""
+    return tuple(slice(t * d, t * d + s * (o - 1) + 1, s)
+                 for t, s, d, o in zip(tap, stride, dilation, out))
 
 
 def im2col(x, kernel, stride, pad, dilation):
-    """(N, C, H, W) -> (C*kh*kw, N*oh*ow) patch matrix (zero padding)."""
-    n, c, h, w = x.shape
-    oh, ow = output_size(h, w, kernel, stride, pad, dilation)
-    if cuda.on_gpu(x):
-        return _im2col_gpu(x, kernel, stride, pad, dilation, oh, ow)
-    padded = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
-    s = padded.strides
-    windows = np.lib.stride_tricks.as_strided(
-        padded, (c, kernel[0], kernel[1], n, oh, ow),
-        (s[1], s[2] * dilation[0], s[3] * dilation[1], s[0], s[2] * stride[0], s[3] * stride[1]),
-        writeable=False)
-    return windows.reshape(c * kernel[0] * kernel[1], n * oh * ow)
+    """(N, C, *S) -> (C * prod(kernel), N * prod(out)) patch matrix."""
+    n, c = x.shape[:2]
+    window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
+    out = conv_shape(x.shape[2:], window)
+    if cuda.on_gpu(x) and len(out) == 2:
+        return _im2col_gpu(x, window, out)
+    padded = pad_spatial(x, window.pad, window.pad)
+    step = padded.strides
+    windows = as_strided(
+        padded, (c,) + window.kernel + (n,) + out,
+        (step[1],) + tuple(s * d for s, d in zip(step[2:], window.dilation)) + (step[0],)
+        + tuple(s * st for s, st in zip(step[2:], window.stride)))
+    # The one copy: the windowed view laid out as the GEMM operand.
+    return windows.reshape(c * int(np.prod(window.kernel)), n * int(np.prod(out)))
 
 
 def col2im(cols, x_shape, kernel, stride, pad, dilation):
-    """Adjoint of im2col: sum each patch entry back into its input pixel."""
-    n, c, h, w = x_shape
-    oh, ow = output_size(h, w, kernel, stride, pad, dilation)
-    if cuda.on_gpu(cols):
-        return _col2im_gpu(cols, x_shape, kernel, stride, pad, dilation, oh, ow)
-    padded = np.zeros((n, c, h + 2 * pad[0], w + 2 * pad[1]), cols.dtype)
-    patches = cols.reshape(c, kernel[0], kernel[1], n, oh, ow)
-    for i in range(kernel[0]):
-        top = i * dilation[0]
-        rows = slice(top, top + stride[0] * (oh - 1) + 1, stride[0])
-        for j in range(kernel[1]):
-            left = j * dilation[1]
-            columns = slice(left, left + stride[1] * (ow - 1) + 1, stride[1])
-            padded[:, :, rows, columns] += patches[:, i, j].transpose(1, 0, 2, 3)
-    return padded[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w]
+    """Adjoint of im2col: (C * prod(kernel), N * prod(out)) -> x_shape,
+    summing every patch entry into its input element (padding dropped).
+    Loops over kernel taps only; the result may be a view."""
+    xp = array_module(cols)
+    n, c = x_shape[:2]
+    spatial = tuple(x_shape[2:])
+    window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
+    out = conv_shape(spatial, window)
+    if cuda.on_gpu(cols) and len(out) == 2:
+        return _col2im_gpu(cols, x_shape, window, out)
+    padded = xp.zeros((n, c) + tuple(s + 2 * p for s, p in zip(spatial, window.pad)),
+                      cols.dtype)
+    if min(out, default=1) > 0:
+        patches = cols.reshape((c,) + window.kernel + (n,) + out)
+        for tap in itertools.product(*map(range, window.kernel)):
+            region = padded[(slice(None), slice(None))
+                            + _tap_slices(tap, window.stride, window.dilation, out)]
+            region += xp.moveaxis(patches[(slice(None),) + tap], 0, 1)
+    return padded[(slice(None), slice(None))
+                  + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial))]
 
 
-def _im2col_gpu(x, kernel, stride, pad, dilation, oh, ow):
+def _im2col_gpu(x, window, out):
     import cupy
     n, c, h, w = x.shape
-    x = cupy.ascontiguousarray(x)
-    cols = cupy.empty((c * kernel[0] * kernel[1], n * oh * ow), np.float32)
-    cuda.launch('im2col', 'im2col_kernel', cols.size, x, n, c, h, w, kernel[0], kernel[1],
-                pad[0], pad[1], stride[0], stride[1], dilation[0], dilation[1], oh, ow, cols)
+    cols = cupy.empty((c * window.kernel[0] * window.kernel[1], n * out[0] * out[1]),
+                      np.float32)
+    cuda.launch('im2col', 'im2col_kernel', cols.size, cupy.ascontiguousarray(x), n, c, h, w,
+                *_kernel_args(window, out), cols)
     return cols
 
 
-def _col2im_gpu(cols, x_shape, kernel, stride, pad, dilation, oh, ow):
+def _col2im_gpu(cols, x_shape, window, out):
     import cupy
     n, c, h, w = x_shape
-    x = cupy.empty(x_shape, np.float32)
+    x = cupy.empty(tuple(x_shape), np.float32)
     cuda.launch('im2col', 'col2im_kernel', x.size, cupy.ascontiguousarray(cols), n, c, h, w,
-                kernel[0], kernel[1], pad[0], pad[1], stride[0], stride[1],
-                dilation[0], dilation[1], oh, ow, x)
+                *_kernel_args(window, out), x)
     return x
+
+
+def _kernel_args(window, out):
+    """The 2-D geometry as the CUDA kernels take it."""
+    return (window.kernel[0], window.kernel[1], window.pad[0], window.pad[1],
+            window.stride[0], window.stride[1], window.dilation[0], window.dilation[1],
+            out[0], out[1])
