@@ -7,6 +7,7 @@ discovered, so adding a command touches no shared file.
 """
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 
@@ -33,6 +34,8 @@ def main(argv=None):
     if not getattr(args, 'func', None):
         parser.print_help()
         return 2
+    logger = logging.getLogger('caffelite')
+    saved = (list(logger.handlers), logger.level, logger.propagate)
     try:
         return int(args.func(args) or 0)
     except CaffeError as e:
@@ -41,3 +44,7 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         print('caffelite %s: error: %s' % (args.command, e), file=sys.stderr)
         return 1
+    finally:
+        # Commands set up glog-style console logging; leave the library's
+        # logger as it was for whoever called main() (a script, a test).
+        logger.handlers[:], logger.level, logger.propagate = saved
