@@ -2,40 +2,20 @@
 forward values Caffe's reference cases do not reach (special cases)."""
 import numpy as np
 import pytest
-from google.protobuf import text_format
 
 import caffelite as caffe
 from caffelite import backend
 from caffelite.blob import Blob
 from caffelite.errors import LayerError
 from caffelite.gradient_check import check_gradient
-from caffelite.layers import create_layer
 from caffelite.proto import caffe_pb2
+from layer_helpers import make, run
 
 SHAPE = (2, 3, 4, 5)
 
 
-def make(text, phase=caffe_pb2.TEST):
-    """A layer from the text of a LayerParameter."""
-    param = text_format.Parse(text, caffe_pb2.LayerParameter())
-    param.name = param.name or 'layer'
-    param.phase = phase
-    return create_layer(param)
 
 
-def run(layer, x, dy=None, in_place=False):
-    """Set up and forward ``layer`` on x (and backward dy): (y, dx) copies."""
-    bottom = Blob(x.shape)
-    bottom.data[...] = x
-    top = bottom if in_place else Blob()
-    layer.layer_setup([bottom], [top])
-    layer.layer_forward([bottom], [top])
-    y = top.data.copy()
-    if dy is None:
-        return y, None
-    top.diff[...] = dy
-    layer.layer_backward([top], [True], [bottom])
-    return y, bottom.diff.copy()
 
 
 def gaussian(seed=0, shape=SHAPE, scale=1.0):

@@ -6,43 +6,21 @@ import pytest
 from google.protobuf import text_format
 
 import caffelite as caffe
-from caffelite.blob import Blob
 from caffelite.errors import LayerError
 from caffelite.gradient_check import check_gradient
-from caffelite.layers import create_layer
 from caffelite.ops import lrn
 from caffelite.proto import caffe_pb2
+from layer_helpers import make, run, setup
 
 
-def make(text, phase=caffe_pb2.TEST):
-    param = text_format.Parse(text, caffe_pb2.LayerParameter())
-    param.name = 'layer'
-    param.phase = phase
-    return create_layer(param)
 
 
 def gaussian(shape, seed=0, scale=1.0):
     return (np.random.RandomState(seed).randn(*shape) * scale).astype(np.float32)
 
 
-def setup(layer, x, in_place=False):
-    bottom = Blob(x.shape)
-    bottom.data[...] = x
-    top = bottom if in_place else Blob()
-    layer.layer_setup([bottom], [top])
-    return bottom, top
 
 
-def run(layer, x, dy=None, in_place=False):
-    """Forward (and backward dy) one layer: (y, dx) copies."""
-    bottom, top = setup(layer, x, in_place)
-    layer.layer_forward([bottom], [top])
-    y = top.data.copy()
-    if dy is None:
-        return y, None
-    top.diff[...] = dy
-    layer.layer_backward([top], [True], [bottom])
-    return y, bottom.diff.copy()
 
 
 def gradient_ok(layer, x, **kw):
