@@ -40,15 +40,19 @@ def load_net(name):
 
 
 def peak_rss_of_forward(name):
-    """Peak RSS (MiB) of a fresh process that builds the net and runs forward."""
-    code = ('import sys, resource; sys.path.insert(0, %r); sys.path.insert(0, %r)\n'
+    """Peak RSS (MiB) of a fresh process that builds the net and runs forward.
+
+    Read from VmHWM, which starts anew at exec; getrusage's ru_maxrss would
+    include the parent's memory at fork time.
+    """
+    code = ('import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n'
             'from bench_models_cpu import load_net\n'
             'net = load_net(%r); net._forward()\n'
-            'print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)'
+            'print([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0])'
             % (str(ROOT), str(ROOT / 'benchmarks'), name))
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True)
-    return float(out.stdout.split()[-1])
+    return float(out.stdout.split()[-1]) / 1024.0
 
 
 def bench(name, repeats):
