@@ -5,6 +5,7 @@ Filter, Scale and Bias."""
 import numpy as np
 
 from .. import fillers
+from ..ops import blocks
 from ..ops import softmax as softmax_op
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -138,17 +139,24 @@ class ConcatLayer(Layer):
 
     def forward(self, bottom, top):
         if len(bottom) > 1:
-            top[0].xdata[...] = self.xp.concatenate([b.xdata for b in bottom], axis=self.axis)
+            self._move(bottom, [True] * len(bottom), top[0], 'xdata', True)
 
     def backward(self, top, propagate_down, bottom):
-        if len(bottom) == 1:
-            return
+        if len(bottom) > 1:
+            self._move(bottom, propagate_down, top[0], 'xdiff', False)
+
+    def _move(self, parts, active, whole, field, into_whole):
+        """Copy each active part's block into the whole (or the whole's
+        block back into the part) along the concat axis."""
         start = 0
-        for b, down in zip(bottom, propagate_down):
-            size = b.shape[self.axis]
-            if down:
-                index = (slice(None),) * self.axis + (slice(start, start + size),)
-                b.xdiff[...] = top[0].xdiff[index]
+        for part, on in zip(parts, active):
+            size = part.shape[self.axis]
+            if on:
+                src, dst = getattr(part, field), getattr(whole, field)
+                if into_whole:
+                    blocks.copy_block(src, dst, self.axis, 0, start, size)
+                else:
+                    blocks.copy_block(dst, src, self.axis, start, 0, size)
             start += size
 
 
@@ -180,19 +188,15 @@ class SliceLayer(Layer):
             shape[self.axis] = b - a
             t.reshape(shape)
 
-    def _index(self, a, b):
-        return (slice(None),) * self.axis + (slice(a, b),)
-
     def forward(self, bottom, top):
         for t, (a, b) in zip(top, self.bounds):
-            t.xdata[...] = bottom[0].xdata[self._index(a, b)]
+            blocks.copy_block(bottom[0].xdata, t.xdata, self.axis, a, 0, b - a)
 
     def backward(self, top, propagate_down, bottom):
         if not propagate_down[0]:
             return
-        dx = bottom[0].xdiff
         for t, (a, b) in zip(top, self.bounds):
-            dx[self._index(a, b)] = t.xdiff
+            blocks.copy_block(t.xdiff, bottom[0].xdiff, self.axis, 0, a, b - a)
 
 
 @register('InnerProduct')
@@ -291,7 +295,6 @@ class EltwiseLayer(Layer):
         top[0].reshape_like(bottom[0])
 
     def forward(self, bottom, top):
-        xp = self.xp
         xs = [b.xdata for b in bottom]
         if self.op == PROD:
             y = xs[0] * xs[1]
@@ -300,12 +303,7 @@ class EltwiseLayer(Layer):
         elif self.op == SUM:
             y = sum(np.float32(c) * x for c, x in zip(self.coeff, xs))
         else:
-            y = xs[0].copy()
-            self.argmax = xp.zeros(y.shape, np.int32)
-            for i, x in enumerate(xs[1:], 1):
-                better = x > y
-                y = xp.where(better, x, y)
-                self.argmax[better] = i
+            y, self.argmax = blocks.eltwise_max(xs)
         top[0].xdata[...] = y
 
     def backward(self, top, propagate_down, bottom):
@@ -316,7 +314,7 @@ class EltwiseLayer(Layer):
             if self.op == SUM:
                 b.xdiff[...] = np.float32(self.coeff[i]) * dy
             elif self.op == MAX:
-                b.xdiff[...] = dy * (self.argmax == i)
+                b.xdiff[...] = blocks.eltwise_max_backward(dy, self.argmax, i)
             elif self.layer_param.eltwise_param.stable_prod_grad:
                 others = [o.xdata for j, o in enumerate(bottom) if j != i]
                 product = others[0]
