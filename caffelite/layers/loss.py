@@ -5,12 +5,12 @@ weight that the net stores in ``top[0].diff``."""
 import numpy as np
 
 from .. import protoio
+from ..ops import classification
 from ..ops import softmax as softmax_op
 from ..proto import caffe_pb2
 from .base import Layer, register
 
 Norm = caffe_pb2.LossParameter
-FLT_MIN = np.float32(np.finfo(np.float32).tiny)
 LOG_THRESHOLD = np.float32(1e-20)
 
 
@@ -111,26 +111,26 @@ class SoftmaxWithLossLayer(_SoftmaxLabelLoss):
     def axis_param(self):
         return self.layer_param.softmax_param.axis
 
+    def _label_grid(self, bottom):
+        """Labels (outer, inner), range-checked (ignored labels may be anything)."""
+        self._labels(bottom)
+        return bottom[1].xdata.reshape(self.outer, self.inner)
+
     def forward(self, bottom, top):
         self._softmax(bottom, top)
-        labels, valid = self._labels(bottom)
-        picked = self.xp.take_along_axis(self.prob, labels[:, None, :], axis=1)[:, 0]
-        loss = -(self.xp.log(self.xp.maximum(picked, FLT_MIN)) * valid).sum()
-        self.count = int(valid.sum())
-        top[0].xdata[...] = loss / np.float32(self.normalizer(self.outer, self.inner, self.count))
+        loss, self.count = classification.softmax_loss_forward(
+            self.prob, self._label_grid(bottom), self.ignore_label())
+        top[0].xdata[...] = loss / self.normalizer(self.outer, self.inner, self.count)
 
     def backward(self, top, propagate_down, bottom):
         self.refuse_label_gradient(propagate_down)
         if not propagate_down[0]:
             return
-        labels, valid = self._labels(bottom)
-        grad = self.prob.copy()
-        onehot = self.xp.arange(grad.shape[1])[None, :, None] == labels[:, None, :]
-        grad -= onehot
-        grad *= valid[:, None, :]
-        scale = self.loss_weight(top) / np.float32(
-            self.normalizer(self.outer, self.inner, self.count))
-        bottom[0].xdiff[...] = (grad * scale).reshape(bottom[0].shape)
+        scale = float(self.loss_weight(top)) / self.normalizer(self.outer, self.inner,
+                                                               self.count)
+        grad = classification.softmax_loss_backward(self.prob, self._label_grid(bottom),
+                                                    self.ignore_label(), scale)
+        bottom[0].xdiff[...] = grad.reshape(bottom[0].shape)
 
 
 @register('InfogainLoss')
@@ -208,13 +208,10 @@ class AccuracyLayer(Layer):
         xp = self.xp
         p = self.layer_param.accuracy_param
         scores = bottom[0].xdata.reshape(self.outer, -1, self.inner)
-        labels = bottom[1].xdata.reshape(self.outer, self.inner).astype(np.int64)
-        valid = labels != p.ignore_label if p.HasField('ignore_label') else \
-            xp.ones(labels.shape, bool)
-        safe = xp.where(valid, labels, 0)
-        true_score = xp.take_along_axis(scores, safe[:, None, :], axis=1)
-        better = (scores >= true_score).sum(axis=1) - 1
-        correct = (better < p.top_k) & valid
+        labels = bottom[1].xdata.reshape(self.outer, self.inner)
+        ignore = p.ignore_label if p.HasField('ignore_label') else None
+        correct, valid = classification.accuracy(scores, labels, p.top_k, ignore)
+        safe = xp.where(valid, labels.astype(np.int64), 0)
         count = int(valid.sum())
         top[0].xdata[...] = float(correct.sum()) / count if count else 0.0
         if len(top) > 1:
