@@ -28,11 +28,17 @@ _solver = _SOLVERS.register
 
 
 def load_solver_param(source):
-    """A SolverParameter from a path or a SolverParameter, upgraded; its net
-    paths are kept relative to the solver file's folder."""
+    """A SolverParameter from a path, prototxt text (several lines) or a
+    SolverParameter, upgraded; net paths stay relative to the solver file's
+    folder."""
     if isinstance(source, caffe_pb2.SolverParameter):
         param = caffe_pb2.SolverParameter()
         param.CopyFrom(source)
+        return param, None
+    if isinstance(source, str) and not os.path.exists(source) and ':' in source \
+            and '\n' in source.strip():
+        param = protoio.parse_text(source, caffe_pb2.SolverParameter())
+        upgrade.upgrade_solver(param)
         return param, None
     path = os.fspath(source)
     if not os.path.exists(path):

@@ -104,3 +104,41 @@ def test_pycaffe_solver_api(tmp_path):
     solver.step(2)
     assert solver.iter == 2 and calls == ['start', 'ready'] * 2
     assert solver.test_nets == []
+
+
+NET = '''layer { name: "x" type: "Input" top: "x" top: "y"
+  input_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "z"
+  inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "z" bottom: "y" top: "loss" }
+'''
+
+
+def test_train_net_test_net_forms_and_test_outputs(tmp_path):
+    (tmp_path / 'train.prototxt').write_text(NET)
+    (tmp_path / 'test.prototxt').write_text(NET)
+    text = ('train_net: "%s"\ntest_net: "%s"\ntest_iter: 2\ntest_interval: 100\n'
+            'base_lr: 0.1\nlr_policy: "fixed"\ntest_compute_loss: true\n'
+            'snapshot_prefix: "%s"\n' % (tmp_path / 'train.prototxt', tmp_path / 'test.prototxt',
+                                         tmp_path / 's'))
+    solver = caffe.get_solver(text)        # prototxt text, not a path
+    assert len(solver.test_nets) == 1
+    solver.net.blobs['x'].data[...] = 1
+    solver.test_nets[0].blobs['x'].data[...] = 1
+    solver.step(3)
+    scores = solver.test(0)
+    assert set(scores) == {'loss'} and scores['loss'] >= 0
+    # test nets share the trained weights
+    np.testing.assert_array_equal(solver.test_nets[0].params['ip'][0].data,
+                                  solver.net.params['ip'][0].data)
+
+
+def test_inline_net_param_and_missing_net_error():
+    from google.protobuf import text_format
+    param = caffe_pb2.SolverParameter(base_lr=0.1, lr_policy='fixed')
+    text_format.Merge(NET, param.net_param)
+    solver = caffe.get_solver(param)
+    solver.step(1)
+    assert solver.iter == 1
+    with pytest.raises(caffe.CaffeError, match='exactly one train net'):
+        caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
