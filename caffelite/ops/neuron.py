@@ -10,8 +10,10 @@ f32 = np.float32
 def _launch(kernel, n, *args):
     import cupy
     out = cupy.empty(n, np.float32)
-    cuda.launch('neuron', kernel, n, *[cupy.ascontiguousarray(a) if hasattr(a, 'shape')
-                                       else a for a in args], out)
+    # Arrays go to the device contiguous; NumPy scalars (which also have a
+    # shape) must stay scalars.
+    cuda.launch('neuron', kernel, n, *[a if isinstance(a, np.generic) or not hasattr(a, 'shape')
+                                       else cupy.ascontiguousarray(a) for a in args], out)
     return out
 
 

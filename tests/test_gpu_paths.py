@@ -1,0 +1,69 @@
+"""The GPU code paths, run on the CPU: with a NumPy-backed stand-in for CuPy
+and the host-compiled kernels, GPU mode must give the CPU's numbers for
+layers, whole nets and a solver. (test_gpu.py repeats this on a real GPU.)"""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+import fake_cupy
+from conftest import REFERENCE
+from refcases import check_model_case, reference_path
+from test_gradients import CASES, set_up
+from test_gpu import run
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    fake_cupy.install(monkeypatch)
+    caffe.set_mode_gpu()
+    yield
+    caffe.set_mode_cpu()
+
+
+@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
+                         ids=[c[0] for c in CASES])
+def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options, fake_gpu):
+    if checked is not None and len(checked) < len(makers):
+        pytest.skip('label bottoms take no gradient')
+    tops = 2 if 'Slice' in definition else 1
+    caffe.set_mode_cpu()
+    layer, bottom, top = set_up(name, definition, makers, tops, 1)
+    expected = run(layer, bottom, top)
+    caffe.set_mode_gpu()
+    gpu_layer, gpu_bottom, gpu_top = set_up(name, definition, makers, tops, 1)
+    for mine, theirs in zip(gpu_layer.blobs, layer.blobs):
+        mine.data[...] = theirs.data
+    got = run(gpu_layer, gpu_bottom, gpu_top)
+    assert type(gpu_top[0].xdata).__module__ == 'cupy'
+    for ours, ref in zip(sum(got, []), sum(expected, [])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1'])
+def test_model_case_gpu_path(case, fake_gpu):
+    check_model_case(reference_path('models', case))
+
+
+def test_solver_gpu_path(fake_gpu):
+    folder = reference_path('solvers', 'adam_multistep')
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
+    solver = caffe.get_solver(str(folder / 'solver.prototxt'))
+    solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
+    losses = []
+    for t in range(5):
+        solver.net.blobs['data'].data[...] = batches['data'][t]
+        solver.net.blobs['label'].data[...] = batches['label'][t]
+        solver.step(1)
+        losses.append(float(solver.net.blobs['loss'].data))
+    ref = np.load(folder / 'losses.npy')[:5]
+    np.testing.assert_allclose(losses, ref, rtol=1e-3, atol=1e-3)
+
+
+def test_blob_sync_in_gpu_mode(fake_gpu):
+    blob = caffe.Blob((2, 3))
+    blob.data[...] = 1                  # host write
+    device = blob.xdata                 # current mode: copied to the device once
+    assert type(device).__module__ == 'cupy' and float(device.sum()) == 6
+    device += 1
+    assert blob._data.head == 'device'  # nothing copied back yet
+    assert blob.data.sum() == 12        # until the host asks
