@@ -76,6 +76,9 @@ def install(monkeypatch):
                                                  synchronize=lambda: None),
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
     monkeypatch.setitem(sys.modules, 'cupy', fake)
+    extras = types.ModuleType('cupyx')
+    extras.scatter_add = lambda target, index, values: np.add.at(target, index, values)
+    monkeypatch.setitem(sys.modules, 'cupyx', extras)
     from caffelite import cuda
     monkeypatch.setattr(cuda, '_module', lambda name: types.SimpleNamespace(
         get_function=lambda kernel: _Function(name, kernel)))

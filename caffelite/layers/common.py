@@ -531,12 +531,7 @@ class EmbedLayer(Layer):
         self.check(not propagate_down[0], 'cannot backpropagate to the indices')
         dy = top[0].xdiff.reshape(-1, top[0].shape[-1])
         if self.param_propagate_down[0]:
-            table = self.blobs[0].xdiff
-            if hasattr(self.xp, 'add') and hasattr(self.xp.add, 'at'):
-                self.xp.add.at(table, self._indices(bottom), dy)
-            else:
-                import cupyx
-                cupyx.scatter_add(table, self._indices(bottom), dy)
+            _scatter_add(self.xp, self.blobs[0].xdiff, self._indices(bottom), dy)
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.sum(axis=0)
 
