@@ -37,13 +37,15 @@ def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options, f
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1'])
+@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1', 'resnet50', 'googlenet'])
 def test_model_case_gpu_path(case, fake_gpu):
-    check_model_case(reference_path('models', case))
+    check_model_case(reference_path('models', case), kink_sensitive=case == 'googlenet')
 
 
-def test_solver_gpu_path(fake_gpu):
-    folder = reference_path('solvers', 'adam_multistep')
+@pytest.mark.parametrize('case', ['sgd_inv', 'nesterov_step', 'adagrad_fixed', 'rmsprop_exp_l1',
+                                  'adadelta', 'adam_multistep'])
+def test_solver_gpu_path(case, fake_gpu):
+    folder = reference_path('solvers', case)
     batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
     solver = caffe.get_solver(str(folder / 'solver.prototxt'))
     solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
