@@ -39,9 +39,9 @@ def run(layer, bottom, top, checked=None, seed=3):
             [b.diff.copy() for b in layer.blobs])
 
 
-@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
-                         ids=[c[0] for c in CASES])
-def test_layer_gpu_equals_cpu(name, definition, makers, checked, options, gpu):
+def assert_gpu_matches_cpu(name, definition, makers, checked):
+    """Run one layer case in CPU mode, then in GPU mode with the same params;
+    tops, bottom diffs and param diffs must agree."""
     tops = 2 if 'Slice' in definition else 1
     caffe.set_mode_cpu()
     layer, bottom, top = set_up(name, definition, makers, tops, 1)
@@ -51,8 +51,15 @@ def test_layer_gpu_equals_cpu(name, definition, makers, checked, options, gpu):
     for mine, theirs in zip(gpu_layer.blobs, layer.blobs):
         mine.data[...] = theirs.data
     got = run(gpu_layer, gpu_bottom, gpu_top, checked)
+    assert type(gpu_top[0].xdata).__module__.startswith('cupy')
     for ours, ref in zip(sum(got, []), sum(expected, [])):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
+                         ids=[c[0] for c in CASES])
+def test_layer_gpu_equals_cpu(name, definition, makers, checked, options, gpu):
+    assert_gpu_matches_cpu(name, definition, makers, checked)
 
 
 @pytest.mark.parametrize('case', ['conv', 'pool_max', 'lrn_across', 'softmax_loss', 'prelu'])

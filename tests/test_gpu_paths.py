@@ -8,8 +8,8 @@ import caffelite as caffe
 import fake_cupy
 from conftest import REFERENCE
 from refcases import check_model_case, reference_path
-from test_gradients import CASES, set_up
-from test_gpu import run
+from test_gradients import CASES
+from test_gpu import assert_gpu_matches_cpu
 
 
 @pytest.fixture
@@ -23,18 +23,7 @@ def fake_gpu(monkeypatch):
 @pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
                          ids=[c[0] for c in CASES])
 def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options, fake_gpu):
-    tops = 2 if 'Slice' in definition else 1
-    caffe.set_mode_cpu()
-    layer, bottom, top = set_up(name, definition, makers, tops, 1)
-    expected = run(layer, bottom, top, checked)
-    caffe.set_mode_gpu()
-    gpu_layer, gpu_bottom, gpu_top = set_up(name, definition, makers, tops, 1)
-    for mine, theirs in zip(gpu_layer.blobs, layer.blobs):
-        mine.data[...] = theirs.data
-    got = run(gpu_layer, gpu_bottom, gpu_top, checked)
-    assert type(gpu_top[0].xdata).__module__ == 'cupy'
-    for ours, ref in zip(sum(got, []), sum(expected, [])):
-        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+    assert_gpu_matches_cpu(name, definition, makers, checked)
 
 
 @pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1', 'resnet50', 'googlenet'])
