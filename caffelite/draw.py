@@ -7,7 +7,6 @@ the layers a net in that phase would include.
 from .netgraph import layer_included
 from .proto import caffe_pb2
 
-LAYER_STYLE = {'shape': 'record', 'fillcolor': '#6495ED', 'style': 'filled'}
 BLOB_STYLE = {'shape': 'octagon', 'fillcolor': '#E0E0E0', 'style': 'filled'}
 LAYER_COLORS = {'Convolution': '#FF5050', 'Deconvolution': '#FF5050', 'Pooling': '#FF9900',
                 'InnerProduct': '#CC33FF'}

@@ -80,7 +80,6 @@ class Net:
         if stages is not None:
             del param.state.stage[:]
             param.state.stage.extend(stages)
-        self._source = None if isinstance(model, caffe_pb2.NetParameter) else os.fspath(model)
         self._init(param)
         if weights is not None:
             self.copy_from(weights)
@@ -212,7 +211,7 @@ class Net:
             return
         owner = self._param_names_index[name]
         self._param_owners.append(owner)
-        owner_layer, owner_i = self._param_layer_index[owner]
+        owner_layer = self._param_layer_index[owner][0]
         mine, theirs = layer.blobs[i], self._params[owner]
         permissive = spec.share_mode == caffe_pb2.ParamSpec.PERMISSIVE
         if (mine.count != theirs.count) if permissive else (mine.shape != theirs.shape):
@@ -458,6 +457,14 @@ class Net:
                     chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], chunk.dtype)])
                 batch[name] = chunk
             yield batch, pad
+
+    def set_input_arrays(self, data, labels):
+        """Feed (N, C, H, W) ``data`` and (N,) ``labels`` to the net's first
+        MemoryData layer (pycaffe's Net.set_input_arrays)."""
+        for layer in self.layers:
+            if layer.type == 'MemoryData':
+                return layer.set_input_arrays(data, labels)
+        raise NetError("net '%s' has no MemoryData layer for set_input_arrays" % self.name)
 
     def reshape(self):
         """Propagate input shape changes through every layer."""

@@ -31,7 +31,7 @@ def test_memory_data_serves_batches_in_order(tmp_path):
                     'memory_data_param { batch_size: 2 channels: 1 height: 2 width: 2 } }')
     net = caffe.Net(str(path), caffe.TEST)
     data = np.arange(16, dtype=np.float32).reshape(4, 1, 2, 2)
-    net.layers[0].set_input_arrays(data, np.arange(4, dtype=np.float32))
+    net.set_input_arrays(data, np.arange(4, dtype=np.float32))
     net.forward()
     np.testing.assert_array_equal(net.blobs['label'].data, [0, 1])
     net.forward()

@@ -91,7 +91,6 @@ class _Recurrent(Layer):
     min_bottom = 2
     min_top = 1
     num_states = 1       # recurrent state blobs (h; LSTM adds c)
-    gate_factor = 1      # rows of the input transform per hidden unit
 
     def allow_force_backward(self, bottom_index):
         return bottom_index != 1
