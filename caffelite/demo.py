@@ -40,12 +40,14 @@ def lenet(source, batch_size, mean_file, phase_include=None, deploy=False):
         n.data = L.Input(shape=dict(dim=[1, 1, 28, 28]))
     else:
         n.data, n.label = L.Data(source=source, backend=P.Data.LMDB, batch_size=batch_size,
-                                 ntop=2, transform_param=dict(scale=0.00390625,
-                                                              mean_file=mean_file),
+                                 ntop=2, transform_param=dict(mean_file=mean_file),
                                  include=phase_include)
+    # Pixel scaling lives in the net (as in DIGITS' LeNet), so the deploy net
+    # takes mean-subtracted 0-255 pixels like every other Caffe classifier.
+    n.scaled = L.Power(n.data, scale=0.00390625)
     xavier = dict(type='xavier')
     learn = [dict(lr_mult=1), dict(lr_mult=2)]
-    n.conv1 = L.Convolution(n.data, kernel_size=5, num_output=20, weight_filler=xavier,
+    n.conv1 = L.Convolution(n.scaled, kernel_size=5, num_output=20, weight_filler=xavier,
                             param=learn)
     n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.MAX)
     n.conv2 = L.Convolution(n.pool1, kernel_size=5, num_output=50, weight_filler=xavier,
@@ -99,7 +101,7 @@ def evaluate(deploy, weights, dataset):
     with open(os.path.join(dataset, 'test.txt')) as f:
         items = [line.rsplit(' ', 1) for line in f.read().splitlines() if line.strip()]
     images = np.stack([io.load_image(path, color=False)[:, :, 0] * 255.0 for path, _ in items])
-    batch = ((images[:, None] - mean) * 0.00390625).astype(np.float32)
+    batch = (images[:, None] - mean).astype(np.float32)
     probs = net.forward_all(data=batch)['prob']
     labels = np.array([int(label) for _, label in items])
     predicted = probs.argmax(axis=1)

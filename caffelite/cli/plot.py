@@ -26,9 +26,11 @@ def plot(curves, out):
     ax_loss.plot(*_series(curves['train'], 'loss'), label='loss (train)', color='tab:blue')
     test_keys = sorted({k for p in curves['test'] for k in p} - {'iter', 'epoch'})
     ax_acc = ax_loss.twinx()
-    for key in test_keys:
+    colors = ['tab:orange', 'tab:red', 'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive']
+    for key, color in zip(test_keys, colors * len(test_keys)):
         target = ax_acc if 'acc' in key else ax_loss
-        target.plot(*_series(curves['test'], key), marker='o', label='%s (val)' % key)
+        target.plot(*_series(curves['test'], key), marker='o', color=color,
+                    label='%s (val)' % key)
     ax_loss.set_ylabel('loss')
     ax_acc.set_ylabel('accuracy')
     ax_acc.set_ylim(0, 1)
