@@ -5,6 +5,8 @@ the array module of the current mode, so each layer is written once.
 """
 import numpy as np
 
+from .errors import CaffeError
+
 CPU, GPU = 'CPU', 'GPU'
 
 _state = {'mode': CPU, 'device': 0}
@@ -33,8 +35,8 @@ def set_mode_cpu():
 def set_mode_gpu():
     cp = cupy_or_none()
     if cp is None:
-        raise RuntimeError('set_mode_gpu: CuPy with a CUDA device is required '
-                           '(pip install caffelite[gpu])')
+        raise CaffeError('set_mode_gpu: CuPy with a CUDA device is required '
+                         '(pip install caffelite[gpu])')
     cp.cuda.Device(_state['device']).use()
     _state['mode'] = GPU
 

@@ -142,3 +142,12 @@ def test_device_query_without_gpu(capsys):
     from caffelite import backend
     rc = main(['device_query'])
     assert rc == (0 if backend.gpu_available() else 1)
+
+
+def test_gpu_flag_without_a_gpu_is_a_clear_error(capsys):
+    from caffelite import backend
+    if backend.gpu_available():
+        pytest.skip('a GPU is present')
+    assert main(['time', '-model', str(reference_path('models', 'lenet_real', 'net.prototxt')),
+                 '-gpu', '0']) == 1
+    assert 'CuPy with a CUDA device is required' in capsys.readouterr().err
