@@ -142,3 +142,25 @@ def test_inline_net_param_and_missing_net_error():
     assert solver.iter == 1
     with pytest.raises(caffe.CaffeError, match='exactly one train net'):
         caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
+
+
+def test_adagrad_amplifies_rounding_level_changes():
+    """Why CHAOTIC relaxes AdaGrad's bound: perturbing the initial weights
+    by 1e-7 (float32 rounding) moves its own losses by as much as we differ
+    from Caffe, while SGD stays put."""
+    batches = np.load(REFERENCE / 'solvers' / 'batches.npz') if REFERENCE.exists() else None
+    if batches is None:
+        pytest.skip('Caffe reference data not found')
+
+    def losses(case, eps):
+        solver = caffe.get_solver(str(REFERENCE / 'solvers' / case / 'solver.prototxt'))
+        solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
+        rng = np.random.RandomState(0)
+        for blobs in solver.net.params.values():
+            for blob in blobs:
+                blob.data[...] *= (1 + eps * rng.randn(*blob.shape)).astype(np.float32)
+        return run_steps(solver, batches, 0, 30)
+
+    drift = lambda case: np.abs(losses(case, 0) - losses(case, 1e-7)).max()
+    assert drift('adagrad_fixed') > 1e-2
+    assert drift('sgd_inv') < 1e-4
