@@ -1,83 +1,243 @@
-"""A stand-in for CuPy on machines without a GPU: "device" arrays are a
-NumPy subclass whose class lives in a module named ``cupy``, and kernel
-launches run the host-compiled kernels of tests/kernel_harness.py. With it,
-GPU mode runs every device code path of caffelite (dispatch, argument
-order and types, lazy blob sync) on the CPU."""
+"""A stand-in for CuPy on machines without a GPU, as strict as CuPy about
+where data lives. A "device" array wraps a NumPy array but, like
+``cupy.ndarray``, refuses implicit conversion to the host (``np.asarray``),
+refuses to mix with host arrays in arithmetic or library calls, and turns
+full reductions into 0-d device arrays. Kernel launches run the
+host-compiled kernels of tests/kernel_harness.py after checking each
+argument against the kernel's C signature, as the GPU ABI would need.
+With it, GPU mode runs every device code path of caffelite on the CPU, and
+a layer that silently computes on the host fails.
+
+``transfers`` counts host<->device copies and scalar reads, so tests can
+check that a GPU forward pass copies nothing to the host."""
+import collections
+import operator
+import re
 import sys
 import types
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 import kernel_harness
 
+transfers = collections.Counter()
 
-class ndarray(np.ndarray):
-    """A 'device' array: NumPy storage, CuPy's get/set transfer methods."""
+# Library functions that take host data onto the device, as in CuPy.
+_UPLOADS = ('asarray', 'array')
+
+
+def _host_error(what):
+    return TypeError('%s: a host numpy.ndarray cannot be used with a device array '
+                     '(CuPy needs cupy.asarray first)' % what)
+
+
+def _unwrap(value, what):
+    """The NumPy storage of device arrays (recursively); host arrays raise."""
+    if isinstance(value, ndarray):
+        return value._host
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        raise _host_error(what)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_unwrap(v, what) for v in value)
+    return value
+
+
+def _wrap(value):
+    """Device arrays for NumPy results; scalars from reductions become 0-d
+    arrays, as CuPy returns them."""
+    if isinstance(value, np.ndarray):
+        return ndarray(value)
+    if isinstance(value, np.generic):
+        return ndarray(np.asarray(value))
+    if isinstance(value, tuple):
+        return tuple(_wrap(v) for v in value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
+
+
+def _device_call(fn, what):
+    def call(*args, **kwargs):
+        return _wrap(fn(*_unwrap(args, what), **{k: _unwrap(v, what) for k, v in kwargs.items()}))
+    call.__name__ = getattr(fn, '__name__', 'fn')
+    return call
+
+
+class ndarray(NDArrayOperatorsMixin):
+    """A device array: NumPy storage behind CuPy's rules of use."""
+
+    def __init__(self, host):
+        object.__setattr__(self, '_host', host)
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError('Implicit conversion to a NumPy array is not allowed. '
+                        'Please use `.get()` to construct a NumPy array explicitly.')
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        what = 'numpy.%s' % ufunc.__name__
+        out = kwargs.pop('out', None)
+        if out is not None:
+            kwargs['out'] = _unwrap(out, what)
+        result = getattr(ufunc, method)(*_unwrap(inputs, what), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _wrap(result)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        return _device_call(func, 'numpy.%s' % func.__name__)(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            # Not NumPy's buffer protocols (__array_interface__ and friends),
+            # which would hand the host storage to np.asarray.
+            raise AttributeError(name)
+        attr = getattr(self._host, name)
+        if callable(attr):
+            return _device_call(attr, 'ndarray.%s' % name)
+        return _wrap(attr)
+
+    def __getitem__(self, key):
+        return _wrap(self._host[_unwrap(key, 'indexing')])
+
+    def __setitem__(self, key, value):
+        if isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.ndim:
+            # CuPy copies a host array in only for a whole-array slice.
+            if key != slice(None):
+                raise _host_error('ndarray.__setitem__')
+            transfers['host_to_device'] += 1
+            self._host[:] = value
+            return
+        self._host[_unwrap(key, 'indexing')] = _unwrap(value, 'ndarray.__setitem__')
+
+    def __len__(self):
+        return len(self._host)
+
+    def __iter__(self):
+        return (_wrap(row) for row in self._host)
+
+    def _scalar(self, convert):
+        # A device-to-host read of one value (CuPy synchronizes for it).
+        transfers['scalar_read'] += 1
+        return convert(self._host)
+
+    def __bool__(self):
+        return self._scalar(bool)
+
+    def __float__(self):
+        return self._scalar(float)
+
+    def __int__(self):
+        return self._scalar(int)
+
+    def __index__(self):
+        return self._scalar(operator.index)
+
+    def item(self):
+        return self._scalar(np.ndarray.item)
+
+    def __repr__(self):
+        return 'fake_cupy.' + repr(self._host)
 
     def get(self, out=None):
-        host = np.asarray(self).view(np.ndarray)
+        transfers['device_to_host'] += 1
         if out is None:
-            return host.copy()
-        out[...] = host
+            return self._host.copy()
+        out[...] = self._host
         return out
 
     def set(self, host):
-        np.asarray(self).view(np.ndarray)[...] = host
+        transfers['host_to_device'] += 1
+        self._host[...] = host
 
 
 ndarray.__module__ = 'cupy'
 
 
-def _device(value):
-    if isinstance(value, np.ndarray) and not isinstance(value, ndarray):
-        return value.view(ndarray)
-    if isinstance(value, tuple):
-        return tuple(_device(v) for v in value)
-    if isinstance(value, list):
-        return [_device(v) for v in value]
-    return value
-
-
-def _wrap(fn):
-    def call(*args, **kwargs):
-        return _device(fn(*args, **kwargs))
-    call.__name__ = getattr(fn, '__name__', 'fn')
+def _upload(fn):
+    def call(obj, *args, **kwargs):
+        if isinstance(obj, np.ndarray) and not isinstance(obj, ndarray):
+            transfers['host_to_device'] += 1
+        return _wrap(fn(_unwrap(obj, fn.__name__) if isinstance(obj, ndarray) else obj,
+                        *args, **kwargs))
     return call
 
 
 class _Function:
-    """RawModule.get_function(name): a launch runs the host kernel."""
+    """RawModule.get_function(name): checks the launch arguments against the
+    kernel's C signature, then runs the host-compiled kernel."""
 
     def __init__(self, module, name):
         self.module, self.name = module, name
+        self.params = kernel_signature(module, name)
 
     def __call__(self, grid, block, args):
-        host_args = [np.asarray(a).view(np.ndarray) if isinstance(a, np.ndarray) else a
-                     for a in args]
+        assert len(args) == len(self.params), '%s takes %d arguments, got %d' % (
+            self.name, len(self.params), len(args))
+        host_args = []
+        for i, (arg, (ctype, pointer)) in enumerate(zip(args, self.params)):
+            where = '%s argument %d (%s%s)' % (self.name, i, ctype, '*' if pointer else '')
+            if pointer:
+                assert isinstance(arg, ndarray), '%s: needs a device array, got %r' % (where, type(arg))
+                assert arg.dtype == _C_TYPES[ctype], '%s: got %s' % (where, arg.dtype)
+                assert arg.flags.c_contiguous, '%s: not C-contiguous' % where
+                host_args.append(arg._host)
+            else:
+                # CuPy passes Python ints/floats as 64-bit; only sized NumPy
+                # scalars match an int/float parameter.
+                assert type(arg) is _C_TYPES[ctype], '%s: got %r' % (where, type(arg))
+                host_args.append(arg)
         kernel_harness.call(self.module, self.name, *host_args)
+
+
+_C_TYPES = {'float': np.float32, 'int': np.int32}
+_SIGNATURE = re.compile(r'KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)')
+
+
+def kernel_signature(module, name):
+    """[(C type, is_pointer)] of kernel ``name`` in ``kernels/<module>.cu``."""
+    source = (kernel_harness.KERNELS / (module + '.cu')).read_text()
+    for found, params in _SIGNATURE.findall(source):
+        if found == name:
+            parsed = []
+            for param in params.split(','):
+                words = param.replace('*', ' * ').split()
+                ctype = [w for w in words if w in _C_TYPES]
+                assert len(ctype) == 1, 'unexpected parameter %r of %s' % (param, name)
+                parsed.append((ctype[0], '*' in words))
+            return parsed
+    raise AssertionError('no kernel %s in kernels/%s.cu' % (name, module))
+
+
+def _device_attribute(module, prefix):
+    """``module.__getattr__`` of the fake: NumPy's functions on device arrays."""
+    def getattr_(name):
+        value = getattr(module, name)
+        if isinstance(value, types.ModuleType):
+            proxy = types.ModuleType('%s.%s' % (prefix, name))
+            proxy.__getattr__ = _device_attribute(value, proxy.__name__)
+            return proxy
+        if callable(value) and not isinstance(value, type):
+            return _device_call(value, '%s.%s' % (prefix, name))
+        return value
+    return getattr_
 
 
 def install(monkeypatch):
     """Install the fake as ``cupy`` and route caffelite's kernel launches."""
+    transfers.clear()
     fake = types.ModuleType('cupy')
     fake.ndarray = ndarray
-
-    def module_getattr(name):
-        value = getattr(np, name)
-        return _wrap(value) if callable(value) and not isinstance(value, type) else value
-    fake.__getattr__ = module_getattr
-    for name in ('empty', 'zeros', 'ones', 'full', 'asarray', 'ascontiguousarray', 'empty_like',
-                 'zeros_like', 'array', 'arange', 'concatenate', 'stack', 'where', 'pad'):
-        setattr(fake, name, _wrap(getattr(np, name)))
-    fake.float32 = np.float32
+    fake.__getattr__ = _device_attribute(np, 'cupy')
+    for name in _UPLOADS:
+        setattr(fake, name, _upload(getattr(np, name)))
     fake.random = types.SimpleNamespace(seed=lambda s: None)
     fake.cuda = types.SimpleNamespace(
-        Device=lambda i=0: types.SimpleNamespace(use=lambda: None,
-                                                 synchronize=lambda: None),
+        Device=lambda i=0: types.SimpleNamespace(use=lambda: None, synchronize=lambda: None),
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
     monkeypatch.setitem(sys.modules, 'cupy', fake)
     extras = types.ModuleType('cupyx')
-    extras.scatter_add = lambda target, index, values: np.add.at(target, index, values)
+    extras.scatter_add = _device_call(np.add.at, 'cupyx.scatter_add')
     monkeypatch.setitem(sys.modules, 'cupyx', extras)
     from caffelite import cuda
     monkeypatch.setattr(cuda, '_module', lambda name: types.SimpleNamespace(

@@ -1,18 +1,25 @@
-"""The GPU code paths, run on the CPU: with a NumPy-backed stand-in for CuPy
-and the host-compiled kernels, GPU mode must give the CPU's numbers for
-layers, whole nets and a solver. (test_gpu.py repeats this on a real GPU.)"""
+"""The GPU code paths, run on the CPU: with a stand-in for CuPy that is as
+strict as CuPy about host and device data, and the host-compiled kernels,
+GPU mode must pass the layer, model, gradient, data-layer and solver tests
+(rerun.py), give the CPU's numbers layer by layer, and copy nothing to the
+host in a forward or backward pass. (test_gpu.py repeats the numeric checks
+on a real GPU.)"""
 import numpy as np
 import pytest
 
 import caffelite as caffe
 import fake_cupy
-from conftest import REFERENCE
-from refcases import check_model_case, reference_path
+from caffelite import cuda
+from caffelite.ops import neuron
+from refcases import reference_path, run_model_case
 from test_gradients import CASES
+from rerun import collect_again
 from test_gpu import assert_gpu_matches_cpu
 
+collect_again(globals())
 
-@pytest.fixture
+
+@pytest.fixture(autouse=True)
 def fake_gpu(monkeypatch):
     fake_cupy.install(monkeypatch)
     caffe.set_mode_gpu()
@@ -22,33 +29,11 @@ def fake_gpu(monkeypatch):
 
 @pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
                          ids=[c[0] for c in CASES])
-def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options, fake_gpu):
+def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options):
     assert_gpu_matches_cpu(name, definition, makers, checked)
 
 
-@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1', 'resnet50', 'googlenet'])
-def test_model_case_gpu_path(case, fake_gpu):
-    check_model_case(reference_path('models', case), kink_sensitive=case == 'googlenet')
-
-
-@pytest.mark.parametrize('case', ['sgd_inv', 'nesterov_step', 'adagrad_fixed', 'rmsprop_exp_l1',
-                                  'adadelta', 'adam_multistep'])
-def test_solver_gpu_path(case, fake_gpu):
-    folder = reference_path('solvers', case)
-    batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
-    solver = caffe.get_solver(str(folder / 'solver.prototxt'))
-    solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
-    losses = []
-    for t in range(5):
-        solver.net.blobs['data'].data[...] = batches['data'][t]
-        solver.net.blobs['label'].data[...] = batches['label'][t]
-        solver.step(1)
-        losses.append(float(solver.net.blobs['loss'].data))
-    ref = np.load(folder / 'losses.npy')[:5]
-    np.testing.assert_allclose(losses, ref, rtol=1e-3, atol=1e-3)
-
-
-def test_blob_sync_in_gpu_mode(fake_gpu):
+def test_blob_sync_in_gpu_mode():
     blob = caffe.Blob((2, 3))
     blob.data[...] = 1                  # host write
     device = blob.xdata                 # current mode: copied to the device once
@@ -56,3 +41,61 @@ def test_blob_sync_in_gpu_mode(fake_gpu):
     device += 1
     assert blob._data.head == 'device'  # nothing copied back yet
     assert blob.data.sum() == 12        # until the host asks
+
+
+def test_stand_in_refuses_host_data_like_cupy():
+    import cupy
+    device, host = cupy.zeros(3, np.float32), np.ones(3, np.float32)
+    misuses = (lambda: np.asarray(device), lambda: device + host, lambda: np.dot(device, host),
+               lambda: cupy.concatenate([device, host]), lambda: device.__setitem__(0, host[:1]))
+    for misuse in misuses:
+        with pytest.raises(TypeError):
+            misuse()
+    assert type(device.sum()).__module__ == 'cupy'
+
+
+def test_kernel_launch_checks_the_c_signature():
+    import cupy
+    relu = cuda._module('neuron').get_function('relu_forward')
+    x, y = cupy.zeros(4, np.float32), cupy.zeros(4, np.float32)
+    relu((1,), (4,), (np.int32(4), x, np.float32(0), y))
+    bad_launches = ((np.int32(4), x, 0.0, y),                       # CuPy sends a double
+                    (np.int32(4), x, np.float32(0), cupy.zeros(4, np.float64)),
+                    (np.int32(4), x.get(), np.float32(0), y),          # host array
+                    (np.int32(4), x, np.float32(0)))
+    for args in bad_launches:
+        with pytest.raises(AssertionError):
+            relu((1,), (4,), args)
+
+
+def load_model_case(case):
+    """A reference model with its input set and its outputs' diffs at 1."""
+    net, spec, data = run_model_case(reference_path('models', case))
+    blob = net.blobs[spec['input']]
+    blob.reshape(spec['input_shape'])
+    blob.data[...] = data['input:' + spec['input']]
+    net.reshape()
+    for name in net.outputs:
+        net.blobs[name].diff[...] = 1
+    return net
+
+
+@pytest.mark.parametrize('case', ['googlenet', 'squeezenet_v1.1'])
+def test_gpu_passes_copy_nothing_to_the_host(case):
+    net = load_model_case(case)
+    fake_cupy.transfers.clear()
+    net._forward()
+    net._backward()
+    assert fake_cupy.transfers['device_to_host'] == 0
+    assert fake_cupy.transfers['scalar_read'] == 0
+
+
+def test_a_host_fallback_in_a_layer_fails(monkeypatch):
+    import cupy
+
+    def relu_on_the_host(x, slope):
+        return cupy.asarray(np.maximum(np.asarray(x), 0))
+    monkeypatch.setattr(neuron, 'relu_forward', relu_on_the_host)
+    net = load_model_case('squeezenet_v1.1')
+    with pytest.raises(caffe.LayerError, match="'relu_conv1'.*Implicit conversion"):
+        net._forward()
