@@ -1,22 +1,25 @@
 """GPU mode (CuPy + kernels/*.cu): every layer's GPU forward and backward
-equal the CPU's, gradient checks pass on the GPU, whole-model reference cases
-pass in GPU mode and a LeNet solver follows the CPU trajectory. Skipped
-without CuPy and a CUDA device."""
+equal the CPU's, and the layer, model, gradient-check, data-layer and solver
+tests of rerun.py pass on the GPU (Caffe's reference cases among them); a
+LeNet solver follows the CPU trajectory. Skipped without CuPy and a CUDA
+device."""
 import numpy as np
 import pytest
 
 import caffelite as caffe
 from caffelite import backend
 from caffelite.blob import Blob
-from caffelite.gradient_check import check_gradient
 from conftest import REFERENCE
-from refcases import check_model_case, reference_path
+from refcases import reference_path
+from rerun import collect_again
 from test_gradients import CASES, set_up
 
 pytestmark = pytest.mark.gpu
 
+collect_again(globals())
 
-@pytest.fixture
+
+@pytest.fixture(autouse=True)
 def gpu():
     caffe.set_mode_gpu()
     yield
@@ -58,24 +61,11 @@ def assert_gpu_matches_cpu(name, definition, makers, checked):
 
 @pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
                          ids=[c[0] for c in CASES])
-def test_layer_gpu_equals_cpu(name, definition, makers, checked, options, gpu):
+def test_layer_gpu_equals_cpu(name, definition, makers, checked, options):
     assert_gpu_matches_cpu(name, definition, makers, checked)
 
 
-@pytest.mark.parametrize('case', ['conv', 'pool_max', 'lrn_across', 'softmax_loss', 'prelu'])
-def test_gradient_check_on_gpu(case, gpu):
-    name, definition, makers, checked, options = next(c for c in CASES if c[0] == case)
-    layer, bottom, top = set_up(name, definition, makers, 1, 1)
-    assert check_gradient(layer, bottom, top, check_bottom=checked, **options) > 0
-
-
-@pytest.mark.parametrize('case', ['lenet_real', 'squeezenet_v1.1', 'resnet50', 'googlenet'])
-def test_model_cases_in_gpu_mode(case, gpu):
-    check_model_case(reference_path('models', case),
-                     kink_sensitive=case in ('googlenet', 'open_nsfw_real'))
-
-
-def test_lenet_solver_follows_the_cpu(gpu):
+def test_lenet_solver_follows_the_cpu():
     folder = reference_path('solvers', 'sgd_inv')
     batches = np.load(REFERENCE / 'solvers' / 'batches.npz')
     losses = {}
@@ -93,7 +83,7 @@ def test_lenet_solver_follows_the_cpu(gpu):
     np.testing.assert_allclose(losses[caffe.set_mode_gpu], losses[caffe.set_mode_cpu], rtol=1e-3)
 
 
-def test_blob_syncs_lazily(gpu):
+def test_blob_syncs_lazily():
     blob = Blob((2, 3))
     blob.data[...] = 1                   # written on the host
     device = blob.gpu_data               # copied to the device once
