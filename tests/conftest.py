@@ -1,13 +1,17 @@
 """Shared pytest fixtures: the Caffe reference folder and GPU markers."""
+import os
 import pathlib
 
 import pytest
 
-REFERENCE = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'reference'
+# ../shared/reference beside the checkout; CAFFELITE_REFERENCE names a copy
+# elsewhere (a GPU machine gets one carried inside the checkout).
+REFERENCE = pathlib.Path(os.environ.get('CAFFELITE_REFERENCE') or
+                         pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'reference')
 
 
 def reference_path(*parts):
-    """Path inside ../shared/reference; skips the test when it is absent."""
+    """Path inside the reference folder; skips the test when it is absent."""
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
         pytest.skip('Caffe reference data not found at %s' % path)
