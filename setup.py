@@ -26,7 +26,10 @@ setup(
         'tqdm>=4.0',
     ],
     extras_require={
-        'gpu': ['cupy>=12'],
+        # CuPy wheels with NVIDIA's CUDA libraries from PyPI; [gpu] suits any
+        # driver for CUDA 12 or newer, [gpu-cuda13] uses CUDA 13's libraries.
+        'gpu': ['cupy-cuda12x[ctk]>=14'],
+        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14'],
         'draw': ['pydot>=1.4'],
         'plot': ['matplotlib>=3.5'],
         'demo': ['scikit-learn>=1.0'],
