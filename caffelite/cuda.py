@@ -12,15 +12,22 @@ import os
 
 import numpy as np
 
+from .errors import CaffeError
+
 THREADS = 512
 MAX_BLOCKS = 65535 * 8
+# Kernels index in 32-bit ints (kernels/prelude.cuh).
+MAX_ELEMENTS = 2 ** 31 - 1
+# Threads that keep a large GPU busy (about 132 SMs x 2048 resident).
+BUSY_THREADS = 2 ** 18
 
 
 def kernels_dir():
     """The folder of the .cu sources: installed beside the package
     (caffelite/kernels) or at the top of a source checkout (kernels/)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, 'kernels'), os.path.join(os.path.dirname(here), 'kernels')):
+    for candidate in (os.path.join(here, 'kernels'),
+                      os.path.join(os.path.dirname(here), 'kernels')):
         if os.path.exists(os.path.join(candidate, 'prelude.cuh')):
             return candidate
     raise FileNotFoundError('caffelite CUDA kernel sources not found beside %s' % here)
@@ -56,9 +63,20 @@ def launch(module, kernel, n, *args):
     """Run ``kernel`` of ``kernels/<module>.cu`` over ``n`` elements."""
     if n <= 0:
         return
+    largest = max([n] + [a.size for a in args if hasattr(a, 'size')])
+    if largest > MAX_ELEMENTS:
+        raise CaffeError('CUDA kernel %s: %d elements, more than the 2^31 - 1 the kernels index'
+                         % (kernel, largest))
     fn = _module(module).get_function(kernel)
     blocks = min((int(n) + THREADS - 1) // THREADS, MAX_BLOCKS)
     fn((blocks,), (THREADS,), (scalar(n),) + tuple(scalar(a) for a in args))
+
+
+def lanes(channels, inner):
+    """How many threads share each channel of an (outer, channels, inner)
+    reduction (the *_partial kernels): enough to keep the GPU busy, at most
+    one per inner element so neighbouring lanes read neighbouring addresses."""
+    return max(1, min(inner, BUSY_THREADS // max(channels, 1)))
 
 
 def on_gpu(array):

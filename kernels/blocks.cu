@@ -6,9 +6,9 @@
 KERNEL void copy_block(int n, const float* src, int src_dim, int src_offset, float* dst,
                        int dst_dim, int dst_offset, int block, int inner) {
   CUDA_KERNEL_LOOP(index, n) {
-    long long i = index % inner;
-    long long d = (index / inner) % block;
-    long long o = index / ((long long)inner * block);
+    int i = index % inner;
+    int d = (index / inner) % block;
+    int o = index / (inner * block);
     dst[(o * dst_dim + dst_offset + d) * inner + i] = src[(o * src_dim + src_offset + d) * inner + i];
   }
 }
@@ -29,23 +29,25 @@ KERNEL void eltwise_max_backward(int n, const float* dy, const int* mask, int wh
   CUDA_KERNEL_LOOP(i, n) { dx[i] = mask[i] == which ? dy[i] : 0.0f; }
 }
 
-// Per-channel mean and (biased) variance of x viewed as (outer, channels,
-// inner): one thread per channel.
-KERNEL void channel_moments(int channels, const float* x, int outer, int inner, float* mean,
-                            float* variance) {
-  CUDA_KERNEL_LOOP(c, channels) {
-    double sum = 0.0, sum_sq = 0.0;
+// Per-channel sums and sums of squares of x viewed as (outer, channels,
+// inner), for the BatchNorm statistics, as partial sums: thread (c, lane)
+// takes every x[o, c, k] with k = lane (mod lanes), so neighbouring lanes
+// read neighbouring addresses and channels * lanes threads share the work.
+// The caller adds up each channel's lanes.
+KERNEL void channel_partial_sums(int count, const float* x, int channels, int outer, int inner,
+                                 int lanes, double* sum, double* sum_sq) {
+  CUDA_KERNEL_LOOP(t, count) {
+    int c = t / lanes, lane = t % lanes;
+    double s = 0.0, q = 0.0;
     for (int o = 0; o < outer; ++o) {
-      long long base = ((long long)o * channels + c) * inner;
-      for (int k = 0; k < inner; ++k) {
-        double v = x[base + k];
-        sum += v;
-        sum_sq += v * v;
+      const float* row = x + (o * channels + c) * inner;
+      for (int k = lane; k < inner; k += lanes) {
+        double v = row[k];
+        s += v;
+        q += v * v;
       }
     }
-    double count = (double)outer * inner;
-    double m = sum / count;
-    mean[c] = (float)m;
-    variance[c] = (float)(sum_sq / count - m * m);
+    sum[t] = s;
+    sum_sq[t] = q;
   }
 }

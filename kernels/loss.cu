@@ -10,7 +10,7 @@ KERNEL void softmax_loss_forward(int positions, const float* prob, const float* 
       loss[p] = 0.0f;
       valid[p] = 0.0f;
     } else {
-      float q = prob[((p / inner) * channels + l) * (long long)inner + p % inner];
+      float q = prob[((p / inner) * channels + l) * inner + p % inner];
       loss[p] = -logf(fmaxf(q, 1.17549435e-38f));
       valid[p] = 1.0f;
     }
@@ -22,9 +22,9 @@ KERNEL void softmax_loss_backward(int count, const float* prob, const float* lab
                                   int channels, int inner, int has_ignore, int ignore_label,
                                   float scale, float* dx) {
   CUDA_KERNEL_LOOP(index, count) {
-    long long i = index % inner;
-    int c = (int)((index / inner) % channels);
-    long long o = index / ((long long)inner * channels);
+    int i = index % inner;
+    int c = (index / inner) % channels;
+    int o = index / (inner * channels);
     int l = (int)label[o * inner + i];
     if (has_ignore && l == ignore_label) {
       dx[index] = 0.0f;
@@ -44,10 +44,10 @@ KERNEL void accuracy_forward(int positions, const float* scores, const float* la
       correct[p] = 0.0f;
       valid[p] = 0.0f;
     } else {
-      long long base = (p / inner) * (long long)channels * inner + p % inner;
-      float truth = scores[base + (long long)l * inner];
+      int base = (p / inner) * channels * inner + p % inner;
+      float truth = scores[base + l * inner];
       int better = -1;
-      for (int c = 0; c < channels; ++c) better += scores[base + (long long)c * inner] >= truth;
+      for (int c = 0; c < channels; ++c) better += scores[base + c * inner] >= truth;
       correct[p] = better < top_k ? 1.0f : 0.0f;
       valid[p] = 1.0f;
     }

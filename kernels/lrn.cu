@@ -5,16 +5,16 @@
 KERNEL void lrn_fill_scale(int positions, const float* x, int n, int channels, int spatial,
                            int size, float alpha_over_size, float k, float* scale) {
   CUDA_KERNEL_LOOP(p, positions) {
-    long long base = (p / spatial) * (long long)channels * spatial + p % spatial;
+    int base = (p / spatial) * channels * spatial + p % spatial;
     int pre = (size - 1) / 2;
     for (int c = 0; c < channels; ++c) {
       float accum = 0.0f;
       int first = max(c - pre, 0), last = min(c - pre + size, channels);
       for (int j = first; j < last; ++j) {
-        float v = x[base + (long long)j * spatial];
+        float v = x[base + j * spatial];
         accum += v * v;
       }
-      scale[base + (long long)c * spatial] = k + alpha_over_size * accum;
+      scale[base + c * spatial] = k + alpha_over_size * accum;
     }
   }
 }
@@ -31,16 +31,16 @@ KERNEL void lrn_compute_diff(int positions, const float* x, const float* y,
                              int spatial, int size, float negative_beta,
                              float cache_ratio, float* dx) {
   CUDA_KERNEL_LOOP(p, positions) {
-    long long base = (p / spatial) * (long long)channels * spatial + p % spatial;
+    int base = (p / spatial) * channels * spatial + p % spatial;
     int pre = (size - 1) / 2, post = size - 1 - pre;
     for (int c = 0; c < channels; ++c) {
       float accum = 0.0f;
       int first = max(c - post, 0), last = min(c + pre + 1, channels);
       for (int j = first; j < last; ++j) {
-        long long i = base + (long long)j * spatial;
+        int i = base + j * spatial;
         accum += dy[i] * y[i] / scale[i];
       }
-      long long i = base + (long long)c * spatial;
+      int i = base + c * spatial;
       dx[i] = dy[i] * powf(scale[i], negative_beta) - cache_ratio * x[i] * accum;
     }
   }

@@ -42,7 +42,7 @@ KERNEL void elu_backward(int n, const float* x, const float* y, const float* dy,
 KERNEL void prelu_forward(int n, const float* x, const float* slope, int channels, int inner,
                           int shared, float* y) {
   CUDA_KERNEL_LOOP(i, n) {
-    int c = shared ? 0 : (int)((i / inner) % channels);
+    int c = shared ? 0 : (i / inner) % channels;
     y[i] = x[i] > 0 ? x[i] : x[i] * slope[c];
   }
 }
@@ -50,24 +50,27 @@ KERNEL void prelu_forward(int n, const float* x, const float* slope, int channel
 KERNEL void prelu_backward(int n, const float* x, const float* dy, const float* slope,
                            int channels, int inner, int shared, float* dx) {
   CUDA_KERNEL_LOOP(i, n) {
-    int c = shared ? 0 : (int)((i / inner) % channels);
+    int c = shared ? 0 : (i / inner) % channels;
     dx[i] = dy[i] * (x[i] > 0 ? 1.0f : slope[c]);
   }
 }
 
-// One thread per channel sums dy * x over its negative inputs.
-KERNEL void prelu_slope_diff(int channels, const float* x, const float* dy, int outer,
-                             int inner, float* slope_diff) {
-  CUDA_KERNEL_LOOP(c, channels) {
+// Partial sums of dy * x over the x <= 0 of each channel, laid out as
+// channel_partial_sums (blocks.cu): thread (c, lane) takes k = lane (mod
+// lanes) of every (o, c, k); the caller adds up each channel's lanes.
+KERNEL void prelu_slope_partial(int count, const float* x, const float* dy, int channels,
+                                int outer, int inner, int lanes, float* partial) {
+  CUDA_KERNEL_LOOP(t, count) {
+    int c = t / lanes, lane = t % lanes;
     float sum = 0.0f;
     for (int o = 0; o < outer; ++o) {
-      long long base = ((long long)o * channels + c) * inner;
-      for (int k = 0; k < inner; ++k) {
-        float v = x[base + k];
-        if (v <= 0) sum += dy[base + k] * v;
+      int row = (o * channels + c) * inner;
+      for (int k = lane; k < inner; k += lanes) {
+        float v = x[row + k];
+        if (v <= 0) sum += dy[row + k] * v;
       }
     }
-    slope_diff[c] += sum;
+    partial[t] = sum;
   }
 }
 

@@ -6,9 +6,9 @@ KERNEL void max_pool_forward(int count, const float* x, int planes, int h, int w
                              int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
                              float* top, int* mask) {
   CUDA_KERNEL_LOOP(index, count) {
-    int ox = (int)(index % ow);
-    int oy = (int)((index / ow) % oh);
-    long long plane = index / ((long long)ow * oh);
+    int ox = index % ow;
+    int oy = (index / ow) % oh;
+    int plane = index / (ow * oh);
     int y0 = oy * sh - ph, x0 = ox * sw - pw;
     int y1 = min(y0 + kh, h), x1 = min(x0 + kw, w);
     y0 = max(y0, 0);
@@ -33,9 +33,9 @@ KERNEL void max_pool_backward(int count, const float* dy, const int* mask, int p
                               int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
                               int ph, int pw, float* dx) {
   CUDA_KERNEL_LOOP(index, count) {
-    int xx = (int)(index % w);
-    int y = (int)((index / w) % h);
-    long long plane = index / ((long long)w * h);
+    int xx = index % w;
+    int y = (index / w) % h;
+    int plane = index / (w * h);
     int oy0 = (y + ph < kh) ? 0 : (y + ph - kh) / sh + 1;
     int oy1 = min((y + ph) / sh + 1, oh);
     int ox0 = (xx + pw < kw) ? 0 : (xx + pw - kw) / sw + 1;
@@ -55,9 +55,9 @@ KERNEL void ave_pool_forward(int count, const float* x, int planes, int h, int w
                              int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
                              float* top, float* unused) {
   CUDA_KERNEL_LOOP(index, count) {
-    int ox = (int)(index % ow);
-    int oy = (int)((index / ow) % oh);
-    long long plane = index / ((long long)ow * oh);
+    int ox = index % ow;
+    int oy = (index / ow) % oh;
+    int plane = index / (ow * oh);
     int y0 = oy * sh - ph, x0 = ox * sw - pw;
     int y1 = min(y0 + kh, h + ph), x1 = min(x0 + kw, w + pw);
     float size = (float)((y1 - y0) * (x1 - x0));
@@ -77,9 +77,9 @@ KERNEL void ave_pool_backward(int count, const float* dy, const float* unused, i
                               int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
                               int ph, int pw, float* dx) {
   CUDA_KERNEL_LOOP(index, count) {
-    int xx = (int)(index % w) + pw;
-    int y = (int)((index / w) % h) + ph;
-    long long plane = index / ((long long)w * h);
+    int xx = index % w + pw;
+    int y = (index / w) % h + ph;
+    int plane = index / (w * h);
     int oy0 = (y < kh) ? 0 : (y - kh) / sh + 1;
     int oy1 = min(y / sh + 1, oh);
     int ox0 = (xx < kw) ? 0 : (xx - kw) / sw + 1;

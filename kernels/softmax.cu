@@ -5,30 +5,30 @@
 KERNEL void softmax_forward(int positions, const float* x, const float* unused,
                             int channels, int inner, float* y) {
   CUDA_KERNEL_LOOP(p, positions) {
-    long long base = (p / inner) * (long long)channels * inner + p % inner;
+    int base = (p / inner) * channels * inner + p % inner;
     float top = -FLT_MAX_;
-    for (int c = 0; c < channels; ++c) top = fmaxf(top, x[base + (long long)c * inner]);
+    for (int c = 0; c < channels; ++c) top = fmaxf(top, x[base + c * inner]);
     float sum = 0.0f;
     for (int c = 0; c < channels; ++c) {
-      float e = expf(x[base + (long long)c * inner] - top);
-      y[base + (long long)c * inner] = e;
+      float e = expf(x[base + c * inner] - top);
+      y[base + c * inner] = e;
       sum += e;
     }
-    for (int c = 0; c < channels; ++c) y[base + (long long)c * inner] /= sum;
+    for (int c = 0; c < channels; ++c) y[base + c * inner] /= sum;
   }
 }
 
 KERNEL void softmax_backward(int positions, const float* y, const float* dy,
                              int channels, int inner, float* dx) {
   CUDA_KERNEL_LOOP(p, positions) {
-    long long base = (p / inner) * (long long)channels * inner + p % inner;
+    int base = (p / inner) * channels * inner + p % inner;
     float dot = 0.0f;
     for (int c = 0; c < channels; ++c) {
-      long long i = base + (long long)c * inner;
+      int i = base + c * inner;
       dot += dy[i] * y[i];
     }
     for (int c = 0; c < channels; ++c) {
-      long long i = base + (long long)c * inner;
+      int i = base + c * inner;
       dx[i] = (dy[i] - dot) * y[i];
     }
   }

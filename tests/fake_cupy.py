@@ -178,7 +178,8 @@ class _Function:
         for i, (arg, (ctype, pointer)) in enumerate(zip(args, self.params)):
             where = '%s argument %d (%s%s)' % (self.name, i, ctype, '*' if pointer else '')
             if pointer:
-                assert isinstance(arg, ndarray), '%s: needs a device array, got %r' % (where, type(arg))
+                assert isinstance(arg, ndarray), '%s: got %r, not a device array' % (
+                    where, type(arg))
                 assert arg.dtype == _C_TYPES[ctype], '%s: got %s' % (where, arg.dtype)
                 assert arg.flags.c_contiguous, '%s: not C-contiguous' % where
                 host_args.append(arg._host)
@@ -190,7 +191,7 @@ class _Function:
         kernel_harness.call(self.module, self.name, *host_args)
 
 
-_C_TYPES = {'float': np.float32, 'int': np.int32}
+_C_TYPES = {'float': np.float32, 'int': np.int32, 'double': np.float64}
 _SIGNATURE = re.compile(r'KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)')
 
 

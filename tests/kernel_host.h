@@ -7,7 +7,7 @@ using std::min;
 
 #define KERNEL extern "C"
 #define DEVICE static inline
-#define CUDA_KERNEL_LOOP(i, n) for (long long i = 0; i < (long long)(n); ++i)
+#define CUDA_KERNEL_LOOP(i, n) for (int i = 0; i < (n); ++i)
 #define FLT_MAX_ 3.402823466e+38f
 
 /* Serial execution makes read-modify-write atomics plain updates. */

@@ -99,3 +99,8 @@ def test_a_host_fallback_in_a_layer_fails(monkeypatch):
     net = load_model_case('squeezenet_v1.1')
     with pytest.raises(caffe.LayerError, match="'relu_conv1'.*Implicit conversion"):
         net._forward()
+
+
+def test_kernel_launch_refuses_more_elements_than_int32_indexes():
+    with pytest.raises(caffe.CaffeError, match='relu_forward: 2147483648 elements'):
+        cuda.launch('neuron', 'relu_forward', 2 ** 31)

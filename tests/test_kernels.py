@@ -35,8 +35,8 @@ def test_im2col_and_col2im(g):
     x = rand(rng, n, c, h, w)
     ref = np.ascontiguousarray(im2col_op.im2col(x, kernel, strides, pads, dils))
     cols = np.empty_like(ref)
-    kernel_harness.call('im2col', 'im2col_kernel', cols.size, x, n, c, h, w, kh, kw, pad, pad,
-                        stride, stride, dil, dil, oh, ow, cols)
+    kernel_harness.call('im2col', 'im2col_kernel', c * cols.shape[1], x, n, c, h, w, kh, kw, pad,
+                        pad, stride, stride, dil, dil, oh, ow, cols)
     np.testing.assert_array_equal(cols, ref)
     dcols = rand(rng, *ref.shape)
     ref_x = im2col_op.col2im(dcols, x.shape, kernel, strides, pads, dils)

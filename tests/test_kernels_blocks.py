@@ -44,13 +44,18 @@ def test_eltwise_max(n, bottoms, seed):
 
 
 @SETTINGS
-@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 6), st.integers(0, 2 ** 16))
-def test_channel_moments(outer, channels, inner, seed):
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 9), st.integers(1, 9),
+       st.integers(0, 2 ** 16))
+def test_channel_partial_sums(outer, channels, inner, lanes, seed):
+    lanes = min(lanes, inner)
     x = np.random.RandomState(seed).randn(outer, channels, inner).astype(f32)
-    mean, var = np.empty(channels, f32), np.empty(channels, f32)
-    kernel_harness.call('blocks', 'channel_moments', channels, x, outer, inner, mean, var)
-    np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(var, x.var(axis=(0, 2)), rtol=1e-4, atol=1e-6)
+    sums, squares = np.empty((2, channels, lanes))
+    kernel_harness.call('blocks', 'channel_partial_sums', channels * lanes, x, channels, outer,
+                        inner, lanes, sums, squares)
+    np.testing.assert_allclose(sums.sum(axis=1), x.sum(axis=(0, 2), dtype=np.float64), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(squares.sum(axis=1), (x.astype(np.float64) ** 2).sum(axis=(0, 2)),
+                               rtol=1e-12)
 
 
 @SETTINGS

@@ -12,7 +12,7 @@ import kernel_harness
 from fake_cupy import kernel_signature
 
 MODULES = sorted(p.stem for p in kernel_harness.KERNELS.glob('*.cu'))
-PTX_TYPES = {'int': ('.u32', '.s32'), 'float': ('.f32',)}
+PTX_TYPES = {'int': ('.u32', '.s32'), 'float': ('.f32',), 'double': ('.f64',)}
 
 
 def nvcc():

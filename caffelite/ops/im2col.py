@@ -90,8 +90,9 @@ def _im2col_gpu(x, window, out):
     n, c, h, w = x.shape
     cols = cupy.empty((c * window.kernel[0] * window.kernel[1], n * out[0] * out[1]),
                       np.float32)
-    cuda.launch('im2col', 'im2col_kernel', cols.size, cupy.ascontiguousarray(x), n, c, h, w,
-                *_kernel_args(window, out), cols)
+    # One thread per (channel, column), each filling its kernel-size rows.
+    cuda.launch('im2col', 'im2col_kernel', c * cols.shape[1], cupy.ascontiguousarray(x),
+                n, c, h, w, *_kernel_args(window, out), cols)
     return cols
 
 

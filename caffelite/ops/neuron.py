@@ -115,8 +115,9 @@ def prelu_slope_diff(x, dy):
     outer, c, inner = _channel_layout(x)
     if cuda.on_gpu(x):
         import cupy
-        out = cupy.zeros(c, np.float32)
-        cuda.launch('neuron', 'prelu_slope_diff', c, cupy.ascontiguousarray(x),
-                    cupy.ascontiguousarray(dy), outer, inner, out)
-        return out
+        lanes = cuda.lanes(c, inner)
+        partial = cupy.empty((c, lanes), np.float32)
+        cuda.launch('neuron', 'prelu_slope_partial', c * lanes, cupy.ascontiguousarray(x),
+                    cupy.ascontiguousarray(dy), c, outer, inner, lanes, partial)
+        return partial.sum(axis=1)
     return (dy * x * (x <= 0)).reshape(outer, c, inner).sum(axis=(0, 2))
