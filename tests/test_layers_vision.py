@@ -598,3 +598,19 @@ def test_spp_refuses_a_level_finer_than_the_input():
     layer = make('type: "SPP" spp_param { pyramid_height: 3 }')
     with pytest.raises(LayerError, match='pyramid level 2'):
         layer.layer_setup([Blob((1, 1, 5, 6))], [Blob()])
+
+
+@pytest.mark.parametrize('case', ['conv', 'conv_group_stride_dilation', 'deconv'])
+def test_convolution_over_batch_slices_equals_whole_batch(case, monkeypatch):
+    """With a patch budget of one element every image is its own slice; the
+    tops, bottom diffs and param diffs must not change."""
+    from caffelite.layers import vision
+    from test_gpu import run
+    from test_gradients import CASES, set_up
+    name, definition, makers = next(c[:3] for c in CASES if c[0] == case)
+    whole = run(*set_up(name, definition, makers, 1, 1))
+    monkeypatch.setattr(vision, 'PATCH_BUDGET', 1)
+    layer, bottom, top = set_up(name, definition, makers, 1, 1)
+    assert len(layer._batch_slices(bottom[0].data, top[0].data)) == bottom[0].shape[0] > 1
+    for ours, ref in zip(sum(run(layer, bottom, top), []), sum(whole, [])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)

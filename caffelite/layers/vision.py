@@ -15,6 +15,12 @@ from ..ops import pooling as pool_op
 from ..proto import caffe_pb2
 from .base import Layer, register
 
+# Largest patch matrix (elements) built at once: a convolution runs over
+# slices of the batch whose patch matrix fits, which bounds its memory (a
+# whole VGG batch would take gigabytes) and keeps every GPU kernel buffer
+# within the 32-bit indexing of kernels/*.cu.
+PATCH_BUDGET = 2 ** 27
+
 
 def _fold_leading(shape, axis):
     """(N, C, *S) view shape of ``shape`` with every axis before the
@@ -105,6 +111,14 @@ class _ConvBase(Layer):
         return a.reshape(n, channels, -1).transpose(1, 0, 2).reshape(
             self.group, channels // self.group, -1)
 
+    def _batch_slices(self, image, other):
+        """Slices of the batch whose patch matrix fits PATCH_BUDGET, for the
+        pair image (N, C, *S), the side im2col reads, and other (N, C', *O)."""
+        per_image = (image.shape[1] * int(np.prod(self.window.kernel))
+                     * int(np.prod(other.shape[2:])))
+        step = max(1, PATCH_BUDGET // max(per_image, 1))
+        return [slice(i, i + step) for i in range(0, image.shape[0], step)]
+
     def _im2col(self, x):
         """(g, in/g * K, N * P) patch matrix of x (N, in, *S)."""
         cols = im2col_op.im2col(x, *self.window)
@@ -163,18 +177,21 @@ class ConvolutionLayer(_ConvBase):
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
-            y = self._nchw(t.xdata)
-            self._convolve(self._nchw(b.xdata), y)
+            x, y = self._nchw(b.xdata), self._nchw(t.xdata)
+            for part in self._batch_slices(x, y):
+                self._convolve(x[part], y[part])
             self._add_bias(y)
 
     def backward(self, top, propagate_down, bottom):
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
-            if self.param_propagate_down[0]:
-                self._accumulate_weight_grad(dy, x)
-            if down:
-                self._nchw(b.xdiff)[...] = self._convolve_transpose(dy, x.shape)
+            dx = self._nchw(b.xdiff) if down else None
+            for part in self._batch_slices(x, dy):
+                if self.param_propagate_down[0]:
+                    self._accumulate_weight_grad(dy[part], x[part])
+                if down:
+                    dx[part] = self._convolve_transpose(dy[part], x[part].shape)
 
 
 @register('Deconvolution')
@@ -185,18 +202,21 @@ class DeconvolutionLayer(_ConvBase):
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
-            y = self._nchw(t.xdata)
-            y[...] = self._convolve_transpose(self._nchw(b.xdata), y.shape)
+            x, y = self._nchw(b.xdata), self._nchw(t.xdata)
+            for part in self._batch_slices(y, x):
+                y[part] = self._convolve_transpose(x[part], y[part].shape)
             self._add_bias(y)
 
     def backward(self, top, propagate_down, bottom):
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
-            if self.param_propagate_down[0]:
-                self._accumulate_weight_grad(x, dy)
-            if down:
-                self._convolve(dy, self._nchw(b.xdiff))
+            dx = self._nchw(b.xdiff) if down else None
+            for part in self._batch_slices(dy, x):
+                if self.param_propagate_down[0]:
+                    self._accumulate_weight_grad(x[part], dy[part])
+                if down:
+                    self._convolve(dy[part], dx[part])
 
 
 @register('Im2col')
