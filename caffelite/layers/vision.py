@@ -168,18 +168,20 @@ class _ConvBase(Layer):
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.reshape(dy.shape[0], dy.shape[1], -1).sum(axis=(0, 2))
 
+    def _transpose_into(self, y, out):
+        """out (N, in, *S) = W^T * y for y (N, out, *O)."""
+        out[...] = self._convolve_transpose(y, out.shape)
 
-@register('Convolution')
-class ConvolutionLayer(_ConvBase):
-    """y = W * x + b for each bottom/top pair: N-d kernel, stride, pad,
-    dilation (repeated or _h/_w), group, bias_term and axis as in Caffe.
-    ``force_nd_im2col`` is accepted; the one im2col serves every rank."""
+    def _image_and_other(self, bottom, top):
+        """(image, other): the side im2col reads (a Convolution's bottom, a
+        Deconvolution's top) and the side of the GEMM's output columns."""
+        return (top, bottom) if self.transposed else (bottom, top)
 
     def forward(self, bottom, top):
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
-            for part in self._batch_slices(x, y):
-                self._convolve(x[part], y[part])
+            for part in self._batch_slices(*self._image_and_other(x, y)):
+                self._forward_op(x[part], y[part])
             self._add_bias(y)
 
     def backward(self, top, propagate_down, bottom):
@@ -187,11 +189,25 @@ class ConvolutionLayer(_ConvBase):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
             dx = self._nchw(b.xdiff) if down else None
-            for part in self._batch_slices(x, dy):
+            image, other = self._image_and_other(x, dy)
+            for part in self._batch_slices(image, other):
                 if self.param_propagate_down[0]:
-                    self._accumulate_weight_grad(dy[part], x[part])
+                    self._accumulate_weight_grad(other[part], image[part])
                 if down:
-                    dx[part] = self._convolve_transpose(dy[part], x[part].shape)
+                    self._backward_op(dy[part], dx[part])
+
+
+@register('Convolution')
+class ConvolutionLayer(_ConvBase):
+    """y = W * x + b for each bottom/top pair: N-d kernel, stride, pad,
+    dilation (repeated or _h/_w), group, bias_term and axis as in Caffe.
+    ``force_nd_im2col`` is accepted; the one im2col serves every rank."""
+
+    def _forward_op(self, x, y):
+        self._convolve(x, y)
+
+    def _backward_op(self, dy, dx):
+        self._transpose_into(dy, dx)
 
 
 @register('Deconvolution')
@@ -200,23 +216,11 @@ class DeconvolutionLayer(_ConvBase):
     its forward is Convolution's backward-data pass, so a stride upsamples."""
     transposed = True
 
-    def forward(self, bottom, top):
-        for b, t in zip(bottom, top):
-            x, y = self._nchw(b.xdata), self._nchw(t.xdata)
-            for part in self._batch_slices(y, x):
-                y[part] = self._convolve_transpose(x[part], y[part].shape)
-            self._add_bias(y)
+    def _forward_op(self, x, y):
+        self._transpose_into(x, y)
 
-    def backward(self, top, propagate_down, bottom):
-        for b, t, down in zip(bottom, top, propagate_down):
-            dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
-            self._accumulate_bias_grad(dy)
-            dx = self._nchw(b.xdiff) if down else None
-            for part in self._batch_slices(dy, x):
-                if self.param_propagate_down[0]:
-                    self._accumulate_weight_grad(x[part], dy[part])
-                if down:
-                    self._convolve(dy[part], dx[part])
+    def _backward_op(self, dy, dx):
+        self._convolve(dy, dx)
 
 
 @register('Im2col')
