@@ -1,6 +1,7 @@
 // Copies and selections between blobs viewed as (outer, dim, inner):
 // Concat and Slice move a block of ``block`` rows of the middle axis,
-// Eltwise MAX keeps a running maximum and the index of its source.
+// Crop an N-d box, and Eltwise MAX keeps a running maximum and the index of
+// its source.
 
 // dst[o, dst_offset + d, i] = src[o, src_offset + d, i] for d < block.
 KERNEL void copy_block(int n, const float* src, int src_dim, int src_offset, float* dst,
@@ -11,6 +12,29 @@ KERNEL void copy_block(int n, const float* src, int src_dim, int src_offset, flo
     int o = index / (inner * block);
     dst[(o * dst_dim + dst_offset + d) * inner + i] = src[(o * src_dim + src_offset + d) * inner + i];
   }
+}
+
+// Flat index in the big array of element ``index`` of the box of shape
+// ``shape`` (ndim axes) whose first element is at flat ``offset``; the big
+// array's element strides are ``strides``.
+DEVICE int box_element(int index, const int* shape, const int* strides, int ndim, int offset) {
+  for (int d = ndim - 1; d >= 0; --d) {
+    offset += (index % shape[d]) * strides[d];
+    index /= shape[d];
+  }
+  return offset;
+}
+
+// Crop forward: the box of x -> y (one thread per y element).
+KERNEL void crop_forward(int n, const float* x, const int* shape, const int* strides, int ndim,
+                         int offset, float* y) {
+  CUDA_KERNEL_LOOP(i, n) { y[i] = x[box_element(i, shape, strides, ndim, offset)]; }
+}
+
+// Crop backward: dy -> the box of dx (the rest of dx is zeroed first).
+KERNEL void crop_backward(int n, const float* dy, const int* shape, const int* strides, int ndim,
+                          int offset, float* dx) {
+  CUDA_KERNEL_LOOP(i, n) { dx[box_element(i, shape, strides, ndim, offset)] = dy[i]; }
 }
 
 // Fold bottom ``which`` into the running maximum (strictly greater wins,

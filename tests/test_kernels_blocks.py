@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import kernel_harness
+from caffelite.ops import blocks
 
 f32 = np.float32
 SETTINGS = settings(max_examples=20, deadline=None)
@@ -87,3 +88,21 @@ def test_softmax_loss_and_accuracy(outer, channels, inner, top_k, seed):
     truth = np.take_along_axis(scores, label.astype(int)[:, None], axis=1)
     better = (scores >= truth).sum(axis=1) - 1
     np.testing.assert_array_equal(correct, (better < top_k).ravel())
+
+
+@SETTINGS
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=4), st.integers(0, 2 ** 16))
+def test_crop_kernels(shape, seed):
+    rng = np.random.RandomState(seed)
+    starts = [rng.randint(0, d) for d in shape]
+    box = tuple(slice(a, a + rng.randint(1, d - a + 1)) for a, d in zip(starts, shape))
+    x = rng.randn(*shape).astype(f32)
+    geometry = blocks.box_geometry(x.shape, box)
+    y = np.empty(x[box].shape, f32)
+    kernel_harness.call('blocks', 'crop_forward', y.size, x, *geometry, y)
+    np.testing.assert_array_equal(y, x[box])
+    dx = np.zeros(shape, f32)
+    kernel_harness.call('blocks', 'crop_backward', y.size, y, *geometry, dx)
+    expected = np.zeros(shape, f32)
+    expected[box] = x[box]
+    np.testing.assert_array_equal(dx, expected)

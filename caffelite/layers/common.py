@@ -359,13 +359,11 @@ class CropLayer(Layer):
         top[0].reshape(shape)
 
     def forward(self, bottom, top):
-        top[0].xdata[...] = bottom[0].xdata[self.index]
+        blocks.crop_forward(bottom[0].xdata, self.index, top[0].xdata)
 
     def backward(self, top, propagate_down, bottom):
         if propagate_down[0]:
-            dx = bottom[0].xdiff
-            dx[...] = 0
-            dx[self.index] = top[0].xdiff
+            blocks.crop_backward(top[0].xdiff, self.index, bottom[0].xdiff)
 
 
 @register('Tile')

@@ -1,4 +1,4 @@
-"""Block copies (Concat, Slice), Eltwise MAX and per-channel moments
+"""Block copies (Concat, Slice, Crop), Eltwise MAX and per-channel moments
 (BatchNorm) with NumPy paths and the kernels of kernels/blocks.cu."""
 import numpy as np
 
@@ -64,3 +64,40 @@ def copy_block(src, dst, axis, src_offset, dst_offset, size):
     index = (slice(None),) * axis
     dst[index + (slice(dst_offset, dst_offset + size),)] = \
         src[index + (slice(src_offset, src_offset + size),)]
+
+
+def box_geometry(big_shape, box):
+    """A box (tuple of slices) of a C-ordered array of ``big_shape`` as the
+    crop kernels take it: (box shape, the array's element strides) as int32
+    arrays, the rank, and the flat index of the box's first element."""
+    strides = np.cumprod((tuple(big_shape[1:]) + (1,))[::-1])[::-1].astype(np.int32)
+    shape = np.array([s.stop - s.start for s in box], np.int32)
+    offset = int(sum(s.start * int(st) for s, st in zip(box, strides)))
+    return shape, strides, len(box), offset
+
+
+def _box_args(big_shape, box):
+    import cupy
+    shape, strides, ndim, offset = box_geometry(big_shape, box)
+    return cupy.asarray(shape), cupy.asarray(strides), ndim, offset
+
+
+def crop_forward(x, box, y):
+    """y[...] = x[box] for a box (tuple of slices, one per axis) of y's shape."""
+    if cuda.on_gpu(x):
+        import cupy
+        cuda.launch('blocks', 'crop_forward', y.size, cupy.ascontiguousarray(x),
+                    *_box_args(x.shape, box), y)
+        return
+    y[...] = x[box]
+
+
+def crop_backward(dy, box, dx):
+    """dx = dy inside the box (tuple of slices), 0 elsewhere."""
+    dx[...] = 0
+    if cuda.on_gpu(dy):
+        import cupy
+        cuda.launch('blocks', 'crop_backward', dy.size, cupy.ascontiguousarray(dy),
+                    *_box_args(dx.shape, box), dx)
+        return
+    dx[box] = dy
