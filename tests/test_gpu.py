@@ -12,11 +12,14 @@ from caffelite.blob import Blob
 from conftest import REFERENCE
 from refcases import reference_path
 from rerun import collect_again
-from test_gradients import CASES, set_up
+from test_gradients import CASES, RECURRENT, set_up
 
 pytestmark = pytest.mark.gpu
 
 collect_again(globals())
+
+# Every layer case of test_gradients: (id, definition, makers, checked, tops).
+LAYER_CASES = [c[:4] + (2 if 'Slice' in c[1] else 1,) for c in CASES] + RECURRENT
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +45,9 @@ def run(layer, bottom, top, checked=None, seed=3):
             [b.diff.copy() for b in layer.blobs])
 
 
-def assert_gpu_matches_cpu(name, definition, makers, checked):
+def assert_gpu_matches_cpu(name, definition, makers, checked, tops):
     """Run one layer case in CPU mode, then in GPU mode with the same params;
     tops, bottom diffs and param diffs must agree."""
-    tops = 2 if 'Slice' in definition else 1
     caffe.set_mode_cpu()
     layer, bottom, top = set_up(name, definition, makers, tops, 1)
     expected = run(layer, bottom, top, checked)
@@ -59,10 +61,9 @@ def assert_gpu_matches_cpu(name, definition, makers, checked):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
-                         ids=[c[0] for c in CASES])
-def test_layer_gpu_equals_cpu(name, definition, makers, checked, options):
-    assert_gpu_matches_cpu(name, definition, makers, checked)
+@pytest.mark.parametrize('case', LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_layer_gpu_equals_cpu(case):
+    assert_gpu_matches_cpu(*case)
 
 
 def test_lenet_solver_follows_the_cpu():

@@ -12,9 +12,8 @@ import fake_cupy
 from caffelite import cuda
 from caffelite.ops import neuron
 from refcases import reference_path, run_model_case
-from test_gradients import CASES
 from rerun import collect_again
-from test_gpu import assert_gpu_matches_cpu
+from test_gpu import LAYER_CASES, assert_gpu_matches_cpu
 
 collect_again(globals())
 
@@ -27,10 +26,9 @@ def fake_gpu(monkeypatch):
     caffe.set_mode_cpu()
 
 
-@pytest.mark.parametrize('name, definition, makers, checked, options', CASES,
-                         ids=[c[0] for c in CASES])
-def test_layer_gpu_path_equals_cpu(name, definition, makers, checked, options):
-    assert_gpu_matches_cpu(name, definition, makers, checked)
+@pytest.mark.parametrize('case', LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_layer_gpu_path_equals_cpu(case):
+    assert_gpu_matches_cpu(*case)
 
 
 def test_blob_sync_in_gpu_mode():
