@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from .errors import CaffeError
+from .resources import shipped_dir
 
 THREADS = 512
 MAX_BLOCKS = 65535 * 8
@@ -23,14 +24,9 @@ BUSY_THREADS = 2 ** 18
 
 
 def kernels_dir():
-    """The folder of the .cu sources: installed beside the package
-    (caffelite/kernels) or at the top of a source checkout (kernels/)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, 'kernels'),
-                      os.path.join(os.path.dirname(here), 'kernels')):
-        if os.path.exists(os.path.join(candidate, 'prelude.cuh')):
-            return candidate
-    raise FileNotFoundError('caffelite CUDA kernel sources not found beside %s' % here)
+    """The folder of the .cu sources: caffelite/kernels when installed,
+    kernels/ of a source checkout."""
+    return shipped_dir('kernels', 'prelude.cuh')
 
 
 def kernel_source(name):

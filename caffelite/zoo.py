@@ -17,6 +17,7 @@ import urllib.request
 from tqdm import tqdm
 
 from .errors import CaffeError
+from .resources import shipped_dir
 
 DIGESTS = ('sha1', 'sha256')
 CHUNK = 1 << 16
@@ -24,12 +25,7 @@ CHUNK = 1 << 16
 
 def zoo_dir():
     """caffelite/model_zoo when installed, model_zoo/ of a source checkout."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, 'model_zoo'),
-                      os.path.join(os.path.dirname(here), 'model_zoo')):
-        if os.path.exists(os.path.join(candidate, 'manifest.json')):
-            return candidate
-    raise CaffeError('caffelite model zoo files not found beside %s' % here)
+    return shipped_dir('model_zoo', 'manifest.json')
 
 
 def manifest():
