@@ -2,8 +2,11 @@
 // summed directly (a running add/subtract along the channels would lose
 // precision to cancellation, as Caffe's GPU version does).
 
-KERNEL void lrn_fill_scale(int positions, const float* x, int n, int channels, int spatial,
-                           int size, float alpha_over_size, float k, float* scale) {
+// Fills the scale k + alpha/size * (sum of squares over the window) and,
+// from it, the output x * scale^-beta: one pass over x.
+KERNEL void lrn_forward(int positions, const float* x, int n, int channels, int spatial,
+                        int size, float alpha_over_size, float k, float negative_beta,
+                        float* scale, float* y) {
   CUDA_KERNEL_LOOP(p, positions) {
     int base = (p / spatial) * channels * spatial + p % spatial;
     int pre = (size - 1) / 2;
@@ -14,14 +17,11 @@ KERNEL void lrn_fill_scale(int positions, const float* x, int n, int channels, i
         float v = x[base + j * spatial];
         accum += v * v;
       }
-      scale[base + c * spatial] = k + alpha_over_size * accum;
+      int i = base + c * spatial;
+      scale[i] = k + alpha_over_size * accum;
+      y[i] = x[i] * powf(scale[i], negative_beta);
     }
   }
-}
-
-KERNEL void lrn_compute_output(int count, const float* x, const float* scale,
-                               float negative_beta, float* y) {
-  CUDA_KERNEL_LOOP(i, count) { y[i] = x[i] * powf(scale[i], negative_beta); }
 }
 
 // dx = dy * scale^-beta - cache_ratio * x * sum over the channels j whose

@@ -6,8 +6,8 @@ import pytest
 
 # ../shared/reference beside the checkout; CAFFELITE_REFERENCE names a copy
 # elsewhere (a GPU machine gets one carried inside the checkout).
-REFERENCE = pathlib.Path(os.environ.get('CAFFELITE_REFERENCE') or
-                         pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'reference')
+_BESIDE = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'reference'
+REFERENCE = pathlib.Path(os.environ.get('CAFFELITE_REFERENCE') or _BESIDE)
 
 
 def reference_path(*parts):

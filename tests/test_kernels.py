@@ -69,7 +69,7 @@ def pool_args(x_shape, kernel, stride, pad, out):
 def test_max_pooling_kernels(g):
     n, c, h, w, kernel, stride, pad, out, rng = pool_setup(g)
     x = rand(rng, n, c, h, w)
-    ref_top = pool_op.max_forward(x, kernel, stride, pad, out)
+    ref_top, _ = pool_op.max_forward(x, kernel, stride, pad, out)
     ref_mask = pool_op.max_mask(x, ref_top, kernel, stride, pad)
     top = np.empty((n, c) + out, np.float32)
     mask = np.empty(top.shape, np.int32)
@@ -111,9 +111,8 @@ def test_lrn_kernels(n, c, spatial, size, seed):
     ref_y, ref_scale = lrn_op.lrn_across_forward(x, size, alpha, beta, k)
     scale = np.empty_like(x)
     y = np.empty_like(x)
-    kernel_harness.call('lrn', 'lrn_fill_scale', n * spatial, x, n, c, spatial, size,
-                        np.float32(alpha / size), np.float32(k), scale)
-    kernel_harness.call('lrn', 'lrn_compute_output', x.size, x, scale, np.float32(-beta), y)
+    kernel_harness.call('lrn', 'lrn_forward', n * spatial, x, n, c, spatial, size,
+                        np.float32(alpha / size), np.float32(k), np.float32(-beta), scale, y)
     np.testing.assert_allclose(scale, ref_scale, rtol=1e-5)
     np.testing.assert_allclose(y, ref_y, rtol=1e-5, atol=1e-6)
     dy = rand(rng, *x.shape)

@@ -272,9 +272,10 @@ class _Pooler:
         """(N, C, H, W) -> (N, C, oh, ow)."""
         kernel, stride, pad = self.window
         if self.method == MAX:
-            # The mask is derived from (x, top) only when asked for.
-            self._x, self._mask = x, None
-            self._top = pool_op.max_forward(x, kernel, stride, pad, self.out)
+            # Without a mask from the forward, mask() derives it from (x, top)
+            # only when asked for.
+            self._x = x
+            self._top, self._mask = pool_op.max_forward(x, kernel, stride, pad, self.out)
             return self._top
         if self.method == AVE:
             return pool_op.ave_forward(x, kernel, stride, pad, self.out)

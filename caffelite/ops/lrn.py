@@ -86,9 +86,8 @@ def _gpu_across_forward(x, size, alpha, beta, k):
     x = cupy.ascontiguousarray(x)
     scale = cupy.empty_like(x)
     y = cupy.empty_like(x)
-    cuda.launch('lrn', 'lrn_fill_scale', n * h * w, x, n, c, h * w, size,
-                f32(alpha / size), f32(k), scale)
-    cuda.launch('lrn', 'lrn_compute_output', x.size, x, scale, f32(-beta), y)
+    cuda.launch('lrn', 'lrn_forward', n * h * w, x, n, c, h * w, size, f32(alpha / size), f32(k),
+                f32(-beta), scale, y)
     return y, scale
 
 

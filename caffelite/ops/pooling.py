@@ -96,25 +96,26 @@ def _source_index(tap, x_shape, kernel, stride, pad):
 
 
 def max_forward(x, kernel, stride, pad, out):
-    """Window maxima (N, C, oh, ow). The argmax mask is computed on demand
-    by max_mask, since inference needs only the maxima."""
+    """(top, mask): the window maxima (N, C, oh, ow), and max_mask's argmax
+    mask where it comes free (the GPU kernel writes both in one pass). On
+    the host the mask is None: max_mask derives it when a backward asks,
+    which inference never does."""
     if cuda.on_gpu(x):
-        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)[0]
+        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)
     phases = _phase_split(x, kernel, stride, pad, out, LOWEST)
     top = np.full(x.shape[:2] + tuple(out), LOWEST, x.dtype)
     for _, tap in _taps(phases, kernel, stride, out):
         # fmax ignores NaN, as Caffe's strict '>' comparison does.
         np.fmax(top, tap, out=top)
-    return top
+    return top, None
 
 
 def max_mask(x, top, kernel, stride, pad):
     """Caffe's argmax mask (N, C, oh, ow) int32 of a max pooling whose
     maxima are ``top``: the index ``row * W + col`` of each window's first
-    element equal to its max, -1 for a window with no input element."""
+    element equal to its max, -1 for a window with no input element. (Host
+    arrays: on the GPU, max_forward returns the mask.)"""
     out = top.shape[2:]
-    if cuda.on_gpu(x):
-        return _gpu_forward('max_pool_forward', x, kernel, stride, pad, out, True)[1]
     phases = _phase_split(x, kernel, stride, pad, out, LOWEST)
     best = np.zeros(top.shape, np.int32)
     # Last tap first, so the first tap equal to the max is written last;
