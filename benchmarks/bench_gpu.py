@@ -2,8 +2,8 @@
 
 1. Training-step time of AlexNet (batch 128) and ResNet-50 (batch 32),
    caffelite GPU beside PyTorch with cuDNN on the same architectures
-   (torch_peer.py builds them from the same prototxt), alternating in one run.
-   Target: within 1.5x of PyTorch + cuDNN.
+   (torch_peer.py builds them from the same prototxt), alternating in one run,
+   both in float32 (PyTorch's TF32 off). Target: within 1.5x of PyTorch + cuDNN.
 2. Achieved memory bandwidth of the im2col, max pooling, LRN and softmax
    kernels as a fraction of a device-to-device copy of the same bytes.
    Target: at least 60% each.
@@ -72,6 +72,11 @@ def training_step(name, batch, classes, repeats):
     solver.net.blobs['data'].data[...] = x
     solver.net.blobs['label'].data[...] = y
     torch.backends.cudnn.benchmark = True
+    # Both sides in full float32, as Caffe computes: PyTorch would otherwise
+    # run its convolutions in TF32 (a 10-bit mantissa), which caffelite's
+    # float32 conformance to Caffe rules out.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     peer = TorchPeer(solver.net).cuda().train()
     opt = torch.optim.SGD(peer.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
