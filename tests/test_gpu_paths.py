@@ -78,7 +78,7 @@ def load_model_case(case):
     return net
 
 
-@pytest.mark.parametrize('case', ['googlenet', 'squeezenet_v1.1'])
+@pytest.mark.parametrize('case', ['googlenet', 'squeezenet_v1.1', 'resnet50', 'fcn32s'])
 def test_gpu_passes_copy_nothing_to_the_host(case):
     net = load_model_case(case)
     fake_cupy.transfers.clear()

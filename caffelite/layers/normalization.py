@@ -88,10 +88,12 @@ class BatchNormLayer(Layer):
         return a.reshape(a.shape[0], self.channels, -1)
 
     def _global_stats(self):
-        """(mean, variance) (C,) from the running sums."""
-        factor = float(self.blobs[2].xdata[0])
-        factor = f32(0) if factor == 0 else f32(1) / f32(factor)
-        return self.blobs[0].xdata * factor, self.blobs[1].xdata * factor
+        """(mean, variance) (C,) from the running sums, scaled by 1 / factor
+        (0 while the factor is 0), computed where the blobs live: reading
+        the factor on the host would stall a GPU forward at every layer."""
+        factor = self.blobs[2].xdata[:1]
+        scale = (factor != 0) / self.xp.where(factor == 0, f32(1), factor)
+        return self.blobs[0].xdata * scale, self.blobs[1].xdata * scale
 
     def _batch_stats(self, x):
         """(mean, variance) (C,) of x (N, C, S); also folds them into the
