@@ -79,6 +79,16 @@ def rng():
     return _rng
 
 
+def uniform(shape, xp=np):
+    """Float32 draws from U[0, 1) of ``shape`` in ``xp``'s memory: from the
+    seeded host RandomState for NumPy, from CuPy's device generator (seeded
+    with it by set_random_seed) for CuPy, so a GPU layer never waits for
+    host random numbers. As in Caffe, the two modes draw different numbers."""
+    if xp is np:
+        return _rng.random_sample(shape).astype(np.float32)
+    return xp.random.random_sample(shape, dtype=np.float32)
+
+
 def set_random_seed(seed):
     """Seed every random source caffelite uses (host and, if present, GPU)."""
     _rng.seed(int(seed) & 0xFFFFFFFF)

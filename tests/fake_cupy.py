@@ -232,7 +232,11 @@ def install(monkeypatch):
     fake.__getattr__ = _device_attribute(np, 'cupy')
     for name in _UPLOADS:
         setattr(fake, name, _upload(getattr(np, name)))
-    fake.random = types.SimpleNamespace(seed=lambda s: None)
+    device_rng = np.random.RandomState(0)
+    fake.random = types.SimpleNamespace(
+        seed=lambda s: device_rng.seed(int(s) & 0xFFFFFFFF),
+        random_sample=lambda size=None, dtype=np.float64: ndarray(
+            np.asarray(device_rng.random_sample(size), dtype)))
     fake.cuda = types.SimpleNamespace(
         Device=lambda i=0: types.SimpleNamespace(use=lambda: None, synchronize=lambda: None),
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))

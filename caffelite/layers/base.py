@@ -100,9 +100,6 @@ class Layer:
         if not condition:
             self.fail(message)
 
-    def rng(self):
-        return backend.rng()
-
     # --- called by the Net ---------------------------------------------------
     def check_blob_counts(self, bottom, top):
         nb, nt = len(bottom), len(top)

@@ -7,7 +7,7 @@ a layer whose gradient needs x keeps a copy of it for the backward pass.
 """
 import numpy as np
 
-from .. import fillers
+from .. import backend, fillers
 from ..ops import neuron as ops
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -279,9 +279,7 @@ class DropoutLayer(NeuronLayer):
     def f(self, x):
         if not self.training:
             return x
-        # Drawn on the host from the global RandomState, so a seeded run
-        # drops the same units in either mode.
-        draw = self.xp.asarray(self.rng().random_sample(x.shape).astype(np.float32))
+        draw = backend.uniform(x.shape, self.xp)
         y, self.mask = ops.dropout_forward(x, draw, self.ratio, self.scale)
         return y
 

@@ -282,8 +282,7 @@ class _Pooler:
         if not self.train:
             return pool_op.stochastic_forward_test(x, kernel, stride, self.out)
         xp = backend.array_module(x)
-        uniform = xp.asarray(backend.rng().uniform(size=x.shape[:2] + self.out)
-                             .astype(np.float32))
+        uniform = backend.uniform(x.shape[:2] + self.out, xp)
         top, self._mask = pool_op.stochastic_forward_train(x, kernel, stride, self.out, uniform)
         return top
 
