@@ -614,3 +614,16 @@ def test_convolution_over_batch_slices_equals_whole_batch(case, monkeypatch):
     assert len(layer._batch_slices(bottom[0].data, top[0].data)) == bottom[0].shape[0] > 1
     for ours, ref in zip(sum(run(layer, bottom, top), []), sum(whole, [])):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_scratch_buffers_are_reused_per_name():
+    from caffelite.ops import workspace
+    workspace.release()
+    first = workspace.scratch('test', (4, 5))
+    again = workspace.scratch('test', (2, 3))
+    assert again.shape == (2, 3) and np.shares_memory(first, again)
+    assert not np.shares_memory(first, workspace.scratch('other', (4, 5)))
+    larger = workspace.scratch('test', (10, 10))
+    assert larger.shape == (10, 10) and not np.shares_memory(first, larger)
+    workspace.release()
+    assert not np.shares_memory(larger, workspace.scratch('test', (10, 10)))

@@ -5,7 +5,7 @@ Filter, Scale and Bias."""
 import numpy as np
 
 from .. import fillers
-from ..ops import blocks
+from ..ops import blocks, workspace
 from ..ops import softmax as softmax_op
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -243,7 +243,12 @@ class InnerProductLayer(Layer):
         dy = top[0].xdiff.reshape(-1, top[0].shape[-1])
         if self.param_propagate_down[0]:
             x = self._x(bottom)
-            self.blobs[0].xdiff[...] += x.T @ dy if self.transpose else dy.T @ x
+            a, b = (x.T, dy) if self.transpose else (dy.T, x)
+            # Into scratch: a fresh weight-sized product each step costs page
+            # faults (fc6 of VGG is 400 MB).
+            grad = self.xp.matmul(a, b, out=workspace.scratch(
+                'ip_grad', (a.shape[0], b.shape[1]), self.xp))
+            self.blobs[0].xdiff[...] += grad.reshape(self.blobs[0].shape)
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.sum(axis=0)
         if propagate_down[0]:

@@ -11,6 +11,7 @@ import numpy as np
 from .. import backend, fillers, geometry
 from ..errors import CaffeError
 from ..ops import im2col as im2col_op
+from ..ops import workspace
 from ..ops import pooling as pool_op
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -104,12 +105,16 @@ class _ConvBase(Layer):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
+    def _scratch(self, name, shape):
+        return workspace.scratch(name, shape, self.xp)
+
     def _gemm_layout(self, a):
         """(N, A, *S) -> (g, A/g, N * prod(S)): a GEMM operand with the batch
-        in the columns (one transposing copy)."""
+        in the columns (one transposing copy, into scratch)."""
         n, channels = a.shape[:2]
-        return a.reshape(n, channels, -1).transpose(1, 0, 2).reshape(
-            self.group, channels // self.group, -1)
+        layout = self._scratch('conv_layout', (channels, n, int(np.prod(a.shape[2:]))))
+        layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
+        return layout.reshape(self.group, channels // self.group, -1)
 
     def _batch_slices(self, image, other):
         """Slices of the batch whose patch matrix fits PATCH_BUDGET, for the
@@ -120,8 +125,9 @@ class _ConvBase(Layer):
         return [slice(i, i + step) for i in range(0, image.shape[0], step)]
 
     def _im2col(self, x):
-        """(g, in/g * K, N * P) patch matrix of x (N, in, *S)."""
-        cols = im2col_op.im2col(x, *self.window)
+        """(g, in/g * K, N * P) patch matrix of x (N, in, *S), in scratch."""
+        cols = self._scratch('conv_cols', im2col_op.patch_shape(x.shape, *self.window))
+        im2col_op.im2col(x, *self.window, out=cols)
         return cols.reshape(self.group, -1, cols.shape[1])
 
     def _per_image(self, a):
@@ -140,20 +146,25 @@ class _ConvBase(Layer):
             xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
                       out=out.reshape(n, g, w.shape[1], -1))
             return
-        y = xp.matmul(w, self._im2col(x))
+        cols = self._im2col(x)
+        y = xp.matmul(w, cols, out=self._scratch('conv_gemm', w.shape[:2] + cols.shape[2:]))
         # (out, N * P) -> (N, out, P): one strided copy into the top.
         out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
 
-    def _convolve_transpose(self, y, x_shape):
-        """W^T * y: y (N, out, *O) -> (N, in, *S) = x_shape (col2im of the
+    def _convolve_transpose(self, y, out):
+        """out (N, in, *S) = W^T * y for y (N, out, *O) (col2im of the
         patch-matrix gradient)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = y.shape[0]
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
-            return xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1)).reshape(x_shape)
-        cols = xp.matmul(w_t, self._gemm_layout(y))
-        return im2col_op.col2im(cols.reshape(-1, cols.shape[2]), x_shape, *self.window)
+            xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
+                      out=out.reshape(n, g, w_t.shape[1], -1))
+            return
+        layout = self._gemm_layout(y)
+        cols = xp.matmul(w_t, layout,
+                         out=self._scratch('conv_cols', (g, w_t.shape[1], layout.shape[2])))
+        im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, *self.window, out=out)
 
     def _accumulate_weight_grad(self, y, x):
         """W diff += y * im2col(x)^T for y (N, out, *O) and x (N, in, *S)."""
@@ -167,10 +178,6 @@ class _ConvBase(Layer):
     def _accumulate_bias_grad(self, dy):
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.reshape(dy.shape[0], dy.shape[1], -1).sum(axis=(0, 2))
-
-    def _transpose_into(self, y, out):
-        """out (N, in, *S) = W^T * y for y (N, out, *O)."""
-        out[...] = self._convolve_transpose(y, out.shape)
 
     def _image_and_other(self, bottom, top):
         """(image, other): the side im2col reads (a Convolution's bottom, a
@@ -207,7 +214,7 @@ class ConvolutionLayer(_ConvBase):
         self._convolve(x, y)
 
     def _backward_op(self, dy, dx):
-        self._transpose_into(dy, dx)
+        self._convolve_transpose(dy, dx)
 
 
 @register('Deconvolution')
@@ -217,7 +224,7 @@ class DeconvolutionLayer(_ConvBase):
     transposed = True
 
     def _forward_op(self, x, y):
-        self._transpose_into(x, y)
+        self._convolve_transpose(x, y)
 
     def _backward_op(self, dy, dx):
         self._convolve(dy, dx)

@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from .. import cuda
+from . import workspace
 from ..backend import array_module
 from ..geometry import ConvWindow, conv_shape
 
@@ -31,12 +32,16 @@ def as_strided(a, shape, strides):
 
 
 def pad_spatial(x, before, after, value=0):
-    """Pad the spatial axes (2, 3, ...) of x (N, C, *S); no copy when
-    nothing is added."""
+    """Pad the spatial axes (2, 3, ...) of x (N, C, *S), into the scratch
+    array 'padded' (valid until its next use); no copy when nothing is added."""
     if not any(before) and not any(after):
         return x
-    widths = ((0, 0), (0, 0)) + tuple(zip(before, after))
-    return array_module(x).pad(x, widths, constant_values=value)
+    shape = x.shape[:2] + tuple(s + b + a for s, b, a in zip(x.shape[2:], before, after))
+    padded = workspace.scratch('padded', shape, array_module(x), x.dtype)
+    padded.fill(value)
+    padded[(slice(None), slice(None)) + tuple(slice(b, b + s) for b, s in
+                                             zip(before, x.shape[2:]))] = x
+    return padded
 
 
 def _tap_slices(tap, stride, dilation, out):
@@ -45,68 +50,83 @@ def _tap_slices(tap, stride, dilation, out):
                  for t, s, d, o in zip(tap, stride, dilation, out))
 
 
-def im2col(x, kernel, stride, pad, dilation):
-    """(N, C, *S) -> (C * prod(kernel), N * prod(out)) patch matrix."""
+def patch_shape(x_shape, kernel, stride, pad, dilation):
+    """Shape (C * prod(kernel), N * prod(out)) of im2col's patch matrix."""
+    window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
+    return (x_shape[1] * int(np.prod(window.kernel)),
+            x_shape[0] * int(np.prod(conv_shape(x_shape[2:], window))))
+
+
+def im2col(x, kernel, stride, pad, dilation, out=None):
+    """(N, C, *S) -> (C * prod(kernel), N * prod(out)) patch matrix, written
+    into ``out`` when given (of patch_shape)."""
     n, c = x.shape[:2]
     window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
-    out = conv_shape(x.shape[2:], window)
-    if cuda.on_gpu(x) and len(out) == 2:
-        return _im2col_gpu(x, window, out)
+    spatial = conv_shape(x.shape[2:], window)
+    if out is None:
+        out = array_module(x).empty(patch_shape(x.shape, *window), x.dtype)
+    if cuda.on_gpu(x) and len(spatial) == 2:
+        return _im2col_gpu(x, window, spatial, out)
     padded = pad_spatial(x, window.pad, window.pad)
     step = padded.strides
     windows = as_strided(
-        padded, (c,) + window.kernel + (n,) + out,
+        padded, (c,) + window.kernel + (n,) + spatial,
         (step[1],) + tuple(s * d for s, d in zip(step[2:], window.dilation)) + (step[0],)
         + tuple(s * st for s, st in zip(step[2:], window.stride)))
     # The one copy: the windowed view laid out as the GEMM operand.
-    return windows.reshape(c * int(np.prod(window.kernel)), n * int(np.prod(out)))
+    out.reshape(windows.shape)[...] = windows
+    return out
 
 
-def col2im(cols, x_shape, kernel, stride, pad, dilation):
+def col2im(cols, x_shape, kernel, stride, pad, dilation, out=None):
     """Adjoint of im2col: (C * prod(kernel), N * prod(out)) -> x_shape,
-    summing every patch entry into its input element (padding dropped).
-    Loops over kernel taps only; the result may be a view."""
+    summing every patch entry into its input element (padding dropped),
+    written into ``out`` when given. Loops over kernel taps only."""
     xp = array_module(cols)
     n, c = x_shape[:2]
     spatial = tuple(x_shape[2:])
     window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
-    out = conv_shape(spatial, window)
-    if cuda.on_gpu(cols) and len(out) == 2:
-        return _col2im_gpu(cols, x_shape, window, out)
-    padded = xp.zeros((n, c) + tuple(s + 2 * p for s, p in zip(spatial, window.pad)),
-                      cols.dtype)
-    if min(out, default=1) > 0:
-        patches = cols.reshape((c,) + window.kernel + (n,) + out)
+    positions = conv_shape(spatial, window)
+    if out is None:
+        out = xp.empty(tuple(x_shape), cols.dtype)
+    if cuda.on_gpu(cols) and len(positions) == 2:
+        return _col2im_gpu(cols, x_shape, window, positions, out)
+    padded = out
+    if any(window.pad):
+        padded = workspace.scratch('col2im', (n, c) + tuple(
+            s + 2 * p for s, p in zip(spatial, window.pad)), xp, cols.dtype)
+    padded.fill(0)
+    if min(positions, default=1) > 0:
+        patches = cols.reshape((c,) + window.kernel + (n,) + positions)
         for tap in itertools.product(*map(range, window.kernel)):
             region = padded[(slice(None), slice(None))
-                            + _tap_slices(tap, window.stride, window.dilation, out)]
+                            + _tap_slices(tap, window.stride, window.dilation, positions)]
             region += xp.moveaxis(patches[(slice(None),) + tap], 0, 1)
-    return padded[(slice(None), slice(None))
-                  + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial))]
+    if padded is not out:
+        out[...] = padded[(slice(None), slice(None))
+                          + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial))]
+    return out
 
 
-def _im2col_gpu(x, window, out):
+def _im2col_gpu(x, window, positions, cols):
     import cupy
     n, c, h, w = x.shape
-    cols = cupy.empty((c * window.kernel[0] * window.kernel[1], n * out[0] * out[1]),
-                      np.float32)
     # One thread per (channel, column), each filling its kernel-size rows.
     cuda.launch('im2col', 'im2col_kernel', c * cols.shape[1], cupy.ascontiguousarray(x),
-                n, c, h, w, *_kernel_args(window, out), cols)
+                n, c, h, w, *_kernel_args(window, positions), cols)
     return cols
 
 
-def _col2im_gpu(cols, x_shape, window, out):
+def _col2im_gpu(cols, x_shape, window, positions, x):
     import cupy
     n, c, h, w = x_shape
-    x = cupy.empty(tuple(x_shape), np.float32)
     cuda.launch('im2col', 'col2im_kernel', x.size, cupy.ascontiguousarray(cols), n, c, h, w,
-                *_kernel_args(window, out), x)
+                *_kernel_args(window, positions), x)
     return x
 
 
-def _kernel_args(window, out):
+def _kernel_args(window, positions):
     """The 2-D geometry as the CUDA kernels take it."""
     return (window.kernel[0], window.kernel[1], window.pad[0], window.pad[1],
             window.stride[0], window.stride[1], window.dilation[0], window.dilation[1],
-            out[0], out[1])
+            positions[0], positions[1])
