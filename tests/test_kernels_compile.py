@@ -2,6 +2,7 @@
 (prelude.cuh first, as caffelite.cuda hands it to CuPy), warning-free, and
 exports each kernel unmangled with the parameter list that the fake CuPy
 checks launches against. No GPU is needed; skips without nvcc."""
+import pathlib
 import re
 import shutil
 import subprocess
@@ -47,3 +48,13 @@ def test_kernels_compile_for_the_gpu(module, tmp_path):
         assert len(params) == len(expected), name
         for got, (ctype, pointer) in zip(params, expected):
             assert got in (('.u64',) if pointer else PTX_TYPES[ctype]), (name, got, ctype)
+
+
+def test_the_package_ships_these_kernel_sources():
+    """What caffelite.cuda hands to CuPy (installed or from a checkout) is
+    the source compiled and host-tested here."""
+    from caffelite import cuda
+    shipped = pathlib.Path(cuda.kernels_dir())
+    for source in list(kernel_harness.KERNELS.glob('*.cu')) + [kernel_harness.KERNELS /
+                                                              'prelude.cuh']:
+        assert (shipped / source.name).read_text() == source.read_text(), source.name
