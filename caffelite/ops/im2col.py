@@ -91,20 +91,19 @@ def col2im(cols, x_shape, kernel, stride, pad, dilation, out=None):
         out = xp.empty(tuple(x_shape), cols.dtype)
     if cuda.on_gpu(cols) and len(positions) == 2:
         return _col2im_gpu(cols, x_shape, window, positions, out)
-    padded = out
-    if any(window.pad):
-        padded = workspace.scratch('col2im', (n, c) + tuple(
-            s + 2 * p for s, p in zip(spatial, window.pad)), xp, cols.dtype)
+    # Summed in the patch matrix's (C, N) order, which keeps every tap's
+    # add close to contiguous, then moved to (N, C) by one copy.
+    padded = workspace.scratch('col2im', (c, n) + tuple(
+        s + 2 * p for s, p in zip(spatial, window.pad)), xp, cols.dtype)
     padded.fill(0)
     if min(positions, default=1) > 0:
         patches = cols.reshape((c,) + window.kernel + (n,) + positions)
         for tap in itertools.product(*map(range, window.kernel)):
-            region = padded[(slice(None), slice(None))
-                            + _tap_slices(tap, window.stride, window.dilation, positions)]
-            region += xp.moveaxis(patches[(slice(None),) + tap], 0, 1)
-    if padded is not out:
-        out[...] = padded[(slice(None), slice(None))
-                          + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial))]
+            padded[(slice(None), slice(None))
+                   + _tap_slices(tap, window.stride, window.dilation, positions)] += \
+                patches[(slice(None),) + tap]
+    out[...] = xp.moveaxis(padded[(slice(None), slice(None)) + tuple(
+        slice(p, p + s) for p, s in zip(window.pad, spatial))], 0, 1)
     return out
 
 
