@@ -616,9 +616,12 @@ def test_convolution_over_batch_slices_equals_whole_batch(case, monkeypatch):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_scratch_buffers_are_reused_per_name():
+def test_scratch_buffers_are_reused_per_name(monkeypatch):
     from caffelite.ops import workspace
     workspace.release()
+    assert workspace.scratch('test', (4, 5)) is None           # small: left to malloc
+    assert workspace.empty('test', (4, 5)).shape == (4, 5)
+    monkeypatch.setattr(workspace, 'MIN_BYTES', 0)
     first = workspace.scratch('test', (4, 5))
     again = workspace.scratch('test', (2, 3))
     assert again.shape == (2, 3) and np.shares_memory(first, again)

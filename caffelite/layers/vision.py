@@ -112,7 +112,7 @@ class _ConvBase(Layer):
         """(N, A, *S) -> (g, A/g, N * prod(S)): a GEMM operand with the batch
         in the columns (one transposing copy, into scratch)."""
         n, channels = a.shape[:2]
-        layout = self._scratch('conv_layout', (channels, n, int(np.prod(a.shape[2:]))))
+        layout = workspace.empty('conv_layout', (channels, n, int(np.prod(a.shape[2:]))), self.xp)
         layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
         return layout.reshape(self.group, channels // self.group, -1)
 
@@ -126,8 +126,8 @@ class _ConvBase(Layer):
 
     def _im2col(self, x):
         """(g, in/g * K, N * P) patch matrix of x (N, in, *S), in scratch."""
-        cols = self._scratch('conv_cols', im2col_op.patch_shape(x.shape, *self.window))
-        im2col_op.im2col(x, *self.window, out=cols)
+        cols = im2col_op.im2col(x, *self.window, out=self._scratch(
+            'conv_cols', im2col_op.patch_shape(x.shape, *self.window)))
         return cols.reshape(self.group, -1, cols.shape[1])
 
     def _per_image(self, a):

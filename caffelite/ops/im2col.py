@@ -37,7 +37,7 @@ def pad_spatial(x, before, after, value=0):
     if not any(before) and not any(after):
         return x
     shape = x.shape[:2] + tuple(s + b + a for s, b, a in zip(x.shape[2:], before, after))
-    padded = workspace.scratch('padded', shape, array_module(x), x.dtype)
+    padded = workspace.empty('padded', shape, array_module(x), x.dtype)
     padded.fill(value)
     padded[(slice(None), slice(None)) + tuple(slice(b, b + s) for b, s in
                                              zip(before, x.shape[2:]))] = x
@@ -63,9 +63,9 @@ def im2col(x, kernel, stride, pad, dilation, out=None):
     n, c = x.shape[:2]
     window = ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
     spatial = conv_shape(x.shape[2:], window)
-    if out is None:
-        out = array_module(x).empty(patch_shape(x.shape, *window), x.dtype)
     if cuda.on_gpu(x) and len(spatial) == 2:
+        if out is None:
+            out = array_module(x).empty(patch_shape(x.shape, *window), x.dtype)
         return _im2col_gpu(x, window, spatial, out)
     padded = pad_spatial(x, window.pad, window.pad)
     step = padded.strides
@@ -74,6 +74,8 @@ def im2col(x, kernel, stride, pad, dilation, out=None):
         (step[1],) + tuple(s * d for s, d in zip(step[2:], window.dilation)) + (step[0],)
         + tuple(s * st for s, st in zip(step[2:], window.stride)))
     # The one copy: the windowed view laid out as the GEMM operand.
+    if out is None:
+        return windows.reshape(patch_shape(x.shape, *window))
     out.reshape(windows.shape)[...] = windows
     return out
 
@@ -93,7 +95,7 @@ def col2im(cols, x_shape, kernel, stride, pad, dilation, out=None):
         return _col2im_gpu(cols, x_shape, window, positions, out)
     # Summed in the patch matrix's (C, N) order, which keeps every tap's
     # add close to contiguous, then moved to (N, C) by one copy.
-    padded = workspace.scratch('col2im', (c, n) + tuple(
+    padded = workspace.empty('col2im', (c, n) + tuple(
         s + 2 * p for s, p in zip(spatial, window.pad)), xp, cols.dtype)
     padded.fill(0)
     if min(positions, default=1) > 0:

@@ -1,29 +1,44 @@
 """Scratch arrays reused for the large temporaries of a layer call (patch
 matrices, GEMM outputs, padded copies).
 
-A fresh multi-megabyte NumPy array costs a page fault and a kernel zero
-fill for every page, each time one is made; on a CPU training step that is
-a sixth of the time. A buffer kept here is made once per name and reused by
-every later call, as Caffe reuses its column buffer. An array handed out
-stays valid until the next request for the same name, so a caller uses it
-within the call that asked for it and keeps nothing. CuPy arrays come from
-CuPy's memory pool instead, which already reuses device memory.
+glibc's malloc serves blocks over 32 MiB straight from the kernel, so each
+fresh one costs a page fault and a zero fill for every page, every time it
+is made; on a CPU training step of CaffeNet that was a tenth of the time.
+A buffer kept here for such a temporary is made once per name and reused by
+every later call, as Caffe reuses its column buffer. Smaller temporaries
+are left to malloc, whose free lists already reuse them (a kept buffer of a
+few megabytes measured slower). An array handed out stays valid until the
+next request for the same name, so a caller uses it within the call that
+asked for it and keeps nothing. CuPy arrays come from CuPy's memory pool,
+which already reuses device memory.
 """
 import numpy as np
+
+# Below this, malloc reuses freed blocks by itself.
+MIN_BYTES = 32 << 20
 
 _buffers = {}
 
 
 def scratch(name, shape, xp=np, dtype=np.float32):
-    """An uninitialized ``shape`` array of ``dtype`` for the temporary ``name``."""
-    if xp is not np:
-        return xp.empty(shape, dtype)
+    """The kept ``shape`` array of ``dtype`` for the temporary ``name``
+    (uninitialized), or None where keeping one does not pay: CuPy arrays,
+    and NumPy arrays under MIN_BYTES. Ops take it as ``out`` and allocate
+    as usual for None."""
     size = int(np.prod(shape, dtype=np.int64))
+    if xp is not np or size * np.dtype(dtype).itemsize < MIN_BYTES:
+        return None
     key = (name, np.dtype(dtype))
     if key not in _buffers or _buffers[key].size < size:
         _buffers.pop(key, None)     # the old buffer goes before the larger one is made
         _buffers[key] = np.empty(size, dtype)
     return _buffers[key][:size].reshape(shape)
+
+
+def empty(name, shape, xp=np, dtype=np.float32):
+    """scratch(), or a fresh uninitialized array where it gives None."""
+    kept = scratch(name, shape, xp, dtype)
+    return xp.empty(shape, dtype) if kept is None else kept
 
 
 def release():
