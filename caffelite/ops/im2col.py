@@ -38,9 +38,13 @@ def pad_spatial(x, before, after, value=0):
         return x
     shape = x.shape[:2] + tuple(s + b + a for s, b, a in zip(x.shape[2:], before, after))
     padded = workspace.empty('padded', shape, array_module(x), x.dtype)
-    padded.fill(value)
     padded[(slice(None), slice(None)) + tuple(slice(b, b + s) for b, s in
                                              zip(before, x.shape[2:]))] = x
+    # Only the border gets the fill value: the interior was just written.
+    for axis, (b, s) in enumerate(zip(before, x.shape[2:]), start=2):
+        lead = (slice(None),) * axis
+        padded[lead + (slice(0, b),)] = value
+        padded[lead + (slice(b + s, None),)] = value
     return padded
 
 
