@@ -30,16 +30,14 @@ class Preprocessing:
                                            self.input_scale))
 
     def mean_array(self, shape):
-        """The mean as (C, 1, 1) or (C, H, W) float32 for an input of
-        ``shape`` (N, C, H, W), or None."""
+        """The mean as a pixel (C,) or an image (C, H, W), float32, for an
+        input of ``shape`` (N, C, H, W); or None."""
         if self.mean is None:
             return None
         if isinstance(self.mean, str):
             return np.asarray(load_mean_for(self.mean, tuple(shape[1:])), np.float32)
         mean = np.asarray(self.mean, np.float32)
-        if mean.ndim == 1 and mean.shape[0] == shape[1]:
-            return mean[:, None, None]
-        if mean.shape == tuple(shape[1:]):
+        if mean.shape == (shape[1],) or mean.shape == tuple(shape[1:]):
             return mean
         raise CaffeError('mean of shape %s fits neither the channels (%d) nor the input %s'
                          % (mean.shape, shape[1], tuple(shape[1:])))
@@ -84,7 +82,8 @@ class Preprocessing:
             x = g.op('Mul', [x, g.const(np.float32(self.raw_scale))], where=where)
         mean = self.mean_array(shape)
         if mean is not None:
-            x = g.op('Sub', [x, g.initializer(mean[None], where + '/mean')], where=where)
+            mean = mean.reshape((1, -1) + (mean.shape[1:] if mean.ndim == 3 else (1, 1)))
+            x = g.op('Sub', [x, g.initializer(mean, where + '/mean')], where=where)
         if self.input_scale is not None:
             x = g.op('Mul', [x, g.const(np.float32(self.input_scale))], where=where)
         return x

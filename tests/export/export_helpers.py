@@ -1,11 +1,16 @@
 """Building small nets from prototxt text for export tests, and running
 an exported model in ONNX Runtime."""
 import numpy as np
+import pytest
 
 import caffelite
 from caffelite.export import build_model, check_model
 from caffelite.export.verify import ort_session
 from refcases import synthetic_weights
+
+# The [onnx] extra (also in [test]); without it these tests cannot run.
+pytest.importorskip('onnx')
+pytest.importorskip('onnxruntime')
 
 
 def net_text(inputs, body):
