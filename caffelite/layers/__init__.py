@@ -4,8 +4,8 @@ Importing this package registers every type; ``create_layer(param)`` builds
 one from its LayerParameter.
 """
 from .base import Layer, create_layer, layer_type_list, register
-from . import (common, data, data_sources, loss, neuron, normalization, python,  # noqa: F401
-               recurrent, vision)  # (imported to register their layer types)
+from . import (common, data, data_sources, detectnet, detectnet_layers, loss, neuron,  # noqa: F401
+               normalization, python, recurrent, vision)  # (imported to register their layer types)
 
 __all__ = ['Layer', 'create_layer', 'layer_type_list', 'register']
 
