@@ -33,8 +33,11 @@ setup(
         'draw': ['pydot>=1.4'],
         'plot': ['matplotlib>=3.5'],
         'demo': ['scikit-learn>=1.0'],
+        # OpenCV 4: the detection tests compare with cv2.groupRectangles,
+        # which OpenCV 5.0's main wheel no longer has.
         'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
-                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0'],
+                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
+                 'opencv-python-headless>=4.5,<5'],
     },
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
 )

@@ -100,13 +100,15 @@ def apply_to_boxes(rows, aug, size):
 def _corners(center, size, degrees):
     """OpenCV RotatedRect::points: the 4 corners of a w x h rectangle
     rotated by ``degrees`` about ``center``."""
-    rad = math.radians(degrees)
-    b, a = math.cos(rad) * 0.5, math.sin(rad) * 0.5
-    (cx, cy), (w, h) = center, size
+    rad = degrees * math.pi / 180.0
+    # float32 throughout, as OpenCV's Point2f corners
+    b, a = np.float32(math.cos(rad)) * np.float32(0.5), np.float32(math.sin(rad)) * np.float32(0.5)
+    (cx, cy), (w, h) = np.float32(center), np.float32(size)
     p0 = (cx - a * h - b * w, cy + b * h - a * w)
     p1 = (cx + a * h - b * w, cy - b * h - a * w)
-    return np.array([p0, p1, (2 * cx - p0[0], 2 * cy - p0[1]),
-                     (2 * cx - p1[0], 2 * cy - p1[1])], np.float64)
+    two = np.float32(2)
+    return np.array([p0, p1, (two * cx - p0[0], two * cy - p0[1]),
+                     (two * cx - p1[0], two * cy - p1[1])], np.float32)
 
 
 def _bounding_rect(corners):
@@ -136,22 +138,26 @@ def rotation_matrix(size, degrees):
 
 
 def rotate_image(img, degrees):
-    """``img`` rotated into its bounding size, bilinear; pixels whose
-    source lies outside the image stay 0 (OpenCV's BORDER_TRANSPARENT)."""
+    """``img`` rotated into its bounding size by OpenCV's warpAffine rules
+    (bilinear, as OpenCV 5 does for float images; BORDER_TRANSPARENT:
+    a pixel whose 2x2 source block misses the image stays 0, and
+    neighbours outside the image count as 0)."""
     h, w = img.shape[:2]
     out_w, out_h = rotated_size((w, h), degrees)
     matrix = rotation_matrix((w, h), degrees)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
-    ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float64)
+    xs, ys = np.arange(out_w, dtype=np.float64), np.arange(out_h, dtype=np.float64)[:, None]
     sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
     sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
-    inside = (sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)
-    x0 = np.clip(np.floor(sx).astype(np.intp), 0, w - 1)
-    y0 = np.clip(np.floor(sy).astype(np.intp), 0, h - 1)
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
     fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
-    value = ((1 - fy) * ((1 - fx) * img[y0, x0] + fx * img[y0, x1])
-             + fy * ((1 - fx) * img[y1, x0] + fx * img[y1, x1]))
+    inside = (x0 >= -1) & (x0 < w) & (y0 >= -1) & (y0 < h)
+
+    def tap(yy, xx):
+        ok = ((xx >= 0) & (xx < w) & (yy >= 0) & (yy < h))[..., None]
+        return np.where(ok, img[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0)
+    value = ((1 - fy) * ((1 - fx) * tap(y0, x0) + fx * tap(y0, x0 + 1))
+             + fy * ((1 - fx) * tap(y0 + 1, x0) + fx * tap(y0 + 1, x0 + 1)))
     return np.where(inside[..., None], value, 0).astype(np.float32)
 
 
