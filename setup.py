@@ -36,9 +36,11 @@ setup(
         # caffelite export onnx: the onnx package builds and checks the
         # graph, ONNX Runtime runs it for --check.
         'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
+        # OpenCV 4: the detection tests compare with cv2.groupRectangles,
+        # which OpenCV 5.0's main wheel no longer has.
         'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
                  'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
-                 'onnx>=1.14', 'onnxruntime>=1.16'],
+                 'onnx>=1.14', 'onnxruntime>=1.16', 'opencv-python-headless>=4.5,<5'],
     },
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
 )
