@@ -37,8 +37,12 @@ setup(
         'demo': ['scikit-learn>=1.0'],
         # caffelite serve: DIGITS' web app and JSON API
         'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
+        # caffelite export onnx: the onnx package builds and checks the
+        # graph, ONNX Runtime runs it for --check.
+        'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
         'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
-                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0', 'httpx>=0.24',
+                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
+                 'onnx>=1.14', 'onnxruntime>=1.16', 'httpx>=0.24',
                  'starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
     },
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
