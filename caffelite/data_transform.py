@@ -8,7 +8,7 @@ Images are uint8 or float arrays shaped (C, H, W) with Caffe's BGR channels.
 import numpy as np
 
 from . import backend
-from .io import load_mean
+from .codec import load_mean
 from .errors import CaffeError
 from .proto import caffe_pb2
 

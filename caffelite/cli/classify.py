@@ -2,7 +2,7 @@
 (a DIGITS job folder or a deploy.prototxt), as text or JSON."""
 import json
 
-from ..deploy import ImageClassifier, list_images
+from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
 
 
@@ -24,7 +24,7 @@ def run(args):
     paths = list_images(args.images)
     if not paths:
         raise CaffeError('no images found in %s' % ', '.join(args.images))
-    classifier = ImageClassifier(args.model, args.weights, args.mean, args.labels)
+    classifier = JobClassifier(args.model, args.weights, args.mean, args.labels)
     results = classifier.classify(paths, args.top_k)
     if args.json:
         print(json.dumps([{'image': path, 'predictions': [

@@ -21,7 +21,7 @@ import shutil
 
 import numpy as np
 
-from .. import io
+from .. import codec
 from ..errors import CaffeError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
@@ -134,7 +134,7 @@ def digits_datum(pixels, label, encoding):
     or PNG/JPEG bytes with the image's dimensions filled in."""
     chw = images.to_caffe_layout(pixels)
     if not encoding:
-        return io.array_to_datum(chw, label)
+        return codec.array_to_datum(chw, label)
     data = images.encode(pixels, encoding, **DIGITS_ENCODE_OPTIONS[encoding])
     c, h, w = chw.shape
     return caffe_pb2.Datum(channels=c, height=h, width=w, data=data, label=label,
