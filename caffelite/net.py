@@ -16,6 +16,7 @@ from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, WeightsError
 from .layers import create_layer
 from .proto import caffe_pb2
+from .workspace import Workspace
 
 TRAIN = caffe_pb2.TRAIN
 TEST = caffe_pb2.TEST
@@ -87,6 +88,8 @@ class Net:
     # --- construction ------------------------------------------------------
     def _init(self, in_param):
         self.phase = in_param.state.phase
+        # The scratch buffers of this net's layers (caffelite.workspace).
+        self.workspace = Workspace()
         param = netgraph.insert_splits(netgraph.filter_net(in_param))
         self.name = param.name
         self._param = param
@@ -117,6 +120,7 @@ class Net:
             raise NetError("layer '%s': propagate_down must be given 0 or %d times"
                            % (lp.name, len(lp.bottom)))
         layer = create_layer(lp)
+        layer.workspace = self.workspace
         layer_id = len(self.layers)
         self.layers.append(layer)
         self._layer_names.append(lp.name)

@@ -20,6 +20,7 @@ import numpy as np
 from .. import backend
 from ..errors import LayerError
 from ..registry import Registry
+from ..workspace import Workspace
 
 _REGISTRY = Registry()
 register = _REGISTRY.register   # class decorator: @register('Convolution')
@@ -66,6 +67,8 @@ class Layer:
         self.blobs = []
         self.param_propagate_down = []
         self.loss_weights = []
+        # Scratch buffers: the owning Net's, which it sets when it adds the layer.
+        self.workspace = Workspace()
 
     @classmethod
     def create(cls, param):
