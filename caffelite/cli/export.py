@@ -32,6 +32,9 @@ def register(subparsers):
     o.add_argument('--input-scale', type=float, help='multiply by this after the mean')
     o.add_argument('--bgr-to-rgb', action='store_true',
                    help='the model takes RGB images and swaps them to Caffe\'s BGR')
+    o.add_argument('--python-tail', action='store_true',
+                   help='leave the Python layers that end the net (DetectNet\'s clustering) '
+                        'out of the model; caffelite.export.postprocess runs them after it')
     o.add_argument('--check', action='store_true',
                    help='run the model in ONNX Runtime beside caffelite; fail above float32 '
                         'tolerance')
@@ -85,7 +88,8 @@ def run(args):
     input_name = args.input or (net.inputs[0] if net.inputs else None)
     shape = net.blobs[input_name].shape if input_name in net.blobs else ()
     preprocessing = _preprocessing(args, shape[1] if len(shape) > 1 else 0)
-    model = build_model(net, args.opset, args.batch, preprocessing, args.input)
+    model = build_model(net, args.opset, args.batch, preprocessing, args.input,
+                        python_tail=args.python_tail)
     checked = ''
     if args.check or args.check_input:
         dims = model.graph.input[0].type.tensor_type.shape.dim
