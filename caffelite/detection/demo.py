@@ -8,9 +8,10 @@ dataset made here (no download).
    (:mod:`.networks`): DetectNetTransformation, coverage and bbox heads,
    L1 and Euclidean losses, clustering and DetectNet's mAP on val.
 4. ``caffelite train``.
-5. Detect the held-out images with the deploy net, score them (VOC and
-   COCO average precision, DetectNet's precision/recall) and draw the
-   predicted and true boxes of a few of them.
+5. Detect the held-out images with the deploy net, write the detections
+   as KITTI result files, score them (VOC and COCO average precision,
+   DetectNet's precision/recall) and draw the predicted and true boxes of a
+   few of them.
 """
 import os
 import time
@@ -76,6 +77,16 @@ def detect(deploy, weights, image_dir, names):
     return found
 
 
+def write_predictions(folder, found):
+    """KITTI result files (label rows plus a score) of the detections."""
+    os.makedirs(folder, exist_ok=True)
+    for name, (boxes, scores) in found.items():
+        kitti.write_objects(os.path.join(folder, os.path.splitext(name)[0] + '.txt'), [
+            kitti.KittiObject(synthetic.CLASS_NAME, 0.0, 0, 0.0, x1, y1, x2, y2, 0.0, 0.0, 0.0,
+                              0.0, 0.0, 0.0, 0.0, float(s))
+            for (x1, y1, x2, y2), s in zip(boxes, scores)])
+
+
 def score(found, label_dir):
     """(ClassResult, truths by name) of detections against KITTI labels."""
     truths, detections = [], []
@@ -137,6 +148,7 @@ def run(workdir, sizes=None, log=print):
     names = sorted(os.listdir(image_dir))
     found = detect(paths['deploy'], weights, image_dir, names)
     result, truths = score(found, label_dir)
+    write_predictions(os.path.join(workdir, 'predictions'), found)
     picture = os.path.join(workdir, 'detections.png')
     draw(picture, image_dir, names[:4], found, truths)
     precision, recall, dn_map = result.detectnet
@@ -144,6 +156,7 @@ def run(workdir, sizes=None, log=print):
         '%.3f; DetectNet precision %.1f%%, recall %.1f%%, "mAP" %.1f'
         % (len(names), result.n_truth, result.n_detections, result.voc_ap, result.coco_ap,
            precision, recall, dn_map))
-    log('boxes drawn in %s; training took %.0f s, the demo %.0f s in all'
-        % (picture, seconds, time.time() - start))
+    log('boxes drawn in %s, predictions (KITTI format) in %s; training took %.0f s, '
+        'the demo %.0f s in all' % (picture, os.path.join(workdir, 'predictions'), seconds,
+                                    time.time() - start))
     return result.voc_ap, seconds
