@@ -3,13 +3,15 @@ NumPy (CPU) and CuPy (GPU). Use it as ``import caffelite as caffe``."""
 from .backend import set_device, set_mode_cpu, set_mode_gpu, set_random_seed
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, ParseError, WeightsError
+# The layer implementation package is imported (and so in sys.modules) before
+# the name ``layers`` is bound to NetSpec's namespace below: importing one of
+# its submodules later (caffelite.layers.detectnet...) then leaves the name alone.
 from .layers import Layer, layer_type_list
 from .net import TEST, TRAIN, Net
 from .proto import caffe_pb2  # noqa: F401  (caffelite.proto.caffe_pb2 too)
 from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver,
                      RMSPropSolver, SGDSolver, get_solver)
-from .net_spec import NetSpec, params, to_proto
-from . import layers  # noqa: F401  (also the NetSpec builder: layers.Convolution(...))
+from .net_spec import NetSpec, layers, params, to_proto
 from . import io  # noqa: F401
 from .classifier import Classifier
 from .detector import Detector

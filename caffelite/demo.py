@@ -95,9 +95,10 @@ def write_models(workdir, dataset):
 def evaluate(deploy, weights, dataset):
     """Accuracy of the trained net on the test split, and a few examples."""
     from . import io
+    from .codec import load_mean
     from .net import TEST, Net
     net = Net(deploy, TEST, weights=weights)
-    mean = io.load_mean(os.path.join(dataset, 'mean.binaryproto'))
+    mean = load_mean(os.path.join(dataset, 'mean.binaryproto'))
     with open(os.path.join(dataset, 'test.txt')) as f:
         items = [line.rsplit(' ', 1) for line in f.read().splitlines() if line.strip()]
     images = np.stack([io.load_image(path, color=False)[:, :, 0] * 255.0 for path, _ in items])

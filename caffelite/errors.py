@@ -38,3 +38,11 @@ class LayerError(CaffeError, ValueError):
 
 class WeightsError(CaffeError, ValueError):
     """Weights do not fit the network they are loaded into."""
+
+
+class CaffeIOError(CaffeError, ValueError):
+    """An array, shape or Transformer setting that caffe.io cannot use."""
+
+
+class ImageReadError(CaffeError, OSError):
+    """An image file or encoded Datum that Pillow cannot read."""

@@ -1,8 +1,10 @@
 """pycaffe's ``caffe.io``: image loading and resizing, the Transformer that
 turns H x W x K images into a net's K x H x W inputs, 10-crop oversampling,
-and conversions between arrays and BlobProto / Datum messages.
+and pycaffe's conversions between arrays and BlobProto / Datum messages
+(implemented in :mod:`caffelite.codec`, which the library itself uses).
 
-Images load through Pillow (no scikit-image, SciPy or OpenCV needed).
+Images load through Pillow (no scikit-image, SciPy or OpenCV needed), in
+:mod:`caffelite.images`, the decoder the whole package shares.
 ``resize_image`` reproduces the numbers of the libraries pycaffe called:
 
 * K in (1, 3): scikit-image's ``resize(..., mode='constant')`` as pycaffe
@@ -12,25 +14,17 @@ Images load through Pillow (no scikit-image, SciPy or OpenCV needed).
 * other K: ``scipy.ndimage.zoom`` (corners aligned; order 3 is a cubic
   B-spline with mirror boundaries).
 """
-import io as _io
-
 import numpy as np
 
-from .errors import CaffeError
-from .proto import caffe_pb2
-
-
-class CaffeIOError(CaffeError, ValueError):
-    """An array, shape or Transformer setting that caffe.io cannot use."""
+from .codec import (array_to_blobproto, array_to_datum, arraylist_to_blobprotovector_str,  # noqa: F401
+                    blobproto_to_array, blobprotovector_str_to_arraylist, datum_to_array)
+from .errors import CaffeIOError, ImageReadError  # noqa: F401 (raised by load_image)
+from .images import read_like_skimage
 
 
 class UnknownInputError(CaffeIOError, KeyError):
     """A Transformer call named a blob that is not one of its inputs."""
     __str__ = Exception.__str__  # KeyError would quote the message
-
-
-class ImageReadError(CaffeError, OSError):
-    """An image file or encoded Datum that Pillow cannot read."""
 
 
 # --- image files -----------------------------------------------------------
@@ -43,7 +37,7 @@ def load_image(filename, color=True):
     dropped; color images become gray with luma weights 0.2125, 0.7154,
     0.0721 when not ``color`` (scikit-image's rgb2gray).
     """
-    pixels = _read_like_skimage(filename)
+    pixels = read_like_skimage(filename)
     if not color and pixels.ndim == 3:
         img = _rgb_to_gray(_img_as_float(pixels[:, :, :3]))
     else:
@@ -56,41 +50,6 @@ def load_image(filename, color=True):
     elif img.shape[2] == 4:
         img = img[:, :, :3]
     return img
-
-
-def _read_like_skimage(filename):
-    """The first frame of an image file as scikit-image's Pillow reader gave
-    it: H x W (gray) or H x W x 3/4 (RGB/RGBA) of the file's integer type."""
-    from PIL import Image
-    try:
-        with Image.open(filename) as img:
-            img.load()
-            if img.mode == 'I' and img.format == 'PNG':
-                return np.asarray(img).astype(np.uint16)
-            if img.mode.startswith('I;16') or img.mode in ('I', 'F', 'L', 'RGB', 'RGBA'):
-                return np.asarray(img)
-            return np.asarray(img.convert(_skimage_mode(img)))
-    except (OSError, ValueError, SyntaxError) as e:
-        raise ImageReadError('cannot read image %s: %s' % (filename, e)) from None
-
-
-def _skimage_mode(img):
-    """The Pillow mode scikit-image converted ``img`` to before reading it."""
-    if img.mode == 'P':
-        if _palette_is_gray(img):
-            return 'L'
-        return 'RGBA' if img.format == 'PNG' and 'transparency' in img.info else 'RGB'
-    if img.mode == '1':
-        return 'L'
-    return 'RGBA' if 'A' in img.mode else 'RGB'
-
-
-def _palette_is_gray(img):
-    """True when every palette entry the image uses has R == G == B."""
-    palette = np.asarray(img.getpalette(), np.int64).reshape(-1, 3)
-    first, last = img.getextrema()
-    used = palette[first:last + 1]
-    return bool(np.all(used == used[:, :1]))
 
 
 def _img_as_float(pixels):
@@ -417,105 +376,3 @@ def _resize_mean(mean, dims):
     normal_mean = (mean - m_min) / (m_max - m_min)
     resized = resize_image(normal_mean.transpose((1, 2, 0)), dims).transpose((2, 0, 1))
     return resized * (m_max - m_min) + m_min
-
-
-# --- protos ----------------------------------------------------------------
-def blobproto_to_array(blob, return_diff=False):
-    """The data (or diff) of a BlobProto as a float32 array of its shape;
-    legacy blobs (num/channels/height/width) come out 4-d."""
-    values = np.array(blob.diff if return_diff else blob.data, np.float32)
-    if any(blob.HasField(f) for f in ('num', 'channels', 'height', 'width')):
-        return values.reshape(blob.num, blob.channels, blob.height, blob.width)
-    return values.reshape(tuple(blob.shape.dim))
-
-
-def array_to_blobproto(arr, diff=None):
-    """A BlobProto with ``arr``'s shape and values (and ``diff``, assumed of
-    the same shape) stored as float32."""
-    from .protoio import set_packed_floats
-    arr = np.asarray(arr)
-    blob = caffe_pb2.BlobProto()
-    blob.shape.dim.extend(arr.shape)
-    set_packed_floats(blob, 'data', arr.astype(np.float64).ravel())
-    if diff is not None:
-        set_packed_floats(blob, 'diff', np.asarray(diff).astype(np.float64).ravel())
-    return blob
-
-
-def arraylist_to_blobprotovector_str(arraylist):
-    """Serialized BlobProtoVector of the arrays."""
-    vec = caffe_pb2.BlobProtoVector()
-    vec.blobs.extend([array_to_blobproto(arr) for arr in arraylist])
-    return vec.SerializeToString()
-
-
-def blobprotovector_str_to_arraylist(str):  # noqa: A002 (pycaffe's name)
-    """Arrays of a serialized BlobProtoVector."""
-    vec = caffe_pb2.BlobProtoVector()
-    vec.ParseFromString(str)
-    return [blobproto_to_array(blob) for blob in vec.blobs]
-
-
-def array_to_datum(arr, label=None):
-    """A Datum from a C x H x W array: uint8 goes to ``data`` bytes, any
-    other type to ``float_data``; ``label`` is set when given."""
-    from .protoio import set_packed_floats
-    arr = np.asarray(arr)
-    if arr.ndim != 3:
-        raise CaffeIOError('Incorrect array shape.')
-    datum = caffe_pb2.Datum()
-    datum.channels, datum.height, datum.width = arr.shape
-    if arr.dtype == np.uint8:
-        datum.data = arr.tobytes()
-    else:
-        set_packed_floats(datum, 'float_data', arr.astype(np.float64).ravel())
-    if label is not None:
-        datum.label = label
-    return datum
-
-
-def datum_to_array(datum):
-    """The C x H x W array of a Datum (its label stays in datum.label):
-    uint8 for byte data, float64 for float_data. Encoded datums (PNG, JPEG,
-    ...) are decoded as Caffe's DecodeDatumNative does: gray images give 1
-    channel, color ones Caffe's BGR order (BGRA with alpha)."""
-    if datum.encoded:
-        return _decode_like_opencv(datum.data)
-    shape = (datum.channels, datum.height, datum.width)
-    if len(datum.data):
-        return np.frombuffer(datum.data, np.uint8).reshape(shape).copy()
-    return np.array(datum.float_data, np.float64).reshape(shape)
-
-
-def _decode_like_opencv(data):
-    """C x H x W uint8 of encoded image bytes, like cv::imdecode(data,
-    IMREAD_UNCHANGED) then Caffe's CVMatToDatum."""
-    from PIL import Image
-    try:
-        with Image.open(_io.BytesIO(data)) as img:
-            img.load()
-            if img.mode.startswith('I') or img.mode == 'F':
-                raise CaffeIOError('cannot decode a Datum of %s pixels: Caffe needs '
-                                   'unsigned bytes' % img.mode)
-            # OpenCV adds alpha for a tRNS chunk on color, not on gray, PNGs.
-            has_alpha = 'A' in img.mode or (img.mode in ('P', 'RGB')
-                                             and 'transparency' in img.info)
-            if img.mode in ('1', 'L'):
-                pixels = np.asarray(img.convert('L'))
-            else:
-                pixels = np.asarray(img.convert('RGBA' if has_alpha else 'RGB'))
-    except (OSError, SyntaxError) as e:
-        raise ImageReadError('cannot decode an encoded Datum: %s' % e) from None
-    if pixels.ndim == 2:
-        return pixels[np.newaxis].copy()
-    # RGB(A) -> BGR(A), the channel order OpenCV decodes to.
-    order = [2, 1, 0, 3][:pixels.shape[2]]
-    return np.ascontiguousarray(pixels[:, :, order].transpose(2, 0, 1))
-
-
-def load_mean(path):
-    """The C x H x W float32 mean image of a mean.binaryproto file (the
-    first item of a 4-d blob, as Caffe's DataTransformer uses it)."""
-    from . import protoio
-    mean = blobproto_to_array(protoio.read_binary(path, caffe_pb2.BlobProto()))
-    return mean[0] if mean.ndim == 4 else mean

@@ -7,6 +7,8 @@ from the named tops and emits one LayerParameter per Function, naming
 layers after their first top, and unnamed tops ``<Type><k>``.
 """
 import collections
+import importlib
+import importlib.util
 
 from .proto import caffe_pb2
 
@@ -165,10 +167,31 @@ class NetSpec:
         return net
 
 
+def implementation_module(name):
+    """The module ``caffelite.layers.<name>`` of the layer implementation
+    package, or None when there is none."""
+    qualified = __package__ + '.layers.' + name
+    if importlib.util.find_spec(qualified) is None:
+        return None
+    return importlib.import_module(qualified)
+
+
 class Layers:
-    """``L.Convolution(...)``: any attribute is a layer type constructor."""
+    """``L.Convolution(...)``: an attribute is a layer type constructor.
+
+    A lowercase attribute that names a module of the implementation package
+    is that module, so ``caffe.layers.detectnet.clustering`` reaches the
+    Python layers shipped there, as in NVIDIA's Caffe.
+    """
 
     def __getattr__(self, type_name):
+        if type_name.startswith('_'):
+            raise AttributeError(type_name)
+        if type_name.islower():
+            module = implementation_module(type_name)
+            if module is not None:
+                return module
+
         def make(*args, **kwargs):
             fn = Function(type_name, args, kwargs)
             if fn.ntop == 0:

@@ -8,7 +8,7 @@ DATA_JOB_DIR holds mean.jpg)
 import sys
 
 import caffelite as caffe
-from caffelite.deploy import latest_snapshot
+from caffelite.job_classifier import latest_snapshot
 
 
 def resize(image, size):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 import caffelite as caffe
-from caffelite.deploy import latest_snapshot
+from caffelite.job_classifier import latest_snapshot
 
 
 def detect(model_job_dir, data_job_dir, image_path, target=1, size=256):

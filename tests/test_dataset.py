@@ -8,11 +8,13 @@ import pytest
 from PIL import Image
 
 import caffelite as caffe
+from caffelite import codec
 from caffelite.cli import main
 from caffelite.errors import CaffeError
 from caffelite.proto import caffe_pb2
 from caffelite.lmdbs import open_readonly
-from caffelite.tools import dataset, images, imageset
+from caffelite import images
+from caffelite.tools import dataset, imageset
 from conftest import reference_path
 
 
@@ -72,8 +74,8 @@ def test_compute_image_mean_matches_caffe(db, tmp_path, capsys):
     data = reference_path('data')
     out = tmp_path / 'mean.binaryproto'
     assert main(['compute_image_mean', str(data / db), str(out)]) == 0
-    ours = caffe.io.load_mean(str(out))
-    theirs = caffe.io.load_mean(str(data / 'mean.binaryproto'))
+    ours = codec.load_mean(str(out))
+    theirs = codec.load_mean(str(data / 'mean.binaryproto'))
     assert ours.shape == theirs.shape == (1, 28, 28)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
     # Summed in float32 one image at a time like Caffe: the same file.
@@ -390,7 +392,7 @@ def test_dataset_create_from_folder(tmp_path, capsys):
     assert total_row == [['total'] + counts + ['30']]
 
     train = np.stack([caffe.io.datum_to_array(d) for _, d in datums(out / 'train_db')])
-    mean = caffe.io.load_mean(str(out / 'mean.binaryproto'))
+    mean = codec.load_mean(str(out / 'mean.binaryproto'))
     np.testing.assert_allclose(mean, train.mean(axis=0), rtol=0, atol=1e-4)
     again = tmp_path / 'm.binaryproto'
     assert main(['compute_image_mean', str(out / 'train_db'), str(again)]) == 0

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 import caffelite as caffe
+from caffelite import codec
 from caffelite.io import CaffeIOError, ImageReadError, UnknownInputError
 from conftest import reference_path
 
@@ -414,10 +415,10 @@ def test_reference_mean_files():
     resnet = reference_path('mean', 'ResNet_mean.binaryproto')
     blob = caffe.protoio.read_binary(str(resnet), caffe.proto.caffe_pb2.BlobProto())
     assert cio.blobproto_to_array(blob).shape == (1, 3, 224, 224)
-    mean = cio.load_mean(str(resnet))
+    mean = codec.load_mean(str(resnet))
     assert mean.shape == (3, 224, 224) and mean.dtype == np.float32
     assert 0 < mean.min() and mean.max() < 255
-    digits = cio.load_mean(str(reference_path('data', 'mean.binaryproto')))
+    digits = codec.load_mean(str(reference_path('data', 'mean.binaryproto')))
     assert digits.shape == (1, 28, 28)
 
 
@@ -447,5 +448,5 @@ def test_reference_lmdb_records_decode_to_the_pngs(name):
 def test_reference_mean_is_the_mean_of_the_raw_lmdb():
     records = reference_records('lmdb_raw')
     mean = np.mean([cio.datum_to_array(d) for _, d in records], axis=0, dtype=np.float64)
-    np.testing.assert_allclose(cio.load_mean(str(reference_path('data', 'mean.binaryproto'))),
+    np.testing.assert_allclose(codec.load_mean(str(reference_path('data', 'mean.binaryproto'))),
                                mean, atol=1e-4)

@@ -8,17 +8,17 @@ from refcases import check_model_case, reference_path
 
 FAST = ['lenet_real', 'squeezenet_v1.1', 'open_nsfw_real']
 SLOW = ['caffenet', 'alexnet', 'googlenet', 'resnet50', 'fcn32s']
-# Deep nets where some ReLU inputs and max-pool candidates lie within
-# float32 rounding of their switching point, so Caffe's input gradient and
-# ours differ on a minority of pixels although both are exact for their own
-# forward pass (checked in float64 by central differences on open_nsfw).
-# Their forward blobs are compared at the full tolerance.
-KINK_SENSITIVE = {'open_nsfw_real', 'googlenet', 'alexnet', 'fcn32s'}
+# open_nsfw's input gradient is 3.3e-2 from Caffe's (relative L2) with
+# OpenBLAS's Sandybridge, Nehalem and SkylakeX kernels and 5.5e-2 with its
+# Haswell and Zen kernels: the forward's last-bit rounding flips ReLU and
+# max-pool near-ties (PyTorch in float64 is 3.5e-2 from Caffe).
+INPUT_GRADIENT_L2 = {'open_nsfw_real': 0.06}
 
 
 @pytest.mark.parametrize('case', FAST + [pytest.param(c, marks=pytest.mark.slow) for c in SLOW])
 def test_model_case(case):
-    check_model_case(reference_path('models', case), kink_sensitive=case in KINK_SENSITIVE)
+    check_model_case(reference_path('models', case),
+                     max_l2=INPUT_GRADIENT_L2.get(case, 0.05))
 
 
 @pytest.mark.parametrize('case', ['lenet_v1', 'tiny_v0'])

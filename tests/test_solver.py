@@ -152,15 +152,21 @@ def test_adagrad_amplifies_rounding_level_changes():
     if batches is None:
         pytest.skip('Caffe reference data not found')
 
-    def losses(case, eps):
+    def losses(case, eps, seed=0):
         solver = caffe.get_solver(str(REFERENCE / 'solvers' / case / 'solver.prototxt'))
         solver.net.copy_from(str(REFERENCE / 'solvers' / 'init.caffemodel'))
-        rng = np.random.RandomState(0)
+        rng = np.random.RandomState(seed)
         for blobs in solver.net.params.values():
             for blob in blobs:
                 blob.data[...] *= (1 + eps * rng.randn(*blob.shape)).astype(np.float32)
         return run_steps(solver, batches, 0, 30)
 
-    drift = lambda case: np.abs(losses(case, 0) - losses(case, 1e-7)).max()
+    # Whether one perturbation hits a near-tie depends on the BLAS kernel's
+    # rounding (seed 0 moves AdaGrad by 5e-5 with OpenBLAS's FMA kernels and
+    # by >1e-2 without FMA), so the largest drift over three is compared.
+    def drift(case):
+        base = losses(case, 0)
+        return max(np.abs(base - losses(case, 1e-7, seed)).max() for seed in range(3))
+
     assert drift('adagrad_fixed') > 1e-2
     assert drift('sgd_inv') < 1e-4

@@ -2,8 +2,9 @@
 (a DIGITS job folder or a deploy.prototxt), as text or JSON."""
 import json
 
-from ..deploy import ImageClassifier, list_images
+from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
+from ._common import positive_int
 
 
 def register(subparsers):
@@ -15,7 +16,7 @@ def register(subparsers):
     p.add_argument('--weights', help='.caffemodel (default: the latest snapshot in the folder)')
     p.add_argument('--mean', help='mean.binaryproto or mean.jpg to subtract')
     p.add_argument('--labels', help='labels.txt, one class name per line')
-    p.add_argument('--top-k', type=int, default=5, help='labels to show per image')
+    p.add_argument('--top-k', type=positive_int, default=5, help='labels to show per image')
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(func=run)
 
@@ -24,7 +25,7 @@ def run(args):
     paths = list_images(args.images)
     if not paths:
         raise CaffeError('no images found in %s' % ', '.join(args.images))
-    classifier = ImageClassifier(args.model, args.weights, args.mean, args.labels)
+    classifier = JobClassifier(args.model, args.weights, args.mean, args.labels)
     results = classifier.classify(paths, args.top_k)
     if args.json:
         print(json.dumps([{'image': path, 'predictions': [

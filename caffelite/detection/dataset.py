@@ -22,7 +22,7 @@ import shutil
 
 import numpy as np
 
-from .. import io
+from .. import codec
 from ..errors import CaffeError
 from ..protoio import atomic_open
 from ..tools import images
@@ -95,7 +95,7 @@ def label_datum(rows, max_boxes):
     table = np.zeros((1, max_boxes + 1, ROW_WIDTH), np.float64)
     table[0, 0, :2] = (len(rows), ROW_WIDTH)
     table[0, 1:1 + len(rows)] = rows
-    return io.array_to_datum(table, 0)
+    return codec.array_to_datum(table, 0)
 
 
 def write_split(folder, entries, labels, mapping, options, rng, min_box_size=None):

@@ -15,7 +15,7 @@ import collections
 
 import numpy as np
 
-from .. import geometry, io
+from .. import codec, geometry, io
 from ..errors import CaffeError
 from ..net import TEST, Net
 
@@ -56,7 +56,7 @@ def load_mean(path):
     if not path:
         return None
     if str(path).endswith('.binaryproto'):
-        return 'caffe', io.load_mean(path)
+        return 'caffe', codec.load_mean(path)
     return 'image', io.load_image(path)
 
 

@@ -15,6 +15,8 @@ Math goes through ``self.xp`` (NumPy or CuPy) and the blobs' ``xdata`` /
 ``xdiff``, so one implementation serves both modes.
 """
 
+import numpy as np
+
 from .. import backend
 from ..errors import LayerError
 from ..registry import Registry
@@ -171,3 +173,20 @@ class Layer:
 
     def __repr__(self):
         return '<%s layer %r>' % (self.type, self.name)
+
+
+# Helpers shared by several layer modules.
+
+def outer_inner(shape, axis, length=1):
+    """(outer, inner) counts around axes ``axis`` .. ``axis + length - 1``."""
+    return (int(np.prod(shape[:axis], dtype=np.int64)),
+            int(np.prod(shape[axis + length:], dtype=np.int64)))
+
+
+def scatter_add(xp, target, index, values):
+    """target[index] += values with repeated indices accumulating."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)

@@ -1,61 +1,361 @@
-"""Layers that bring data into a net: Input, DummyData (and, in the data
-pipeline modules, Data, ImageData, MemoryData, HDF5Data)."""
-from .. import fillers
+"""Layers that read a data source (Caffe's BaseDataLayer family): Data (LMDB
+of Datum records) and ImageData (a list file of images), prefetched in a
+background thread and transformed with Caffe's DataTransformer semantics,
+HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
+DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
+import os
+
+import numpy as np
+
+from google.protobuf.message import DecodeError
+
+from .. import backend, images
+from ..codec import decode_datum
+from ..data_transform import DataTransformer, to_channels
+from ..errors import CaffeError
+from ..lmdbs import open_readonly
+from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
 from .base import Layer, register
 
 
-@register('Input')
-class InputLayer(Layer):
-    """Tops shaped by ``input_param.shape`` (one shape for all, or one each);
-    their contents are set from outside (``net.blobs[name].data[...] = x``)."""
+class PrefetchingDataLayer(Layer):
+    """Base: ``make_source()`` returns a source (``next_item()`` giving one
+    (image, label) per call, in order; ``count``, the records in one epoch;
+    ``position()`` and ``seek(position)``); batches are assembled and
+    transformed off-thread.
+
+    The layer owns its random generator (``self.rng``, seeded from the
+    global one, which the solver's ``random_seed`` seeds): shuffling, crops
+    and mirrors draw from it in the prefetch thread alone, so they never
+    depend on thread timing. ``position()`` is where the next batch handed
+    to the net starts (source position and generator state), however far
+    the prefetch thread has run ahead; ``seek()`` goes back there."""
+    exact_num_bottom = 0
+    min_top = 1
+    max_top = 2
+
+    def batch_size(self):
+        raise NotImplementedError
+
+    def make_source(self):
+        raise NotImplementedError
+
+    def force_channels(self):
+        return False, False
+
+    def setup(self, bottom, top):
+        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
+                                           rng=self.rng)
+        source = self.make_source()
+        self.num_records = source.count
+        self.check(self.batch_size() > 0, 'batch_size must be positive')
+        self._batches = BatchMaker(source, self.transformer, self.rng, self.batch_size(),
+                                   self.force_channels())
+        self._position = self._batches.position()
+        self._first = self._batches()
+        data, labels, _ = self._first
+        top[0].reshape(data.shape)
+        if len(top) > 1:
+            top[1].reshape(labels.shape)
+        self._start_prefetch()
+
+    def _start_prefetch(self):
+        self._prefetch = Prefetcher(self, self._batches,
+                                    self.layer_param.data_param.prefetch or 4)
+
+    def position(self):
+        """Where the next batch of forward() starts: a dict of the source's
+        position and ``rng`` (the generator state)."""
+        return self._position
+
+    def seek(self, position):
+        """Make the next forward() start at ``position`` (from position())."""
+        self._prefetch.close()
+        self._batches.seek(position)
+        self._position = self._batches.position()
+        self._first = None
+        self._start_prefetch()
+
+    def reshape(self, bottom, top):
+        """Tops take each batch's shape in forward."""
+
+    def forward(self, bottom, top):
+        if self._first is not None:
+            batch, self._first = self._first, None
+        else:
+            batch = self._prefetch.next()
+        data, labels, self._position = batch
+        xp = self.xp
+        top[0].reshape(data.shape)
+        top[0].xdata[...] = xp.asarray(data)
+        if len(top) > 1:
+            top[1].reshape(labels.shape)
+            top[1].xdata[...] = xp.asarray(labels)
+
+
+class BatchMaker:
+    """Makes the batches of a prefetching layer from its source, transformer
+    and generator, without holding the layer (its prefetch thread holds
+    this). Each call returns (data, labels, position after them)."""
+
+    def __init__(self, source, transformer, rng, size, force_channels):
+        self.source, self.transformer, self.rng = source, transformer, rng
+        self.size, self.force_channels = size, force_channels
+
+    def __call__(self):
+        items = [self.source.next_item() for _ in range(self.size)]
+        pixels = np.stack([to_channels(im, *self.force_channels) for im, _ in items])
+        labels = np.array([label for _, label in items], np.float32)
+        return self.transformer(pixels), labels, self.position()
+
+    def position(self):
+        return dict(self.source.position(), rng=self.rng.get_state())
+
+    def seek(self, position):
+        self.source.seek(position)
+        self.rng.set_state(position['rng'])
+
+
+@register('Data')
+class DataLayer(PrefetchingDataLayer):
+    """Reads Datum records from an LMDB in key order, wrapping around."""
+
+    def batch_size(self):
+        return self.layer_param.data_param.batch_size
+
+    def force_channels(self):
+        p = self.layer_param.transform_param
+        return p.force_color, p.force_gray
+
+    def make_source(self):
+        p = self.layer_param.data_param
+        if p.backend != caffe_pb2.DataParameter.LMDB:
+            self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
+                      'dataset with `caffelite convert_imageset --backend lmdb`')
+        skip = int(self.rng.randint(0, p.rand_skip)) if p.rand_skip else 0
+        return LmdbSource(p.source, skip, self.name)
+
+
+class LmdbSource:
+    """The (image, label) of each Datum of an LMDB in key order, cyclically;
+    its position is the key of the next record."""
+
+    def __init__(self, path, skip, layer_name):
+        if not os.path.isdir(path):
+            raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
+        self.path, self.layer_name = path, layer_name
+        txn = open_readonly(path).begin(buffers=False)
+        self.count = txn.stat()['entries']
+        if self.count == 0:
+            raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
+        self.cursor = txn.cursor()
+        self.cursor.first()
+        for _ in range(skip):
+            self._advance()
+
+    def _advance(self):
+        if not self.cursor.next():
+            self.cursor.first()
+
+    def next_item(self):
+        key, value = self.cursor.key(), self.cursor.value()
+        try:
+            datum = caffe_pb2.Datum.FromString(value)
+        except DecodeError:
+            raise CaffeError("layer '%s': record %r of LMDB %s is not a Datum"
+                             % (self.layer_name, key.decode(errors='replace'), self.path)) from None
+        self._advance()
+        return decode_datum(datum)
+
+    def position(self):
+        return {'key': self.cursor.key()}
+
+    def seek(self, position):
+        if not self.cursor.set_key(position['key']):
+            raise CaffeError("layer '%s': LMDB %s has no record %r to resume from (was the "
+                             "database changed?)" % (self.layer_name, self.path,
+                                                     position['key'].decode(errors='replace')))
+
+
+@register('ImageData')
+class ImageDataLayer(PrefetchingDataLayer):
+    """Reads images named in a ``path label`` list file (Caffe's ImageData),
+    decoded and resized as convert_imageset does (caffelite.images)."""
+
+    def batch_size(self):
+        return self.layer_param.image_data_param.batch_size
+
+    def make_source(self):
+        p = self.layer_param.image_data_param
+        lines = read_image_list(p.source, self.name)
+        return ImageListSource(lines, p, self.rng)
+
+
+class ImageListSource:
+    """The images of a list file in order (reshuffled each epoch when
+    ``shuffle``); its position is the epoch's order and the next index."""
+
+    def __init__(self, lines, param, rng):
+        self.lines, self.param, self.rng = lines, param, rng
+        self.count = len(lines)
+        self.order = np.arange(self.count)
+        if param.shuffle:
+            self.order = self.rng.permutation(self.count)
+        self.index = int(rng.randint(0, param.rand_skip)) % self.count if param.rand_skip else 0
+
+    def next_item(self):
+        if self.index >= self.count:
+            self.index = 0
+            if self.param.shuffle:
+                # a new array, so positions handed out keep their order
+                self.order = self.order[self.rng.permutation(self.count)]
+        path, label = self.lines[self.order[self.index]]
+        self.index += 1
+        p = self.param
+        pixels = images.read_image(os.path.join(p.root_folder, path), p.is_color,
+                                   p.new_height, p.new_width)
+        return images.to_caffe_layout(pixels), label
+
+    def position(self):
+        return {'order': self.order, 'index': self.index}
+
+    def seek(self, position):
+        order = np.asarray(position['order'], np.int64)
+        if len(order) != self.count:
+            raise CaffeError('image list %s has %d images, the snapshot was taken with %d'
+                             % (self.param.source, self.count, len(order)))
+        self.order, self.index = order, int(position['index'])
+
+
+def read_image_list(path, layer_name):
+    """[(relative path, int label)] from a ``path label`` list file."""
+    if not os.path.exists(path):
+        raise CaffeError("layer '%s': image list %s not found" % (layer_name, path))
+    items = []
+    with open(path, encoding='utf-8', errors='surrogateescape') as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            name, _, label = line.rpartition(' ')
+            try:
+                items.append((name, int(label)))
+            except ValueError:
+                raise CaffeError('%s:%d: expected "path label", got %r'
+                                 % (path, number, line)) from None
+    if not items:
+        raise CaffeError("layer '%s': image list %s is empty" % (layer_name, path))
+    return items
+
+
+@register('MemoryData')
+class MemoryDataLayer(Layer):
+    """Serves batches from arrays given by ``net.set_input_arrays``."""
+    exact_num_bottom = 0
+    exact_num_top = 2
+
+    def setup(self, bottom, top):
+        p = self.layer_param.memory_data_param
+        self.check(p.batch_size > 0, 'batch_size must be positive')
+        self.shape = (p.batch_size, p.channels, p.height, p.width)
+        self._data = self._labels = None
+        self._pos = 0
+        top[0].reshape(self.shape)
+        top[1].reshape((p.batch_size,))
+
+    def set_input_arrays(self, data, labels):
+        """Use (N, C, H, W) float32 ``data`` and (N,) ``labels``; N must be a
+        multiple of the batch size, as in Caffe."""
+        data = np.ascontiguousarray(data, np.float32)
+        labels = np.ascontiguousarray(labels, np.float32).reshape(-1)
+        if data.ndim != 4 or data.shape[1:] != self.shape[1:]:
+            self.fail('data must have shape (N, %d, %d, %d), got %s'
+                      % (self.shape[1:] + (data.shape,)))
+        if len(labels) != len(data):
+            self.fail('%d labels for %d images' % (len(labels), len(data)))
+        if len(data) % self.shape[0]:
+            self.fail('the number of images (%d) must be a multiple of batch_size (%d)'
+                      % (len(data), self.shape[0]))
+        self._data, self._labels, self._pos = data, labels, 0
+
+    def reshape(self, bottom, top):
+        top[0].reshape(self.shape)
+        top[1].reshape(self.shape[:1])
+
+    def forward(self, bottom, top):
+        if self._data is None:
+            self.fail('no data: call net.set_input_arrays(data, labels) first')
+        n = self.shape[0]
+        xp = self.xp
+        top[0].xdata[...] = xp.asarray(self._data[self._pos:self._pos + n])
+        top[1].xdata[...] = xp.asarray(self._labels[self._pos:self._pos + n])
+        self._pos = (self._pos + n) % len(self._data)
+
+
+@register('HDF5Data')
+class HDF5DataLayer(Layer):
+    """Rows of the datasets named like the tops, from the .h5 files listed
+    in ``hdf5_data_param.source``; optional shuffling of the rows, drawn
+    from the layer's own generator."""
     exact_num_bottom = 0
     min_top = 1
 
     def setup(self, bottom, top):
-        shapes = self.layer_param.input_param.shape
-        self.check(len(shapes) in (0, 1, len(top)),
-                   'input_param must give 0, 1 or %d shapes, got %d' % (len(top), len(shapes)))
-        for i, blob in enumerate(top):
-            if len(shapes):
-                blob.reshape(tuple(shapes[0 if len(shapes) == 1 else i].dim))
+        import h5py
+        p = self.layer_param.hdf5_data_param
+        if not os.path.exists(p.source):
+            self.fail('HDF5 file list %s not found' % p.source)
+        with open(p.source) as f:
+            files = [line.strip() for line in f if line.strip()]
+        self.check(files, 'HDF5 file list %s is empty' % p.source)
+        names = list(self.layer_param.top)
+        columns = {name: [] for name in names}
+        for path in files:
+            with h5py.File(path, 'r') as h5:
+                for name in names:
+                    if name not in h5:
+                        self.fail("%s has no dataset '%s'" % (path, name))
+                    columns[name].append(np.asarray(h5[name], np.float32))
+        self._columns = [np.concatenate(columns[n]) for n in names]
+        rows = {len(c) for c in self._columns}
+        self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
+        self._rows = rows.pop()
+        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        self._order = np.arange(self._rows)
+        self._shuffle = p.shuffle
+        if self._shuffle:
+            self._order = self.rng.permutation(self._rows)
+        self._pos = 0
+        self._batch = p.batch_size
+        self.check(self._batch > 0, 'batch_size must be positive')
+        for blob, column in zip(top, self._columns):
+            blob.reshape((self._batch,) + column.shape[1:])
 
     def reshape(self, bottom, top):
-        """Input tops keep the shape they were given (or set by the user)."""
+        for blob, column in zip(top, self._columns):
+            blob.reshape((self._batch,) + column.shape[1:])
 
     def forward(self, bottom, top):
-        """Nothing to compute: the data was written into the tops."""
+        idx = (self._pos + np.arange(self._batch)) % self._rows
+        rows = self._order[idx]
+        self._pos += self._batch
+        if self._pos >= self._rows:
+            self._pos %= self._rows
+            if self._shuffle:
+                self._order = self._order[self.rng.permutation(self._rows)]
+        for blob, column in zip(top, self._columns):
+            blob.xdata[...] = self.xp.asarray(column[rows])
 
-    def backward(self, top, propagate_down, bottom):
-        """No bottoms."""
+    def position(self):
+        """Where the next forward() starts: row order, index, generator state."""
+        return {'order': self._order, 'index': self._pos, 'rng': self.rng.get_state()}
 
-
-@register('DummyData')
-class DummyDataLayer(Layer):
-    """Tops filled by fillers: constant ones once at setup, random ones
-    again at every forward, as Caffe's DummyDataLayer does."""
-    exact_num_bottom = 0
-    min_top = 1
-
-    def setup(self, bottom, top):
-        p = self.layer_param.dummy_data_param
-        shapes = [tuple(s.dim) for s in p.shape] or [
-            (p.num[i], p.channels[i], p.height[i], p.width[i]) for i in range(len(p.num))]
-        self.check(len(shapes) in (1, len(top)),
-                   'needs 1 or %d shapes, got %d' % (len(top), len(shapes)))
-        self.check(len(p.data_filler) in (0, 1, len(top)),
-                   'needs 0, 1 or %d data_fillers, got %d' % (len(top), len(p.data_filler)))
-        default = caffe_pb2.FillerParameter(type='constant', value=0)
-        self._fillers = [p.data_filler[0 if len(p.data_filler) == 1 else i]
-                         if len(p.data_filler) else default for i in range(len(top))]
-        for i, blob in enumerate(top):
-            blob.reshape(shapes[0 if len(shapes) == 1 else i])
-            fillers.fill(blob, self._fillers[i])
-
-    def reshape(self, bottom, top):
-        """Shapes are fixed at setup."""
-
-    def forward(self, bottom, top):
-        for blob, filler in zip(top, self._fillers):
-            if filler.type != 'constant':
-                fillers.fill(blob, filler)
+    def seek(self, position):
+        order = np.asarray(position['order'], np.int64)
+        if len(order) != self._rows:
+            self.fail('the HDF5 files hold %d rows, the snapshot was taken with %d'
+                      % (self._rows, len(order)))
+        self._order, self._pos = order, int(position['index'])
+        self.rng.set_state(position['rng'])

@@ -2,7 +2,7 @@
 and ground-truth encoding) and L1Loss."""
 import numpy as np
 
-from .. import backend, io
+from .. import backend, codec, io
 from ..detection import augment, coverage
 from ..proto import caffe_pb2
 from .base import Layer, register
@@ -38,7 +38,7 @@ class DetectNetTransformationLayer(Layer):
                    'transform_param needs 0, 1 or 3 mean_value entries, got %d'
                    % len(t.mean_value))
         self.check(self.truth.stride > 0, 'detectnet_groundtruth_param.stride must be positive')
-        self.mean_image = io.load_mean(t.mean_file) if t.mean_file else None
+        self.mean_image = codec.load_mean(t.mean_file) if t.mean_file else None
         self.mean_values = (np.resize(np.asarray(t.mean_value, np.float32), 3)
                             if len(t.mean_value) else None)
         self.rng = np.random.RandomState(backend.rng().randint(0, 2 ** 31 - 1))

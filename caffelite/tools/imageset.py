@@ -11,11 +11,11 @@ import tempfile
 
 import numpy as np
 
-from .. import io, protoio
+from .. import codec, protoio
 from ..errors import CaffeError
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
-from . import images
+from .. import images
 
 log = logging.getLogger('caffelite.tools')
 
@@ -144,11 +144,9 @@ def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
     resized and its extension is ``encoding``, else the pixels encoded so;
     an encoded Datum carries no dimensions, as in Caffe.
     """
-    pixels = images.read_like_opencv(path, color)
-    if height > 0 and width > 0:
-        pixels = images.resize_like_opencv(pixels, height, width)
+    pixels = images.read_image(path, color, height, width)
     if not encoding:
-        datum = io.array_to_datum(images.to_caffe_layout(pixels), label)
+        datum = codec.array_to_datum(images.to_caffe_layout(pixels), label)
         datum.encoded = False  # Caffe writes the flag explicitly
         return datum, pixels
     if not height and not width and _same_format(path, encoding):
@@ -250,7 +248,7 @@ def compute_image_mean(db_path):
     stored channels."""
     acc = MeanAccumulator()
     for key, datum in iterate_datums(db_path):
-        acc.add(io.datum_to_array(datum), '%s record %s' % (db_path, key))
+        acc.add(codec.datum_to_array(datum), '%s record %s' % (db_path, key))
         if acc.count % 10000 == 0:
             log.info('Processed %d files.', acc.count)
     if not acc.count:

@@ -1,4 +1,7 @@
-"""Classifying images with a trained model the way DIGITS deploys one.
+"""Classifying image files with a model job the way DIGITS deploys one
+(``caffelite classify``): the model, weights, mean and labels are resolved
+from files, and results are top-k (label, probability) lists. pycaffe's
+array-in, array-out ``caffe.Classifier`` is :mod:`caffelite.classifier`.
 
 A DIGITS model job folder holds ``deploy.prototxt``, ``snapshot_iter_N.caffemodel``
 files and often ``labels.txt``; its dataset job folder holds ``mean.binaryproto``
@@ -13,9 +16,10 @@ import re
 import numpy as np
 
 from . import io
+from .codec import load_mean
 from .errors import CaffeError
 from .net import TEST, Net
-from .tools.images import IMAGE_EXTENSIONS
+from .images import IMAGE_EXTENSIONS
 
 
 def latest_snapshot(folder):
@@ -50,7 +54,7 @@ def load_mean_for(path, shape):
     """A C x H x W mean (BGR, 0-255) fitted to the input ``shape`` (C, H, W):
     a mean.binaryproto or mean.jpg, center-cropped or resized to H x W."""
     if path.endswith('.binaryproto'):
-        mean = io.load_mean(path)
+        mean = load_mean(path)
     else:
         image = io.load_image(path, color=shape[0] == 3) * 255.0
         mean = image.transpose(2, 0, 1)[::-1] if shape[0] == 3 else image.transpose(2, 0, 1)
@@ -76,8 +80,9 @@ def list_images(paths):
     return found
 
 
-class ImageClassifier:
-    """A deploy net with its mean and labels, classifying image files."""
+class JobClassifier:
+    """A deploy net with its mean and labels (resolved from a job folder or
+    given as files), classifying image files."""
 
     def __init__(self, model, weights=None, mean=None, labels=None):
         model, weights, mean, labels = resolve_model(model, weights, mean, labels)
