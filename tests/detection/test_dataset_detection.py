@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import caffelite as caffe
+from caffelite import codec
 from caffelite.cli import main
 from caffelite.detection import kitti, networks
 from caffelite.tools.imageset import iterate_datums
@@ -58,7 +59,7 @@ def test_lmdb_layout_and_label_rows(tmp_path):
     # validation: a 10-pixel-wide car is under 20 pixels: dontcare
     (_, v), = records(os.path.join(out, 'val_db', 'labels'))
     assert v[0, 1, 5] == 0
-    mean = caffe.io.load_mean(os.path.join(out, 'train_db', 'mean.binaryproto'))
+    mean = codec.load_mean(os.path.join(out, 'train_db', 'mean.binaryproto'))
     assert mean.shape == (3, 24, 32) and float(mean.max()) == 100.0
 
 
