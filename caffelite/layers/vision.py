@@ -173,7 +173,10 @@ class _ConvBase(Layer):
 
     def _accumulate_weight_grad(self, y, x):
         """W diff += y * im2col(x)^T for y (N, out, *O) and x (N, in, *S)."""
-        dw = self.xp.matmul(self._gemm_layout(y), self._im2col(x).transpose(0, 2, 1))
+        # one 2-D GEMM per group: NumPy's matmul over a 3-D stack with a
+        # transposed operand leaves BLAS (measured 2 s against 0.07 s for a
+        # 16 x 147456 x 27 product)
+        dw = self.xp.stack([o @ c.T for o, c in zip(self._gemm_layout(y), self._im2col(x))])
         self.blobs[0].xdiff[...] += dw.reshape(self.blobs[0].shape)
 
     def _add_bias(self, y):
