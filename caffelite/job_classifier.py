@@ -86,7 +86,8 @@ class JobClassifier:
 
     def __init__(self, model, weights=None, mean=None, labels=None):
         model, weights, mean, labels = resolve_model(model, weights, mean, labels)
-        self.net = Net(model, TEST, weights=weights)
+        self.net = Net(model, TEST)
+        self.net.copy_from(weights).require_some()
         self.input = self.net.inputs[0]
         shape = self.net.blobs[self.input].shape
         self.shape = shape[1:]

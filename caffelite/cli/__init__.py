@@ -13,9 +13,11 @@ import logging
 import pkgutil
 import sys
 import traceback
+import warnings
 
 from .. import __version__
 from ..errors import CaffeError
+from ..weights import WeightsWarning
 from ._flags import GflagsParser
 
 # The extra of setup.py that installs each optional module a command may need.
@@ -64,7 +66,10 @@ def main(argv=None):
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # the commands' log lines already say what these warnings say
+            warnings.simplefilter('ignore', WeightsWarning)
+            return int(args.func(args) or 0)
     except (Exception, KeyboardInterrupt) as e:
         if getattr(args, 'debug', False):
             traceback.print_exc()

@@ -39,12 +39,16 @@ def add_net_flags(parser, phase, iterations=50):
 
 
 def build_net(args, weights=None):
-    """The Net named by add_net_flags' arguments."""
+    """The Net named by add_net_flags' arguments, with ``weights`` loaded
+    (refused when none of its layers are in the file)."""
     from ..net import Net, TEST, TRAIN
     apply_gpu_flag(args)
     stages = args.stage.split(',') if args.stage else None
-    return Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, weights=weights,
-               level=args.level, stages=stages)
+    net = Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, level=args.level,
+              stages=stages)
+    if weights:
+        net.copy_from(weights).require_some()
+    return net
 
 
 def add_gpu_flag(parser):

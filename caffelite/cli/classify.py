@@ -4,7 +4,7 @@ import json
 
 from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
-from ._common import positive_int
+from ._common import positive_int, setup_logging
 
 
 def register(subparsers):
@@ -22,6 +22,7 @@ def register(subparsers):
 
 
 def run(args):
+    setup_logging()
     paths = list_images(args.images)
     if not paths:
         raise CaffeError('no images found in %s' % ', '.join(args.images))
