@@ -6,7 +6,8 @@ from ._common import flag, positive_int
 
 
 def register(subparsers):
-    p = subparsers.add_parser('dataset', help='create classification datasets (DIGITS)')
+    p = subparsers.add_parser('dataset', help='create classification and detection datasets '
+                                              '(DIGITS)')
     p.set_defaults(func=lambda args: p.print_help() or 2)
     actions = p.add_subparsers(dest='action', metavar='ACTION')
     c = actions.add_parser(
@@ -42,6 +43,8 @@ def register(subparsers):
     flag(c, 'seed', type=int, default=0, metavar='N',
          help='seed of the split shuffle and the fill noise')
     c.set_defaults(func=run_create)
+    from . import _dataset_detection
+    _dataset_detection.register_action(actions)
 
 
 def run_create(args):
