@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from . import netgraph, protoio, upgrade
+from . import memory, netgraph, protoio, upgrade
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, WeightsError
 from .layers import create_layer
@@ -112,6 +112,7 @@ class Net:
         self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
+        memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
         if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):

@@ -1,6 +1,7 @@
 """``caffelite classify``: top-k labels of images with a trained model
 (a DIGITS job folder or a deploy.prototxt), as text or JSON."""
 import json
+import sys
 
 from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
@@ -27,14 +28,22 @@ def run(args):
     if not paths:
         raise CaffeError('no images found in %s' % ', '.join(args.images))
     classifier = JobClassifier(args.model, args.weights, args.mean, args.labels)
-    results = classifier.classify(paths, args.top_k)
+    entries, failed = [], 0
+    for path, top, reason in classifier.classify(paths, args.top_k):
+        if reason:
+            failed += 1
+            print('caffelite classify: skipped %s' % reason, file=sys.stderr)
+            entries.append({'image': path, 'error': reason})
+        elif args.json:
+            entries.append({'image': path, 'predictions': [
+                {'label': label, 'probability': prob} for label, prob in top]})
+        else:
+            print(path)
+            for label, prob in top:
+                print('  %6.2f%%  %s' % (100 * prob, label), flush=True)
     if args.json:
-        print(json.dumps([{'image': path, 'predictions': [
-            {'label': label, 'probability': prob} for label, prob in top]}
-            for path, top in results], indent=1))
-        return 0
-    for path, top in results:
-        print(path)
-        for label, prob in top:
-            print('  %6.2f%%  %s' % (100 * prob, label))
+        print(json.dumps(entries, indent=1))
+    if failed:
+        raise CaffeError('%d of %d images could not be read (the others were classified)'
+                         % (failed, len(paths)))
     return 0

@@ -327,7 +327,9 @@ class PoolingLayer(Layer):
         self.method = p.pool
         self.check(len(top) == 1 or self.method == MAX, 'only MAX pooling can output a mask '
                    'top (got %d tops)' % len(top))
-        self._window(bottom[0].shape)
+        window = self._window(bottom[0].shape)
+        self.check(min(window.stride) > 0, 'stride must be nonzero (stride %s)'
+                   % (window.stride,))
 
     def _window(self, shape):
         self.check(len(shape) == 4, 'input must have 4 axes (num, channels, height, width), '

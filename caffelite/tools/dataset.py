@@ -24,6 +24,7 @@ import numpy as np
 from .. import codec
 from ..errors import CaffeError
 from ..progress import progress_bar
+from ..textfile import read_lines
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
 from .. import images
@@ -75,8 +76,7 @@ def scan_list(list_file, root='', labels_file=None):
         raise CaffeError('%s has a negative label' % list_file)
     top = max(item.label for item in items)
     if labels_file:
-        with open(labels_file) as f:
-            classes = [line.strip() for line in f if line.strip()]
+        classes = [line.strip() for line in read_lines(labels_file) if line.strip()]
         if top >= len(classes):
             raise CaffeError('%s uses label %d but %s names only %d classes'
                              % (list_file, top, labels_file, len(classes)))
