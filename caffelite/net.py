@@ -15,6 +15,7 @@ from . import memory, netgraph, protoio, upgrade
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, WeightsError
 from .layers import create_layer
+from .layers import python as python_layers
 from .proto import caffe_pb2
 from .weights import copy_weights
 
@@ -81,7 +82,10 @@ class Net:
         if stages is not None:
             del param.state.stage[:]
             param.state.stage.extend(stages)
-        self._init(param)
+        folder = (os.path.dirname(os.path.abspath(model))
+                  if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
+        with python_layers.prototxt_folder(folder):
+            self._init(param)
         if weights is not None:
             self.copy_from(weights)
 

@@ -5,7 +5,7 @@ import sys
 
 from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
-from ._common import positive_int, setup_logging
+from ._common import add_python_layers_flag, positive_int, setup_logging
 
 
 def register(subparsers):
@@ -19,6 +19,7 @@ def register(subparsers):
     p.add_argument('--labels', help='labels.txt, one class name per line')
     p.add_argument('--top-k', type=positive_int, default=5, help='labels to show per image')
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
+    add_python_layers_flag(p)
     p.set_defaults(func=run)
 
 

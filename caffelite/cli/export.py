@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from ..errors import CaffeError
+from ._common import add_python_layers_flag
 
 
 def register(subparsers):
@@ -17,6 +18,7 @@ def register(subparsers):
                         'snapshots)')
     o.add_argument('--weights', help='.caffemodel (default with a folder: its latest snapshot)')
     o.add_argument('--out', required=True, help='the .onnx file to write')
+    add_python_layers_flag(o)
     o.add_argument('--opset', type=int, default=None,
                    help='ONNX opset, 13 to 21 (default %(default)s: 18)')
     o.add_argument('--batch', default=None,
