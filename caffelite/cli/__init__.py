@@ -49,7 +49,9 @@ def describe_failure(error):
         return 'interrupted', 130
     if isinstance(error, MemoryError):
         return 'out of memory%s' % (': %s' % error if str(error) else ''), 1
-    if isinstance(error, ImportError) and error.name:
+    if isinstance(error, ImportError) and error.name and error.name.split('.')[0] != 'caffelite':
+        # A missing optional dependency; a module of our own that fails to
+        # import is an internal error, reported below.
         top = error.name.split('.')[0]
         extra = EXTRAS.get(top)
         hint = "pip install 'caffelite[%s]'" % extra if extra else 'pip install %s' % top
