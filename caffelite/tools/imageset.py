@@ -36,7 +36,7 @@ def temp_folder_beside(path):
     an ordinary new folder, not mkdtemp's owner-only ones."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.' + os.path.basename(path) + '.', dir=parent)
+    tmp = tempfile.mkdtemp(prefix=protoio.temp_prefix(path), dir=parent)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
@@ -56,6 +56,7 @@ class LmdbWriter:
         import lmdb
         if os.path.exists(self.path):
             raise CaffeError('%s already exists; remove it or choose another name' % self.path)
+        protoio.remove_stale_temps(os.path.dirname(os.path.abspath(self.path)))
         self.tmp = temp_folder_beside(self.path)
         try:
             self.env = lmdb.open(self.tmp, map_size=INITIAL_MAP_SIZE, sync=False)
