@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from ..errors import CaffeError
+from ._common import add_python_layers_flag
 
 
 def register(subparsers):
@@ -18,6 +19,7 @@ def register(subparsers):
                         'snapshots)')
     o.add_argument('--weights', help='.caffemodel (default with a folder: its latest snapshot)')
     o.add_argument('--out', required=True, help='the .onnx file to write')
+    add_python_layers_flag(o)
     o.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                    help='ONNX opset, %d to %d (default %%(default)s)' % (OPSETS[0], OPSETS[-1]))
     o.add_argument('--batch', default=None,

@@ -16,6 +16,7 @@ from ..errors import CaffeError
 from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
+from ..textfile import read_lines
 from .base import Layer, register
 
 
@@ -160,13 +161,18 @@ class LmdbSource:
             self.cursor.first()
 
     def next_item(self):
-        key, value = self.cursor.key(), self.cursor.value()
+        import lmdb
+        try:
+            key, value = self.cursor.key(), self.cursor.value()
+            self._advance()
+        except lmdb.Error as e:
+            raise CaffeError("layer '%s': cannot read LMDB %s (%s)"
+                             % (self.layer_name, self.path, e)) from None
         try:
             datum = caffe_pb2.Datum.FromString(value)
         except DecodeError:
             raise CaffeError("layer '%s': record %r of LMDB %s is not a Datum"
                              % (self.layer_name, key.decode(errors='replace'), self.path)) from None
-        self._advance()
         return decode_datum(datum)
 
     def position(self):
@@ -234,17 +240,16 @@ def read_image_list(path, layer_name):
     if not os.path.exists(path):
         raise CaffeError("layer '%s': image list %s not found" % (layer_name, path))
     items = []
-    with open(path, encoding='utf-8', errors='surrogateescape') as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            name, _, label = line.rpartition(' ')
-            try:
-                items.append((name, int(label)))
-            except ValueError:
-                raise CaffeError('%s:%d: expected "path label", got %r'
-                                 % (path, number, line)) from None
+    for number, line in enumerate(read_lines(path, 'surrogateescape'), 1):
+        line = line.strip()
+        if not line:
+            continue
+        name, _, label = line.rpartition(' ')
+        try:
+            items.append((name, int(label)))
+        except ValueError:
+            raise CaffeError('%s:%d: expected "path label", got %r'
+                             % (path, number, line)) from None
     if not items:
         raise CaffeError("layer '%s': image list %s is empty" % (layer_name, path))
     return items
@@ -307,8 +312,8 @@ class HDF5DataLayer(Layer):
         p = self.layer_param.hdf5_data_param
         if not os.path.exists(p.source):
             self.fail('HDF5 file list %s not found' % p.source)
-        with open(p.source) as f:
-            files = [line.strip() for line in f if line.strip()]
+        files = [line.strip() for line in read_lines(p.source, 'surrogateescape')
+                 if line.strip()]
         self.check(files, 'HDF5 file list %s is empty' % p.source)
         names = list(self.layer_param.top)
         columns = {name: [] for name in names}
