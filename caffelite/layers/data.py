@@ -3,6 +3,7 @@ of Datum records) and ImageData (a list file of images), prefetched in a
 background thread and transformed with Caffe's DataTransformer semantics,
 HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
 DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
+import logging
 import os
 
 import numpy as np
@@ -10,11 +11,13 @@ import numpy as np
 from .. import backend
 from ..codec import decode_datum
 from ..data_transform import DataTransformer, to_channels
-from ..errors import CaffeError
+from ..errors import CaffeError, CaffeRuntimeError
 from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
 from .base import Layer, register
+
+log = logging.getLogger('caffelite.layers')
 
 
 class PrefetchingDataLayer(Layer):
@@ -88,7 +91,7 @@ class DataLayer(PrefetchingDataLayer):
         if p.backend != caffe_pb2.DataParameter.LMDB:
             self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
                       'dataset with `caffelite convert_imageset --backend lmdb`')
-        next_item = lmdb_records(p.source, self.rand_skip(), self.name)
+        next_item = lmdb_records(p.source, self.rand_skip(), self.name, solver_share(self.phase))
         self.num_records = next_item.count
         return next_item
 
@@ -97,8 +100,22 @@ class DataLayer(PrefetchingDataLayer):
         return int(backend.rng().randint(0, skip)) if skip else 0
 
 
-def lmdb_records(path, skip, layer_name):
-    """A callable returning the next (image, label) of an LMDB, cyclically."""
+def solver_share(phase):
+    """(rank, count): which records this solver reads, as Caffe's DataLayer
+    and HDF5DataLayer skip them: in a TRAIN net of a multi-GPU run, solver
+    ``rank`` of ``count`` reads records rank, rank + count, rank + 2 count...
+    so each solver's batch is its own and together they cover the data as
+    one solver with a ``count`` times larger batch would. Test nets (run by
+    the root solver only) read every record."""
+    if phase == caffe_pb2.TEST:
+        return 0, 1
+    return backend.solver_rank(), backend.solver_count()
+
+
+def lmdb_records(path, skip, layer_name, share=(0, 1)):
+    """A callable returning the next (image, label) of an LMDB, cyclically,
+    after ``skip`` records; ``share`` is this solver's (rank, count)."""
+    rank, count = share
     if not os.path.isdir(path):
         raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
     txn = open_readonly(path).begin(buffers=False)
@@ -106,13 +123,14 @@ def lmdb_records(path, skip, layer_name):
         raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
     state = {'cursor': txn.cursor()}
     state['cursor'].first()
-    for _ in range(skip):
+    for _ in range(skip + rank):
         _advance(state['cursor'])
 
     def next_item():
         cursor = state['cursor']
         datum = caffe_pb2.Datum.FromString(cursor.value())
-        _advance(cursor)
+        for _ in range(count):      # this record and the other solvers' next ones
+            _advance(cursor)
         return decode_datum(datum)
     next_item.count = txn.stat()['entries']
     return next_item
@@ -134,6 +152,10 @@ class ImageDataLayer(PrefetchingDataLayer):
         p = self.layer_param.image_data_param
         lines = read_image_list(p.source, self.name)
         self.num_records = len(lines)
+        if (self.phase == caffe_pb2.TRAIN and backend.solver_rank() > 0
+                and not p.shuffle and not p.rand_skip):
+            # As Caffe: ImageData does not split its list among solvers.
+            log.warning("layer '%s': Shuffling or skipping recommended for multi-GPU", self.name)
         rng = np.random.RandomState(backend.rng().randint(2 ** 31))
         order = {'items': list(lines), 'pos': 0}
         if p.shuffle:
@@ -208,19 +230,33 @@ class MemoryDataLayer(Layer):
         top[1].reshape((p.batch_size,))
 
     def set_input_arrays(self, data, labels):
-        """Use (N, C, H, W) float32 ``data`` and (N,) ``labels``; N must be a
-        multiple of the batch size, as in Caffe."""
+        """Use (N, C, H, W) ``data`` and (N,) or (N, 1, 1, 1) ``labels``
+        (made float32); N must be a multiple of the batch size. Misfits
+        raise CaffeRuntimeError with pycaffe's messages."""
         data = np.ascontiguousarray(data, np.float32)
-        labels = np.ascontiguousarray(labels, np.float32).reshape(-1)
-        if data.ndim != 4 or data.shape[1:] != self.shape[1:]:
-            self.fail('data must have shape (N, %d, %d, %d), got %s'
-                      % (self.shape[1:] + (data.shape,)))
+        labels = np.ascontiguousarray(labels, np.float32)
+        if labels.ndim == 1:
+            labels = labels.reshape(-1, 1, 1, 1)
+        self._check_array('data array', data, self.shape[1:])
+        self._check_array('labels array', labels, (1, 1, 1))
         if len(labels) != len(data):
-            self.fail('%d labels for %d images' % (len(labels), len(data)))
+            self._refuse('data and labels must have the same first dimension (%d and %d)'
+                         % (len(data), len(labels)))
         if len(data) % self.shape[0]:
-            self.fail('the number of images (%d) must be a multiple of batch_size (%d)'
-                      % (len(data), self.shape[0]))
-        self._data, self._labels, self._pos = data, labels, 0
+            self._refuse('first dimensions of input arrays must be a multiple of batch size '
+                         '(%d is not a multiple of %d)' % (len(data), self.shape[0]))
+        self._data, self._labels, self._pos = data, labels.reshape(-1), 0
+
+    def _check_array(self, what, array, chw):
+        if array.ndim != 4:
+            self._refuse('%s must be 4-d, got shape %s' % (what, array.shape))
+        for axis, name in ((1, 'number of channels'), (2, 'height'), (3, 'width')):
+            if array.shape[axis] != chw[axis - 1]:
+                self._refuse('%s has wrong %s: %d, the layer expects %d'
+                             % (what, name, array.shape[axis], chw[axis - 1]))
+
+    def _refuse(self, message):
+        raise CaffeRuntimeError("layer '%s' (MemoryData): %s" % (self.name, message))
 
     def reshape(self, bottom, top):
         top[0].reshape(self.shape)
@@ -268,6 +304,7 @@ class HDF5DataLayer(Layer):
         if self._shuffle:
             backend.rng().shuffle(self._order)
         self._pos = 0
+        self._rank, self._count = solver_share(self.phase)
         self._batch = p.batch_size
         self.check(self._batch > 0, 'batch_size must be positive')
         for blob, column in zip(top, self._columns):
@@ -278,9 +315,9 @@ class HDF5DataLayer(Layer):
             blob.reshape((self._batch,) + column.shape[1:])
 
     def forward(self, bottom, top):
-        idx = (self._pos + np.arange(self._batch)) % self._rows
+        idx = (self._pos + self._rank + self._count * np.arange(self._batch)) % self._rows
         rows = self._order[idx]
-        self._pos += self._batch
+        self._pos += self._batch * self._count
         if self._pos >= self._rows:
             self._pos %= self._rows
             if self._shuffle:
