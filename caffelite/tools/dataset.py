@@ -141,9 +141,11 @@ def digits_datum(pixels, label, encoding):
                            encoded=True)
 
 
-def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped):
+def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped,
+                 progress=None):
     """Write one split's LMDB and list into ``folder``; add its images to
-    ``mean`` when it is the training split. Returns Counter(label -> images)."""
+    ``mean`` when it is the training split; call ``progress(split, done,
+    total)`` after each image. Returns Counter(label -> images)."""
     from tqdm import tqdm
     channels, height, width = shape
     counts = collections.Counter()
@@ -157,6 +159,8 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
                                                    height, width, resize_mode, rng)
             except CaffeError as e:
                 skipped.append((item.path, str(e)))
+                if progress:
+                    progress(split, index + 1, len(entries))
                 continue
             datum = digits_datum(pixels, item.label, encoding)
             db.put('%08d_%s' % (index, item.name), datum.SerializeToString())
@@ -164,6 +168,8 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
                 mean.add(images.to_caffe_layout(pixels), item.path)
             counts[item.label] += 1
             kept.append(item)
+            if progress:
+                progress(split, index + 1, len(entries))
     with atomic_open(os.path.join(folder, split + '.txt'), 'w') as f:
         f.write(''.join('%s %d\n' % (item.path, item.label) for item in kept))
     return counts
@@ -180,10 +186,11 @@ def save_mean_image(mean, path):
 
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                    resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
-                   seed=0):
+                   seed=0, progress=None):
     """Build the dataset of ``items`` (see :func:`scan_folder`) in
     ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
-    'jpg'; ``seed`` drives the split shuffle and the fill modes' noise.
+    'jpg'; ``seed`` drives the split shuffle and the fill modes' noise;
+    ``progress(split, done, total)`` is called after each image of a split.
     Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
@@ -204,7 +211,7 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                 counts[split] = _write_split(tmp, split, splits[split],
                                              (3 if color else 1, height, width), resize_mode,
                                              '' if encoding == 'none' else encoding, rng,
-                                             mean, skipped)
+                                             mean, skipped, progress)
         if not mean.count:
             raise CaffeError('no readable training images')
         with atomic_open(os.path.join(tmp, 'labels.txt'), 'w') as f:
