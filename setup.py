@@ -33,8 +33,12 @@ setup(
         'draw': ['pydot>=1.4'],
         'plot': ['matplotlib>=3.5'],
         'demo': ['scikit-learn>=1.0'],
+        # caffelite export onnx: the onnx package builds and checks the
+        # graph, ONNX Runtime runs it for --check.
+        'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
         'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
-                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0'],
+                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
+                 'onnx>=1.14', 'onnxruntime>=1.16'],
     },
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
 )
