@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from .. import io
+from ..codec import load_mean
 from ..errors import CaffeError
 from ..net import TEST, Net
 from ..tools import images
@@ -47,7 +48,7 @@ class DigitsClassifier:
     @staticmethod
     def _mean(mean_file, use_mean, dims):
         """The mean pixel (C,) or the C x H x W mean image at ``dims``."""
-        mean = io.load_mean(mean_file)
+        mean = load_mean(mean_file)
         if use_mean == 'pixel':
             return mean.mean(axis=(1, 2))
         # DIGITS truncates the mean to uint8 and resizes it like an image.

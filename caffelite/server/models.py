@@ -9,8 +9,9 @@ import os
 import re
 import time
 
-from .. import io
+from ..codec import load_mean
 from ..digits import networks, solver as digits_solver, split
+from ..digits.forms import parse_network_text, pretrained_paths
 from ..errors import CaffeError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
@@ -43,7 +44,7 @@ def split_dataset(dataset_job, dataset_dir):
     mean_file = os.path.join(dataset_dir, datasets.MEAN_FILE)
     val_db = os.path.join(dataset_dir, 'val_db') if dataset_job['counts']['val'] else None
     return split.Dataset(os.path.join(dataset_dir, 'train_db'), val_db, mean_file,
-                         split.mean_pixel(io.load_mean(mean_file)), h, w, c,
+                         split.mean_pixel(load_mean(mean_file)), h, w, c,
                          dataset_job['labels'])
 
 
@@ -80,7 +81,6 @@ def network_for(values, store):
     if method == 'standard':
         return networks.standard_network(values['standard_networks']), [], None
     if method == 'custom':
-        from ..digits.forms import parse_network_text, pretrained_paths
         return parse_network_text(values['custom_network']), pretrained_paths(values), None
     field = method + '_networks'
     job_id = values[field]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import caffelite
+from caffelite.codec import load_mean
 from conftest import CLASSES, make_model
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
@@ -121,7 +122,7 @@ def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_pat
         t.extractall(tmp_path)
     info = json.loads((tmp_path / 'info.json').read_text())
     assert info['snapshot file'] == 'snapshot_iter_10.caffemodel'
-    mean = caffelite.io.load_mean(str(tmp_path / 'mean.binaryproto'))
+    mean = load_mean(str(tmp_path / 'mean.binaryproto'))
     net = caffelite.Classifier(str(tmp_path / 'deploy.prototxt'),
                                str(tmp_path / 'snapshot_iter_10.caffemodel'),
                                mean=mean.mean(axis=(1, 2)), raw_scale=255)
