@@ -18,6 +18,8 @@ HISTOGRAM_BINS = 20
 MAX_TILES = 400
 # Larger single images (an InnerProduct's weight matrix) are shown shrunk.
 MAX_SIDE = 256
+# A weight matrix with at most this many rows is shown as one tile per row.
+FEW_ROWS = 64
 
 
 def _normalized(values):
@@ -52,10 +54,21 @@ def shrunk(picture, side=MAX_SIDE):
     return np.asarray(image)
 
 
+def square_tiles(rows):
+    """(n, k) values as n square tiles of side ceil(sqrt(k)), padded with
+    each row's smallest value."""
+    n, k = rows.shape
+    side = int(math.ceil(math.sqrt(k)))
+    tiles = np.repeat(rows.min(axis=1, keepdims=True), side * side, axis=1)
+    tiles[:, :k] = rows
+    return tiles.reshape(n, side, side)
+
+
 def weight_picture(weights):
     """(picture, note) of a layer's first parameter blob: convolution
-    filters as tiles (in color when they see 3 channels), a matrix as one
-    image, anything else as a row of values."""
+    filters as tiles (in color when they see 3 channels); a matrix with few
+    rows (a classifier) as one square tile per row, a larger one as one
+    image."""
     if weights.ndim == 4:
         n, c, h, w = weights.shape
         if c == 3:
@@ -66,6 +79,8 @@ def weight_picture(weights):
             if len(tiles) > MAX_TILES else ''
         return tile_grid(tiles[:MAX_TILES]), note
     matrix = weights.reshape(weights.shape[0], -1) if weights.ndim > 1 else weights[None]
+    if matrix.shape[0] <= FEW_ROWS:
+        return tile_grid(square_tiles(matrix)), ''
     picture = shrunk(_normalized(matrix))
     note = 'shown at %dx%d' % picture.shape[1::-1] if picture.shape != matrix.shape else ''
     return picture, note
@@ -78,11 +93,7 @@ def activation_picture(values):
         note = 'first %d of %d channels shown' % (MAX_TILES, values.shape[0]) \
             if values.shape[0] > MAX_TILES else ''
         return tile_grid(values[:MAX_TILES]), note
-    flat = values.ravel()
-    side = int(math.ceil(math.sqrt(flat.size)))
-    square = np.full(side * side, flat.min(), flat.dtype)
-    square[:flat.size] = flat
-    return _normalized(square.reshape(side, side)), ''
+    return _normalized(square_tiles(values.reshape(1, -1))[0]), ''
 
 
 def statistics(values):

@@ -12,14 +12,17 @@
 class LineChart {
   /* options: xLabel, yLabels [left, right], xMax (the x axis reaches at
      least this), yFixed [left, right] ([low, high] or null: from the data),
-     height (CSS pixels), empty (text shown while there is no point). */
+     height (CSS pixels), empty (text shown while there is no point),
+     order(series) (a number: series and legend sorted by it). */
   constructor(container, options) {
     this.options = Object.assign({xLabel: 'Epoch', yLabels: ['', ''], xMax: 0, yFixed: [null, null],
-                                  height: 320, empty: 'No data yet', format: LineChart.format}, options);
+                                  height: 320, empty: 'No data yet', format: LineChart.format,
+                                  order: () => 0}, options);
     this.series = [];
     this.cursor = null;
     this.pending = false;
     this.container = container;
+    container.lineChart = this;
     container.classList.add('chart');
     this.canvas = document.createElement('canvas');
     this.canvas.tabIndex = 0;
@@ -53,7 +56,7 @@ class LineChart {
   setSeries(list) {
     /* list: [{name, axis (0 left, 1 right), color, points [[x, y]], scale}] */
     this.series = list.map((s, i) => this.makeSeries(s, i));
-    this.buildLegend();
+    this.sortSeries();
     this.redraw();
   }
 
@@ -80,7 +83,7 @@ class LineChart {
     if (!s) {
       s = this.makeSeries(Object.assign({name}, spec), this.series.length);
       this.series.push(s);
-      this.buildLegend();
+      this.sortSeries();
     }
     while (s.xs.length && s.xs[s.xs.length - 1] > x) {
       s.xs.pop();
@@ -93,6 +96,12 @@ class LineChart {
 
   points() {
     return this.series.reduce((n, s) => n + s.xs.length, 0);
+  }
+
+  sortSeries() {
+    const order = this.options.order;
+    this.series.sort((a, b) => order(a) - order(b));
+    this.buildLegend();
   }
 
   buildLegend() {

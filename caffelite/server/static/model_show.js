@@ -7,9 +7,11 @@
   const jobUrl = '/models/' + page.id;
   const COLORS = {'loss (train)': '#1f77b4', 'loss (val)': '#2ca02c', 'accuracy (val)': '#ff7f0e',
                   'accuracy (train)': '#d62728', 'learning rate': '#9467bd'};
+  /* loss before accuracy, train before val */
+  const order = (s) => (s.axis ? 2 : 0) + (s.name.endsWith('(val)') ? 1 : 0);
   const lossChart = new LineChart(document.getElementById('loss-chart'), {
     title: 'Loss and accuracy', yLabels: ['Loss', 'Accuracy (%)'], yFixed: [null, [0, 100]],
-    xMax: page.train_epochs, height: 340, empty: 'The curves appear with the first iterations'});
+    xMax: page.train_epochs, height: 340, empty: 'The curves appear with the first iterations', order});
   const lrChart = new LineChart(document.getElementById('lr-chart'), {
     title: 'Learning rate', yLabels: ['Learning rate', ''], xMax: page.train_epochs, height: 170,
     empty: 'No learning rate logged yet'});
@@ -31,8 +33,7 @@
         lists.get(s.chart).push(Object.assign({points}, s));
       }
     }
-    const order = (s) => (s.axis ? 2 : 0) + (s.name.endsWith('(val)') ? 1 : 0);
-    for (const [chart, list] of lists) chart.setSeries(list.sort((a, b) => order(a) - order(b)));
+    for (const [chart, list] of lists) chart.setSeries(list);
   }
 
   const reload = () => CL.api(jobUrl + '.json').then(load).catch((e) => CL.alert(CL.errorText(e)));
