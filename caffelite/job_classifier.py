@@ -19,7 +19,7 @@ from . import io
 from .codec import load_mean
 from .errors import CaffeError
 from .net import TEST, Net
-from .tools.images import IMAGE_EXTENSIONS
+from .images import IMAGE_EXTENSIONS
 
 
 def latest_snapshot(folder):

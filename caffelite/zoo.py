@@ -14,9 +14,8 @@ import os
 import urllib.error
 import urllib.request
 
-from tqdm import tqdm
-
 from .errors import CaffeError
+from .progress import progress_bar
 from .resources import shipped_dir
 
 DIGESTS = ('sha1', 'sha256')
@@ -165,8 +164,8 @@ def _range_start(response):
 
 def _stream(response, path, offset, total, progress):
     with open(path, 'ab' if offset else 'wb') as f, \
-            tqdm(total=total, initial=offset, unit='B', unit_scale=True, leave=False,
-                 desc=os.path.basename(path), disable=not progress) as bar:
+            progress_bar(total=total, initial=offset, unit='B', unit_scale=True, leave=False,
+                         desc=os.path.basename(path), enabled=progress) as bar:
         try:
             for block in iter(lambda: response.read(CHUNK), b''):
                 f.write(block)

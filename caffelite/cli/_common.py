@@ -1,22 +1,37 @@
 """Helpers shared by the caffelite subcommands: Caffe-style flags and
 glog-style log lines that Caffe's and DIGITS' log parsers understand."""
+import argparse
 import logging
 import os
 import sys
 import time
 
 from .. import backend
+from ..progress import BarSafeHandler
 
 
 def flag(parser, name, **kwargs):
-    """Add a gflags-style option accepted as -name, --name, -name=V, --name=V."""
-    parser.add_argument('-' + name, '--' + name, dest=name, **kwargs)
+    """Add the option ``--name`` (underscores shown as hyphens; the parser
+    also takes Caffe's ``-name``, ``-name_with_underscores`` and ``-name=V``)."""
+    parser.add_argument('--' + name.replace('_', '-'), dest=name, **kwargs)
+
+
+def positive_int(text):
+    """An argparse type: an integer of at least 1 (Caffe CHECKs these)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1, got %d' % value)
+    return value
 
 
 def add_net_flags(parser, phase, iterations=50):
     """-model, -iterations, -phase, -level, -stage and -gpu (caffe test/time)."""
     flag(parser, 'model', required=True, help='the network definition')
-    flag(parser, 'iterations', type=int, default=iterations, help='number of iterations')
+    flag(parser, 'iterations', type=positive_int, default=iterations,
+         help='number of iterations')
     flag(parser, 'phase', default=phase, choices=('TRAIN', 'TEST'), help='network phase')
     flag(parser, 'level', type=int, default=0, help='NetState level')
     flag(parser, 'stage', default=None, help='comma-separated NetState stages')
@@ -61,7 +76,7 @@ def setup_logging(stream=None, level=logging.INFO):
     logger = logging.getLogger('caffelite')
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = BarSafeHandler(stream or sys.stderr)
     handler.setFormatter(GlogFormatter())
     logger.addHandler(handler)
     logger.setLevel(level)

@@ -4,6 +4,7 @@ import json
 
 from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
+from ._common import positive_int
 
 
 def register(subparsers):
@@ -15,7 +16,7 @@ def register(subparsers):
     p.add_argument('--weights', help='.caffemodel (default: the latest snapshot in the folder)')
     p.add_argument('--mean', help='mean.binaryproto or mean.jpg to subtract')
     p.add_argument('--labels', help='labels.txt, one class name per line')
-    p.add_argument('--top-k', type=int, default=5, help='labels to show per image')
+    p.add_argument('--top-k', type=positive_int, default=5, help='labels to show per image')
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(func=run)
 

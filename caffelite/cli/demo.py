@@ -4,9 +4,8 @@
 def register(subparsers):
     p = subparsers.add_parser('demo', help='image folder -> dataset -> trained LeNet -> '
                                            'classified test images, on sklearn digits')
-    p.add_argument('--dir', default='caffelite-demo', help='working folder (default '
-                                                           './caffelite-demo)')
-    p.add_argument('--epochs', type=float, default=20, help='training epochs (default 20)')
+    p.add_argument('--dir', default='caffelite-demo', help='working folder')
+    p.add_argument('--epochs', type=float, default=20, help='training epochs')
     p.set_defaults(func=run)
 
 

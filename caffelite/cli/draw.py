@@ -11,10 +11,10 @@ def register(subparsers):
     p.add_argument('model', help='network definition (.prototxt)')
     p.add_argument('out', help='output file: .png, .svg, .pdf (Graphviz) or .dot')
     p.add_argument('--rankdir', default='LR', choices=('LR', 'TB', 'BT', 'RL'),
-                   help='graph direction (default LR)')
+                   help='graph direction')
     p.add_argument('--phase', default='ALL', choices=('TRAIN', 'TEST', 'ALL'),
                    help='draw only the layers of this phase')
-    p.add_argument('--display_lrm', action='store_true',
+    p.add_argument('--display-lrm', action='store_true',
                    help='show lr_mult and decay_mult of each layer')
     p.set_defaults(func=run)
 

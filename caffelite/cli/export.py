@@ -75,7 +75,7 @@ def _real_input(path, shape, preprocessing):
 
 
 def run(args):
-    from ..deploy import resolve_model
+    from ..job_classifier import resolve_model
     from ..export import DEFAULT_OPSET, build_model, check_model, save_model
     from ..export.verify import summary
     from ..net import TEST, Net

@@ -1,7 +1,9 @@
 """``type: "Python"`` layers: a user class loaded from ``python_param``.
 
 As in pycaffe, the class is ``python_param.layer`` in module
-``python_param.module`` and subclasses ``caffelite.Layer`` (alias of the
+``python_param.module`` (a ``caffe.`` prefix read as ``caffelite.``, so
+pycaffe's own layers such as ``caffe.layers.detectnet.clustering`` load
+from caffelite) and subclasses ``caffelite.Layer`` (alias of the
 native base class, so user layers follow the same contract); it sees
 ``self.param_str`` and ``self.phase``.
 """
@@ -19,7 +21,7 @@ class PythonLayer(Layer):
     def create(cls, param):
         p = param.python_param
         try:
-            module = importlib.import_module(p.module)
+            module = importlib.import_module(_module_name(p.module))
             user_cls = getattr(module, p.layer)
         except (ImportError, AttributeError) as e:
             raise LayerError(param.name, 'Python', "cannot load %s.%s: %s"
@@ -31,3 +33,9 @@ class PythonLayer(Layer):
         layer.type = 'Python'
         layer.param_str = p.param_str
         return layer
+
+
+def _module_name(name):
+    """The module to import for ``python_param.module``: pycaffe's package
+    ``caffe`` is caffelite here."""
+    return 'caffelite' + name[len('caffe'):] if name.split('.')[0] == 'caffe' else name

@@ -9,9 +9,9 @@ the training images).
 
 Images are split, read, resized and encoded as DIGITS does: each class is
 cut into train/val/test by the percentages after a seeded shuffle, images
-go through one of DIGITS' four resize modes (see
-:mod:`caffelite.tools.images`), and Datums hold raw BGR bytes or PNG/JPEG
-bytes. Record keys are convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
+go through one of DIGITS' four resize modes (see :mod:`caffelite.images`),
+and Datums hold raw BGR bytes or PNG/JPEG bytes. Record keys are
+convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
 temporary folder beside OUT_DIR and renamed into place at the end, so a
 failed run leaves nothing under OUT_DIR.
 """
@@ -23,9 +23,10 @@ import numpy as np
 
 from .. import codec
 from ..errors import CaffeError
+from ..progress import progress_bar
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
-from . import images
+from .. import images
 from .imageset import LmdbWriter, MeanAccumulator, read_list, temp_folder_beside, write_mean
 
 SPLITS = ('train', 'val', 'test')
@@ -146,13 +147,12 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
     """Write one split's LMDB and list into ``folder``; add its images to
     ``mean`` when it is the training split; call ``progress(split, done,
     total)`` after each image. Returns Counter(label -> images)."""
-    from tqdm import tqdm
     channels, height, width = shape
     counts = collections.Counter()
     kept = []
     with LmdbWriter(os.path.join(folder, split + '_db')) as db:
-        for index, item in enumerate(tqdm(entries, desc=split, unit='img', leave=False,
-                                          disable=None)):
+        for index, item in enumerate(progress_bar(entries, desc=split, unit='img',
+                                                  leave=False)):
             try:
                 pixels = images.resize_like_digits(images.read_like_digits(item.path,
                                                                            channels == 3),

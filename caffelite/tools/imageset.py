@@ -15,7 +15,7 @@ from .. import codec, protoio
 from ..errors import CaffeError
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
-from . import images
+from .. import images
 
 log = logging.getLogger('caffelite.tools')
 
@@ -144,9 +144,7 @@ def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
     resized and its extension is ``encoding``, else the pixels encoded so;
     an encoded Datum carries no dimensions, as in Caffe.
     """
-    pixels = images.read_like_opencv(path, color)
-    if height > 0 and width > 0:
-        pixels = images.resize_like_opencv(pixels, height, width)
+    pixels = images.read_image(path, color, height, width)
     if not encoding:
         datum = codec.array_to_datum(images.to_caffe_layout(pixels), label)
         datum.encoded = False  # Caffe writes the flag explicitly
