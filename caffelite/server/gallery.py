@@ -14,7 +14,7 @@ from ..errors import CaffeError
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from ..tools.dataset import SPLITS
-from ..tools.images import encode
+from ..images import encode, read_like_digits, resize_like_digits
 from . import datasets
 from .views_jobs import get_job, server
 from .web import render
@@ -44,16 +44,16 @@ def datum_uri(datum):
 
 
 def file_thumbnail(path, size=THUMBNAIL):
-    """A PNG ``data:`` URI of the image file ``path`` fit into size x size,
-    or None when it cannot be read."""
-    from PIL import Image
+    """A PNG ``data:`` URI of the image file ``path`` shrunk to fit size x
+    size, or None when it cannot be read."""
     try:
-        with Image.open(path) as img:
-            img.thumbnail((size, size))
-            picture = img.convert('L' if img.mode in ('1', 'L', 'I;16') else 'RGB')
-            return data_uri(np.asarray(picture))
-    except (OSError, ValueError, Image.DecompressionBombError):
+        pixels = read_like_digits(path, True)
+    except CaffeError:
         return None
+    h, w = pixels.shape[:2]
+    scale = min(1.0, size / float(max(h, w)))
+    return data_uri(resize_like_digits(pixels, max(1, round(h * scale)),
+                                       max(1, round(w * scale))))
 
 
 class DbIndex:

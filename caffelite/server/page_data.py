@@ -7,7 +7,7 @@ import time
 from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
 from ..tools.dataset import SPLITS
-from ..tools.images import RESIZE_MODES
+from ..images import RESIZE_MODES
 from . import datasets, gallery, jobs, models
 from .security import resolve_server_path
 from .views_jobs import server

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from ..digits import forms
 from ..errors import ParseError
-from ..tools.images import RESIZE_MODES
+from ..images import RESIZE_MODES
 from . import datasets, jobs, models
 from .views_jobs import server
 from .web import FormErrors, read_form, redirect, require_login, wants_json

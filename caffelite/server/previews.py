@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from ..digits import forms, split
 from ..errors import CaffeError, ParseError
 from ..net import TEST, TRAIN, Net
-from ..tools import images
+from .. import images
 from ..tools.dataset import scan_folder
 from . import jobs, models
 from .gallery import data_uri

@@ -27,7 +27,7 @@ def _load(name, path):
 
 
 # The server tests' live server and image generator, shared (not copied).
-live = _load('server_live_helpers', TESTS / 'server' / 'conftest.py')
+live = _load('server_live_helpers', TESTS / 'server' / 'server_fixtures.py')
 
 
 def missing_browser():

@@ -5,6 +5,7 @@ import numpy as np
 
 from caffelite.server import gallery
 from caffelite.tools.dataset import digits_datum
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 
 def test_datum_uris_keep_encoded_bytes_and_encode_raw_pixels():

@@ -3,6 +3,7 @@ folders a dataset form offers, and each page rendered for a browser."""
 import os
 
 from caffelite.server import page_data
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 HTML = {'Accept': 'text/html'}
 

@@ -2,6 +2,7 @@
 import os
 
 from caffelite.digits import networks
+from server_fixtures import data_root, server  # noqa: F401 (fixtures)
 
 
 def _files(prototxt):

@@ -7,6 +7,7 @@ import pytest
 
 from caffelite.digits import networks
 from caffelite.server import previews
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 
 def _png_size(uri):
