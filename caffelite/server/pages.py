@@ -14,7 +14,7 @@ import os
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import gallery, layer_views, page_data, previews, pretrained_upload
+from . import gallery, layer_views, page_data, previews, pretrained
 from .web import TEMPLATES
 
 STATIC = os.path.join(os.path.dirname(__file__), 'static')
@@ -48,8 +48,8 @@ def routes():
          ['POST']),
         ('/models/images/classification/classify_one', layer_views.classify_one_page,
          ['POST']),
-        ('/pretrained_models/new', pretrained_upload.upload, ['POST']),
-        ('/pretrained_models/new.json', pretrained_upload.upload, ['POST']),
+        ('/pretrained_models/new', pretrained.upload, ['POST']),
+        ('/pretrained_models/new.json', pretrained.upload, ['POST']),
     ]
     return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
 

@@ -1,10 +1,12 @@
-"""Upload a pretrained model (DIGITS' ``POST /pretrained_models/new``):
-weights (``weights_file``, .caffemodel), network (``model_def_file``,
-.prototxt), optional ``labels_file`` and ``mean_file``, and the images it
-expects (``image_type``, ``resize_mode``, ``width``, ``height``). The job
-holds the files under the names a pretrained job made from a model has
-(``model.caffemodel``, ``original.prototxt``, ``labels.txt``), so the New
-model page trains from either kind the same way."""
+"""Pretrained model jobs, made from a model's snapshot or uploaded.
+
+An upload is DIGITS' ``POST /pretrained_models/new``: weights
+(``weights_file``, .caffemodel), network (``model_def_file``, .prototxt),
+optional ``labels_file`` and ``mean_file``, and the images it expects
+(``image_type``, ``resize_mode``, ``width``, ``height``). Both kinds hold
+their files under the same names (``model.caffemodel``,
+``original.prototxt``, ``labels.txt``), so the New model page trains from
+either the same way."""
 import shutil
 
 from starlette.concurrency import run_in_threadpool
@@ -53,6 +55,22 @@ def _check(fields, files):
     return dict(name=name, channels=channels, resize_mode=resize_mode, **size), errors
 
 
+def register(state, job_id, name, user, group, **facts):
+    """Register the finished pretrained job whose files are in the reserved
+    folder ``job_id``. ``facts``: image_dims, resize_mode, source_job_id
+    (None when uploaded) and snapshot (the weights it was made from)."""
+    job = jobs.new_job('pretrained', name, user, group, **facts)
+    job['status'], job['progress'] = jobs.DONE, 1.0
+    return state.store.add(job_id, job)
+
+
+def answer(request, state, job):
+    """A new pretrained job: its JSON, or its page for a browser."""
+    if wants_json(request):
+        return JSONResponse(state.job_json(job))
+    return redirect('/pretrained_models/%s' % job['id'])
+
+
 def _save(upload, path):
     with open(path, 'wb') as out:
         shutil.copyfileobj(upload.file, out, 1 << 20)
@@ -78,15 +96,11 @@ async def upload(request):
         for field, (name, _) in FILES.items():
             if field in files:
                 await run_in_threadpool(_save, files[field], state.store.path(job_id, name))
-        job = jobs.new_job('pretrained', values['name'], user, fields.get('group_name', ''),
-                           image_dims=[values['height'], values['width'], values['channels']],
-                           resize_mode=values['resize_mode'], source_job_id=None,
-                           snapshot='model.caffemodel')
-        job['status'], job['progress'] = jobs.DONE, 1.0
-        state.store.add(job_id, job)
+        job = register(state, job_id, values['name'], user, fields.get('group_name', ''),
+                       image_dims=[values['height'], values['width'], values['channels']],
+                       resize_mode=values['resize_mode'], source_job_id=None,
+                       snapshot='model.caffemodel')
     except BaseException:
         state.store.discard(job_id)
         raise
-    if wants_json(request):
-        return JSONResponse(state.job_json(job))
-    return redirect('/pretrained_models/%s' % job_id)
+    return answer(request, state, job)

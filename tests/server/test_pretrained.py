@@ -1,4 +1,4 @@
-"""Uploading a pretrained model (DIGITS' /pretrained_models/new)."""
+"""Pretrained model jobs: uploading one (DIGITS' /pretrained_models/new)."""
 import os
 
 from caffelite.digits import networks
