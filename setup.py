@@ -18,7 +18,8 @@ setup(
     package_data={'caffelite.kernels': ['*.cu', '*.cuh'],
                   'caffelite.model_zoo': ['manifest.json', '*/*.prototxt'],
                   'caffelite.server': ['templates/*.html', 'templates/*/*.html',
-                                       'templates/*/*/*/*.html', 'static/*']},
+                                       'templates/*/*/*.html', 'templates/*/*/*/*.html',
+                                       'static/*']},
     install_requires=[
         'numpy>=1.22',
         'protobuf>=3.20',
