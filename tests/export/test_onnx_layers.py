@@ -247,7 +247,8 @@ CASES = {
     # Neurons
     'relu_slopes': (_x((2, 3, 4)), '''
         layer { name: "a" type: "ReLU" bottom: "x" top: "a" relu_param { negative_slope: -0.2 } }
-        layer { name: "b" type: "ReLU" bottom: "x" top: "b" relu_param { negative_slope: 1.5 } }'''),
+        layer { name: "b" type: "ReLU" bottom: "x" top: "b"
+                relu_param { negative_slope: 1.5 } }'''),
     'activations': (_x((2, 3, 4)), '''
         layer { name: "a" type: "AbsVal" bottom: "x" top: "a" }
         layer { name: "b" type: "BNLL" bottom: "x" top: "b" }
