@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from . import netgraph, protoio, upgrade
+from . import netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, WeightsError
 from .layers import create_layer
@@ -337,16 +337,18 @@ class Net:
         """Run layers ``start`` .. ``end`` (inclusive); return the total loss."""
         end = len(self.layers) - 1 if end is None else end
         loss = 0.0
-        for i in range(start, end + 1):
-            loss += self._run_layer(i, 'forward')
+        with threads.net_pass():
+            for i in range(start, end + 1):
+                loss += self._run_layer(i, 'forward')
         return loss
 
     def _backward(self, start=None, end=0):
         """Backpropagate from layer ``start`` down to ``end`` (inclusive)."""
         start = len(self.layers) - 1 if start is None else start
-        for i in range(start, end - 1, -1):
-            if self._layer_need_backward[i]:
-                self._run_layer(i, 'backward')
+        with threads.net_pass():
+            for i in range(start, end - 1, -1):
+                if self._layer_need_backward[i]:
+                    self._run_layer(i, 'backward')
 
     def _run_layer(self, i, direction):
         layer = self.layers[i]
