@@ -7,20 +7,15 @@ import time
 from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
 from ..tools.dataset import SPLITS
-from ..digits.visualize import png_data_uri
-from ..errors import CaffeError
-from ..images import RESIZE_MODES, read_like_digits, resize_like_digits
-from . import datasets, jobs, models
+from ..images import RESIZE_MODES
+from . import datasets, gallery, jobs, models
 from .security import resolve_server_path
-from .views_datasets import _gallery
 from .views_jobs import server
 
 # Dataset log files, in the order they are written.
 DATASET_LOGS = ('parse_folder.log',) + tuple('create_%s_db.log' % s for s in SPLITS)
 LOG_TAIL_LINES = 400
 GALLERY_PREVIEW = 12
-THUMBNAIL = 96
-PAGE_SIZES = (10, 25, 50, 100)
 # How much of the data roots the dataset form looks through for image folders.
 FOLDER_SCAN_ENTRIES = 20000
 FOLDER_SCAN_DEPTH = 3
@@ -122,19 +117,6 @@ def image_folders(roots):
     return found
 
 
-def file_thumbnail(path, size=THUMBNAIL):
-    """A PNG data URI of the image file ``path`` shrunk to fit size x size,
-    or None when it cannot be read."""
-    try:
-        pixels = read_like_digits(path, True)
-    except CaffeError:
-        return None
-    h, w = pixels.shape[:2]
-    scale = min(1.0, size / float(max(h, w)))
-    return png_data_uri(resize_like_digits(pixels, max(1, round(h * scale)),
-                                           max(1, round(w * scale))))
-
-
 def _choices(fields, name):
     return fields[name].choices
 
@@ -168,18 +150,10 @@ def dataset_page(request, data):
         for split in SPLITS:
             db = os.path.join(folder, split + '_db')
             if os.path.isdir(db):
-                images, total = _gallery(db, labels, 0, GALLERY_PREVIEW, None)
-                previews[split] = {'images': images, 'total': total}
+                previews[split] = gallery.db_page(db, 0, GALLERY_PREVIEW)
     return {'labels': labels, 'logs': logs, 'skipped': skipped, 'previews': previews,
             'has_mean': os.path.isfile(os.path.join(folder, datasets.MEAN_IMAGE)),
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
-
-
-def explore_page(request, data):
-    """The dataset's name and the page count of its DB gallery."""
-    job = server(request).store.get(data['job_id'])
-    return {'name': job['name'], 'pages': max(1, -(-data['total_entries'] // data['size'])),
-            'page_sizes': PAGE_SIZES}
 
 
 def model_form(request, data):
@@ -241,5 +215,5 @@ def top_n(request, data):
         for image in result['images']:
             path = image['path']
             if path not in thumbnails:
-                thumbnails[path] = file_thumbnail(resolve_server_path(path, roots))
+                thumbnails[path] = gallery.file_thumbnail(resolve_server_path(path, roots))
     return {'thumbnails': thumbnails}

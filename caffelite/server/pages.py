@@ -5,16 +5,16 @@ carries (:func:`caffelite.server.web.render`); what a page shows beyond
 that (the datasets a model form can pick, a job's files, its logs, a gallery
 of its databases...) is added here, per template, by :data:`PAGE_CONTEXT`.
 The routes the pages need that the JSON API lacks (resize preview, folder
-and network checks, the single-image test's page with its image, pretrained
-model upload) are added by :func:`install`, with the static files (CSS, the
-pages' JavaScript and its chart module).
+and network checks, DB gallery, a single-image test with layer
+visualizations, pretrained model upload) are added by :func:`install`, with
+the static files (CSS, the pages' JavaScript and its chart module).
 """
 import os
 
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import layer_views, page_data, previews, pretrained
+from . import gallery, layer_views, page_data, previews, pretrained
 from .web import TEMPLATES
 
 STATIC = os.path.join(os.path.dirname(__file__), 'static')
@@ -24,7 +24,6 @@ PAGE_CONTEXT = {
     'home.html': page_data.home,
     'datasets/images/classification/new.html': page_data.dataset_form,
     'datasets/images/classification/show.html': page_data.dataset_page,
-    'datasets/images/explore.html': page_data.explore_page,
     'models/images/classification/new.html': page_data.model_form,
     'models/images/classification/show.html': page_data.model_page,
     'models/images/classification/top_n.html': page_data.top_n,
@@ -44,6 +43,7 @@ def routes():
         ('/datasets/images/resize-example', previews.resize_example, ['POST']),
         ('/datasets/images/resize-example.json', previews.resize_example, ['POST']),
         ('/datasets/images/classification/check-folder.json', previews.check_folder, ['POST']),
+        ('/datasets/images/classification/explore', gallery.explore, ['GET']),
         ('/models/images/classification/check-network.json', previews.check_network,
          ['POST']),
         ('/models/images/classification/classify_one', layer_views.classify_one_page,

@@ -15,12 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
 from ..digits import forms, split
-from ..digits.visualize import png_data_uri
 from ..errors import CaffeError, ParseError
 from ..net import TEST, TRAIN, Net
 from .. import images
 from ..tools.dataset import scan_folder
 from . import jobs, models
+from .gallery import data_uri
 from .page_data import size_text
 from .security import resolve_server_path
 from .views_jobs import server
@@ -89,7 +89,7 @@ def resized_example(pixels, width, height, channels, mode, encoding):
                                                          else {})))
     else:
         stored = picture.size
-    return png_data_uri(picture), stored
+    return data_uri(picture), stored
 
 
 async def resize_example(request):
