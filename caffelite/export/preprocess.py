@@ -6,7 +6,7 @@ ones."""
 import numpy as np
 
 from .. import io
-from ..deploy import load_mean_for
+from ..job_classifier import load_mean_for
 from ..errors import CaffeError
 
 

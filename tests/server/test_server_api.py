@@ -13,7 +13,8 @@ import pytest
 
 import caffelite
 from caffelite.codec import load_mean
-from conftest import CLASSES, make_model
+from server_fixtures import CLASSES, make_model
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
 

@@ -8,7 +8,8 @@ import zipfile
 import httpx
 import pytest
 
-from conftest import LiveServer, make_images
+from server_fixtures import LiveServer, make_images
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 BAD_PROTOTXT = 'name: "broken"\nlayer {\n  name: "conv1"\n  type: \n}\n'
 

@@ -1,12 +1,20 @@
-"""Reading, resizing and encoding images for datasets, two ways:
+"""Every image caffelite decodes is read here, in the way of the program
+whose numbers it reproduces:
 
-* like Caffe's tools, which read with OpenCV (``cv::imread`` with
-  IMREAD_COLOR or IMREAD_GRAYSCALE) and resize with ``cv::resize``
-  (INTER_LINEAR): :func:`read_like_opencv`, :func:`resize_like_opencv`;
+* like Caffe, which reads with OpenCV (``cv::imread`` with IMREAD_COLOR or
+  IMREAD_GRAYSCALE) and resizes with ``cv::resize`` (INTER_LINEAR):
+  :func:`read_image` (both steps, Caffe's ReadImageToCVMat, used by the
+  ImageData layer and convert_imageset alike), :func:`read_like_opencv`,
+  :func:`resize_like_opencv`, and :func:`decode_like_opencv` for encoded
+  Datums (``cv::imdecode`` with IMREAD_UNCHANGED);
 * like DIGITS, which reads with PIL and resizes with
   ``scipy.misc.imresize`` (PIL's bilinear filter) in one of four modes:
-  :func:`read_like_digits`, :func:`resize_like_digits`.
+  :func:`read_like_digits`, :func:`resize_like_digits`;
+* like pycaffe's ``caffe.io.load_image`` (scikit-image's reader):
+  :func:`read_like_skimage`.
 
+An image whose header announces more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``
+is refused before it is decoded (raise that limit to read larger ones).
 Arrays here are H x W (gray) or H x W x 3 (RGB) uint8; Caffe's C x H x W BGR
 layout is made by :func:`to_caffe_layout` when a Datum is written.
 """
@@ -16,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..errors import CaffeError
+from .errors import CaffeError, CaffeIOError, ImageReadError
 
 RESIZE_MODES = ('squash', 'crop', 'fill', 'half_crop')
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.pbm', '.gif',
@@ -37,21 +45,39 @@ _LEGACY_GRAY = ((4899, 9617, 1868), 1 << 13, 14)
 _COEF_SCALE = 2048
 
 
+def check_pixel_count(img, name):
+    """Refuse an opened (not yet decoded) PIL image with more pixels than
+    PIL.Image.MAX_IMAGE_PIXELS: decoding it would take gigabytes."""
+    from PIL import Image
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = img.size
+    if limit and width * height > limit:
+        raise ImageReadError('%s is %d x %d pixels (%.0f megapixels), more than the %.0f '
+                             'megapixels caffelite decodes; raise PIL.Image.MAX_IMAGE_PIXELS '
+                             'to read it' % (name, width, height, width * height / 1e6,
+                                             limit / 1e6))
+
+
 @contextlib.contextmanager
-def _decoding(path, jpeg_as_luma=False):
-    """Yield the loaded PIL image of ``path``, closing it afterwards; any
-    failure to decode or convert it in the block becomes a CaffeError.
+def _decoding(source, jpeg_as_luma=False, name=None):
+    """Yield the loaded PIL image of ``source`` (a path, or the bytes of an
+    encoded image called ``name``), closing it afterwards; any failure to
+    decode or convert it in the block becomes an ImageReadError.
     ``jpeg_as_luma`` has libjpeg decode a color JPEG straight to its gray
     (Y) channel, as OpenCV asks it to for IMREAD_GRAYSCALE."""
     from PIL import Image
+    name = name or source
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            check_pixel_count(img, name)
             if jpeg_as_luma and img.format == 'JPEG' and img.mode == 'RGB':
                 img.draft('L', None)
             img.load()
             yield img
+    except CaffeError:
+        raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise CaffeError('cannot read image %s: %s' % (path, e)) from None
+        raise ImageReadError('cannot read image %s: %s' % (name, e)) from None
 
 
 def _to_8bit(img):
@@ -86,6 +112,69 @@ def read_like_opencv(path, color):
             return np.repeat(gray[:, :, np.newaxis], 3, axis=2) if color else gray
         rgb = np.asarray(img.convert('RGB'))
     return rgb if color else _weighted_gray(rgb, rule)
+
+
+def read_image(path, color, height=0, width=0):
+    """H x W x 3 RGB (``color``) or H x W uint8 pixels of an image file as
+    Caffe's ReadImageToCVMat gives them to convert_imageset and the
+    ImageData layer: cv::imread, then cv::resize to height x width when
+    both are positive."""
+    pixels = read_like_opencv(path, color)
+    if height > 0 and width > 0:
+        pixels = resize_like_opencv(pixels, height, width)
+    return pixels
+
+
+def decode_like_opencv(data):
+    """C x H x W uint8 of encoded image bytes (an encoded Datum), like
+    cv::imdecode(data, IMREAD_UNCHANGED) then Caffe's CVMatToDatum: gray
+    images give 1 channel, color ones Caffe's BGR order (BGRA with alpha)."""
+    with _decoding(data, name='an encoded Datum') as img:
+        if img.mode.startswith('I') or img.mode == 'F':
+            raise CaffeIOError('cannot decode a Datum of %s pixels: Caffe needs '
+                               'unsigned bytes' % img.mode)
+        # OpenCV adds alpha for a tRNS chunk on color, not on gray, PNGs.
+        has_alpha = 'A' in img.mode or (img.mode in ('P', 'RGB') and 'transparency' in img.info)
+        if img.mode in ('1', 'L'):
+            pixels = np.asarray(img.convert('L'))
+        else:
+            pixels = np.asarray(img.convert('RGBA' if has_alpha else 'RGB'))
+    if pixels.ndim == 2:
+        return pixels[np.newaxis].copy()
+    # RGB(A) -> BGR(A), the channel order OpenCV decodes to.
+    order = [2, 1, 0, 3][:pixels.shape[2]]
+    return np.ascontiguousarray(pixels[:, :, order].transpose(2, 0, 1))
+
+
+def read_like_skimage(path):
+    """The first frame of an image file as scikit-image's Pillow reader gave
+    it to pycaffe's load_image: H x W (gray) or H x W x 3/4 (RGB/RGBA) of
+    the file's integer type."""
+    with _decoding(path) as img:
+        if img.mode == 'I' and img.format == 'PNG':
+            return np.asarray(img).astype(np.uint16)
+        if img.mode.startswith('I;16') or img.mode in ('I', 'F', 'L', 'RGB', 'RGBA'):
+            return np.asarray(img)
+        return np.asarray(img.convert(_skimage_mode(img)))
+
+
+def _skimage_mode(img):
+    """The Pillow mode scikit-image converted ``img`` to before reading it."""
+    if img.mode == 'P':
+        if _palette_is_gray(img):
+            return 'L'
+        return 'RGBA' if img.format == 'PNG' and 'transparency' in img.info else 'RGB'
+    if img.mode == '1':
+        return 'L'
+    return 'RGBA' if 'A' in img.mode else 'RGB'
+
+
+def _palette_is_gray(img):
+    """True when every palette entry the image uses has R == G == B."""
+    palette = np.asarray(img.getpalette(), np.int64).reshape(-1, 3)
+    first, last = img.getextrema()
+    used = palette[first:last + 1]
+    return bool(np.all(used == used[:, :1]))
 
 
 def read_like_digits(path, color):
