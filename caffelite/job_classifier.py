@@ -104,11 +104,17 @@ class JobClassifier:
             x = x[::-1]     # RGB -> Caffe's BGR
         return x - self.mean if self.mean is not None else x
 
+    def probabilities(self, paths):
+        """(len(paths), classes) outputs of the net for the image files, in
+        one batch (the input is reshaped to it, as DIGITS does)."""
+        batch = np.stack([self.preprocess(p) for p in paths]).astype(np.float32)
+        self.net.blobs[self.input].reshape(batch.shape)
+        probs = self.net.forward(**{self.input: batch})[self.net.outputs[0]]
+        return probs.reshape(len(paths), -1)
+
     def classify(self, paths, top_k=5):
         """[(path, [(label, probability), ...])] best first."""
-        batch = np.stack([self.preprocess(p) for p in paths]).astype(np.float32)
-        probs = self.net.forward_all(**{self.input: batch})[self.net.outputs[0]]
-        probs = probs.reshape(len(paths), -1)
+        probs = self.probabilities(paths)
         results = []
         for path, p in zip(paths, probs):
             order = np.argsort(-p)[:top_k]

@@ -1,4 +1,6 @@
-"""``caffelite demo``: the embedded end-to-end demo (see caffelite.demo)."""
+"""``caffelite demo``: the embedded end-to-end demo (see caffelite.demo); it
+prints the test accuracy and exits 0 once it has run (the test suite, not
+the command, holds the accuracy bar)."""
 
 
 def register(subparsers):
@@ -14,5 +16,5 @@ def run(args):
     from .. import demo
     from ._common import setup_logging
     setup_logging()
-    accuracy = demo.run(args.dir, args.epochs)
-    return 0 if accuracy >= 0.97 else 1
+    demo.run(args.dir, args.epochs)
+    return 0
