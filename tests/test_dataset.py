@@ -13,7 +13,8 @@ from caffelite.cli import main
 from caffelite.errors import CaffeError
 from caffelite.proto import caffe_pb2
 from caffelite.lmdbs import open_readonly
-from caffelite.tools import dataset, images, imageset
+from caffelite import images
+from caffelite.tools import dataset, imageset
 from conftest import reference_path
 
 
