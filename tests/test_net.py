@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import caffelite as caffe
+from caffelite import layers as L, params as P
 from caffelite.errors import NetError, ParseError, WeightsError
 
 IP_NET = '''name: "ipnet"
@@ -231,3 +232,44 @@ def test_net_from_prototxt_text_and_its_errors():
     assert err.value.line == 2 and err.value.path is None
     with pytest.raises(caffe.CaffeError, match='no such network definition file'):
         caffe.Net('missing.prototxt', caffe.TEST)
+
+
+def lenet(batch_size):
+    """LeNet built with NetSpec, on DummyData (also used by test_net_spec)."""
+    n = caffe.NetSpec()
+    n.data, n.label = L.DummyData(shape=[dict(dim=[batch_size, 1, 28, 28]),
+                                         dict(dim=[batch_size, 1, 1, 1])],
+                                  transform_param=dict(scale=1. / 255), ntop=2)
+    n.conv1 = L.Convolution(n.data, kernel_size=5, num_output=20,
+                            weight_filler=dict(type='xavier'))
+    n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.MAX)
+    n.conv2 = L.Convolution(n.pool1, kernel_size=5, num_output=50,
+                            weight_filler=dict(type='xavier'))
+    n.pool2 = L.Pooling(n.conv2, kernel_size=2, stride=2, pool=P.Pooling.MAX)
+    n.ip1 = L.InnerProduct(n.pool2, num_output=500, weight_filler=dict(type='xavier'))
+    n.relu1 = L.ReLU(n.ip1, in_place=True)
+    n.ip2 = L.InnerProduct(n.relu1, num_output=10, weight_filler=dict(type='xavier'))
+    n.loss = L.SoftmaxWithLoss(n.ip2, n.label)
+    return n.to_proto()
+
+
+def test_save_copy_from_round_trip_and_top_names(tmp_path):
+    path = write(tmp_path, str(lenet(2)))
+    net = caffe.Net(path, caffe.TRAIN)
+    weights = str(tmp_path / 'w.caffemodel')
+    net.save(weights)
+    other = caffe.Net(path, caffe.TEST, weights=weights)
+    for name in net.params:
+        for a, b in zip(net.params[name], other.params[name]):
+            np.testing.assert_array_equal(a.data, b.data)
+    assert net.top_names['conv1'] == ['conv1'] and net.bottom_names['conv1'] == ['data']
+    assert isinstance(net.layer_dict['conv1'], caffe.Layer)
+    assert list(net._layer_names) == [l.name for l in lenet(2).layer]
+
+
+def test_forward_start_end_and_blob_arguments(tmp_path):
+    net = caffe.Net(write(tmp_path, str(lenet(2))), caffe.TRAIN)
+    out = net.forward(end='pool1')
+    assert set(out) == {'pool1'}
+    out = net.forward(start='conv2', blobs=['ip1'])
+    assert set(out) == {'loss', 'ip1'}

@@ -10,22 +10,32 @@ from caffelite.errors import LayerError
 from caffelite.gradient_check import check_gradient
 from caffelite.ops import lrn
 from caffelite.proto import caffe_pb2
-from layer_helpers import make, run, setup
-
-
+from layer_helpers import LayerCase, gradient_test, make, normal, run, setup
 
 
 def gaussian(shape, seed=0, scale=1.0):
     return (np.random.RandomState(seed).randn(*shape) * scale).astype(np.float32)
 
 
-
-
-
-
 def gradient_ok(layer, x, **kw):
     bottom, top = setup(layer, x)
-    assert check_gradient(layer, [bottom], [top], **kw) > 0
+    assert check_gradient(layer, bottom, top, **kw) > 0
+
+
+GRADIENT_CASES = [
+    LayerCase('lrn_across', 'type: "LRN" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 k: 2 }',
+              [normal(2, 5, 2, 2)]),
+    LayerCase('lrn_within', 'type: "LRN" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 '
+              'norm_region: WITHIN_CHANNEL }',
+              [normal(1, 2, 4, 4)]),
+    LayerCase('batchnorm_train', 'type: "BatchNorm" phase: TRAIN',
+              [normal(4, 3, 2)], options={'check_params': False}),
+    LayerCase('mvn', 'type: "MVN"',
+              [normal(2, 3, 4)]),
+    LayerCase('mvn_across_channels', 'type: "MVN" mvn_param { across_channels: true }',
+              [normal(2, 3, 4)]),
+]
+test_gradient = gradient_test(GRADIENT_CASES)
 
 
 # --- LRN -------------------------------------------------------------------
@@ -155,7 +165,7 @@ def test_batchnorm_running_statistics_after_train_forwards():
     fraction, eps = 0.9, 1e-3
     layer = batchnorm('moving_average_fraction: %g eps: %g' % (fraction, eps))
     batches = [gaussian((3, 2, 2, 2), seed=s, scale=s + 1) + s for s in range(3)]
-    bottom, top = setup(layer, batches[0])
+    (bottom,), (top,) = setup(layer, batches[0])
     mean_sum, var_sum, factor = np.zeros(2), np.zeros(2), 0.0
     m = 3 * 2 * 2
     for x in batches:
