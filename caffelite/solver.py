@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, protoio, scoring, upgrade
+from . import backend, net_outputs, protoio, upgrade
 from .blob import Blob
 from .errors import CaffeError, CaffeRuntimeError
 from .net import Net, TEST, TRAIN, load_net_param
@@ -288,7 +288,7 @@ class Solver:
     def _output_lines(net, label, values):
         """Log every output element of ``values`` ({name: array}) as Caffe
         does; return {name: mean value}."""
-        for index, (name, value, note) in enumerate(scoring.output_lines(net, values)):
+        for index, (name, value, note) in enumerate(net_outputs.output_lines(net, values)):
             log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
         return {name: float(np.mean(values[name])) if np.size(values[name]) else 0.0
                 for name in net.outputs}
@@ -305,8 +305,8 @@ class Solver:
         log.info('Iteration %d, Testing net (#%d)', self.iter, index)
         net = self.test_nets[index]
         net.share_with(self.net)
-        result = scoring.score(net, self.param.test_iter[index],
-                               stop_requested=lambda: self.action_request() == 'stop')
+        result = net_outputs.mean_outputs(net, self.param.test_iter[index],
+                                          stop_requested=lambda: self.action_request() == 'stop')
         if result is None:
             self.requested_early_exit = True
             log.info('Test interrupted.')
