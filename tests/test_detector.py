@@ -1,5 +1,5 @@
 """pycaffe's Detector (caffelite/detector.py): windows with context
-padding."""
+padding, and detection over selective-search proposals."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -38,3 +38,19 @@ def test_detector_windows_and_context(model, tmp_path):
     padded = caffe.Detector(*model, mean=np.array([0.5, 0.5, 0.5]), context_pad=2)
     crop = padded.crop(caffe.io.load_image(str(tmp_path / 'scene.png')), np.array(windows[0]))
     assert crop.shape == (8, 8, 3)
+
+
+def test_detect_selective_search_classifies_the_proposals(model, tmp_path):
+    pytest.importorskip('skimage', reason='selective search segments with scikit-image')
+    from test_selective_search import OBJECTS, iou, scene
+    Image.fromarray((scene() * 255).astype(np.uint8)).save(tmp_path / 'scene.png')
+    det = caffe.Detector(*model, raw_scale=1)
+    out = det.detect_selective_search([str(tmp_path / 'scene.png')])
+    windows = np.array([d['window'] for d in out])
+    for obj in OBJECTS:
+        assert iou(obj, windows).max() > 0.7, obj
+    assert {d['filename'] for d in out} == {str(tmp_path / 'scene.png')}
+    assert all(d['prediction'].shape == (2,) for d in out)
+    # each prediction is the net's output on that window's crop
+    first = det.detect_windows([(str(tmp_path / 'scene.png'), [windows[0]])])[0]
+    np.testing.assert_allclose(out[0]['prediction'], first['prediction'], rtol=1e-6)

@@ -273,3 +273,55 @@ def test_forward_start_end_and_blob_arguments(tmp_path):
     assert set(out) == {'pool1'}
     out = net.forward(start='conv2', blobs=['ip1'])
     assert set(out) == {'loss', 'ip1'}
+
+
+FB_NET = '''name: "fb" force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+        inner_product_param { num_output: 4 weight_filler { type: "gaussian" std: 1 } } }
+layer { name: "tanh" type: "TanH" bottom: "ip" top: "out" }
+'''
+
+
+def per_batch(net, data, dout):
+    """pycaffe's semantics by hand: forward then backward each batch of 2
+    (the last zero-padded), outputs, ip blobs and input diffs kept."""
+    outs, ips, diffs = [], [], []
+    for first in range(0, len(data), 2):
+        x, dy = np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32)
+        n = len(data[first:first + 2])
+        x[:n], dy[:n] = data[first:first + 2], dout[first:first + 2]
+        net.forward(data=x)
+        outs.append(net.blobs['out'].data[:n].copy())
+        ips.append(net.blobs['ip'].data[:n].copy())
+        net.backward(out=dy)
+        diffs.append(net.blobs['data'].diff[:n].copy())
+    return np.concatenate(outs), np.concatenate(ips), np.concatenate(diffs)
+
+
+def test_forward_backward_all_is_forward_and_backward_per_batch(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    data, dout = rng.randn(5, 3).astype(np.float32), rng.randn(5, 4).astype(np.float32)
+    outs, diffs = net.forward_backward_all(blobs=['ip'], data=data, out=dout)
+    assert set(outs) == {'out', 'ip'} and set(diffs) == {'data'}
+    expected_out, expected_ip, expected_diff = per_batch(net, data, dout)
+    assert outs['out'].shape == (5, 4) and diffs['data'].shape == (5, 3)
+    np.testing.assert_array_equal(outs['out'], expected_out)
+    np.testing.assert_array_equal(outs['ip'], expected_ip)
+    np.testing.assert_array_equal(diffs['data'], expected_diff)
+    np.testing.assert_array_equal(outs['out'], net.forward_all(data=data)['out'])
+    # d out / d data by hand: (dy * (1 - out^2)) W
+    w = net.params['ip'][0].data
+    np.testing.assert_allclose(diffs['data'], (dout * (1 - expected_out ** 2)) @ w, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_forward_backward_all_with_diffs_only_drops_the_padding(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    net.blobs['data'].data[...] = 1
+    dout = np.random.RandomState(1).randn(3, 4).astype(np.float32)
+    outs, diffs = net.forward_backward_all(out=dout)
+    assert outs['out'].shape == (3, 4) and diffs['data'].shape == (3, 3)
+    with pytest.raises(NetError, match='needs input arrays or output diffs'):
+        net.forward_backward_all()
