@@ -124,15 +124,21 @@ def test_dataset_from_an_uploaded_archive(server, tmp_path):
                 path = os.path.join(folder, name)
                 z.write(path, os.path.relpath(path, tmp_path / 'set'))
     r = server.client.post('/datasets/images/classification.json',
-                           data=dict(method='archive', dataset_name='zipped', resize_width='8',
-                                     resize_height='8', resize_channels='1'),
+                           data=dict(method='archive', dataset_name='zipped', resize_width='28',
+                                     resize_height='28', resize_channels='1'),
                            files={'archive': ('images.zip', buffer.getvalue())})
     assert r.status_code == 200, r.text
     job_id = r.json()['id']
+    # a model made while its dataset is still being built waits for it
+    model = server.client.post('/models/images/classification.json', data=model_form(
+        job_id, batch_size='4')).json()
     assert server.wait(job_id)['status'] == 'Done'
     assert server.client.get('/datasets/%s.json' % job_id).json()[
         'ParseFolderTasks'][0]['label_count'] == 3
-    assert server.client.delete('/datasets/%s' % job_id).text == 'Job deleted.'
+    assert server.wait(model['id'])['status'] == 'Done'
+    assert server.client.get('/models/%s.json' % model['id']).json()['snapshots'] == [1]
+    for kind, job in (('models', model['id']), ('datasets', job_id)):
+        assert server.client.delete('/%s/%s' % (kind, job)).text == 'Job deleted.'
 
 
 def test_upload_announced_over_the_cap_is_refused_before_reading(server, unchanged):
