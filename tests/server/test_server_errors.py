@@ -65,6 +65,7 @@ def test_visualize_network_draws_svg(server):
     ('standard_networks', 'resnet', 'Not a valid choice'),
     ('dataset', 'no-such-dataset', 'Unknown dataset job_id "no-such-dataset"'),
     ('model_name', '', 'This field is required.'),
+    ('select_gpu', '0', 'Not a valid choice (this server trains on the CPU)'),
 ])
 def test_form_fields_that_fail_validation(server, dataset, unchanged, field, value, message):
     r = server.client.post('/models/images/classification.json',
