@@ -18,7 +18,7 @@ setup(
     package_data={'caffelite.kernels': ['*.cu', '*.cuh'],
                   'caffelite.model_zoo': ['manifest.json', '*/*.prototxt'],
                   'caffelite.server': ['templates/*.html', 'templates/*/*.html',
-                                       'templates/*/*/*/*.html']},
+                                       'templates/*/*/*.html', 'templates/*/*/*/*.html']},
     install_requires=[
         'numpy>=1.22',
         'protobuf>=3.20',

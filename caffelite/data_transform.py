@@ -76,8 +76,8 @@ class DataTransformer:
         data = images.astype(np.float32)
         if self.mean is not None:
             if self.mean.shape != (c, h, w):
-                raise CaffeError('mean_file shape %s does not match the data %s'
-                                 % (self.mean.shape, (c, h, w)))
+                raise CaffeError('mean_file %s has shape %s, the data %s'
+                                 % (self.param.mean_file, self.mean.shape, (c, h, w)))
             data -= self.mean
         elif self.mean_values.size:
             if self.mean_values.size not in (1, c):

@@ -84,7 +84,16 @@ def resize_image(im, new_dims, interp_order=1):
     aligned).
     """
     im = np.asarray(im)
-    dims = (int(new_dims[0]), int(new_dims[1]))
+    if im.ndim != 3:
+        raise CaffeIOError('resize_image takes an H x W x K image, got shape %s%s'
+                           % (im.shape, ' (add a channel axis: im[:, :, None])'
+                              if im.ndim == 2 else ''))
+    dims = tuple(int(d) for d in new_dims)
+    if len(dims) != 2 or min(dims) < 1:
+        raise CaffeIOError('resize_image: new_dims must be (height, width), both at least 1; '
+                           'got %s' % (tuple(new_dims),))
+    if 0 in im.shape:
+        raise CaffeIOError('resize_image: the image is empty (shape %s)' % (im.shape,))
     if im.shape[-1] in (1, 3):
         im_min, im_max = im.min(), im.max()
         if not im_max > im_min:

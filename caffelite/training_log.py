@@ -3,6 +3,9 @@ lines parsed by Caffe's tools/extra/parse_log.py and by DIGITS)."""
 import json
 import re
 
+from .errors import ParseError
+from .textfile import read_lines
+
 _ITER = re.compile(r'Iteration (\d+)')
 _LOSS = re.compile(r'Iteration \d+.*, loss = ([-+.\deE]+|nan|inf)')
 _LR = re.compile(r'Iteration \d+, lr = ([-+.\deE]+)')
@@ -12,20 +15,21 @@ _OUTPUT = re.compile(r'(Train|Test) net output #\d+: (\S+) = ([-+.\deE]+|nan|inf
 def parse_log(path):
     """Return {'train': [{'iter', 'loss', outputs...}], 'test': [...],
     'lr': [{'iter', 'lr'}]} from either log format."""
-    with open(path) as f:
-        first = f.readline()
-        f.seek(0)
-        if first.lstrip().startswith('{'):
-            return _parse_json(f)
-        return _parse_text(f)
+    lines = read_lines(path)
+    if lines and lines[0].lstrip().startswith('{'):
+        return _parse_json(lines, path)
+    return _parse_text(lines)
 
 
-def _parse_json(lines):
+def _parse_json(lines, path):
     out = {'train': [], 'test': [], 'lr': []}
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        event = json.loads(line)
+        try:
+            event = json.loads(line)
+        except ValueError as e:
+            raise ParseError('not a JSON line (%s)' % e.msg, path, number) from None
         phase = event.get('phase')
         if phase == 'train':
             out['train'].append(dict(event.get('outputs', {}), iter=event['iter'],

@@ -8,14 +8,19 @@ discovered, so adding a command touches no shared file.
 Whatever goes wrong, a command prints one line naming the file, layer or
 argument at fault and exits non-zero; ``--debug`` adds the traceback.
 """
+import contextlib
 import importlib
 import logging
 import pkgutil
 import sys
 import traceback
+import warnings
 
 from .. import __version__
 from ..errors import CaffeError
+from ..layers.python import refusing_user_modules
+from ..weights import WeightsWarning
+from ._common import PYTHON_LAYERS_HINT
 from ._flags import GflagsParser
 
 # The extra of setup.py that installs each optional module a command may need.
@@ -44,7 +49,9 @@ def describe_failure(error):
         return 'interrupted', 130
     if isinstance(error, MemoryError):
         return 'out of memory%s' % (': %s' % error if str(error) else ''), 1
-    if isinstance(error, ImportError) and error.name:
+    if isinstance(error, ImportError) and error.name and error.name.split('.')[0] != 'caffelite':
+        # A missing optional dependency; a module of our own that fails to
+        # import is an internal error, reported below.
         top = error.name.split('.')[0]
         extra = EXTRAS.get(top)
         hint = "pip install 'caffelite[%s]'" % extra if extra else 'pip install %s' % top
@@ -63,8 +70,13 @@ def main(argv=None):
         return 2
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    guard = (refusing_user_modules(PYTHON_LAYERS_HINT)
+             if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings(), guard:
+            # the commands' log lines already say what these warnings say
+            warnings.simplefilter('ignore', WeightsWarning)
+            return int(args.func(args) or 0)
     except (Exception, KeyboardInterrupt) as e:
         if getattr(args, 'debug', False):
             traceback.print_exc()

@@ -4,6 +4,8 @@ per-class heatmap. Writes OUT/<image>.json and an overlay OUT/<image>.png."""
 import json
 import os
 
+from ._common import add_python_layers_flag
+
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -31,6 +33,7 @@ def register(subparsers):
     p.add_argument('--no-channel-swap', dest='channel_swap', action='store_false',
                    help='keep RGB order (default: RGB -> BGR, as Caffe models expect)')
     p.add_argument('--out', default='detections', help='output folder (default ./detections)')
+    add_python_layers_flag(p)
     p.set_defaults(func=run)
 
 

@@ -12,7 +12,7 @@ import os
 from ..errors import ParseError
 from ..protoio import parse_text
 from ..proto import caffe_pb2
-from ..tools.images import RESIZE_MODES
+from ..images import RESIZE_MODES
 from . import networks, solver, split
 
 REQUIRED = 'This field is required.'

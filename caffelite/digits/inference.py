@@ -18,7 +18,7 @@ from .. import io
 from ..codec import load_mean
 from ..errors import CaffeError
 from ..net import TEST, Net
-from ..tools import images
+from .. import images
 
 
 class DigitsClassifier:

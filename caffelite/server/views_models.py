@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
 from ..digits.inference import accuracy_report, read_image_list
+from ..digits.visualize import layer_visualizations
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..solver import learning_rate
@@ -161,7 +162,7 @@ def _image_source(state, fields, files):
     raise HTTPException(400, 'must provide image_path or image_file')
 
 
-def _classify_one(state, job, epoch, image):
+def _classify_one(state, job, epoch, image, visualize=False):
     from PIL import Image
     try:
         with Image.open(image) as probe:
@@ -179,20 +180,27 @@ def _classify_one(state, job, epoch, image):
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
         scores = loaded.classifier.probabilities([picture])[0]
-        return loaded.classifier.top_k(scores)
+        answer = {'predictions': loaded.classifier.top_k(scores)}
+        if visualize:
+            layers = layer_visualizations(loaded.classifier.net)
+            answer.update(visualizations=layers, total_parameters=sum(
+                v['param_count'] for v in layers if v['vis_type'] == 'Weights'))
+        return answer
 
 
 async def classify_one(request):
-    """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
+    """{"predictions": [[label, percent], ...]}: the top 5 of one image;
+    with ``show_visualizations``, each layer's activations and weights."""
     state = server(request)
     fields, files = await read_form(request)
     job = _model(request, fields)
     image = _image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
-    predictions = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image)
-    return render(request, 'models/images/classification/classify_one.html',
-                  {'predictions': predictions})
+    visualize = forms.Field('bool', False).convert(fields.get('show_visualizations') or '')
+    answer = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image,
+                                     visualize)
+    return render(request, 'models/images/classification/classify_one.html', answer)
 
 
 async def _image_list(request, state, fields, files):

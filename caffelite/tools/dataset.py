@@ -24,12 +24,15 @@ import numpy as np
 from .. import codec
 from ..errors import CaffeError
 from ..progress import progress_bar
+from ..textfile import read_lines
 from ..proto import caffe_pb2
-from ..protoio import atomic_open
+from ..protoio import atomic_open, remove_stale_temps
 from .. import images
 from .imageset import LmdbWriter, MeanAccumulator, read_list, temp_folder_beside, write_mean
 
 SPLITS = ('train', 'val', 'test')
+# LMDB's default largest key, in bytes.
+MAX_KEY_BYTES = 511
 # DIGITS stores encoded JPEG Datums at quality 90.
 DIGITS_ENCODE_OPTIONS = {'png': {}, 'jpg': {'quality': 90}}
 
@@ -75,8 +78,7 @@ def scan_list(list_file, root='', labels_file=None):
         raise CaffeError('%s has a negative label' % list_file)
     top = max(item.label for item in items)
     if labels_file:
-        with open(labels_file) as f:
-            classes = [line.strip() for line in f if line.strip()]
+        classes = [line.strip() for line in read_lines(labels_file) if line.strip()]
         if top >= len(classes):
             raise CaffeError('%s uses label %d but %s names only %d classes'
                              % (list_file, top, labels_file, len(classes)))
@@ -142,6 +144,30 @@ def digits_datum(pixels, label, encoding):
                            encoded=True)
 
 
+def record_key(index, item):
+    """convert_imageset's LMDB key of the ``index``-th image of a split."""
+    return '%08d_%s' % (index, item.name)
+
+
+def printable(path):
+    """``path`` with the bytes of a non-UTF-8 file name shown as U+FFFD."""
+    return path.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
+def check_name(item, key):
+    """Raise CaffeError (naming the file) when an image's name cannot go
+    into the dataset's record keys and list files."""
+    try:
+        item.name.encode('utf-8')
+    except UnicodeEncodeError:
+        raise CaffeError('%s: the file name is not valid UTF-8' % printable(item.path)) from None
+    if '\n' in item.name or '\r' in item.name:
+        raise CaffeError('%r: the file name contains a line break' % item.path)
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise CaffeError('%s: the file name is too long for an LMDB key (%d bytes, at most %d)'
+                         % (item.path, len(key.encode()), MAX_KEY_BYTES))
+
+
 def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped,
                  progress=None):
     """Write one split's LMDB and list into ``folder``; add its images to
@@ -154,6 +180,7 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
         for index, item in enumerate(progress_bar(entries, desc=split, unit='img',
                                                   leave=False)):
             try:
+                check_name(item, record_key(index, item))
                 pixels = images.resize_like_digits(images.read_like_digits(item.path,
                                                                            channels == 3),
                                                    height, width, resize_mode, rng)
@@ -163,7 +190,7 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
                     progress(split, index + 1, len(entries))
                 continue
             datum = digits_datum(pixels, item.label, encoding)
-            db.put('%08d_%s' % (index, item.name), datum.SerializeToString())
+            db.put(record_key(index, item), datum.SerializeToString())
             if split == 'train':
                 mean.add(images.to_caffe_layout(pixels), item.path)
             counts[item.label] += 1
@@ -202,6 +229,7 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
         raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
     rng = np.random.RandomState(seed)
     splits = split_items(items, val_percent, test_percent, rng)
+    remove_stale_temps(os.path.dirname(os.path.abspath(out_dir)))
     tmp = temp_folder_beside(out_dir)
     try:
         mean, skipped, counts = MeanAccumulator(), [], {}
@@ -236,6 +264,6 @@ def summary(report, classes):
     cells = [sum(report.counts[s].values()) for s in SPLITS]
     lines.append(row % ((width, 'total') + tuple(cells) + (sum(cells),)))
     if report.skipped:
-        lines.append('skipped %d unreadable images:' % len(report.skipped))
+        lines.append('skipped %d images:' % len(report.skipped))
         lines += ['  %s' % reason for _, reason in report.skipped]
     return '\n'.join(lines)

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
+
 pytestmark = pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
 
 
