@@ -1,6 +1,7 @@
 """DetectNet's zoo files: what the builder writes, the published geometry,
 and GoogLeNet weights loading into the trunk by name."""
 import os
+import warnings
 
 import numpy as np
 import pytest
