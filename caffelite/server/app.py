@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import datasets, jobs, models, views_datasets, views_jobs, views_models
+from . import datasets, jobs, models, pages, views_datasets, views_jobs, views_models
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -192,6 +192,7 @@ def create_app(config):
         HTTPException: _http_error, FormErrors: _form_errors, CaffeError: _caffe_error,
         Exception: _unexpected})
     app.state.server = state
+    pages.install(app)
     app.add_middleware(SecurityMiddleware, refuse=_refuse, token=config.token,
                        max_upload=config.max_upload_bytes)
     return app

@@ -22,7 +22,7 @@ from ..digits.visualize import layer_visualizations
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..solver import learning_rate
-from . import datasets, jobs, models, netsvg
+from . import datasets, jobs, models, netsvg, pretrained
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
@@ -294,19 +294,14 @@ async def to_pretrained(request):
                         os.path.join(folder, models.ORIGINAL))
         shutil.copyfile(os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE),
                         os.path.join(folder, datasets.LABELS_FILE))
-        pretrained = jobs.new_job('pretrained', job['name'], user, job['group'],
-                                  image_dims=dataset['image_dims'],
-                                  resize_mode=dataset['resize_mode'], source_job_id=job['id'],
-                                  snapshot=os.path.basename(weights))
-        pretrained['status'] = jobs.DONE
-        pretrained['progress'] = 1.0
-        state.store.add(job_id, pretrained)
+        made = pretrained.register(state, job_id, job['name'], user, job['group'],
+                                   image_dims=dataset['image_dims'],
+                                   resize_mode=dataset['resize_mode'], source_job_id=job['id'],
+                                   snapshot=os.path.basename(weights))
     except BaseException:
         state.store.discard(job_id)
         raise
-    if wants_json(request):
-        return JSONResponse(state.job_json(pretrained))
-    return redirect('/pretrained_models/%s' % job_id)
+    return pretrained.answer(request, state, made)
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',

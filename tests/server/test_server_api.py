@@ -124,7 +124,10 @@ def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_pat
                                   data={'job_id': job['id'], 'top_n': '2'},
                                   files={'image_list': f}).json()['results']
     assert [r['label'] for r in best] == list(CLASSES)
-    assert all('/%s/' % r['label'] in image['path'] for r in best for image in r['images'])
+    for result in best:
+        scores = [image['score'] for image in result['images']]
+        assert len(scores) == 2 and scores == sorted(scores, reverse=True)
+        assert {image['path'] for image in result['images']} <= set(many['classifications'])
 
     cloned = server.client.get('/clone/%s' % job['id'],
                                headers={'Accept': 'application/json'}).json()
