@@ -46,3 +46,7 @@ class CaffeIOError(CaffeError, ValueError):
 
 class ImageReadError(CaffeError, OSError):
     """An image file or encoded Datum that Pillow cannot read."""
+
+
+class DivergenceError(CaffeError):
+    """Training produced a non-finite loss or weight update."""

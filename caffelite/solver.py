@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from . import protoio, upgrade
+from . import divergence, protoio, resume, upgrade
 from .blob import Blob
-from .errors import CaffeError
+from .errors import CaffeError, DivergenceError
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
@@ -97,6 +97,10 @@ class Solver:
         self.action_request = action_request or (lambda: None)
         self.smoothed_loss = 0.0
         self._losses = []
+        self._resumed_window = None
+        self._window_origin = 0
+        self._test_round_positions = None
+        self.last_snapshot = None
         self._callbacks = []
         self.listeners = []
         self.net = self._train_net()
@@ -169,7 +173,8 @@ class Solver:
         """Run ``iters`` training iterations (Caffe's Solver::Step)."""
         p = self.param
         start_iter, stop_iter = self.iter, self.iter + int(iters)
-        self._losses, self.smoothed_loss = [], 0.0
+        self._losses, self.smoothed_loss = self._resumed_window or ([], 0.0)
+        self._resumed_window = None
         tic = time.time()
         while self.iter < stop_iter:
             self.net.clear_param_diffs()
@@ -182,6 +187,8 @@ class Solver:
                 on_start()
             display = p.display and self.iter % p.display == 0
             loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
+            if not math.isfinite(loss):
+                self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
             if display:
                 self._display(time.time() - tic)
@@ -218,8 +225,34 @@ class Solver:
             self.test_all()
         log.info('Optimization Done.')
 
+    def _diverged(self, what):
+        """Stop training: log and raise DivergenceError naming the first
+        non-finite output or gradient and the last (finite) snapshot."""
+        where = divergence.first_non_finite(self.net) or 'every output and gradient is finite'
+        kept = ('the last snapshot, %s, holds finite weights' % self.last_snapshot
+                if self.last_snapshot else 'no snapshot was written')
+        message = ('iteration %d: %s; first non-finite: %s. Training stopped (lower base_lr?); '
+                   '%s' % (self.iter, what, where, kept))
+        log.error('%s', message)
+        raise DivergenceError(message)
+
     # --- loss bookkeeping and display ---------------------------------------
+    def loss_window(self):
+        """(losses behind the smoothed loss, oldest first; smoothed loss)."""
+        average = max(1, self.param.average_loss)
+        losses = list(self._losses)
+        if len(losses) == average:
+            # the ring buffer's next slot to overwrite holds the oldest loss
+            oldest = (self.iter - self._window_origin) % average
+            losses = losses[oldest:] + losses[:oldest]
+        return losses, self.smoothed_loss
+
+    def resume_loss_window(self, losses, smoothed):
+        """Have the next step() continue this loss window (exact resume)."""
+        self._resumed_window = (list(losses), smoothed)
+
     def _update_smoothed_loss(self, loss, start_iter):
+        self._window_origin = start_iter
         average = max(1, self.param.average_loss)
         if len(self._losses) < average:
             self._losses.append(loss)
@@ -257,10 +290,15 @@ class Solver:
 
     # --- testing -----------------------------------------------------------
     def test_all(self):
-        for i in range(len(self.test_nets)):
-            if self.requested_early_exit:
-                break
-            self.test(i)
+        # A snapshot taken during the tests resumes before them.
+        self._test_round_positions = resume.positions(self)
+        try:
+            for i in range(len(self.test_nets)):
+                if self.requested_early_exit:
+                    break
+                self.test(i)
+        finally:
+            self._test_round_positions = None
 
     def test(self, index=0):
         """Run test net ``index`` for its test_iter batches; log mean outputs."""
@@ -307,6 +345,8 @@ class Solver:
             self._normalize(blob)
             self._regularize(i, blob)
             self.compute_update(i, blob, rate * self.net.params_lr[i])
+        if not divergence.all_finite(self.net.learnable_params):
+            self._diverged('the weight update is not finite')
         for blob in self.net.learnable_params:
             blob.xdata[...] -= blob.xdiff
 
@@ -371,13 +411,17 @@ class Solver:
                                       current_step=self.current_step)
         for blob in self.history:
             blob.to_proto(state.history.add())
+        state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
         log.info('Snapshotting solver state to binary proto file %s', state_path)
         protoio.write_binary(state_path, state)
+        self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
 
     def restore(self, state_file):
-        """Resume from a ``.solverstate``: iteration, step, history, weights."""
+        """Resume from a ``.solverstate``: iteration, step, history, weights
+        and, when caffelite wrote it, the data positions and random state
+        (caffelite.resume)."""
         state_file = os.fspath(state_file)
         state = protoio.read_binary(state_file, caffe_pb2.SolverState())
         if len(state.history) != len(self.history):
@@ -385,12 +429,14 @@ class Solver:
                              % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
-            self.net.copy_from(self._learned_net_path(state.learned_net, state_file))
+            self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
                 raise CaffeError('%s: history blob shape %s does not fit %s'
                                  % (state_file, protoio.blob_shape_of(proto), blob.shape))
             blob.from_proto(proto, reshape=False)
+        if state.HasField('caffelite_resume'):
+            resume.restore(self, state.caffelite_resume, state_file)
 
     @staticmethod
     def _learned_net_path(path, state_file):
