@@ -18,7 +18,8 @@ setup(
     package_data={'caffelite.kernels': ['*.cu', '*.cuh'],
                   'caffelite.model_zoo': ['manifest.json', '*/*.prototxt'],
                   'caffelite.server': ['templates/*.html', 'templates/*/*.html',
-                                       'templates/*/*/*/*.html']},
+                                       'templates/*/*/*.html', 'templates/*/*/*/*.html',
+                                       'static/*']},
     install_requires=[
         'numpy>=1.22',
         'protobuf>=3.20',
@@ -46,7 +47,9 @@ setup(
                  'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
                  'onnx>=1.14', 'onnxruntime>=1.16', 'opencv-python-headless>=4.5,<5',
                  'httpx>=0.24', 'starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0',
-                 'python-multipart>=0.0.9'],
+                 'python-multipart>=0.0.9',
+                 # the pages' tests drive the system's Chromium (no browser download)
+                 'playwright>=1.40'],
     },
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
 )

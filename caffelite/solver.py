@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from . import divergence, protoio, resume, upgrade
+from . import backend, divergence, protoio, resume, upgrade
 from .blob import Blob
-from .errors import CaffeError, DivergenceError
+from .errors import CaffeError, CaffeRuntimeError, DivergenceError
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
@@ -89,8 +89,8 @@ class Solver:
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
-            from .backend import set_random_seed
-            set_random_seed(self.param.random_seed)
+            # Each solver of a multi-GPU run draws its own numbers (Caffe).
+            backend.set_random_seed(self.param.random_seed + backend.solver_rank())
         self.iter = 0
         self.current_step = 0
         self.requested_early_exit = False
@@ -164,10 +164,23 @@ class Solver:
             raise CaffeError('iter_size must be >= 1')
 
     # --- pycaffe API -------------------------------------------------------
-    def add_callback(self, on_start, on_gradients_ready):
+    def add_callback(self, on_start, on_gradients_ready=None):
         """Call ``on_start()`` before each iteration's passes and
-        ``on_gradients_ready()`` before its update (pycaffe)."""
+        ``on_gradients_ready()`` before its update (pycaffe). With one
+        argument, an object with both methods (an NCCL)."""
+        if on_gradients_ready is None:
+            on_start, on_gradients_ready = on_start.on_start, on_start.on_gradients_ready
         self._callbacks.append((on_start, on_gradients_ready))
+
+    def share_weights(self, net):
+        """Make ``net`` use this solver's trained weights (pycaffe's
+        ``solver.share_weights(net)``: net.share_with(solver.net))."""
+        net.share_with(self.net)
+
+    @property
+    def lr(self):
+        """The learning rate of the current iteration (SGDSolver's ``lr``)."""
+        return self.learning_rate()
 
     def step(self, iters):
         """Run ``iters`` training iterations (Caffe's Solver::Step)."""
@@ -180,7 +193,8 @@ class Solver:
             self.net.clear_param_diffs()
             if (p.test_interval and self.iter % p.test_interval == 0
                     and (self.iter > 0 or p.test_initialization)):
-                self.test_all()
+                if backend.root_solver():
+                    self.test_all()
                 if self.requested_early_exit:
                     break
             for on_start, _ in self._callbacks:
@@ -190,7 +204,7 @@ class Solver:
             if not math.isfinite(loss):
                 self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
-            if display:
+            if display and backend.root_solver():
                 self._display(time.time() - tic)
                 tic = time.time()
             for _, on_ready in self._callbacks:
@@ -198,14 +212,17 @@ class Solver:
             self.apply_update()
             self.iter += 1
             request = self.action_request()
-            if (p.snapshot and self.iter % p.snapshot == 0) or request == 'snapshot':
+            if (p.snapshot and self.iter % p.snapshot == 0 and backend.root_solver()) \
+                    or request == 'snapshot':
                 self.snapshot()
             if request == 'stop':
                 self.requested_early_exit = True
                 break
 
     def solve(self, resume_file=None):
-        """Train to ``max_iter`` (optionally resuming), snapshot and test."""
+        """Train to ``max_iter`` (optionally resuming), snapshot and test.
+        Only the root solver solves; the others of a multi-GPU run ``step``."""
+        self._check_root('solve')
         p = self.param
         log.info('Solving %s', self.net.name)
         log.info('Learning Rate Policy: %s', p.lr_policy)
@@ -235,6 +252,12 @@ class Solver:
                    '%s' % (self.iter, what, where, kept))
         log.error('%s', message)
         raise DivergenceError(message)
+
+    @staticmethod
+    def _check_root(action):
+        if not backend.root_solver():
+            raise CaffeRuntimeError('only the root solver (rank 0) may %s; this is rank %d of %d'
+                                    % (action, backend.solver_rank(), backend.solver_count()))
 
     # --- loss bookkeeping and display ---------------------------------------
     def loss_window(self):
@@ -337,7 +360,7 @@ class Solver:
         """Caffe's SGDSolver::ApplyUpdate: rate, clip, normalize, regularize,
         compute the update into each diff, then data -= diff."""
         rate = self.learning_rate()
-        if self.param.display and self.iter % self.param.display == 0:
+        if self.param.display and self.iter % self.param.display == 0 and backend.root_solver():
             log.info('Iteration %d, lr = %g', self.iter, rate)
             self._emit(phase='lr', iter=self.iter, lr=float(rate))
         self._clip_gradients()
@@ -394,7 +417,8 @@ class Solver:
 
     def snapshot(self):
         """Write ``<prefix>_iter_N.caffemodel`` and ``.solverstate``; return
-        their paths."""
+        their paths. Only the root solver snapshots."""
+        self._check_root('snapshot')
         base = self._snapshot_base()
         folder = os.path.dirname(base)
         if folder:

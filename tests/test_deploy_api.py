@@ -1,13 +1,12 @@
-"""pycaffe deployment helpers: Detector windows with context padding,
-coord_map crop offsets for FCNs, and the draw module."""
+"""pycaffe deployment helpers: Detector windows with context padding and
+coord_map crop offsets for FCNs (the draw module: test_draw.py)."""
 import numpy as np
 import pytest
 from PIL import Image
 
 import caffelite as caffe
-from caffelite import coord_map, draw
+from caffelite import coord_map
 from caffelite import layers as L, params as P
-from caffelite.proto import caffe_pb2
 
 NET = '''layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
 layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: AVE global_pooling: true } }
@@ -63,15 +62,3 @@ def test_coord_map_crop_aligns_the_upsampled_map():
     assert net.blobs['score'].shape[2:] == (32, 32)
     ax, a, b = coord_map.coord_map_from_to(n.up, n.data)
     assert ax == 1 and np.all(a == 1) and np.all(-b == crop.crop_param.offset[0])
-
-
-def test_draw_graph_structure():
-    proto = fcn().to_proto()
-    graph = draw.get_pydot_graph(proto, 'LR')
-    text = graph.to_string()
-    assert '"conv_Convolution_1"' in text and 'kernel size: 3' in text
-    assert text.count('->') >= 2 * len(proto.layer) - 2
-    phase = caffe_pb2.NetParameter()
-    phase.CopyFrom(proto)
-    phase.layer[-1].include.add(phase=caffe.TRAIN)
-    assert 'score_Crop' not in draw.get_pydot_graph(phase, 'TB', phase=caffe.TEST).to_string()

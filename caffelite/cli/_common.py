@@ -2,11 +2,9 @@
 glog-style log lines that Caffe's and DIGITS' log parsers understand."""
 import argparse
 import logging
-import os
 import sys
-import time
 
-from .. import backend
+from .. import backend, glog
 from ..progress import BarSafeHandler
 
 
@@ -78,24 +76,5 @@ def apply_gpu_flag(args):
     logging.getLogger('caffelite').info('Using GPU %d', device)
 
 
-class GlogFormatter(logging.Formatter):
-    """``I1128 19:00:00.123456 4242 solver.py:180] message``, like glog."""
-
-    def format(self, record):
-        t = time.localtime(record.created)
-        micros = int((record.created % 1) * 1e6)
-        return '%s%s %s.%06d %d %s:%d] %s' % (
-            record.levelname[0], time.strftime('%m%d', t), time.strftime('%H:%M:%S', t),
-            micros, os.getpid(), record.filename, record.lineno, record.getMessage())
-
-
 def setup_logging(stream=None, level=logging.INFO):
-    logger = logging.getLogger('caffelite')
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    handler = BarSafeHandler(stream or sys.stderr)
-    handler.setFormatter(GlogFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    return logger
+    return glog.configure([BarSafeHandler(stream or sys.stderr)], level)

@@ -43,5 +43,8 @@ def run(args):
     print('caffelite serve: jobs in %s, open %s%s%s'
           % (config.jobs_dir, url, '?token=' + token if token else '',
              ' (a new access token, shown only now)' if generated else ''), file=sys.stderr)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning')
+    # Open event streams must not hold a stop: jobs are stopped (and stay
+    # resumable) once the connections are closed.
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning',
+                timeout_graceful_shutdown=3)
     return 0

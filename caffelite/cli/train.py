@@ -1,17 +1,20 @@
-"""``caffelite train``: Caffe's ``caffe train`` with DIGITS' extras
-(--epochs, a JSON-lines training log beside the snapshots, a progress bar)."""
+"""``caffelite train``: Caffe's ``caffe train`` (``-gpu 0,1`` or ``all``
+trains on several GPUs as Caffe does) with DIGITS' extras (--epochs, a
+JSON-lines training log beside the snapshots, a progress bar)."""
 import json
 import logging
 import math
+import multiprocessing
 import os
 import signal
 import sys
 
+from .. import backend, parallel
 from .. import solver as solvers
 from ..errors import CaffeError
 from ..protoio import read_text
 from ..proto import caffe_pb2
-from ._common import add_gpu_flag, apply_gpu_flag, flag, setup_logging
+from ._common import apply_gpu_flag, flag, setup_logging
 
 log = logging.getLogger('caffelite.train')
 EFFECTS = ('stop', 'snapshot', 'none')
@@ -32,7 +35,9 @@ def register(subparsers):
     flag(p, 'level', type=int, default=None, help='NetState level of the train net')
     flag(p, 'stage', default=None, help='comma-separated NetState stages of the train net')
     flag(p, 'log', default=None, help='JSON-lines log path (default: <snapshot_prefix>_log.jsonl)')
-    add_gpu_flag(p)
+    flag(p, 'gpu', default=None,
+         help="GPU ids: 0 or 0,1,... or 'all'; several train together as in Caffe "
+              "(omit for CPU)")
     p.set_defaults(func=run)
 
 
@@ -110,30 +115,102 @@ def run(args):
     setup_logging()
     if args.snapshot and args.weights:
         raise CaffeError('give -snapshot or -weights, not both')
+    gpus = parse_gpus(args.gpu)
+    if len(gpus) > 1:
+        return train_on_gpus(args, gpus)
     apply_gpu_flag(args)
-    param = load_param(args)
     with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
-        solver = solvers.get_solver(param, action_request=actions)
-        batch = solver.net.blobs[solver.net._blob_names[0]].shape[0] if solver.net._blobs else 1
-        size = training_set_size(solver.net)
-        iters_per_epoch = size / (batch * param.iter_size) if size else None
-        if args.epochs is not None:
-            if not iters_per_epoch:
-                raise CaffeError('--epochs needs a Data or ImageData layer to size an epoch')
-            solver.param.max_iter = int(math.ceil(args.epochs * iters_per_epoch))
-            log.info('%g epochs of %d images at batch %d: max_iter = %d', args.epochs,
-                     size, batch * param.iter_size, solver.param.max_iter)
+        build_solver(args, actions).solve(args.snapshot)
+    return 0
+
+
+def build_solver(args, action_request=None):
+    """The solver of ``args`` with the DIGITS extras: --epochs, the JSON
+    log and a progress bar (on the root solver), -weights loaded."""
+    param = load_param(args)
+    solver = solvers.get_solver(param, action_request=action_request)
+    batch = solver.net.blobs[solver.net._blob_names[0]].shape[0] if solver.net._blobs else 1
+    size = training_set_size(solver.net)
+    # Every solver of a multi-GPU run takes its own batch of the data.
+    images_per_iter = batch * param.iter_size * backend.solver_count()
+    iters_per_epoch = size / images_per_iter if size else None
+    if args.epochs is not None:
+        if not iters_per_epoch:
+            raise CaffeError('--epochs needs a Data or ImageData layer to size an epoch')
+        solver.param.max_iter = int(math.ceil(args.epochs * iters_per_epoch))
+        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d',
+                 args.epochs, size, images_per_iter, solver.param.max_iter)
+    if backend.root_solver():
         log_path = args.log or (param.snapshot_prefix or 'caffelite') + '_log.jsonl'
         solver.listeners.append(JsonLog(log_path, iters_per_epoch))
-        if args.weights:
-            for path in args.weights.split(','):
-                log.info('Finetuning from %s', path)
-                solver.net.copy_from(path)
-                for test_net in solver.test_nets:
-                    test_net.copy_from(path)
         _attach_progress(solver)
-        solver.solve(args.snapshot)
+    if args.weights:
+        for path in args.weights.split(','):
+            log.info('Finetuning from %s', path)
+            solver.net.copy_from(path)
+            for test_net in solver.test_nets:
+                test_net.copy_from(path)
+    return solver
+
+
+def parse_gpus(flag_value):
+    """Caffe's -gpu: None (CPU), 'all' (every device) or '0,1,...'."""
+    if flag_value is None:
+        return []
+    if flag_value == 'all':
+        cp = backend.cupy_or_none()
+        if cp is None:
+            raise CaffeError('-gpu all: no CUDA device (CuPy with a GPU is required)')
+        return list(range(cp.cuda.runtime.getDeviceCount()))
+    try:
+        return [int(g) for g in flag_value.split(',')]
+    except ValueError:
+        raise CaffeError("-gpu takes 'all' or device ids like 0,1; got %r" % flag_value) from None
+
+
+# Solver requests passed from the parent, which receives the signals, to rank 0.
+REQUESTS = (None, 'stop', 'snapshot')
+
+
+def train_on_gpus(args, gpus):
+    """Caffe's multi-GPU training: one solver process per GPU, joined by
+    NCCL (caffelite.parallel); rank 0 tests, logs and snapshots."""
+    log.info('Using GPUs %s', ', '.join(str(g) for g in gpus))
+    uid = parallel.NCCL.new_uid()
+    request = multiprocessing.get_context(parallel.START_METHOD).Value('i', 0)
+    with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
+        def pass_on_signals():
+            pending = actions()
+            if pending:
+                request.value = REQUESTS.index(pending)
+        parallel.run_ranks(_train_rank, len(gpus), (args, gpus, uid, request),
+                           poll=pass_on_signals)
+    log.info('Optimization Done.')
     return 0
+
+
+def _train_rank(rank, args, gpus, uid, request):
+    """One solver process of ``train_on_gpus`` (as Caffe's NCCL::Run and
+    its Workers: all restore the snapshot, rank 0 solves, the others step)."""
+    setup_logging()
+    try:
+        parallel.become_rank(gpus, rank)
+
+        def take_request():
+            with request.get_lock():
+                code, request.value = request.value, 0
+            return REQUESTS[code]
+        solver = build_solver(args, take_request if rank == 0 else None)
+        if args.snapshot:
+            solver.restore(args.snapshot)
+        parallel.join(solver, uid)
+        if rank == 0:
+            solver.solve()
+        else:
+            solver.step(solver.param.max_iter - solver.iter)
+    except CaffeError as e:
+        print('caffelite train: error (solver rank %d): %s' % (rank, e), file=sys.stderr)
+        sys.exit(1)
 
 
 def _attach_progress(solver):

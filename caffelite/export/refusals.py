@@ -27,7 +27,8 @@ def _refuse(ctx):
     why = REASONS[ctx.type]
     if ctx.type == 'Python':
         p = ctx.lp.python_param
-        why = '%s (%s.%s)' % (why, p.module, p.layer)
+        why = ('%s (%s.%s); Python layers that end the net can run after it: export with '
+               'python_tail=True (--python-tail)' % (why, p.module, p.layer))
     ctx.refuse(why)
 
 

@@ -3,6 +3,7 @@ of Datum records) and ImageData (a list file of images), prefetched in a
 background thread and transformed with Caffe's DataTransformer semantics,
 HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
 DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
+import logging
 import os
 
 import numpy as np
@@ -12,12 +13,14 @@ from google.protobuf.message import DecodeError
 from .. import backend, images
 from ..codec import decode_datum
 from ..data_transform import DataTransformer, to_channels
-from ..errors import CaffeError
+from ..errors import CaffeError, CaffeRuntimeError
 from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
 from ..textfile import read_lines
 from .base import Layer, register
+
+log = logging.getLogger('caffelite.layers')
 
 
 class PrefetchingDataLayer(Layer):
@@ -136,24 +139,38 @@ class DataLayer(PrefetchingDataLayer):
             self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
                       'dataset with `caffelite convert_imageset --backend lmdb`')
         skip = int(self.rng.randint(0, p.rand_skip)) if p.rand_skip else 0
-        return LmdbSource(p.source, skip, self.name)
+        return LmdbSource(p.source, skip, self.name, solver_share(self.phase))
+
+
+def solver_share(phase):
+    """(rank, count): which records this solver reads, as Caffe's DataLayer
+    and HDF5DataLayer skip them: in a TRAIN net of a multi-GPU run, solver
+    ``rank`` of ``count`` reads records rank, rank + count, rank + 2 count...
+    so each solver's batch is its own and together they cover the data as
+    one solver with a ``count`` times larger batch would. Test nets (run by
+    the root solver only) read every record."""
+    if phase == caffe_pb2.TEST:
+        return 0, 1
+    return backend.solver_rank(), backend.solver_count()
 
 
 class LmdbSource:
-    """The (image, label) of each Datum of an LMDB in key order, cyclically;
-    its position is the key of the next record."""
+    """The (image, label) of each Datum of an LMDB in key order, cyclically,
+    after ``skip`` records; ``share`` is this solver's (rank, count) (see
+    solver_share). Its position is the key of the next record."""
 
-    def __init__(self, path, skip, layer_name):
+    def __init__(self, path, skip, layer_name, share=(0, 1)):
         if not os.path.isdir(path):
             raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
         self.path, self.layer_name = path, layer_name
+        rank, self.stride = share
         txn = open_readonly(path).begin(buffers=False)
         self.count = txn.stat()['entries']
         if self.count == 0:
             raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
         self.cursor = txn.cursor()
         self.cursor.first()
-        for _ in range(skip):
+        for _ in range(skip + rank):
             self._advance()
 
     def _advance(self):
@@ -164,7 +181,8 @@ class LmdbSource:
         import lmdb
         try:
             key, value = self.cursor.key(), self.cursor.value()
-            self._advance()
+            for _ in range(self.stride):    # this record and the other solvers' next ones
+                self._advance()
         except lmdb.Error as e:
             raise CaffeError("layer '%s': cannot read LMDB %s (%s)"
                              % (self.layer_name, self.path, e)) from None
@@ -196,6 +214,10 @@ class ImageDataLayer(PrefetchingDataLayer):
     def make_source(self):
         p = self.layer_param.image_data_param
         lines = read_image_list(p.source, self.name)
+        if (self.phase == caffe_pb2.TRAIN and backend.solver_rank() > 0
+                and not p.shuffle and not p.rand_skip):
+            # As Caffe: ImageData does not split its list among solvers.
+            log.warning("layer '%s': Shuffling or skipping recommended for multi-GPU", self.name)
         return ImageListSource(lines, p, self.rng)
 
 
@@ -271,19 +293,33 @@ class MemoryDataLayer(Layer):
         top[1].reshape((p.batch_size,))
 
     def set_input_arrays(self, data, labels):
-        """Use (N, C, H, W) float32 ``data`` and (N,) ``labels``; N must be a
-        multiple of the batch size, as in Caffe."""
+        """Use (N, C, H, W) ``data`` and (N,) or (N, 1, 1, 1) ``labels``
+        (made float32); N must be a multiple of the batch size. Misfits
+        raise CaffeRuntimeError with pycaffe's messages."""
         data = np.ascontiguousarray(data, np.float32)
-        labels = np.ascontiguousarray(labels, np.float32).reshape(-1)
-        if data.ndim != 4 or data.shape[1:] != self.shape[1:]:
-            self.fail('data must have shape (N, %d, %d, %d), got %s'
-                      % (self.shape[1:] + (data.shape,)))
+        labels = np.ascontiguousarray(labels, np.float32)
+        if labels.ndim == 1:
+            labels = labels.reshape(-1, 1, 1, 1)
+        self._check_array('data array', data, self.shape[1:])
+        self._check_array('labels array', labels, (1, 1, 1))
         if len(labels) != len(data):
-            self.fail('%d labels for %d images' % (len(labels), len(data)))
+            self._refuse('data and labels must have the same first dimension (%d and %d)'
+                         % (len(data), len(labels)))
         if len(data) % self.shape[0]:
-            self.fail('the number of images (%d) must be a multiple of batch_size (%d)'
-                      % (len(data), self.shape[0]))
-        self._data, self._labels, self._pos = data, labels, 0
+            self._refuse('first dimensions of input arrays must be a multiple of batch size '
+                         '(%d is not a multiple of %d)' % (len(data), self.shape[0]))
+        self._data, self._labels, self._pos = data, labels.reshape(-1), 0
+
+    def _check_array(self, what, array, chw):
+        if array.ndim != 4:
+            self._refuse('%s must be 4-d, got shape %s' % (what, array.shape))
+        for axis, name in ((1, 'number of channels'), (2, 'height'), (3, 'width')):
+            if array.shape[axis] != chw[axis - 1]:
+                self._refuse('%s has wrong %s: %d, the layer expects %d'
+                             % (what, name, array.shape[axis], chw[axis - 1]))
+
+    def _refuse(self, message):
+        raise CaffeRuntimeError("layer '%s' (MemoryData): %s" % (self.name, message))
 
     def reshape(self, bottom, top):
         top[0].reshape(self.shape)
@@ -333,6 +369,7 @@ class HDF5DataLayer(Layer):
         if self._shuffle:
             self._order = self.rng.permutation(self._rows)
         self._pos = 0
+        self._rank, self._count = solver_share(self.phase)
         self._batch = p.batch_size
         self.check(self._batch > 0, 'batch_size must be positive')
         for blob, column in zip(top, self._columns):
@@ -343,9 +380,9 @@ class HDF5DataLayer(Layer):
             blob.reshape((self._batch,) + column.shape[1:])
 
     def forward(self, bottom, top):
-        idx = (self._pos + np.arange(self._batch)) % self._rows
+        idx = (self._pos + self._rank + self._count * np.arange(self._batch)) % self._rows
         rows = self._order[idx]
-        self._pos += self._batch
+        self._pos += self._batch * self._count
         if self._pos >= self._rows:
             self._pos %= self._rows
             if self._shuffle:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import datasets, jobs, models, views_datasets, views_jobs, views_models
+from . import datasets, jobs, models, pages, views_datasets, views_jobs, views_models
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -111,6 +111,8 @@ def routes():
         ('/files/{path:path}', j.files, ['GET']),
         ('/clone/{clone}', j.clone, ['GET', 'POST']),
         ('/datasets/images/classification/new', d.new, ['GET']),
+        ('/datasets/images/classification/explore', d.explore, ['GET']),
+        ('/datasets/images/classification/explore.json', d.explore, ['GET']),
         ('/datasets/images/classification.json', d.create, ['POST']),
         ('/datasets/images/classification', d.create, ['POST']),
         ('/models/images/classification/new', m.new, ['GET']),
@@ -190,6 +192,7 @@ def create_app(config):
         HTTPException: _http_error, FormErrors: _form_errors, CaffeError: _caffe_error,
         Exception: _unexpected})
     app.state.server = state
+    pages.install(app)
     app.add_middleware(SecurityMiddleware, refuse=_refuse, token=config.token,
                        max_upload=config.max_upload_bytes)
     return app

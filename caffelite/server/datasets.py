@@ -12,6 +12,7 @@ import time
 
 from ..tools.dataset import SPLITS
 from .executor import worker_command
+from .worker import error_of
 
 LABELS_FILE, MEAN_FILE, MEAN_IMAGE = 'labels.txt', 'mean.binaryproto', 'mean.jpg'
 # The worker's progress lines, and the line that starts each split's DB.
@@ -70,8 +71,7 @@ class DatasetProgress:
             self.log_name = 'create_%s_db.log' % m.group(1)
         with open(os.path.join(self.job_dir, self.log_name), 'a', encoding='utf-8') as f:
             f.write(line + '\n')
-        if line.startswith(('E', 'F')) and '] ' in line:
-            self.error = line.split('] ', 1)[1]
+        self.error = error_of(line) or self.error
         m = PROCESSED.search(line)
         if m and int(m.group(2)):
             progress = int(m.group(1)) / float(m.group(2))

@@ -18,6 +18,7 @@ from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
 from . import datasets
 from .executor import worker_command
+from .worker import error_of
 
 ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt',
                                        'deploy.prototxt', 'solver.prototxt')
@@ -215,11 +216,7 @@ class TrainingProgress:
         m = RESUMING.search(line)
         if m:
             self._truncate(int(m.group(1)) / self.iter_per_epoch)
-        if line.startswith(('E', 'F')) and '] ' in line:
-            message = line.split('] ', 1)[1]
-            kind, _, text = message.partition(': ')
-            self.error = ({'type': kind, 'message': text} if text and kind.isidentifier()
-                          else {'type': 'CaffeError', 'message': message})
+        self.error = error_of(line) or self.error
 
     def _event(self, event):
         kind = event[0]

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 
-from ..cli._common import GlogFormatter
+from ..glog import GlogFormatter
 from . import datasets, jobs, models
 
 log = logging.getLogger('caffelite.server')

@@ -18,10 +18,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
 from ..digits.inference import accuracy_report, read_image_list
+from ..digits.visualize import layer_visualizations
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..solver import learning_rate
-from . import datasets, jobs, models, netsvg
+from . import datasets, jobs, models, netsvg, pretrained
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
@@ -161,7 +162,7 @@ def _image_source(state, fields, files):
     raise HTTPException(400, 'must provide image_path or image_file')
 
 
-def _classify_one(state, job, epoch, image):
+def _classify_one(state, job, epoch, image, visualize=False):
     from PIL import Image
     try:
         with Image.open(image) as probe:
@@ -179,20 +180,27 @@ def _classify_one(state, job, epoch, image):
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
         scores = loaded.classifier.probabilities([picture])[0]
-        return loaded.classifier.top_k(scores)
+        answer = {'predictions': loaded.classifier.top_k(scores)}
+        if visualize:
+            layers = layer_visualizations(loaded.classifier.net)
+            answer.update(visualizations=layers, total_parameters=sum(
+                v['param_count'] for v in layers if v['vis_type'] == 'Weights'))
+        return answer
 
 
 async def classify_one(request):
-    """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
+    """{"predictions": [[label, percent], ...]}: the top 5 of one image;
+    with ``show_visualizations``, each layer's activations and weights."""
     state = server(request)
     fields, files = await read_form(request)
     job = _model(request, fields)
     image = _image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
-    predictions = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image)
-    return render(request, 'models/images/classification/classify_one.html',
-                  {'predictions': predictions})
+    visualize = forms.Field('bool', False).convert(fields.get('show_visualizations') or '')
+    answer = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image,
+                                     visualize)
+    return render(request, 'models/images/classification/classify_one.html', answer)
 
 
 async def _image_list(request, state, fields, files):
@@ -286,19 +294,14 @@ async def to_pretrained(request):
                         os.path.join(folder, models.ORIGINAL))
         shutil.copyfile(os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE),
                         os.path.join(folder, datasets.LABELS_FILE))
-        pretrained = jobs.new_job('pretrained', job['name'], user, job['group'],
-                                  image_dims=dataset['image_dims'],
-                                  resize_mode=dataset['resize_mode'], source_job_id=job['id'],
-                                  snapshot=os.path.basename(weights))
-        pretrained['status'] = jobs.DONE
-        pretrained['progress'] = 1.0
-        state.store.add(job_id, pretrained)
+        made = pretrained.register(state, job_id, job['name'], user, job['group'],
+                                   image_dims=dataset['image_dims'],
+                                   resize_mode=dataset['resize_mode'], source_job_id=job['id'],
+                                   snapshot=os.path.basename(weights))
     except BaseException:
         state.store.discard(job_id)
         raise
-    if wants_json(request):
-        return JSONResponse(state.job_json(pretrained))
-    return redirect('/pretrained_models/%s' % job_id)
+    return pretrained.answer(request, state, made)
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',

@@ -3,9 +3,10 @@ route (DIGITS' ``request_wants_json``), DIGITS' error shapes, form reading,
 and the username DIGITS asks for before a job is created or changed.
 
 Every HTML page is a Jinja2 template under ``templates/`` rendered with the
-same data the JSON answer carries, so the pages are filled in one place.
+same data the JSON answer carries, so the pages are filled in one place;
+what a page shows beyond that data comes from ``app.state.page_context``
+(see :mod:`caffelite.server.pages`).
 """
-import json
 import os
 import re
 
@@ -52,9 +53,11 @@ def render(request, template, data, status=200):
     """``data`` as JSON, or the HTML ``template`` with ``data`` in it."""
     if wants_json(request):
         return JSONResponse(data, status)
-    return TEMPLATES.TemplateResponse(request, template, {'data': data,
-                                                           'data_json': json.dumps(data)},
-                                      status_code=status)
+    context = {'data': data}
+    page_context = getattr(request.app.state, 'page_context', None)
+    if page_context is not None:
+        context.update(page_context(request, template, data))
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 
 def error_payload(status, message, kind):

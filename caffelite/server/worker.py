@@ -26,6 +26,19 @@ log = logging.getLogger('caffelite.worker')
 MAX_IMAGE_PIXELS = 64 << 20
 
 
+def error_of(line):
+    """{'type', 'message'} of an error line in the worker's output (glog
+    level E or F), or None: ``<ExceptionType>: <message>`` as the worker
+    logs its failure, any other error text as a CaffeError."""
+    if not line.startswith(('E', 'F')) or '] ' not in line:
+        return None
+    message = line.split('] ', 1)[1]
+    kind, _, text = message.partition(': ')
+    if text and kind.isidentifier():
+        return {'type': kind, 'message': text}
+    return {'type': 'CaffeError', 'message': message}
+
+
 def die_with_parent():
     """SIGINT when the parent process exits (Linux prctl PR_SET_PDEATHSIG)."""
     if not sys.platform.startswith('linux'):

@@ -460,3 +460,29 @@ def test_check_catches_a_wrong_model():
     weight.raw_data = values.tobytes()
     with pytest.raises(CheckError, match="output 'y' differs"):
         check_model(model, net)
+
+
+# --- Python layers at the end of the net ------------------------------------
+TAIL = '''layer { name: "c" type: "Convolution" bottom: "x" top: "c"
+    convolution_param { num_output: 2 kernel_size: 3 } }
+    layer { name: "ten" type: "Python" bottom: "c" top: "t"
+    python_param { module: "pylayers" layer: "TimesTenLayer" } }
+    layer { name: "half" type: "Python" bottom: "t" top: "y"
+    python_param { module: "pylayers" layer: "ParamStrLayer" param_str: "0.5" } }'''
+
+
+def test_python_tail_runs_after_the_graph(tmp_path):
+    from caffelite.export import postprocess, to_onnx
+    net = make_net(_x((2, 1, 5, 5)), TAIL)
+    path = tmp_path / 'tail.onnx'
+    model = to_onnx(net, path, python_tail=True, check=True)
+    assert [o.name for o in model.graph.output] == ['c']
+    x = np.random.RandomState(0).randn(2, 1, 5, 5).astype(np.float32)
+    results = postprocess(str(path), run_onnx(model, {'x': x}))
+    np.testing.assert_allclose(results['y'], net.forward(x=x)['y'], rtol=1e-5, atol=1e-6)
+
+
+def test_python_tail_takes_only_layers_that_end_the_net():
+    body = TAIL + '''layer { name: "r" type: "ReLU" bottom: "t" top: "r" }'''
+    message = _refusal(_x((2, 1, 5, 5)), body, python_tail=True)
+    assert "layer 'ten' (Python)" in message and '--python-tail' in message

@@ -208,3 +208,31 @@ def test_token_is_required_when_set(tmp_path):
             assert client.get('/index.json').status_code == 200      # the cookie it set
     finally:
         live.stop()
+
+
+def test_a_failing_job_names_its_exception(server, data_root, tmp_path):
+    lonely = data_root / ('one-class-%s' % tmp_path.name)
+    make_images(str(lonely), per_class=3)
+    for name in ('light', 'stripes'):
+        for f in os.listdir(lonely / name):
+            os.remove(lonely / name / f)
+        os.rmdir(lonely / name)
+    r = post_dataset(server, lonely)
+    assert r.status_code == 200
+    job_id = r.json()['id']
+    status = server.wait(job_id)
+    assert status['status'] == 'Error'
+    assert status['error'].startswith('CaffeError: ') and 'needs 2 or more' in status['error']
+    error = server.client.get('/datasets/%s.json' % job_id).json()['error']
+    assert error['type'] == 'CaffeError'
+    assert server.client.delete('/datasets/%s' % job_id).status_code == 200
+
+
+def test_a_sweep_makes_one_job_each(server, dataset):
+    r = server.client.post('/models/images/classification.json', data=model_form(
+        dataset, learning_rate='0.01,0.02', train_epochs='50'))
+    made = r.json()['jobs']
+    assert [j['name'] for j in made] == ['bad learning_rate:0.01', 'bad learning_rate:0.02']
+    for job in made:
+        assert server.client.delete('/models/%s' % job['id']).text == 'Job deleted.'
+        assert not os.path.exists(os.path.join(server.jobs_dir, job['id']))

@@ -1,5 +1,6 @@
-// SoftmaxWithLoss and Accuracy over (outer, channels, inner) scores, one
-// thread per (outer, inner) position; labels are float-coded class ids.
+// SoftmaxWithLoss and Accuracy (caffelite/ops/classification.py) over
+// (outer, channels, inner) scores, one thread per (outer, inner) position;
+// labels are float-coded class ids.
 
 KERNEL void softmax_loss_forward(int positions, const float* prob, const float* label,
                                  int channels, int inner, int has_ignore, int ignore_label,

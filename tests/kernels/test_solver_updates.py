@@ -1,9 +1,11 @@
-"""The solver-update CUDA kernels, compiled for the host, equal the NumPy
-update rules on random inputs."""
+"""kernels/solver_updates.cu, compiled for the host and run serially,
+equals the NumPy update rules of caffelite/ops/solver_updates.py on random
+inputs; it also compiles for the GPU."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import kernel_harness
+from caffelite import cuda
 from caffelite.ops import solver_updates as updates
 
 floats = st.floats(0.01, 0.99)
@@ -15,13 +17,16 @@ def arrays(n, seed, count):
 
 
 def compare(kernel, numpy_fn, n, seed, history_count, scalars, positive_history=False):
+    """Run ``kernel`` and the op's NumPy half on the same (g, *history)
+    arrays; ``scalars`` are the op's remaining arguments, in order."""
     g, *hist = arrays(n, seed, 1 + history_count)
     if positive_history:
         hist = [np.abs(h) for h in hist]
     ref = [a.copy() for a in [g] + hist]
     numpy_fn(*ref, *scalars)
     got = [a.copy() for a in [g] + hist]
-    kernel_harness.call('solver_updates', kernel, n, *got, *[np.float32(s) for s in scalars])
+    params = [p.name for p in cuda.signatures('solver_updates')[kernel][1:]]
+    kernel_harness.call('solver_updates', kernel, n, **dict(zip(params, got + list(scalars))))
     for ours, expected in zip(got, ref):
         np.testing.assert_allclose(ours, expected, rtol=2e-5, atol=1e-6)
 
@@ -49,3 +54,7 @@ def test_adadelta_and_adam(n, seed, beta1, beta2, rate):
             positive_history=True)
     compare('adam_update', updates.adam, n, seed, 2, (beta1, beta2, 1e-8, rate),
             positive_history=True)
+
+
+def test_compiles_for_the_gpu(tmp_path):
+    kernel_harness.check_gpu_build('solver_updates', tmp_path)

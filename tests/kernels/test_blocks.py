@@ -1,5 +1,6 @@
-"""Host-compiled copy, Eltwise MAX, channel-moment and loss kernels equal
-NumPy computations of the same results."""
+"""kernels/blocks.cu (copies, Eltwise MAX, channel moments, crops),
+compiled for the host and run serially, equals NumPy computations of the
+same results; it also compiles for the GPU."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
@@ -19,8 +20,9 @@ def test_copy_block(outer, src_dim, dst_dim, inner, seed):
     src_offset, dst_offset = src_dim - block, dst_dim - block
     src = rng.randn(outer, src_dim, inner).astype(f32)
     dst = np.zeros((outer, dst_dim, inner), f32)
-    kernel_harness.call('blocks', 'copy_block', outer * block * inner, src, src_dim, src_offset,
-                        dst, dst_dim, dst_offset, block, inner)
+    kernel_harness.call('blocks', 'copy_block', outer * block * inner, src=src, src_dim=src_dim,
+                        src_offset=src_offset, dst=dst, dst_dim=dst_dim, dst_offset=dst_offset,
+                        block=block, inner=inner)
     expected = np.zeros_like(dst)
     expected[:, dst_offset:] = src[:, src_offset:]
     np.testing.assert_array_equal(dst, expected)
@@ -33,14 +35,14 @@ def test_eltwise_max(n, bottoms, seed):
     xs = [np.round(rng.randn(n), 1).astype(f32) for _ in range(bottoms)]   # ties happen
     top, mask = np.empty(n, f32), np.empty(n, np.int32)
     for i, x in enumerate(xs):
-        kernel_harness.call('blocks', 'eltwise_max_step', n, x, i, top, mask)
+        kernel_harness.call('blocks', 'eltwise_max_step', n, x=x, which=i, top=top, mask=mask)
     stacked = np.stack(xs)
     np.testing.assert_array_equal(top, stacked.max(axis=0))
     np.testing.assert_array_equal(mask, stacked.argmax(axis=0))      # first max wins
     dy = rng.randn(n).astype(f32)
     for i in range(bottoms):
         dx = np.empty(n, f32)
-        kernel_harness.call('blocks', 'eltwise_max_backward', n, dy, mask, i, dx)
+        kernel_harness.call('blocks', 'eltwise_max_backward', n, dy=dy, mask=mask, which=i, dx=dx)
         np.testing.assert_array_equal(dx, np.where(mask == i, dy, 0))
 
 
@@ -51,43 +53,13 @@ def test_channel_partial_sums(outer, channels, inner, lanes, seed):
     lanes = min(lanes, inner)
     x = np.random.RandomState(seed).randn(outer, channels, inner).astype(f32)
     sums, squares = np.empty((2, channels, lanes))
-    kernel_harness.call('blocks', 'channel_partial_sums', channels * lanes, x, channels, outer,
-                        inner, lanes, sums, squares)
+    kernel_harness.call('blocks', 'channel_partial_sums', channels * lanes, x=x,
+                        channels=channels, outer=outer, inner=inner, lanes=lanes, sum=sums,
+                        sum_sq=squares)
     np.testing.assert_allclose(sums.sum(axis=1), x.sum(axis=(0, 2), dtype=np.float64), rtol=1e-12,
                                atol=1e-12)
     np.testing.assert_allclose(squares.sum(axis=1), (x.astype(np.float64) ** 2).sum(axis=(0, 2)),
                                rtol=1e-12)
-
-
-@SETTINGS
-@given(st.integers(1, 3), st.integers(2, 5), st.integers(1, 4), st.integers(1, 3),
-       st.integers(0, 2 ** 16))
-def test_softmax_loss_and_accuracy(outer, channels, inner, top_k, seed):
-    rng = np.random.RandomState(seed)
-    scores = rng.randn(outer, channels, inner).astype(f32)
-    e = np.exp(scores - scores.max(axis=1, keepdims=True))
-    prob = (e / e.sum(axis=1, keepdims=True)).astype(f32)
-    label = rng.randint(0, channels, (outer, inner)).astype(f32)
-    ignore = int(label[0, 0])
-    positions = outer * inner
-    loss, valid = np.empty(positions, f32), np.empty(positions, f32)
-    kernel_harness.call('loss', 'softmax_loss_forward', positions, prob, label, channels, inner,
-                        1, ignore, loss, valid)
-    picked = np.take_along_axis(prob, label.astype(int)[:, None], axis=1)[:, 0]
-    keep = label != ignore
-    np.testing.assert_allclose(loss, np.where(keep, -np.log(picked), 0).ravel(), rtol=1e-5)
-    np.testing.assert_array_equal(valid, keep.ravel())
-    dx = np.empty_like(prob)
-    kernel_harness.call('loss', 'softmax_loss_backward', prob.size, prob, label, channels, inner,
-                        1, ignore, f32(0.5), dx)
-    onehot = np.arange(channels)[None, :, None] == label[:, None, :]
-    np.testing.assert_allclose(dx, (prob - onehot) * keep[:, None, :] * 0.5, rtol=1e-6)
-    correct = np.empty(positions, f32)
-    kernel_harness.call('loss', 'accuracy_forward', positions, scores, label, channels, inner,
-                        top_k, 0, 0, correct, valid)
-    truth = np.take_along_axis(scores, label.astype(int)[:, None], axis=1)
-    better = (scores >= truth).sum(axis=1) - 1
-    np.testing.assert_array_equal(correct, (better < top_k).ravel())
 
 
 @SETTINGS
@@ -99,10 +71,14 @@ def test_crop_kernels(shape, seed):
     x = rng.randn(*shape).astype(f32)
     geometry = blocks.box_geometry(x.shape, box)
     y = np.empty(x[box].shape, f32)
-    kernel_harness.call('blocks', 'crop_forward', y.size, x, *geometry, y)
+    kernel_harness.call('blocks', 'crop_forward', y.size, x=x, y=y, **geometry)
     np.testing.assert_array_equal(y, x[box])
     dx = np.zeros(shape, f32)
-    kernel_harness.call('blocks', 'crop_backward', y.size, y, *geometry, dx)
+    kernel_harness.call('blocks', 'crop_backward', y.size, dy=y, dx=dx, **geometry)
     expected = np.zeros(shape, f32)
     expected[box] = x[box]
     np.testing.assert_array_equal(dx, expected)
+
+
+def test_compiles_for_the_gpu(tmp_path):
+    kernel_harness.check_gpu_build('blocks', tmp_path)
