@@ -16,6 +16,7 @@ import numpy as np
 from . import backend, divergence, protoio, resume, upgrade
 from .blob import Blob
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError
+from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
@@ -103,11 +104,11 @@ class Solver:
         self.last_snapshot = None
         self._callbacks = []
         self.listeners = []
+        self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
-        self._check_params()
 
     # --- construction ------------------------------------------------------
     def _resolve(self, path):
@@ -124,7 +125,10 @@ class Solver:
         merged = caffe_pb2.NetState(phase=phase)
         merged.MergeFrom(state)
         net_param.state.CopyFrom(merged)
-        return Net(net_param, merged.phase)
+        # Python layers' modules are looked for beside the net file too.
+        folder = os.path.dirname(os.path.abspath(self._resolve(file))) if file else None
+        with python_layers.prototxt_folder(folder):
+            return Net(net_param, merged.phase)
 
     def _train_net(self):
         p = self.param
@@ -160,8 +164,12 @@ class Solver:
                 for i, (q, f) in enumerate(sources)]
 
     def _check_params(self):
+        """Caffe's checks of the solver's fields, made before any net is built."""
         if self.param.iter_size < 1:
             raise CaffeError('iter_size must be >= 1')
+        for i, count in enumerate(self.param.test_iter):
+            if count < 1:
+                raise CaffeError('test_iter must be positive (test net #%d has %d)' % (i, count))
 
     # --- pycaffe API -------------------------------------------------------
     def add_callback(self, on_start, on_gradients_ready=None):
