@@ -339,8 +339,7 @@ class Solver:
         iters = self.param.test_iter[index]
         totals, loss = {}, 0.0
         for _ in range(iters):
-            if self.action_request() == 'stop':
-                self.requested_early_exit = True
+            if self._stop_requested_while_testing():
                 log.info('Test interrupted.')
                 return None
             loss += net._forward()
@@ -352,6 +351,18 @@ class Solver:
         scores = self._output_lines(net, 'Test', lambda name: totals[name], 1.0 / iters)
         self._emit(phase='test', iter=self.iter, net=index, outputs=scores)
         return scores
+
+    def _stop_requested_while_testing(self):
+        """Caffe's Solver::Test handling of requests: take every pending one,
+        snapshotting for 'snapshot'; True when one was 'stop'."""
+        while True:
+            request = self.action_request()
+            if request is None:
+                return self.requested_early_exit
+            if request == 'snapshot':
+                self.snapshot()
+            elif request == 'stop':
+                self.requested_early_exit = True
 
     # --- the update --------------------------------------------------------
     def learning_rate(self):
