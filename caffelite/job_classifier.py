@@ -105,6 +105,14 @@ class JobClassifier:
             x = x[::-1]     # RGB -> Caffe's BGR
         return x - self.mean if self.mean is not None else x
 
+    def probabilities(self, images):
+        """(N, classes) outputs of the net for N preprocessed images (N x C x
+        H x W) in one forward pass: the input is reshaped to N, as DIGITS
+        does."""
+        batch = np.asarray(images, np.float32)
+        self.net.blobs[self.input].reshape(batch.shape)
+        return self.net.forward(**{self.input: batch})[self.net.outputs[0]].reshape(len(batch), -1)
+
     def classify(self, paths, top_k=5, batch_size=32):
         """Yield, for each path in order, (path, [(label, probability), ...]
         best first, None), or (path, None, reason) when the image cannot be
@@ -120,10 +128,8 @@ class JobClassifier:
                     failures[path] = str(e)
             tops = {}
             if inputs:
-                batch = np.stack(list(inputs.values())).astype(np.float32)
-                probs = self.net.forward_all(**{self.input: batch})[self.net.outputs[0]]
-                tops = {path: self._top(p, top_k)
-                        for path, p in zip(inputs, probs.reshape(len(inputs), -1))}
+                probs = self.probabilities(np.stack(list(inputs.values())))
+                tops = {path: self._top(p, top_k) for path, p in zip(inputs, probs)}
             for path in chunk:
                 yield path, tops.get(path), failures.get(path)
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, protoio, resume, upgrade
+from . import backend, divergence, protoio, resume, scoring, upgrade
 from .blob import Blob
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError
 from .layers import python as python_layers
@@ -30,29 +30,54 @@ _solver = _SOLVERS.register
 
 def load_solver_param(source):
     """A SolverParameter from a path, prototxt text (several lines) or a
-    SolverParameter, upgraded; net paths stay relative to the solver file's
-    folder."""
+    SolverParameter (copied), upgraded. The one loader of solver files (the
+    library and ``caffelite train``): from a path, Caffe's
+    ReadSolverParamsFromTextFileOrDie defaults apply, and net files named
+    relative to the solver file's folder (and not found from the working
+    directory) are given with that folder."""
     if isinstance(source, caffe_pb2.SolverParameter):
         param = caffe_pb2.SolverParameter()
         param.CopyFrom(source)
-        return param, None
+        return param
     if isinstance(source, str) and not os.path.exists(source) and ':' in source \
             and '\n' in source.strip():
         param = protoio.parse_text(source, caffe_pb2.SolverParameter())
         upgrade.upgrade_solver(param)
-        return param, None
+        return param
     path = os.fspath(source)
     if not os.path.exists(path):
         raise CaffeError('%s: no such solver file' % path)
     param = protoio.read_text(path, caffe_pb2.SolverParameter())
     upgrade.upgrade_solver(param)
-    # Caffe's defaults: snapshots beside the solver file, named after it.
-    stem = os.path.splitext(os.path.basename(path))[0]
+    _default_snapshot_prefix(param, path)
+    _resolve_net_files(param, os.path.dirname(os.path.abspath(path)))
+    return param
+
+
+def _default_snapshot_prefix(param, path):
+    """Caffe's UpgradeSnapshotPrefixProperty: no snapshot_prefix means the
+    solver file's path without its extension; a folder means
+    <folder>/<solver file's stem>."""
     if not param.HasField('snapshot_prefix'):
         param.snapshot_prefix = os.path.splitext(path)[0]
+        log.info('snapshot_prefix was not specified and is set to %s', param.snapshot_prefix)
     elif os.path.isdir(param.snapshot_prefix):
+        stem = os.path.splitext(os.path.basename(path))[0]
         param.snapshot_prefix = os.path.join(param.snapshot_prefix, stem)
-    return param, os.path.dirname(os.path.abspath(path))
+        log.info('snapshot_prefix was a directory and is replaced to %s', param.snapshot_prefix)
+
+
+def _resolve_net_files(param, folder):
+    """Net file fields that exist only relative to ``folder`` get its path."""
+    def resolved(file):
+        candidate = os.path.join(folder, file)
+        if not os.path.isabs(file) and not os.path.exists(file) and os.path.exists(candidate):
+            return candidate
+        return file
+    for field in ('net', 'train_net'):
+        if param.HasField(field):
+            setattr(param, field, resolved(getattr(param, field)))
+    param.test_net[:] = [resolved(file) for file in param.test_net]
 
 
 def learning_rate(param, it, current_step=0):
@@ -86,7 +111,7 @@ class Solver:
     history_sets = 1    # history blobs per learnable param
 
     def __init__(self, source, action_request=None):
-        self.param, self._root = load_solver_param(source)
+        self.param = load_solver_param(source)
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
@@ -111,22 +136,15 @@ class Solver:
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
 
     # --- construction ------------------------------------------------------
-    def _resolve(self, path):
-        if self._root and not os.path.isabs(path) and not os.path.exists(path):
-            candidate = os.path.join(self._root, path)
-            if os.path.exists(candidate):
-                return candidate
-        return path
-
     def _net_from(self, param, file, state, phase):
         """A net from an inline NetParameter or a file, in NetState
         ``phase`` merged with the solver's train_state/test_state."""
-        net_param = load_net_param(param if param is not None else self._resolve(file))
+        net_param = load_net_param(param if param is not None else file)
         merged = caffe_pb2.NetState(phase=phase)
         merged.MergeFrom(state)
         net_param.state.CopyFrom(merged)
         # Python layers' modules are looked for beside the net file too.
-        folder = os.path.dirname(os.path.abspath(self._resolve(file))) if file else None
+        folder = os.path.dirname(os.path.abspath(file)) if file else None
         with python_layers.prototxt_folder(folder):
             return Net(net_param, merged.phase)
 
@@ -302,22 +320,19 @@ class Solver:
         log.info('Iteration %d (%.3g iter/s, %.3gs/%d iters), loss = %g', self.iter,
                  self.param.display / max(seconds, 1e-9), seconds, self.param.display,
                  self.smoothed_loss)
-        outputs = self._output_lines(self.net, 'Train', lambda name: self.net.blobs[name].data)
+        outputs = self._output_lines(self.net, 'Train',
+                                     {name: self.net.blobs[name].data for name in self.net.outputs})
         self._emit(phase='train', iter=self.iter, loss=float(self.smoothed_loss),
                    outputs=outputs)
 
-    def _output_lines(self, net, label, values, scale=1.0):
-        """Log every output element as Caffe does; return {name: mean value}."""
-        index, summary = 0, {}
-        for name in net.outputs:
-            vec = np.asarray(values(name), np.float64).ravel() * scale
-            weight = net.blob_loss_weights[name]
-            for value in vec:
-                note = ' (* %g = %g loss)' % (weight, weight * value) if weight else ''
-                log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
-                index += 1
-            summary[name] = float(vec.mean()) if vec.size else 0.0
-        return summary
+    @staticmethod
+    def _output_lines(net, label, values):
+        """Log every output element of ``values`` ({name: array}) as Caffe
+        does; return {name: mean value}."""
+        for index, (name, value, note) in enumerate(scoring.output_lines(net, values)):
+            log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
+        return {name: float(np.mean(values[name])) if np.size(values[name]) else 0.0
+                for name in net.outputs}
 
     # --- testing -----------------------------------------------------------
     def test_all(self):
@@ -336,19 +351,15 @@ class Solver:
         log.info('Iteration %d, Testing net (#%d)', self.iter, index)
         net = self.test_nets[index]
         net.share_with(self.net)
-        iters = self.param.test_iter[index]
-        totals, loss = {}, 0.0
-        for _ in range(iters):
-            if self._stop_requested_while_testing():
-                log.info('Test interrupted.')
-                return None
-            loss += net._forward()
-            for name in net.outputs:
-                value = np.array(net.blobs[name].data, np.float64)
-                totals[name] = totals.get(name, 0) + value
+        result = scoring.score(net, self.param.test_iter[index],
+                               stop_requested=self._stop_requested_while_testing)
+        if result is None:
+            log.info('Test interrupted.')
+            return None
+        loss, means = result
         if self.param.test_compute_loss:
-            log.info('Test loss: %g', loss / iters)
-        scores = self._output_lines(net, 'Test', lambda name: totals[name], 1.0 / iters)
+            log.info('Test loss: %g', loss)
+        scores = self._output_lines(net, 'Test', means)
         self._emit(phase='test', iter=self.iter, net=index, outputs=scores)
         return scores
 
@@ -363,6 +374,35 @@ class Solver:
                 self.snapshot()
             elif request == 'stop':
                 self.requested_early_exit = True
+
+    # --- epochs ------------------------------------------------------------
+    def iterations_per_epoch(self):
+        """Iterations of one pass over the train net's data source (its
+        records / images per iteration), or None when no layer knows its
+        size (Data and ImageData layers do)."""
+        records = self._records()
+        return records / self._images_per_iteration() if records else None
+
+    def set_epochs(self, epochs):
+        """Set max_iter to ``epochs`` passes over the data source, rounded up."""
+        records = self._records()
+        if not records:
+            raise CaffeError('training for %g epochs needs a Data or ImageData layer to '
+                             'size an epoch' % epochs)
+        self.param.max_iter = int(math.ceil(epochs * self.iterations_per_epoch()))
+        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d',
+                 epochs, records, self._images_per_iteration(), self.param.max_iter)
+
+    def _records(self):
+        return next((layer.num_records for layer in self.net.layers
+                     if getattr(layer, 'num_records', None)), None)
+
+    def _images_per_iteration(self):
+        """Batch size * iter_size * solvers: every solver of a multi-GPU run
+        takes its own batch of the data."""
+        net = self.net
+        batch = net.blobs[net._blob_names[0]].shape[0] if net._blobs else 1
+        return batch * self.param.iter_size * backend.solver_count()
 
     # --- the update --------------------------------------------------------
     def learning_rate(self):
@@ -568,10 +608,10 @@ def solver_types():
 
 def get_solver(source, action_request=None):
     """Build the solver named by the file's ``type`` (pycaffe's get_solver)."""
-    param, _ = load_solver_param(source)
+    param = load_solver_param(source)
     try:
         cls = _SOLVERS[param.type]
     except KeyError:
         raise CaffeError('unknown solver type %r (known: %s)'
                          % (param.type, ', '.join(solver_types()))) from None
-    return cls(source, action_request)
+    return cls(param, action_request)

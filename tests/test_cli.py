@@ -69,6 +69,19 @@ def test_epochs_sets_max_iter(trainer, capsys):
     assert (trainer / 'snaps' / 'lenet_iter_30.caffemodel').exists()
 
 
+def test_train_without_snapshot_prefix_uses_caffes_default(trainer, capsys):
+    """As caffe.get_solver(path).solve(): snapshots named after the solver
+    file, beside it (the CLI reads the solver through the library's loader)."""
+    text = (trainer / 'solver.prototxt').read_text()
+    solver = trainer / 'quick_solver.prototxt'
+    solver.write_text(text[:text.index('snapshot: 10')].replace('max_iter: 20', 'max_iter: 3'))
+    assert main(['train', '-solver', str(solver)]) == 0
+    assert 'snapshot_prefix was not specified' in capsys.readouterr().err
+    assert (trainer / 'quick_solver_iter_3.caffemodel').exists()
+    assert (trainer / 'quick_solver_iter_3.solverstate').exists()
+    assert (trainer / 'quick_solver_log.jsonl').exists()
+
+
 def test_sigint_snapshot_then_stop(trainer, capsys, monkeypatch):
     from caffelite import solver as solvers
     original = solvers.Solver.apply_update

