@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 
-from . import backend, net_outputs, protoio, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, upgrade
 from .blob import Blob
-from .errors import CaffeError, CaffeRuntimeError
+from .errors import CaffeError, CaffeRuntimeError, DivergenceError
+from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
@@ -122,13 +123,17 @@ class Solver:
         self.action_request = action_request or (lambda: None)
         self.smoothed_loss = 0.0
         self._losses = []
+        self._resumed_window = None
+        self._window_origin = 0
+        self._test_round_positions = None
+        self.last_snapshot = None
         self._callbacks = []
         self.listeners = []
+        self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
-        self._check_params()
 
     # --- construction ------------------------------------------------------
     def _net_from(self, param, file, state, phase):
@@ -138,7 +143,10 @@ class Solver:
         merged = caffe_pb2.NetState(phase=phase)
         merged.MergeFrom(state)
         net_param.state.CopyFrom(merged)
-        return Net(net_param, merged.phase)
+        # Python layers' modules are looked for beside the net file too.
+        folder = os.path.dirname(os.path.abspath(file)) if file else None
+        with python_layers.prototxt_folder(folder):
+            return Net(net_param, merged.phase)
 
     def _train_net(self):
         p = self.param
@@ -174,8 +182,12 @@ class Solver:
                 for i, (q, f) in enumerate(sources)]
 
     def _check_params(self):
+        """Caffe's checks of the solver's fields, made before any net is built."""
         if self.param.iter_size < 1:
             raise CaffeError('iter_size must be >= 1')
+        for i, count in enumerate(self.param.test_iter):
+            if count < 1:
+                raise CaffeError('test_iter must be positive (test net #%d has %d)' % (i, count))
 
     # --- pycaffe API -------------------------------------------------------
     def add_callback(self, on_start, on_gradients_ready=None):
@@ -200,7 +212,8 @@ class Solver:
         """Run ``iters`` training iterations (Caffe's Solver::Step)."""
         p = self.param
         start_iter, stop_iter = self.iter, self.iter + int(iters)
-        self._losses, self.smoothed_loss = [], 0.0
+        self._losses, self.smoothed_loss = self._resumed_window or ([], 0.0)
+        self._resumed_window = None
         tic = time.time()
         while self.iter < stop_iter:
             self.net.clear_param_diffs()
@@ -214,6 +227,8 @@ class Solver:
                 on_start()
             display = p.display and self.iter % p.display == 0
             loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
+            if not math.isfinite(loss):
+                self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
             if display and backend.root_solver():
                 self._display(time.time() - tic)
@@ -253,6 +268,17 @@ class Solver:
             self.test_all()
         log.info('Optimization Done.')
 
+    def _diverged(self, what):
+        """Stop training: log and raise DivergenceError naming the first
+        non-finite output or gradient and the last (finite) snapshot."""
+        where = divergence.first_non_finite(self.net) or 'every output and gradient is finite'
+        kept = ('the last snapshot, %s, holds finite weights' % self.last_snapshot
+                if self.last_snapshot else 'no snapshot was written')
+        message = ('iteration %d: %s; first non-finite: %s. Training stopped (lower base_lr?); '
+                   '%s' % (self.iter, what, where, kept))
+        log.error('%s', message)
+        raise DivergenceError(message)
+
     @staticmethod
     def _check_root(action):
         if not backend.root_solver():
@@ -260,7 +286,22 @@ class Solver:
                                     % (action, backend.solver_rank(), backend.solver_count()))
 
     # --- loss bookkeeping and display ---------------------------------------
+    def loss_window(self):
+        """(losses behind the smoothed loss, oldest first; smoothed loss)."""
+        average = max(1, self.param.average_loss)
+        losses = list(self._losses)
+        if len(losses) == average:
+            # the ring buffer's next slot to overwrite holds the oldest loss
+            oldest = (self.iter - self._window_origin) % average
+            losses = losses[oldest:] + losses[:oldest]
+        return losses, self.smoothed_loss
+
+    def resume_loss_window(self, losses, smoothed):
+        """Have the next step() continue this loss window (exact resume)."""
+        self._resumed_window = (list(losses), smoothed)
+
     def _update_smoothed_loss(self, loss, start_iter):
+        self._window_origin = start_iter
         average = max(1, self.param.average_loss)
         if len(self._losses) < average:
             self._losses.append(loss)
@@ -295,10 +336,15 @@ class Solver:
 
     # --- testing -----------------------------------------------------------
     def test_all(self):
-        for i in range(len(self.test_nets)):
-            if self.requested_early_exit:
-                break
-            self.test(i)
+        # A snapshot taken during the tests resumes before them.
+        self._test_round_positions = resume.positions(self)
+        try:
+            for i in range(len(self.test_nets)):
+                if self.requested_early_exit:
+                    break
+                self.test(i)
+        finally:
+            self._test_round_positions = None
 
     def test(self, index=0):
         """Run test net ``index`` for its test_iter batches; log mean outputs."""
@@ -306,9 +352,8 @@ class Solver:
         net = self.test_nets[index]
         net.share_with(self.net)
         result = net_outputs.mean_outputs(net, self.param.test_iter[index],
-                                          stop_requested=lambda: self.action_request() == 'stop')
+                                          stop_requested=self._stop_requested_while_testing)
         if result is None:
-            self.requested_early_exit = True
             log.info('Test interrupted.')
             return None
         loss, means = result
@@ -317,6 +362,18 @@ class Solver:
         scores = self._output_lines(net, 'Test', means)
         self._emit(phase='test', iter=self.iter, net=index, outputs=scores)
         return scores
+
+    def _stop_requested_while_testing(self):
+        """Caffe's Solver::Test handling of requests: take every pending one,
+        snapshotting for 'snapshot'; True when one was 'stop'."""
+        while True:
+            request = self.action_request()
+            if request is None:
+                return self.requested_early_exit
+            if request == 'snapshot':
+                self.snapshot()
+            elif request == 'stop':
+                self.requested_early_exit = True
 
     # --- epochs ------------------------------------------------------------
     def iterations_per_epoch(self):
@@ -370,6 +427,8 @@ class Solver:
             self._normalize(blob)
             self._regularize(i, blob)
             self.compute_update(i, blob, rate * self.net.params_lr[i])
+        if not divergence.all_finite(self.net.learnable_params):
+            self._diverged('the weight update is not finite')
         for blob in self.net.learnable_params:
             blob.xdata[...] -= blob.xdiff
 
@@ -435,13 +494,17 @@ class Solver:
                                       current_step=self.current_step)
         for blob in self.history:
             blob.to_proto(state.history.add())
+        state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
         log.info('Snapshotting solver state to binary proto file %s', state_path)
         protoio.write_binary(state_path, state)
+        self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
 
     def restore(self, state_file):
-        """Resume from a ``.solverstate``: iteration, step, history, weights."""
+        """Resume from a ``.solverstate``: iteration, step, history, weights
+        and, when caffelite wrote it, the data positions and random state
+        (caffelite.resume)."""
         state_file = os.fspath(state_file)
         state = protoio.read_binary(state_file, caffe_pb2.SolverState())
         if len(state.history) != len(self.history):
@@ -449,12 +512,14 @@ class Solver:
                              % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
-            self.net.copy_from(self._learned_net_path(state.learned_net, state_file))
+            self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
                 raise CaffeError('%s: history blob shape %s does not fit %s'
                                  % (state_file, protoio.blob_shape_of(proto), blob.shape))
             blob.from_proto(proto, reshape=False)
+        if state.HasField('caffelite_resume'):
+            resume.restore(self, state.caffelite_resume, state_file)
 
     @staticmethod
     def _learned_net_path(path, state_file):
