@@ -134,7 +134,8 @@ class JobClassifier:
         does."""
         batch = np.asarray(images, np.float32)
         self.net.blobs[self.input].reshape(batch.shape)
-        return self.net.forward(**{self.input: batch})[self.net.outputs[0]].reshape(len(batch), -1)
+        probs = self.net.forward_all(**{self.input: batch})[self.net.outputs[0]]
+        return probs.reshape(len(batch), -1)
 
     def classify(self, paths, top_k=5, batch_size=32):
         """Yield, for each path in order, (path, [(label, probability), ...]
