@@ -402,8 +402,9 @@ class Solver:
         val_count, val_batch = tests[0] if tests else (None, None)
         epoch_schedule(p, records, val_count, self._images_per_iteration() // p.iter_size,
                        val_batch, epochs)
-        for i, (count, batch) in enumerate(tests[1:], 1):
-            p.test_iter.append(int(math.ceil(count / batch)) if count else given[i])
+        # every test net of known size covers its data once; the others keep theirs
+        p.test_iter[:] = [int(math.ceil(count / batch)) if count else given[i]
+                          for i, (count, batch) in enumerate(tests)]
         self.test_at_end = True
         log.info('%g epochs of %d images at %d images per iteration: max_iter = %d, '
                  'snapshot = %d, display = %d%s', epochs, records,
