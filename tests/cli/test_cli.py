@@ -38,9 +38,10 @@ def test_train_logs_like_caffe_and_snapshots(trainer, capsys):
     assert 'Test net output #0: acc = ' in log
     assert 'Train net output #0: loss = ' in log
     snaps = trainer / 'snaps'
-    assert sorted(os.listdir(snaps)) == ['lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
+    assert sorted(os.listdir(snaps)) == ['deploy.prototxt',  # the model folder for classify
+                                         'lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
                                          'lenet_iter_20.caffemodel', 'lenet_iter_20.solverstate',
-                                         'lenet_log.jsonl']
+                                         'lenet_log.jsonl', 'mean.binaryproto']
     events = [json.loads(line) for line in (snaps / 'lenet_log.jsonl').read_text().splitlines()]
     phases = {e['phase'] for e in events}
     assert phases == {'train', 'test', 'lr', 'snapshot'}
