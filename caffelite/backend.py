@@ -114,10 +114,16 @@ def xp():
     return np
 
 
+def on_gpu(array):
+    """True when ``array`` is a CuPy (device) array: the one test of where an
+    array lives."""
+    return type(array).__module__.startswith('cupy')
+
+
 def array_module(*arrays):
     """The array module that owns ``arrays`` (numpy for host arrays)."""
     for a in arrays:
-        if type(a).__module__.startswith('cupy'):
+        if on_gpu(a):
             import cupy
             return cupy
     return np

@@ -11,12 +11,15 @@ import os
 
 import numpy as np
 
-from . import netgraph, protoio, upgrade
+from . import memory, netgraph, protoio, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
                      NameNotFoundError, NetError, WeightsError)
 from .layers import create_layer
+from .layers import python as python_layers
 from .proto import caffe_pb2
+from .weights import copy_weights
+from .workspace import Workspace
 
 TRAIN = caffe_pb2.TRAIN
 TEST = caffe_pb2.TEST
@@ -113,7 +116,10 @@ class Net:
         if stages is not None:
             del param.state.stage[:]
             param.state.stage.extend(stages)
-        self._init(param)
+        folder = (os.path.dirname(os.path.abspath(model))
+                  if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
+        with python_layers.prototxt_folder(folder):
+            self._init(param)
         if weights is not None:
             if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
                 raise MissingFileError(os.fspath(weights), 'weights file')
@@ -122,6 +128,8 @@ class Net:
     # --- construction ------------------------------------------------------
     def _init(self, in_param):
         self.phase = in_param.state.phase
+        # The scratch buffers of this net's layers (caffelite.workspace).
+        self.workspace = Workspace()
         param = netgraph.insert_splits(netgraph.filter_net(in_param))
         self.name = param.name
         self._param = param
@@ -149,12 +157,14 @@ class Net:
         self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
+        memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
         if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):
             raise NetError("layer '%s': propagate_down must be given 0 or %d times"
                            % (lp.name, len(lp.bottom)))
         layer = create_layer(lp)
+        layer.workspace = self.workspace
         layer_id = len(self.layers)
         self.layers.append(layer)
         self._layer_names.append(lp.name)
@@ -571,31 +581,9 @@ class Net:
     def copy_from(self, weights):
         """Load trained weights (a .caffemodel path, a NetParameter, or an
         .h5/.hdf5 file) into layers with the same names; other layers of the
-        file are ignored."""
-        if isinstance(weights, caffe_pb2.NetParameter):
-            source, where = weights, 'weights'
-        else:
-            where = os.fspath(weights)
-            if where.endswith(('.h5', '.hdf5')):
-                return self.load_hdf5(where)
-            source = protoio.read_binary(where, caffe_pb2.NetParameter())
-            upgrade.upgrade_net(source, where)
-        layers = self.layer_dict
-        for src in source.layer:
-            target = layers.get(src.name)
-            if target is None or not len(src.blobs) and not target.blobs:
-                continue
-            if len(src.blobs) != len(target.blobs):
-                raise WeightsError("%s: layer '%s' has %d param blobs in the file, "
-                                   "%d in the net" % (where, src.name, len(src.blobs),
-                                                      len(target.blobs)))
-            for k, (proto, blob) in enumerate(zip(src.blobs, target.blobs)):
-                if not protoio.proto_fits_shape(proto, blob.shape):
-                    raise WeightsError(
-                        "%s: cannot copy param %d of layer '%s': shape mismatch, "
-                        "file %s vs net %s" % (where, k, src.name,
-                                               protoio.blob_shape_of(proto), blob.shape))
-                blob.from_proto(proto, reshape=False)
+        file are ignored, and layers with parameters that the file lacks are
+        named in a WeightsWarning. Returns a caffelite.weights.WeightsReport."""
+        return copy_weights(self, weights)
 
     def share_with(self, other):
         """Share the param data of same-named layers of ``other`` (a Net)."""
@@ -637,20 +625,6 @@ class Net:
                     h5['data/%s/%d' % (name, k)] = blob.data
                     if write_diff:
                         h5['diff/%s/%d' % (name, k)] = blob.diff
-
-    def load_hdf5(self, filename):
-        import h5py
-        with h5py.File(filename, 'r') as h5:
-            group = h5['data']
-            for name, blobs in self.params.items():
-                if name not in group:
-                    continue
-                for k, blob in enumerate(blobs):
-                    value = group[name][str(k)][...]
-                    if value.size != blob.count:
-                        raise WeightsError("%s: param %d of layer '%s' has %s, net %s"
-                                           % (filename, k, name, value.shape, blob.shape))
-                    blob.data[...] = value.reshape(blob.shape)
 
     def __repr__(self):
         return '<Net %r: %d layers, %d blobs>' % (self.name, len(self.layers), len(self._blobs))

@@ -4,7 +4,7 @@
 
 // Fills the scale k + alpha/size * (sum of squares over the window) and,
 // from it, the output x * scale^-beta: one pass over x.
-KERNEL void lrn_forward(int positions, const float* x, int n, int channels, int spatial,
+KERNEL void lrn_forward(int positions, const float* x, int channels, int spatial,
                         int size, float alpha_over_size, float k, float negative_beta,
                         float* scale, float* y) {
   CUDA_KERNEL_LOOP(p, positions) {
@@ -27,7 +27,7 @@ KERNEL void lrn_forward(int positions, const float* x, int n, int channels, int 
 // dx = dy * scale^-beta - cache_ratio * x * sum over the channels j whose
 // window holds c of dy_j * y_j / scale_j.
 KERNEL void lrn_compute_diff(int positions, const float* x, const float* y,
-                             const float* scale, const float* dy, int n, int channels,
+                             const float* scale, const float* dy, int channels,
                              int spatial, int size, float negative_beta,
                              float cache_ratio, float* dx) {
   CUDA_KERNEL_LOOP(p, positions) {

@@ -2,8 +2,8 @@
 // One thread per (outer, inner) position walks its channels: max and
 // exp-sum, then normalize (forward), or the dot product of the backward.
 
-KERNEL void softmax_forward(int positions, const float* x, const float* unused,
-                            int channels, int inner, float* y) {
+KERNEL void softmax_forward(int positions, const float* x, int channels, int inner,
+                            float* y) {
   CUDA_KERNEL_LOOP(p, positions) {
     int base = (p / inner) * channels * inner + p % inner;
     // Max and sum of exponentials in one pass (the sum is rescaled whenever

@@ -12,7 +12,6 @@ a layer that silently computes on the host fails.
 check that a GPU forward pass copies nothing to the host."""
 import collections
 import operator
-import re
 import sys
 import types
 
@@ -20,6 +19,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 import kernel_harness
+from caffelite import cuda
 
 transfers = collections.Counter()
 
@@ -165,49 +165,32 @@ def _upload(fn):
 
 class _Function:
     """RawModule.get_function(name): checks the launch arguments against the
-    kernel's C signature, then runs the host-compiled kernel."""
+    kernel's C signature as the GPU ABI needs them (caffelite.cuda.launch
+    must have converted them), then runs the host-compiled kernel."""
 
     def __init__(self, module, name):
         self.module, self.name = module, name
-        self.params = kernel_signature(module, name)
+        self.params = cuda.signatures(module)[name]
 
     def __call__(self, grid, block, args):
         assert len(args) == len(self.params), '%s takes %d arguments, got %d' % (
             self.name, len(self.params), len(args))
         host_args = []
-        for i, (arg, (ctype, pointer)) in enumerate(zip(args, self.params)):
-            where = '%s argument %d (%s%s)' % (self.name, i, ctype, '*' if pointer else '')
-            if pointer:
+        for i, (arg, param) in enumerate(zip(args, self.params)):
+            where = '%s argument %d (%s%s)' % (self.name, i, param.ctype,
+                                               '*' if param.pointer else '')
+            if param.pointer:
                 assert isinstance(arg, ndarray), '%s: got %r, not a device array' % (
                     where, type(arg))
-                assert arg.dtype == _C_TYPES[ctype], '%s: got %s' % (where, arg.dtype)
+                assert arg.dtype == cuda.C_TYPES[param.ctype], '%s: got %s' % (where, arg.dtype)
                 assert arg.flags.c_contiguous, '%s: not C-contiguous' % where
                 host_args.append(arg._host)
             else:
                 # CuPy passes Python ints/floats as 64-bit; only sized NumPy
                 # scalars match an int/float parameter.
-                assert type(arg) is _C_TYPES[ctype], '%s: got %r' % (where, type(arg))
+                assert type(arg) is cuda.C_TYPES[param.ctype], '%s: got %r' % (where, type(arg))
                 host_args.append(arg)
-        kernel_harness.call(self.module, self.name, *host_args)
-
-
-_C_TYPES = {'float': np.float32, 'int': np.int32, 'double': np.float64}
-_SIGNATURE = re.compile(r'KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)')
-
-
-def kernel_signature(module, name):
-    """[(C type, is_pointer)] of kernel ``name`` in ``kernels/<module>.cu``."""
-    source = (kernel_harness.KERNELS / (module + '.cu')).read_text()
-    for found, params in _SIGNATURE.findall(source):
-        if found == name:
-            parsed = []
-            for param in params.split(','):
-                words = param.replace('*', ' * ').split()
-                ctype = [w for w in words if w in _C_TYPES]
-                assert len(ctype) == 1, 'unexpected parameter %r of %s' % (param, name)
-                parsed.append((ctype[0], '*' in words))
-            return parsed
-    raise AssertionError('no kernel %s in kernels/%s.cu' % (name, module))
+        kernel_harness.run(self.module, self.name, host_args)
 
 
 def _device_attribute(module, prefix):
@@ -239,12 +222,13 @@ def install(monkeypatch):
             np.asarray(device_rng.random_sample(size), dtype)))
     fake.cuda = types.SimpleNamespace(
         Device=lambda i=0: types.SimpleNamespace(use=lambda: None, synchronize=lambda: None),
-        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                      # (free, total) bytes of an 80 GB device
+                                      memGetInfo=lambda: (64 << 30, 80 << 30)))
     monkeypatch.setitem(sys.modules, 'cupy', fake)
     extras = types.ModuleType('cupyx')
     extras.scatter_add = _device_call(np.add.at, 'cupyx.scatter_add')
     monkeypatch.setitem(sys.modules, 'cupyx', extras)
-    from caffelite import cuda
     monkeypatch.setattr(cuda, '_module', lambda name: types.SimpleNamespace(
         get_function=lambda kernel: _Function(name, kernel)))
     return fake

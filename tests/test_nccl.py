@@ -20,7 +20,7 @@ import fake_nccl
 from caffelite import backend, parallel
 from caffelite.cli import main
 from caffelite.io import array_to_datum
-from caffelite.layers.data import lmdb_records
+from caffelite.layers.data import LmdbSource
 from caffelite.tools.imageset import LmdbWriter
 
 RECORDS = 40
@@ -202,8 +202,8 @@ def test_ctrl_c_stops_rank_0_and_the_waiting_ranks(fake_gpus, tmp_path, lmdb, mo
                                                  (2, 3, [2, 5, 8, 11, 14])])
 def test_each_solver_reads_its_own_records(lmdb, rank, count, expected):
     """Caffe's DataLayer::Skip: rank r of n keeps record k when k % n == r."""
-    next_item = lmdb_records(lmdb, 0, 'data', (rank, count))
-    assert [next_item()[1] for _ in range(5)] == [k % 3 for k in expected]
+    source = LmdbSource(lmdb, 0, 'data', (rank, count))
+    assert [source.next_item()[1] for _ in range(5)] == [k % 3 for k in expected]
 
 
 def test_data_layer_shares_records_in_train_nets_only(fake_gpus, tmp_path, lmdb):

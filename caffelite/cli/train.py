@@ -3,7 +3,6 @@ trains on several GPUs as Caffe does) with DIGITS' extras (--epochs, a
 JSON-lines training log beside the snapshots, a progress bar)."""
 import json
 import logging
-import math
 import multiprocessing
 import os
 import signal
@@ -12,8 +11,6 @@ import sys
 from .. import backend, parallel
 from .. import solver as solvers
 from ..errors import CaffeError
-from ..protoio import read_text
-from ..proto import caffe_pb2
 from ._common import apply_gpu_flag, flag, setup_logging
 
 log = logging.getLogger('caffelite.train')
@@ -70,23 +67,10 @@ class SignalActions:
         return request
 
 
-def training_set_size(net):
-    """Number of records behind the train net's data layer, when known."""
-    for layer in net.layers:
-        if getattr(layer, 'num_records', None):
-            return layer.num_records
-    return None
-
-
 def load_param(args):
-    param = read_text(args.solver, caffe_pb2.SolverParameter())
-    from ..upgrade import upgrade_solver
-    upgrade_solver(param)
-    folder = os.path.dirname(os.path.abspath(args.solver))
-    for field in ('net', 'train_net'):
-        if param.HasField(field) and not os.path.isabs(getattr(param, field)) \
-                and not os.path.exists(getattr(param, field)):
-            setattr(param, field, os.path.join(folder, getattr(param, field)))
+    """The solver file through the library's loader, with -level and -stage
+    set on the train net's state as ``caffe train`` does."""
+    param = solvers.load_solver_param(args.solver)
     if args.level is not None:
         param.train_state.level = args.level
     if args.stage:
@@ -129,20 +113,11 @@ def build_solver(args, action_request=None):
     log and a progress bar (on the root solver), -weights loaded."""
     param = load_param(args)
     solver = solvers.get_solver(param, action_request=action_request)
-    batch = solver.net.blobs[solver.net._blob_names[0]].shape[0] if solver.net._blobs else 1
-    size = training_set_size(solver.net)
-    # Every solver of a multi-GPU run takes its own batch of the data.
-    images_per_iter = batch * param.iter_size * backend.solver_count()
-    iters_per_epoch = size / images_per_iter if size else None
     if args.epochs is not None:
-        if not iters_per_epoch:
-            raise CaffeError('--epochs needs a Data or ImageData layer to size an epoch')
-        solver.param.max_iter = int(math.ceil(args.epochs * iters_per_epoch))
-        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d',
-                 args.epochs, size, images_per_iter, solver.param.max_iter)
+        solver.set_epochs(args.epochs)
     if backend.root_solver():
         log_path = args.log or (param.snapshot_prefix or 'caffelite') + '_log.jsonl'
-        solver.listeners.append(JsonLog(log_path, iters_per_epoch))
+        solver.listeners.append(JsonLog(log_path, solver.iterations_per_epoch()))
         _attach_progress(solver)
     if args.weights:
         for path in args.weights.split(','):

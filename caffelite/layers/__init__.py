@@ -7,7 +7,7 @@ one from its LayerParameter. pycaffe's NetSpec ``caffe.layers`` (``L``) is
 :data:`caffelite.net_spec.layers`, not this package.
 """
 from .base import Layer, create_layer, layer_type_list, register
-from . import (affine, arithmetic, data, input, loss, neuron, normalization,  # noqa: F401
-               python, recurrent, routing, vision)  # (imported to register their layer types)
+from . import (affine, arithmetic, data, detectnet, detectnet_layers, input, loss,  # noqa: F401
+               neuron, normalization, python, recurrent, routing, vision)  # (imported to register their layer types)
 
 __all__ = ['Layer', 'create_layer', 'layer_type_list', 'register']

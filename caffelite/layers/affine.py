@@ -4,7 +4,6 @@
 import numpy as np
 
 from .. import fillers
-from ..ops import workspace
 from ..proto import caffe_pb2
 from .base import Layer, outer_inner, register, scatter_add
 
@@ -56,7 +55,7 @@ class InnerProductLayer(Layer):
             a, b = (x.T, dy) if self.transpose else (dy.T, x)
             # Into scratch: a fresh weight-sized product each step costs page
             # faults (fc6 of VGG is 400 MB).
-            grad = self.xp.matmul(a, b, out=workspace.scratch(
+            grad = self.xp.matmul(a, b, out=self.workspace.scratch(
                 'ip_grad', (a.shape[0], b.shape[1]), self.xp))
             self.blobs[0].xdiff[...] += grad.reshape(self.blobs[0].shape)
         if len(self.blobs) > 1 and self.param_propagate_down[1]:

@@ -21,6 +21,7 @@ from .. import backend
 from ..blob import Blob
 from ..errors import KeywordArgumentError, LayerError
 from ..registry import Registry
+from ..workspace import Workspace
 
 _REGISTRY = Registry()
 register = _REGISTRY.register   # class decorator: @register('Convolution')
@@ -81,6 +82,8 @@ class Layer:
         self.blobs = BlobVec()
         self.param_propagate_down = []
         self.loss_weights = []
+        # Scratch buffers: the owning Net's, which it sets when it adds the layer.
+        self.workspace = Workspace()
 
     @classmethod
     def create(cls, param):

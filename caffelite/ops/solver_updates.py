@@ -1,31 +1,34 @@
 """Solver update rules as in-place array operations.
 
-Each function turns the gradient ``g`` into the step to subtract and
-updates the history arrays, with NumPy on the host or the fused kernel of
+Each op turns the gradient ``g`` into the step to subtract and updates the
+history arrays: NumPy on the host, or the fused kernel of
 ``kernels/solver_updates.cu`` on the GPU. All arrays are flat float32.
 """
 import numpy as np
 
 from .. import cuda
+from ..dispatch import op
 
 f32 = np.float32
+launch = cuda.launcher(__name__)
 
 
+@op
 def sgd(g, h, momentum, local_rate):
     """h = momentum * h + rate * g; g = h."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'sgd_update', g.size, g, h, f32(momentum),
-                           f32(local_rate))
     h *= f32(momentum)
     h += f32(local_rate) * g
     g[...] = h
 
 
+@sgd.gpu
+def sgd(g, h, momentum, local_rate):
+    launch('sgd_update', g.size, g=g, h=h, momentum=momentum, local_rate=local_rate)
+
+
+@op
 def nesterov(g, h, momentum, local_rate):
     """h' = momentum * h + rate * g; g = (1 + momentum) * h' - momentum * h."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'nesterov_update', g.size, g, h, f32(momentum),
-                           f32(local_rate))
     m = f32(momentum)
     previous = h.copy()
     h *= m
@@ -33,31 +36,41 @@ def nesterov(g, h, momentum, local_rate):
     g[...] = (1 + m) * h - m * previous
 
 
+@nesterov.gpu
+def nesterov(g, h, momentum, local_rate):
+    launch('nesterov_update', g.size, g=g, h=h, momentum=momentum, local_rate=local_rate)
+
+
+@op
 def adagrad(g, h, delta, local_rate):
     """h += g^2; g = rate * g / (sqrt(h) + delta)."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'adagrad_update', g.size, g, h, f32(delta),
-                           f32(local_rate))
     h += g * g
     g[...] = f32(local_rate) * g / (np.sqrt(h) + f32(delta))
 
 
+@adagrad.gpu
+def adagrad(g, h, delta, local_rate):
+    launch('adagrad_update', g.size, g=g, h=h, delta=delta, local_rate=local_rate)
+
+
+@op
 def rmsprop(g, h, rms_decay, delta, local_rate):
     """h = d * h + (1 - d) * g^2; g = rate * g / (sqrt(h) + delta)."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'rmsprop_update', g.size, g, h, f32(rms_decay),
-                           f32(delta), f32(local_rate))
     d = f32(rms_decay)
     h *= d
     h += (1 - d) * g * g
     g[...] = f32(local_rate) * g / (np.sqrt(h) + f32(delta))
 
 
+@rmsprop.gpu
+def rmsprop(g, h, rms_decay, delta, local_rate):
+    launch('rmsprop_update', g.size, g=g, h=h, rms_decay=rms_decay, delta=delta,
+           local_rate=local_rate)
+
+
+@op
 def adadelta(g, h, h2, momentum, delta, local_rate):
     """Zeiler's AdaDelta with Caffe's placement of delta and the rate."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'adadelta_update', g.size, g, h, h2,
-                           f32(momentum), f32(delta), f32(local_rate))
     m, d = f32(momentum), f32(delta)
     h *= m
     h += (1 - m) * g * g
@@ -67,13 +80,23 @@ def adadelta(g, h, h2, momentum, delta, local_rate):
     g *= f32(local_rate)
 
 
+@adadelta.gpu
+def adadelta(g, h, h2, momentum, delta, local_rate):
+    launch('adadelta_update', g.size, g=g, h=h, h2=h2, momentum=momentum, delta=delta,
+           local_rate=local_rate)
+
+
+@op
 def adam(g, m, v, beta1, beta2, eps_hat, corrected_rate):
     """m, v moving moments; g = corrected_rate * m / (sqrt(v) + eps_hat)."""
-    if cuda.on_gpu(g):
-        return cuda.launch('solver_updates', 'adam_update', g.size, g, m, v, f32(beta1),
-                           f32(beta2), f32(eps_hat), f32(corrected_rate))
     m *= f32(beta1)
     m += f32(1 - beta1) * g
     v *= f32(beta2)
     v += f32(1 - beta2) * g * g
     g[...] = f32(corrected_rate) * m / (np.sqrt(v) + f32(eps_hat))
+
+
+@adam.gpu
+def adam(g, m, v, beta1, beta2, eps_hat, corrected_rate):
+    launch('adam_update', g.size, g=g, m=m, v=v, beta1=beta1, beta2=beta2, eps_hat=eps_hat,
+           corrected_rate=corrected_rate)

@@ -1,0 +1,40 @@
+"""Layer types that have no ONNX form, each refused with the reason.
+
+An ONNX graph is a pure function of the tensors it is given, for
+inference: data sources read files or memory during forward, losses and
+Accuracy need labels and belong to training or evaluation, and a Python
+layer runs arbitrary user code. Each is refused by name, never dropped.
+"""
+from .convert import converter
+
+DATA = ('Data', 'ImageData', 'HDF5Data', 'MemoryData', 'DummyData', 'WindowData')
+LOSSES = ('SoftmaxWithLoss', 'EuclideanLoss', 'HingeLoss', 'SigmoidCrossEntropyLoss',
+          'InfogainLoss', 'MultinomialLogisticLoss', 'ContrastiveLoss', 'Accuracy',
+          'L1Loss')
+OUTPUTS = ('HDF5Output',)
+
+REASONS = {}
+for _name in DATA:
+    REASONS[_name] = ('a data source layer: an ONNX model takes its inputs from the caller; '
+                      'export a deploy net whose inputs are Input layers')
+for _name in LOSSES:
+    REASONS[_name] = ('a training/evaluation layer that needs labels; export the deploy net '
+                      '(without losses, Accuracy and label inputs)')
+REASONS['DetectNetTransformation'] = (
+    'prepares DetectNet training data from images and their labels (augmentation, '
+    'coverage maps); export the deploy net, whose images come through an Input layer')
+REASONS['HDF5Output'] = 'writes files during forward; an ONNX model has no side effects'
+REASONS['Python'] = 'runs user Python code, which ONNX cannot express'
+
+
+def _refuse(ctx):
+    why = REASONS[ctx.type]
+    if ctx.type == 'Python':
+        p = ctx.lp.python_param
+        why = ('%s (%s.%s); Python layers that end the net can run after it: export with '
+               'python_tail=True (--python-tail)' % (why, p.module, p.layer))
+    ctx.refuse(why)
+
+
+for _name in REASONS:
+    converter(_name)(_refuse)

@@ -1,0 +1,83 @@
+"""``caffelite export onnx``: the command line around caffelite.export."""
+import shutil
+
+import numpy as np
+import pytest
+
+from caffelite.cli import main
+from export_helpers import run_onnx
+from refcases import reference_path
+
+
+def _load(path):
+    import onnx
+    return onnx.load(str(path))
+
+
+@pytest.fixture
+def lenet():
+    return (str(reference_path('models', 'lenet_real', 'net.prototxt')),
+            str(reference_path('weights', 'lenet_iter_10000.caffemodel')))
+
+
+def test_export_lenet_checked_on_a_real_image(lenet, tmp_path, capsys):
+    model, weights = lenet
+    image = sorted((reference_path('data', 'images', '3')).iterdir())[0]
+    out = tmp_path / 'lenet.onnx'
+    assert main(['export', 'onnx', '--model', model, '--weights', weights, '--out', str(out),
+                 '--batch', 'dynamic', '--input-scale', '0.00390625', '--opset', '17',
+                 '--check', '--check-input', str(image)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert '\n' not in line and 'wrote %s (opset 17' % out in line
+    assert 'ONNX Runtime vs caffelite: largest difference' in line
+    onnx_model = _load(out)
+    assert onnx_model.opset_import[0].version == 17
+    digits = np.random.RandomState(0).uniform(0, 255, (3, 1, 28, 28)).astype(np.float32)
+    assert run_onnx(onnx_model, {'data': digits})['prob'].shape == (3, 10)
+
+
+def test_check_input_takes_arrays(lenet, tmp_path, capsys):
+    model, weights = lenet
+    digits = tmp_path / 'digits.npy'
+    np.save(digits, np.random.RandomState(1).rand(64, 1, 28, 28).astype(np.float32))
+    assert main(['export', 'onnx', '--model', model, '--weights', weights,
+                 '--out', str(tmp_path / 'm.onnx'), '--check-input', str(digits)]) == 0
+    assert 'ONNX Runtime vs caffelite' in capsys.readouterr().out
+
+
+def test_export_from_a_job_folder(lenet, tmp_path, capsys):
+    """A DIGITS-style folder: deploy.prototxt and its latest snapshot."""
+    model, weights = lenet
+    shutil.copy(model, tmp_path / 'deploy.prototxt')
+    shutil.copy(weights, tmp_path / 'snapshot_iter_10000.caffemodel')
+    out = tmp_path / 'm.onnx'
+    assert main(['export', 'onnx', '--model', str(tmp_path), '--out', str(out)]) == 0
+    assert 'deploy.prototxt: wrote' in capsys.readouterr().out
+    assert _load(out).graph.output[0].name == 'prob'
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--opset', '9'], 'opset 9 is not supported'),
+    (['--batch', 'some'], "batch must be 'dynamic' or a positive integer"),
+    (['--bgr-to-rgb'], '--bgr-to-rgb needs a 3-channel input'),
+    (['--mean-pixel', '1,x'], '--mean-pixel takes numbers'),
+])
+def test_bad_options_fail_in_one_line(lenet, tmp_path, capsys, args, message):
+    model, weights = lenet
+    out = tmp_path / 'x.onnx'
+    assert main(['export', 'onnx', '--model', model, '--weights', weights, '--out', str(out)]
+                + args) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('caffelite export: error:') and message in err and '\n' not in err
+    assert not out.exists()
+
+
+def test_refused_layer_is_named_and_nothing_is_written(lenet, tmp_path, capsys):
+    net = reference_path('layers', 'softmax_loss', 'net.prototxt')
+    out = tmp_path / 'x.onnx'
+    # (LeNet's weights match no layer of this net; it has no params.)
+    assert main(['export', 'onnx', '--model', str(net), '--weights', lenet[1],
+                 '--out', str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "layer 'loss' (SoftmaxWithLoss): cannot export to ONNX" in err
+    assert 'Traceback' not in err and not out.exists()
