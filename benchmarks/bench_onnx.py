@@ -10,7 +10,9 @@ temporary .caffemodel that every process loads); ONNX Runtime's outputs
 are compared with caffelite's before timing.
 
 Usage: python benchmarks/bench_onnx.py [--models googlenet,resnet50]
-       [--batches 1,32] [--repeats 5]
+       [--batches 1,32] [--repeats 5] [--threads N]
+(--threads: every framework's thread count, e.g. 1 on a machine shared
+with other work, where spinning worker threads distort the ratios.)
 """
 import argparse
 import json
@@ -56,15 +58,36 @@ def _reset_peak():
         f.write('5')
 
 
-def child(framework, name, batch, weights, onnx_path):
+def limit_threads(threads, torch_too=True):
+    """OpenBLAS (under caffelite) and PyTorch on ``threads`` threads (0:
+    their defaults). A memory-measuring child imports no torch it does not
+    run, since the import alone holds ~190 MiB."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+        if torch_too:
+            import torch
+            torch.set_num_threads(threads)
+
+
+def ort_session(path, threads):
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def child(framework, name, batch, weights, onnx_path, threads):
     """Load one framework's model, run two forwards; print peak MiB."""
+    limit_threads(threads, torch_too=framework == 'pytorch')
     x = np.random.RandomState(0).rand(batch, 3, 224, 224).astype(np.float32)
     if framework == 'caffelite':
         net = load_net(name, batch, weights)
         run = lambda: net.forward(data=x)
     elif framework == 'onnxruntime':
-        import onnxruntime
-        session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+        session = ort_session(onnx_path, threads)
         run = lambda: session.run(None, {'data': x})
     else:
         import gc
@@ -86,9 +109,10 @@ def child(framework, name, batch, weights, onnx_path):
     print(json.dumps({'load_peak_mib': loaded, 'inference_peak_mib': _peak_mib()}))
 
 
-def peak_memory(framework, name, batch, weights, onnx_path):
+def peak_memory(framework, name, batch, weights, onnx_path, threads):
     out = subprocess.run([sys.executable, __file__, '--child', framework, '--models', name,
-                          '--batches', str(batch), '--weights', weights, '--onnx', onnx_path],
+                          '--batches', str(batch), '--weights', weights, '--onnx', onnx_path,
+                          '--threads', str(threads or 0)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -97,9 +121,8 @@ def uptime():
     return open('/proc/loadavg').read().split()[:3]
 
 
-def bench(name, batch, repeats, workdir):
+def bench(name, batch, repeats, workdir, threads):
     import time
-    import onnxruntime
     import torch
     from caffelite.export import to_onnx
     from torch_peer import TorchPeer
@@ -112,7 +135,7 @@ def bench(name, batch, repeats, workdir):
     to_onnx(net, onnx_path)
     print('  export: %.1f s, %.1f MB' % (time.perf_counter() - start,
                                          os.path.getsize(onnx_path) / 1e6))
-    session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+    session = ort_session(onnx_path, threads)
     x = np.random.RandomState(0).rand(batch, 3, 224, 224).astype(np.float32)
     peer = TorchPeer(net).eval()
     tx = torch.from_numpy(x)
@@ -132,7 +155,7 @@ def bench(name, batch, repeats, workdir):
     del session, peer, net
     memory = {}
     for framework in ('caffelite', 'onnxruntime', 'pytorch'):
-        memory[framework] = peak_memory(framework, name, batch, weights, onnx_path)
+        memory[framework] = peak_memory(framework, name, batch, weights, onnx_path, threads)
         print('  %-12s peak RSS: %7.0f MiB loading, %7.0f MiB during inference (fresh '
               'process)' % (framework, memory[framework]['load_peak_mib'],
                             memory[framework]['inference_peak_mib']))
@@ -146,13 +169,17 @@ def main():
     parser.add_argument('--models', default='googlenet,resnet50')
     parser.add_argument('--batches', default='1,32')
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=0,
+                        help='threads for every framework (default: each its own default)')
     parser.add_argument('--json', default=None, help='also write results here')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     parser.add_argument('--weights', help=argparse.SUPPRESS)
     parser.add_argument('--onnx', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.models, int(args.batches), args.weights, args.onnx)
+        return child(args.child, args.models, int(args.batches), args.weights, args.onnx,
+                     args.threads)
+    limit_threads(args.threads)
     print(environment())
     import onnxruntime
     import torch
@@ -164,7 +191,7 @@ def main():
         for name in args.models.split(','):
             for batch in (int(b) for b in args.batches.split(',')):
                 results.append(bench(name, batch, args.repeats if batch == 1 else
-                                     max(2, args.repeats // 2), workdir))
+                                     max(2, args.repeats // 2), workdir, args.threads))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

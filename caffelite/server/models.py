@@ -25,7 +25,10 @@ ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt'
 LOG_FILE = 'caffe_output.log'
 SNAPSHOT = re.compile(r'^snapshot_iter_(\d+)\.(caffemodel|solverstate)$')
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
-RESUMING = re.compile(r'Restoring previous solver status from .*snapshot_iter_(\d+)')
+# Where a resumed run starts: Caffe's restore line, or ours when there is no
+# solverstate to restore.
+RESUMING = re.compile(r'(?:Restoring previous solver status from .*snapshot_iter_|'
+                      r'Training restarts from iteration )(\d+)')
 # Seconds between two progress events (a curve point is sent at once).
 PROGRESS_PERIOD = 1.0
 

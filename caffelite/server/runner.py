@@ -89,9 +89,11 @@ class Runner:
                 watcher = models.TrainingProgress(job, job_dir, publish)
                 argv = models.worker_argv(job, job_dir, gpu)
                 states = models.solverstates(job_dir)
-                if job.get('resume') and states:
-                    watcher.write(glog_line('Restoring previous solver status from %s'
-                                            % os.path.basename(states[-1][1])))
+                if job.get('resume'):
+                    watcher.write(glog_line(
+                        'Restoring previous solver status from %s'
+                        % os.path.basename(states[-1][1]) if states
+                        else 'Training restarts from iteration 0'))
 
             def started(pid):
                 job['pid'] = pid

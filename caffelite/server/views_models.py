@@ -99,6 +99,10 @@ async def create(request):
     values, errors = forms.parse_model_form(fields)
     if errors:
         raise FormErrors(errors)
+    gpus = [str(g) for g in state.config.gpus]
+    if values['select_gpu'] not in ['next'] + gpus:
+        raise FormErrors({'select_gpu': ['Not a valid choice (this server trains on %s)'
+                                         % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
     dataset = _checked_dataset(state, values)
     network, weights, source = _network(state, values)
     made = []

@@ -247,7 +247,8 @@ CASES = {
     # Neurons
     'relu_slopes': (_x((2, 3, 4)), '''
         layer { name: "a" type: "ReLU" bottom: "x" top: "a" relu_param { negative_slope: -0.2 } }
-        layer { name: "b" type: "ReLU" bottom: "x" top: "b" relu_param { negative_slope: 1.5 } }'''),
+        layer { name: "b" type: "ReLU" bottom: "x" top: "b"
+                relu_param { negative_slope: 1.5 } }'''),
     'activations': (_x((2, 3, 4)), '''
         layer { name: "a" type: "AbsVal" bottom: "x" top: "a" }
         layer { name: "b" type: "BNLL" bottom: "x" top: "b" }
@@ -486,3 +487,16 @@ def test_python_tail_takes_only_layers_that_end_the_net():
     body = TAIL + '''layer { name: "r" type: "ReLU" bottom: "t" top: "r" }'''
     message = _refusal(_x((2, 1, 5, 5)), body, python_tail=True)
     assert "layer 'ten' (Python)" in message and '--python-tail' in message
+
+
+@pytest.mark.parametrize('inputs, body, layer', [
+    ({'a': (2, 3), 'b': (2, 3)}, 'layer { name: "l1" type: "L1Loss" bottom: "a" bottom: "b" '
+                                 'top: "loss" }', "layer 'l1' (L1Loss)"),
+    ({'images': (1, 3, 8, 8), 'labels': (1, 1, 2, 16)}, '''layer { name: "transform"
+        type: "DetectNetTransformation" bottom: "images" bottom: "labels" top: "x" top: "y"
+        detectnet_groundtruth_param { stride: 4 image_size_x: 8 image_size_y: 8 } }''',
+     "layer 'transform' (DetectNetTransformation)"),
+])
+def test_detectnet_training_layers_are_refused_by_name(inputs, body, layer):
+    message = _refusal(inputs, body)
+    assert layer in message and 'deploy net' in message

@@ -38,9 +38,10 @@ def test_train_logs_like_caffe_and_snapshots(trainer, capsys):
     assert 'Test net output #0: acc = ' in log
     assert 'Train net output #0: loss = ' in log
     snaps = trainer / 'snaps'
-    assert sorted(os.listdir(snaps)) == ['lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
+    assert sorted(os.listdir(snaps)) == ['deploy.prototxt',  # the model folder for classify
+                                         'lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
                                          'lenet_iter_20.caffemodel', 'lenet_iter_20.solverstate',
-                                         'lenet_log.jsonl']
+                                         'lenet_log.jsonl', 'mean.binaryproto']
     events = [json.loads(line) for line in (snaps / 'lenet_log.jsonl').read_text().splitlines()]
     phases = {e['phase'] for e in events}
     assert phases == {'train', 'test', 'lr', 'snapshot'}
@@ -67,6 +68,19 @@ def test_epochs_sets_max_iter(trainer, capsys):
     assert main(['train', '-solver', str(trainer / 'solver.prototxt'), '--epochs', '1.5']) == 0
     assert 'max_iter = 30' in capsys.readouterr().err
     assert (trainer / 'snaps' / 'lenet_iter_30.caffemodel').exists()
+
+
+def test_train_without_snapshot_prefix_uses_caffes_default(trainer, capsys):
+    """As caffe.get_solver(path).solve(): snapshots named after the solver
+    file, beside it (the CLI reads the solver through the library's loader)."""
+    text = (trainer / 'solver.prototxt').read_text()
+    solver = trainer / 'quick_solver.prototxt'
+    solver.write_text(text[:text.index('snapshot: 10')].replace('max_iter: 20', 'max_iter: 3'))
+    assert main(['train', '-solver', str(solver)]) == 0
+    assert 'snapshot_prefix was not specified' in capsys.readouterr().err
+    assert (trainer / 'quick_solver_iter_3.caffemodel').exists()
+    assert (trainer / 'quick_solver_iter_3.solverstate').exists()
+    assert (trainer / 'quick_solver_log.jsonl').exists()
 
 
 def test_sigint_snapshot_then_stop(trainer, capsys, monkeypatch):
