@@ -1,8 +1,11 @@
 """caffelite: Caffe's files, pycaffe's API and the caffe command line on
 NumPy (CPU) and CuPy (GPU). Use it as ``import caffelite as caffe``."""
-from .backend import set_device, set_mode_cpu, set_mode_gpu, set_random_seed
+from .backend import (has_nccl, set_device, set_mode_cpu, set_mode_gpu, set_multiprocess,
+                      set_random_seed, set_solver_count, set_solver_rank, solver_count,
+                      solver_rank)
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, ParseError, WeightsError
+from .glog import init_log, log
 # The layer implementation package is imported (and so in sys.modules) before
 # the name ``layers`` is bound to NetSpec's namespace below: importing one of
 # its submodules later (caffelite.layers.detectnet...) then leaves the name alone.
@@ -12,6 +15,8 @@ from .proto import caffe_pb2  # noqa: F401  (caffelite.proto.caffe_pb2 too)
 from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver,
                      RMSPropSolver, SGDSolver, get_solver)
 from .net_spec import NetSpec, layers, params, to_proto
+from .parallel import NCCL
+from .timer import Timer
 from . import io  # noqa: F401
 from .classifier import Classifier
 from .detector import Detector

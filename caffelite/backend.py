@@ -3,13 +3,16 @@
 Layers never import NumPy or CuPy for math directly: they ask ``xp()`` for
 the array module of the current mode, so each layer is written once.
 """
+import importlib
+
 import numpy as np
 
 from .errors import CaffeError
 
 CPU, GPU = 'CPU', 'GPU'
 
-_state = {'mode': CPU, 'device': 0}
+_state = {'mode': CPU, 'device': 0, 'solver_count': 1, 'solver_rank': 0,
+          'multiprocess': False}
 _rng = np.random.RandomState()
 
 
@@ -46,6 +49,57 @@ def set_device(device_id):
     cp = cupy_or_none()
     if cp is not None:
         cp.cuda.Device(_state['device']).use()
+
+
+def solver_count():
+    """How many solvers train together (one per GPU); 1 unless multi-GPU."""
+    return _state['solver_count']
+
+
+def set_solver_count(count):
+    _state['solver_count'] = int(count)
+
+
+def solver_rank():
+    """This process's solver among ``solver_count()``; rank 0 is the root
+    solver, the one that tests, displays and snapshots."""
+    return _state['solver_rank']
+
+
+def set_solver_rank(rank):
+    _state['solver_rank'] = int(rank)
+
+
+def root_solver():
+    return _state['solver_rank'] == 0
+
+
+def multiprocess():
+    return _state['multiprocess']
+
+
+def set_multiprocess(value):
+    """Whether the solvers of a multi-GPU run live in separate processes
+    (pycaffe's train.py, ``caffelite train -gpu 0,1``)."""
+    _state['multiprocess'] = bool(value)
+
+
+def nccl_or_none():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), or None without them. It
+    only imports, never initializes CUDA, so a parent process may ask before
+    it forks its GPU workers (a forked child cannot use a CUDA context its
+    parent created)."""
+    try:
+        nccl = importlib.import_module('cupy.cuda.nccl')
+    except ImportError:
+        return None
+    return nccl if getattr(nccl, 'available', False) else None
+
+
+def has_nccl():
+    """Whether multi-GPU training through NCCL is available (pycaffe's
+    ``caffe.has_nccl``)."""
+    return nccl_or_none() is not None
 
 
 def mode():

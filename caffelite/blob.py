@@ -10,7 +10,7 @@ Every access hands out a writable view, so it marks its side as current.
 import numpy as np
 
 from . import backend
-from .errors import CaffeError
+from .errors import CaffeError, KeywordArgumentError
 
 _HOST, _DEVICE, _SYNCED = 'host', 'device', 'synced'
 
@@ -47,6 +47,17 @@ class SyncedArray:
         self._head = _DEVICE
         return self._device
 
+    def adopt_device(self, buffer):
+        """From now on keep the device copy in ``buffer``, a flat float32
+        device array of ``size`` elements (a view into a larger buffer, say),
+        holding the current values."""
+        if buffer.size != self.size:
+            raise CaffeError('device buffer of %d elements for an array of %d'
+                             % (buffer.size, self.size))
+        buffer[...] = self.device()
+        self._device = buffer
+        self._head = _DEVICE
+
     def current(self):
         """The buffer of the current compute mode."""
         return self.device() if backend.mode() == backend.GPU else self.host()
@@ -73,8 +84,10 @@ class Blob:
         self.reshape(shape)
 
     # --- shape -------------------------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape, **kwargs):
         """Change the shape; storage is kept while it is large enough."""
+        if kwargs:
+            raise KeywordArgumentError('Blob.reshape takes no kwargs')
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
         shape = tuple(int(d) for d in shape)
@@ -173,6 +186,20 @@ class Blob:
     def share_diff(self, other):
         self._check_count(other)
         self._diff = other._diff
+
+    def use_device_storage(self, data, diff):
+        """Keep data and diff on the device in ``data`` and ``diff``, flat
+        device arrays of ``count`` elements: the multi-GPU code lays every
+        learnable param out in one buffer so that one NCCL call covers them
+        all, as Caffe's GPUParams does. Blobs sharing storage with this one
+        follow it."""
+        for what, synced in (('data', self._data), ('diff', self._diff)):
+            if synced.size != self.count:
+                raise CaffeError('a blob of shape %s holds %d %s elements; it cannot move '
+                                 'into a buffer of %d' % (self._shape, synced.size, what,
+                                                          self.count))
+        self._data.adopt_device(data)
+        self._diff.adopt_device(diff)
 
     def _check_count(self, other):
         if self.count != other.count:

@@ -42,7 +42,11 @@ class Classifier(Net):
 
     def __init__(self, model_file, pretrained_file, image_dims=None, mean=None,
                  input_scale=None, raw_scale=None, channel_swap=None):
-        super().__init__(model_file, pretrained_file, TEST)
+        if pretrained_file is None:
+            raise TypeError('Classifier(model_file, pretrained_file): pretrained_file is None; '
+                            'give the trained .caffemodel')
+        super().__init__(model_file, TEST)
+        self.copy_from(pretrained_file).require_some()
         name = self.inputs[0]
         self.transformer = make_transformer(self, mean, input_scale, raw_scale, channel_swap)
         self.crop_dims = np.array(self.blobs[name].data.shape[2:])
@@ -52,9 +56,7 @@ class Classifier(Net):
         """(N, classes) predictions for a list of H x W x K images; with
         ``oversample`` each is the mean over 10 crops (corners, center,
         mirrored)."""
-        if not len(inputs):
-            raise ValueError('predict needs at least one image')
-        channels = inputs[0].shape[2]
+        channels = self._check_images(inputs)
         resized = np.zeros((len(inputs), int(self.image_dims[0]), int(self.image_dims[1]),
                             channels), np.float32)
         for i, image in enumerate(inputs):
@@ -67,3 +69,26 @@ class Classifier(Net):
         if oversample:
             predictions = predictions.reshape(len(predictions) // 10, 10, -1).mean(axis=1)
         return predictions
+
+    def _check_images(self, inputs):
+        """The channel count K of ``inputs``, a list of H x W x K images
+        with the K of the net's input; TypeError or ValueError otherwise."""
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 3:
+            raise TypeError('predict takes a list of H x W x K images; got one array of shape '
+                            '%s: pass [image]' % (inputs.shape,))
+        if isinstance(inputs, (str, bytes)) or not hasattr(inputs, '__len__'):
+            raise TypeError('predict takes a list of H x W x K images (caffe.io.load_image), '
+                            'got %s' % type(inputs).__name__)
+        if not len(inputs):
+            raise ValueError('predict needs at least one image')
+        channels = self.blobs[self.inputs[0]].shape[1]
+        for i, image in enumerate(inputs):
+            shape = np.shape(image)
+            if len(shape) != 3 or shape[2] != channels:
+                kind = ('a gray H x W image' if len(shape) == 2 else
+                        'an H x W x %d image' % shape[2] if len(shape) == 3 else
+                        'an array of shape %s' % (shape,))
+                raise ValueError('predict: image %d is %s, but the net takes %d-channel '
+                                 'images (H x W x %d; caffe.io.load_image(path, color=%s))'
+                                 % (i, kind, channels, channels, channels == 3))
+        return channels

@@ -2,11 +2,10 @@
 BlobProtoVector, Datum (LMDB records, raw or PNG/JPEG-encoded) and
 mean.binaryproto files. Layers and tools use this module; ``caffelite.io``
 (pycaffe's ``caffe.io``) exposes the pycaffe-named functions from it."""
-import io
-
 import numpy as np
 
-from .errors import CaffeIOError, ImageReadError
+from .errors import CaffeIOError
+from .images import decode_like_opencv
 from .proto import caffe_pb2
 from .protoio import read_binary, set_packed_floats
 
@@ -69,37 +68,11 @@ def datum_to_array(datum):
     ...) are decoded as Caffe's DecodeDatumNative does: gray images give 1
     channel, color ones Caffe's BGR order (BGRA with alpha)."""
     if datum.encoded:
-        return _decode_like_opencv(datum.data)
+        return decode_like_opencv(datum.data)
     shape = (datum.channels, datum.height, datum.width)
     if len(datum.data):
         return np.frombuffer(datum.data, np.uint8).reshape(shape).copy()
     return np.array(datum.float_data, np.float64).reshape(shape)
-
-
-def _decode_like_opencv(data):
-    """C x H x W uint8 of encoded image bytes, like cv::imdecode(data,
-    IMREAD_UNCHANGED) then Caffe's CVMatToDatum."""
-    from PIL import Image
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            if img.mode.startswith('I') or img.mode == 'F':
-                raise CaffeIOError('cannot decode a Datum of %s pixels: Caffe needs '
-                                   'unsigned bytes' % img.mode)
-            # OpenCV adds alpha for a tRNS chunk on color, not on gray, PNGs.
-            has_alpha = 'A' in img.mode or (img.mode in ('P', 'RGB')
-                                             and 'transparency' in img.info)
-            if img.mode in ('1', 'L'):
-                pixels = np.asarray(img.convert('L'))
-            else:
-                pixels = np.asarray(img.convert('RGBA' if has_alpha else 'RGB'))
-    except (OSError, SyntaxError) as e:
-        raise ImageReadError('cannot decode an encoded Datum: %s' % e) from None
-    if pixels.ndim == 2:
-        return pixels[np.newaxis].copy()
-    # RGB(A) -> BGR(A), the channel order OpenCV decodes to.
-    order = [2, 1, 0, 3][:pixels.shape[2]]
-    return np.ascontiguousarray(pixels[:, :, order].transpose(2, 0, 1))
 
 
 def load_mean(path):

@@ -9,7 +9,7 @@ both tops back to a common ancestor and emits the Crop layer that aligns
 """
 import numpy as np
 
-from .errors import CaffeError
+from .errors import CaffeError, CoordMapError, UnconnectedTopsError
 from .net_spec import layers as L
 
 PASS_THROUGH_LAYERS = {'AbsVal', 'BatchNorm', 'Bias', 'BNLL', 'Dropout', 'Eltwise', 'ELU',
@@ -29,7 +29,8 @@ def conv_params(fn):
     """(axis, stride, effective kernel extent, pad) of a conv/pool Function."""
     params = fn.params.get('convolution_param', fn.params)
     if {'pad_h', 'pad_w', 'kernel_h', 'kernel_w', 'stride_h', 'stride_w'} & set(params):
-        raise CaffeError('coord_map does not support the _h/_w parameter forms')
+        raise CoordMapError('cropping does not support legacy _h/_w params (%s layer)'
+                            % fn.type_name)
     kernel = np.array(params['kernel_size'], ndmin=1)
     dilation = np.array(params.get('dilation', 1), ndmin=1)
     return (params.get('axis', 1), np.array(params.get('stride', 1), ndmin=1),
@@ -99,8 +100,8 @@ def coord_map_from_to(top_from, top_to):
     _, from_maps = _maps_to_ancestors(top_from)
     common, to_map = _maps_to_ancestors(top_to, from_maps)
     if common is None:
-        raise CaffeError('could not compute a map between the tops: are they connected '
-                         'by spatial layers?')
+        raise UnconnectedTopsError('Could not compute map between tops; are they connected '
+                                   'by spatial layers?')
     return compose(to_map, inverse(from_maps[common]))
 
 
@@ -108,10 +109,10 @@ def crop(top_from, top_to):
     """A Crop layer cropping ``top_from`` to align with ``top_to``."""
     ax, a, b = coord_map_from_to(top_from, top_to)
     if not np.all(a == 1):
-        raise CaffeError('scale mismatch on crop (a = %s)' % (a,))
+        raise CoordMapError('scale mismatch on crop (a = %s)' % (a,))
     if not np.all(b <= 0):
-        raise CaffeError('cannot crop a negative offset (b = %s)' % (b,))
+        raise CoordMapError('cannot crop negative offset (b = %s)' % (b,))
     if not np.all(np.round(b) == b):
-        raise CaffeError('cannot crop a non-integer offset (b = %s)' % (b,))
+        raise CoordMapError('cannot crop noninteger offset (b = %s)' % (b,))
     return L.Crop(top_from, top_to,
                   crop_param=dict(axis=ax + 1, offset=list(-np.round(b).astype(int))))

@@ -29,11 +29,14 @@ def to_channels(image, force_color, force_gray):
 
 
 class DataTransformer:
-    """Applies one TransformationParameter to (N, C, H, W) batches."""
+    """Applies one TransformationParameter to (N, C, H, W) batches; random
+    crops and mirrors draw from ``rng`` (a numpy RandomState; the global
+    generator when None)."""
 
-    def __init__(self, param, phase):
+    def __init__(self, param, phase, rng=None):
         self.param = param
         self.phase = phase
+        self.rng = rng if rng is not None else backend.rng()
         self.mean = None
         if param.HasField('mean_file'):
             if len(param.mean_value):
@@ -56,13 +59,13 @@ class DataTransformer:
         if not crop:
             return np.zeros(n, int), np.zeros(n, int)
         if self.phase == caffe_pb2.TRAIN:
-            rng = backend.rng()
-            return rng.randint(0, h - crop + 1, n), rng.randint(0, w - crop + 1, n)
+            return (self.rng.randint(0, h - crop + 1, n),
+                    self.rng.randint(0, w - crop + 1, n))
         return np.full(n, (h - crop) // 2), np.full(n, (w - crop) // 2)
 
     def _mirrors(self, n):
         if self.param.mirror and self.phase == caffe_pb2.TRAIN:
-            return backend.rng().randint(0, 2, n).astype(bool)
+            return self.rng.randint(0, 2, n).astype(bool)
         return np.zeros(n, bool)
 
     def __call__(self, images):
@@ -73,8 +76,8 @@ class DataTransformer:
         data = images.astype(np.float32)
         if self.mean is not None:
             if self.mean.shape != (c, h, w):
-                raise CaffeError('mean_file shape %s does not match the data %s'
-                                 % (self.mean.shape, (c, h, w)))
+                raise CaffeError('mean_file %s has shape %s, the data %s'
+                                 % (self.param.mean_file, self.mean.shape, (c, h, w)))
             data -= self.mean
         elif self.mean_values.size:
             if self.mean_values.size not in (1, c):

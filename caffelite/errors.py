@@ -1,6 +1,9 @@
-"""Exceptions raised by caffelite. Every failure is one of these (or a plain
-ValueError/TypeError subclass of them), never a process abort, and its message
-names the file, line, layer or blob at fault."""
+"""Exceptions raised by caffelite. Every failure is one of these, never a
+process abort, and its message names the file, line, layer or blob at fault.
+Where pycaffe raises a builtin exception, ours is also that builtin
+(KeyError for a missing blob name, TypeError for a NetSpec input that is not
+a Top, RuntimeError where pycaffe's C++ threw...), so code written against
+pycaffe catches it unchanged."""
 
 
 class CaffeError(Exception):
@@ -46,3 +49,76 @@ class CaffeIOError(CaffeError, ValueError):
 
 class ImageReadError(CaffeError, OSError):
     """An image file or encoded Datum that Pillow cannot read."""
+
+
+class DivergenceError(CaffeError):
+    """Training produced a non-finite loss or weight update."""
+
+
+class CaffeRuntimeError(CaffeError, RuntimeError):
+    """Where pycaffe's C++ side threw std::runtime_error, which boost.python
+    hands to Python as RuntimeError: ``set_input_arrays`` checks, keyword
+    arguments to ``Blob.reshape``/``BlobVec.add_blob``, and the multi-GPU
+    machinery (NCCL missing, a rank failing). Caffe's CHECK failures
+    (bad layer parameters, shape mismatches) stay ValueError subclasses
+    (LayerError, NetError...): pycaffe never raised anything for those, the
+    process aborted, and ValueError is what Python code expects for them."""
+
+
+class MissingFileError(CaffeRuntimeError, FileNotFoundError):
+    """A model, weights or solver file that does not exist. pycaffe's Net()
+    raises RuntimeError('Could not open file ...') for it; it is also a
+    FileNotFoundError, as Python code would expect. ``filename`` is the path."""
+
+    def __init__(self, path, what='file'):
+        super().__init__('Could not open file %s (no such %s)' % (path, what))
+        self.filename = path
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class NameNotFoundError(CaffeError, KeyError):
+    """A name missing from one of a net's name-keyed views (``net.blobs``,
+    ``net.params``, ``net.layer_dict``...): a KeyError, as pycaffe's
+    OrderedDicts raise, whose message says which net lacks what."""
+
+    def __init__(self, message, key):
+        super().__init__(message)
+        self.key = key
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class NetSpecError(CaffeError, TypeError):
+    """NetSpec was given something other than a Top where a layer input
+    belongs (pycaffe raises TypeError, naming the layer type and input)."""
+
+
+class NotATopError(NetSpecError, AttributeError):
+    """``to_proto`` of a value that is not a Top (a tuple of tops, a number).
+    pycaffe fails there with AttributeError when it looks for the value's
+    layer; this is that AttributeError and a NetSpecError naming the value."""
+
+
+class UnknownTopError(NameNotFoundError, AttributeError):
+    """A NetSpec attribute that names no top: KeyError as in pycaffe (its
+    NetSpec looks attributes up in a dict) and AttributeError, so that
+    ``hasattr`` and ``getattr(n, name, default)`` work."""
+
+
+class CoordMapError(CaffeError, AssertionError):
+    """coord_map cannot build the Crop asked for (scale mismatch, negative or
+    fractional offset, legacy _h/_w parameters); pycaffe asserts there."""
+
+
+class UnconnectedTopsError(CaffeError, RuntimeError):
+    """coord_map found no common ancestor of two tops through spatial layers
+    (pycaffe raises RuntimeError)."""
+
+
+class KeywordArgumentError(CaffeRuntimeError, TypeError):
+    """Keyword arguments to ``Blob.reshape`` or ``BlobVec.add_blob``, which
+    take dimensions only: RuntimeError as in pycaffe, TypeError as Python
+    raises for an unexpected keyword."""

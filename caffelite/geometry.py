@@ -76,10 +76,12 @@ def spp_level(height, width, level):
 
 
 def check_pool_window(window, stochastic=False):
-    """Caffe's checks of a pooling window: positive kernel; with padding,
+    """Caffe's checks of a pooling window: positive kernel and stride; with padding,
     no STOCHASTIC method and pad smaller than the kernel."""
     if min(window.kernel) <= 0:
         raise CaffeError('filter dimensions cannot be zero (kernel %s)' % (window.kernel,))
+    if min(window.stride) <= 0:
+        raise CaffeError('stride must be nonzero (stride %s)' % (window.stride,))
     if any(window.pad):
         if stochastic:
             raise CaffeError('padding is implemented only for average and max pooling')

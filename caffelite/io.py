@@ -3,7 +3,8 @@ turns H x W x K images into a net's K x H x W inputs, 10-crop oversampling,
 and pycaffe's conversions between arrays and BlobProto / Datum messages
 (implemented in :mod:`caffelite.codec`, which the library itself uses).
 
-Images load through Pillow (no scikit-image, SciPy or OpenCV needed).
+Images load through Pillow (no scikit-image, SciPy or OpenCV needed), in
+:mod:`caffelite.images`, the decoder the whole package shares.
 ``resize_image`` reproduces the numbers of the libraries pycaffe called:
 
 * K in (1, 3): scikit-image's ``resize(..., mode='constant')`` as pycaffe
@@ -17,7 +18,8 @@ import numpy as np
 
 from .codec import (array_to_blobproto, array_to_datum, arraylist_to_blobprotovector_str,  # noqa: F401
                     blobproto_to_array, blobprotovector_str_to_arraylist, datum_to_array)
-from .errors import CaffeIOError, ImageReadError
+from .errors import CaffeIOError, ImageReadError  # noqa: F401 (raised by load_image)
+from .images import read_like_skimage
 
 
 class UnknownInputError(CaffeIOError, KeyError):
@@ -35,7 +37,7 @@ def load_image(filename, color=True):
     dropped; color images become gray with luma weights 0.2125, 0.7154,
     0.0721 when not ``color`` (scikit-image's rgb2gray).
     """
-    pixels = _read_like_skimage(filename)
+    pixels = read_like_skimage(filename)
     if not color and pixels.ndim == 3:
         img = _rgb_to_gray(_img_as_float(pixels[:, :, :3]))
     else:
@@ -48,41 +50,6 @@ def load_image(filename, color=True):
     elif img.shape[2] == 4:
         img = img[:, :, :3]
     return img
-
-
-def _read_like_skimage(filename):
-    """The first frame of an image file as scikit-image's Pillow reader gave
-    it: H x W (gray) or H x W x 3/4 (RGB/RGBA) of the file's integer type."""
-    from PIL import Image
-    try:
-        with Image.open(filename) as img:
-            img.load()
-            if img.mode == 'I' and img.format == 'PNG':
-                return np.asarray(img).astype(np.uint16)
-            if img.mode.startswith('I;16') or img.mode in ('I', 'F', 'L', 'RGB', 'RGBA'):
-                return np.asarray(img)
-            return np.asarray(img.convert(_skimage_mode(img)))
-    except (OSError, ValueError, SyntaxError) as e:
-        raise ImageReadError('cannot read image %s: %s' % (filename, e)) from None
-
-
-def _skimage_mode(img):
-    """The Pillow mode scikit-image converted ``img`` to before reading it."""
-    if img.mode == 'P':
-        if _palette_is_gray(img):
-            return 'L'
-        return 'RGBA' if img.format == 'PNG' and 'transparency' in img.info else 'RGB'
-    if img.mode == '1':
-        return 'L'
-    return 'RGBA' if 'A' in img.mode else 'RGB'
-
-
-def _palette_is_gray(img):
-    """True when every palette entry the image uses has R == G == B."""
-    palette = np.asarray(img.getpalette(), np.int64).reshape(-1, 3)
-    first, last = img.getextrema()
-    used = palette[first:last + 1]
-    return bool(np.all(used == used[:, :1]))
 
 
 def _img_as_float(pixels):
@@ -117,7 +84,16 @@ def resize_image(im, new_dims, interp_order=1):
     aligned).
     """
     im = np.asarray(im)
-    dims = (int(new_dims[0]), int(new_dims[1]))
+    if im.ndim != 3:
+        raise CaffeIOError('resize_image takes an H x W x K image, got shape %s%s'
+                           % (im.shape, ' (add a channel axis: im[:, :, None])'
+                              if im.ndim == 2 else ''))
+    dims = tuple(int(d) for d in new_dims)
+    if len(dims) != 2 or min(dims) < 1:
+        raise CaffeIOError('resize_image: new_dims must be (height, width), both at least 1; '
+                           'got %s' % (tuple(new_dims),))
+    if 0 in im.shape:
+        raise CaffeIOError('resize_image: the image is empty (shape %s)' % (im.shape,))
     if im.shape[-1] in (1, 3):
         im_min, im_max = im.min(), im.max()
         if not im_max > im_min:

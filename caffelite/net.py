@@ -11,11 +11,14 @@ import os
 
 import numpy as np
 
-from . import netgraph, protoio, threads, upgrade
+from . import memory, netgraph, protoio, threads, upgrade
 from .blob import Blob
-from .errors import CaffeError, LayerError, NetError, WeightsError
+from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
+                     NameNotFoundError, NetError, WeightsError)
 from .layers import create_layer
+from .layers import python as python_layers
 from .proto import caffe_pb2
+from .weights import copy_weights
 from .workspace import Workspace
 
 TRAIN = caffe_pb2.TRAIN
@@ -35,7 +38,7 @@ def load_net_param(source):
     else:
         name = os.fspath(source)
         if not os.path.exists(name):
-            raise CaffeError('%s: no such network definition file' % name)
+            raise MissingFileError(name, 'network definition file')
         param = protoio.read_text(name, caffe_pb2.NetParameter())
     upgrade.upgrade_net(param, name)
     return param
@@ -67,6 +70,38 @@ def _parse_args(args, kwargs):
     return model, phase, weights, level, stages
 
 
+def layer_failure(error, layer_name, layer_type, stage):
+    """The exception to raise for ``error``, raised by a layer's ``stage``
+    (setup, forward or backward). A LayerError as it is. A Python layer's
+    own exception keeps its type, with a note naming the layer: pycaffe
+    lets them through, so callers may catch them by type. Other bad-value
+    errors become a LayerError naming the layer; the rest pass unchanged."""
+    if isinstance(error, LayerError):
+        return error
+    if layer_type == 'Python':
+        add_note = getattr(error, 'add_note', None)     # Python 3.11+
+        if add_note is not None:
+            add_note("in %s of Python layer '%s'" % (stage, layer_name))
+        return error
+    if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
+        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+    return error
+
+
+class NamedDict(collections.OrderedDict):
+    """An OrderedDict of a net's blobs, layers or params by name. A missing
+    name raises NameNotFoundError: the KeyError pycaffe's dicts raise, with
+    a message saying which net has no such thing."""
+
+    def __init__(self, items=(), what='entry', net_name=''):
+        super().__init__(items)
+        self._what, self._net_name = what, net_name
+
+    def __missing__(self, key):
+        raise NameNotFoundError("net '%s' has no %s named %r" % (self._net_name, self._what, key),
+                                key)
+
+
 class Net:
     """A network. ``Net(model_file, phase, weights=None, level=0, stages=None)``
     or the legacy ``Net(model_file, weights_file, phase)``; ``model_file`` may
@@ -81,8 +116,13 @@ class Net:
         if stages is not None:
             del param.state.stage[:]
             param.state.stage.extend(stages)
-        self._init(param)
+        folder = (os.path.dirname(os.path.abspath(model))
+                  if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
+        with python_layers.prototxt_folder(folder):
+            self._init(param)
         if weights is not None:
+            if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
+                raise MissingFileError(os.fspath(weights), 'weights file')
             self.copy_from(weights)
 
     # --- construction ------------------------------------------------------
@@ -93,6 +133,9 @@ class Net:
         param = netgraph.insert_splits(netgraph.filter_net(in_param))
         self.name = param.name
         self._param = param
+        self._views = {}
+        self._callbacks = {'before_forward': [], 'after_forward': [],
+                           'before_backward': [], 'after_backward': []}
         self._blobs = []            # Blob objects by blob id
         self._blob_names = []
         self._blob_need_backward = []
@@ -114,6 +157,7 @@ class Net:
         self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
+        memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
         if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):
@@ -151,10 +195,11 @@ class Net:
         self._bottom_need_backward.append(bottom_need)
         try:
             layer.layer_setup(self._vec(bottoms), self._vec(tops))
-        except LayerError:
-            raise
-        except (CaffeError, ValueError, TypeError, IndexError) as e:
-            raise LayerError(lp.name, lp.type, 'setup failed: %s' % e) from e
+        except Exception as e:
+            failure = layer_failure(e, lp.name, layer.type, 'setup')
+            if failure is e:
+                raise
+            raise failure from e
         for j, blob_id in enumerate(tops):
             self._blob_loss_weights[blob_id] = layer.loss(j)
         need_backward |= self._register_params(layer, lp, layer_id)
@@ -278,25 +323,35 @@ class Net:
         return [self._blobs[i] for i in ids]
 
     # --- pycaffe views -----------------------------------------------------
+    def _view(self, key, what, items):
+        """The NamedDict ``key`` of this net, built from ``items()`` once (as
+        pycaffe caches its views: the names and Blob objects never change)."""
+        if key not in self._views:
+            self._views[key] = NamedDict(items(), what, self.name)
+        return self._views[key]
+
     @property
     def blobs(self):
-        """OrderedDict of blob name -> Blob, in creation order."""
-        return collections.OrderedDict(zip(self._blob_names, self._blobs))
+        """Blob name -> Blob, in creation order (input to output)."""
+        return self._view('blobs', 'blob', lambda: zip(self._blob_names, self._blobs))
 
     @property
     def blob_loss_weights(self):
-        return collections.OrderedDict(zip(self._blob_names, self._blob_loss_weights))
+        return self._view('loss_weights', 'blob',
+                          lambda: zip(self._blob_names, self._blob_loss_weights))
 
     @property
     def params(self):
-        """OrderedDict of layer name -> list of param Blobs (layers with params)."""
-        return collections.OrderedDict(
+        """Layer name -> its param Blobs, for the layers that have any, in
+        layer order (pycaffe's ``net.params``)."""
+        return self._view('params', 'layer with params', lambda: (
             (name, layer.blobs) for name, layer in zip(self._layer_names, self.layers)
-            if layer.blobs)
+            if len(layer.blobs)))
 
     @property
     def layer_dict(self):
-        return collections.OrderedDict(zip(self._layer_names, self.layers))
+        """Layer name -> Layer, in layer order."""
+        return self._view('layer_dict', 'layer', lambda: zip(self._layer_names, self.layers))
 
     @property
     def inputs(self):
@@ -308,15 +363,17 @@ class Net:
 
     @property
     def top_names(self):
-        return collections.OrderedDict(
+        """Layer name -> the names of its tops."""
+        return self._view('top_names', 'layer', lambda: (
             (name, [self._blob_names[i] for i in ids])
-            for name, ids in zip(self._layer_names, self._top_ids))
+            for name, ids in zip(self._layer_names, self._top_ids)))
 
     @property
     def bottom_names(self):
-        return collections.OrderedDict(
+        """Layer name -> the names of its bottoms."""
+        return self._view('bottom_names', 'layer', lambda: (
             (name, [self._blob_names[i] for i in ids])
-            for name, ids in zip(self._layer_names, self._bottom_ids))
+            for name, ids in zip(self._layer_names, self._bottom_ids)))
 
     @property
     def layer_need_backward(self):
@@ -327,28 +384,67 @@ class Net:
         return collections.OrderedDict(zip(self._blob_names, self._blob_need_backward))
 
     def layer_index(self, name):
+        """The index of the first layer named ``name``; a ValueError (as
+        pycaffe's ``list.index``) naming the net when there is none."""
         try:
             return self._layer_names.index(name)
         except ValueError:
-            raise NetError("net '%s' has no layer named '%s'" % (self.name, name)) from None
+            raise NetError("net '%s' has no layer named %r" % (self.name, name)) from None
 
     # --- computation -------------------------------------------------------
     def _forward(self, start=0, end=None):
-        """Run layers ``start`` .. ``end`` (inclusive); return the total loss."""
+        """Run layers ``start`` .. ``end`` (inclusive); return the total loss
+        (Caffe's ForwardFromTo, pycaffe's ``net._forward``)."""
         end = len(self.layers) - 1 if end is None else end
         loss = 0.0
         with threads.net_pass():
             for i in range(start, end + 1):
+                self._run_callbacks('before_forward', i)
                 loss += self._run_layer(i, 'forward')
+                self._run_callbacks('after_forward', i)
         return loss
 
     def _backward(self, start=None, end=0):
-        """Backpropagate from layer ``start`` down to ``end`` (inclusive)."""
+        """Backpropagate from layer ``start`` down to ``end`` (inclusive);
+        the callbacks see every layer, backpropagating or not, as in Caffe."""
         start = len(self.layers) - 1 if start is None else start
         with threads.net_pass():
             for i in range(start, end - 1, -1):
+                self._run_callbacks('before_backward', i)
                 if self._layer_need_backward[i]:
                     self._run_layer(i, 'backward')
+                self._run_callbacks('after_backward', i)
+
+    def _run_callbacks(self, when, layer_index):
+        for callback in self._callbacks[when]:
+            callback(layer_index)
+
+    def _add_callback(self, when, callback):
+        """Register ``callback(layer_index)``; an object with a ``run``
+        method (an NCCL) has that method registered, as in pycaffe."""
+        run = getattr(callback, 'run', callback)
+        if not callable(run):
+            raise TypeError('%s needs a callable taking a layer index, got %r'
+                            % (when, callback))
+        self._callbacks[when].append(run)
+
+    def before_forward(self, callback):
+        """Call ``callback(i)`` before layer ``i`` runs forward."""
+        self._add_callback('before_forward', callback)
+
+    def after_forward(self, callback):
+        """Call ``callback(i)`` after layer ``i`` ran forward."""
+        self._add_callback('after_forward', callback)
+
+    def before_backward(self, callback):
+        """Call ``callback(i)`` before layer ``i``'s turn in backward."""
+        self._add_callback('before_backward', callback)
+
+    def after_backward(self, callback):
+        """Call ``callback(i)`` after layer ``i``'s turn in backward; an NCCL
+        registered here all-reduces each layer's gradients as soon as they
+        are ready (``layer_wise_reduce``)."""
+        self._add_callback('after_backward', callback)
 
     def _run_layer(self, i, direction):
         layer = self.layers[i]
@@ -357,10 +453,11 @@ class Net:
             if direction == 'forward':
                 return layer.layer_forward(bottom, top)
             layer.layer_backward(top, list(self._bottom_need_backward[i]), bottom)
-        except LayerError:
-            raise
-        except (CaffeError, ValueError, TypeError, IndexError) as e:
-            raise LayerError(layer.name, layer.type, '%s failed: %s' % (direction, e)) from e
+        except Exception as e:
+            failure = layer_failure(e, layer.name, layer.type, direction)
+            if failure is e:
+                raise
+            raise failure from e
 
     def forward_backward(self):
         """Forward then backward over the whole net; returns the loss."""
@@ -369,32 +466,36 @@ class Net:
         return loss
 
     def forward(self, blobs=None, start=None, end=None, **kwargs):
-        """pycaffe's forward: set inputs from ``kwargs``, run layers ``start``
-        .. ``end`` (layer names) and return {blob name: data} of the outputs
-        (or of ``end``) plus ``blobs``."""
+        """pycaffe's forward: set the inputs named in ``kwargs`` (arrays of
+        the net's batch size), run layers ``start`` through ``end`` (layer
+        names; the first and last layer by default) and return {blob name:
+        data} of the tops of ``end`` (of the net's outputs when ``end`` is
+        not given) plus the blobs named in ``blobs``."""
         blobs = list(blobs or [])
         start_i = 0 if start is None else self.layer_index(start)
         if end is None:
             end_i, outs = len(self.layers) - 1, self.outputs + blobs
         else:
-            end_i, outs = self.layer_index(end), [end] + blobs
+            end_i, outs = self.layer_index(end), self.top_names[end] + blobs
         self._fill('data', kwargs, self.inputs, 'Input blob arguments do not match net inputs.')
         self._forward(start_i, end_i)
-        return {name: self._blob(name).data for name in dict.fromkeys(outs)}
+        return {name: self.blobs[name].data for name in dict.fromkeys(outs)}
 
     def backward(self, diffs=None, start=None, end=None, **kwargs):
-        """pycaffe's backward: set output diffs from ``kwargs``, run backward
-        from ``start`` down to ``end`` and return {blob name: diff} of the
-        inputs (or of ``end``) plus ``diffs``."""
+        """pycaffe's backward: set the output diffs named in ``kwargs``, run
+        backward from layer ``start`` down to layer ``end`` (the last and
+        first layer by default) and return {blob name: diff} of the bottoms
+        of ``end`` (of the net's inputs when ``end`` is not given) plus the
+        blobs named in ``diffs``."""
         diffs = list(diffs or [])
         start_i = len(self.layers) - 1 if start is None else self.layer_index(start)
         if end is None:
             end_i, outs = 0, self.inputs + diffs
         else:
-            end_i, outs = self.layer_index(end), [end] + diffs
+            end_i, outs = self.layer_index(end), self.bottom_names[end] + diffs
         self._fill('diff', kwargs, self.outputs, 'Top diff arguments do not match net outputs.')
         self._backward(start_i, end_i)
-        return {name: self._blob(name).diff for name in dict.fromkeys(outs)}
+        return {name: self.blobs[name].diff for name in dict.fromkeys(outs)}
 
     def _fill(self, field, arrays, expected, message):
         if not arrays:
@@ -402,19 +503,13 @@ class Net:
         if set(arrays) != set(expected):
             raise NetError('%s Expected %s, got %s' % (message, sorted(expected), sorted(arrays)))
         for name, value in arrays.items():
-            blob = self._blob(name)
+            blob = self.blobs[name]
             value = np.asarray(value)
             if value.shape[:1] != blob.shape[:1]:
                 raise NetError("blob '%s': %s has batch size %d, the net expects %d"
                                % (name, field, value.shape[0] if value.ndim else 0,
                                   blob.shape[0]))
             getattr(blob, field)[...] = value
-
-    def _blob(self, name):
-        try:
-            return self._blobs[self._blob_names.index(name)]
-        except ValueError:
-            raise NetError("net '%s' has no blob named '%s'" % (self.name, name)) from None
 
     def forward_all(self, blobs=None, **kwargs):
         """Forward over inputs of any batch size, in net-sized batches;
@@ -430,14 +525,18 @@ class Net:
 
     def forward_backward_all(self, blobs=None, diffs=None, **kwargs):
         """forward_all and backward over batches; kwargs hold inputs and
-        output diffs. Returns (all_outs, all_diffs)."""
+        output diffs. Returns (all_outs, all_diffs), padding dropped."""
         ins = {k: v for k, v in kwargs.items() if k in self.inputs}
         top_diffs = {k: v for k, v in kwargs.items() if k in self.outputs}
+        if not ins and not top_diffs:
+            raise NetError('forward_backward_all needs input arrays or output diffs, got '
+                           'neither (net inputs %s, outputs %s)' % (self.inputs, self.outputs))
         outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
         douts = list(dict.fromkeys(self.inputs + list(diffs or [])))
         results = {name: [] for name in outs}
         dresults = {name: [] for name in douts}
-        for (batch, pad), (dbatch, _) in zip(self._batches(ins), self._batches(top_diffs)):
+        for (batch, pad), (dbatch, dpad) in zip(self._batches(ins), self._batches(top_diffs)):
+            pad = max(pad, dpad)
             out = self.forward(blobs=blobs, **batch)
             dout = self.backward(diffs=diffs, **dbatch)
             for acc, names, src in ((results, outs, out), (dresults, douts, dout)):
@@ -452,7 +551,7 @@ class Net:
         if not arrays:
             while True:
                 yield {}, 0
-        batch_size = self._blob(next(iter(arrays))).shape[0]
+        batch_size = self.blobs[next(iter(arrays))].shape[0]
         total = len(next(iter(arrays.values())))
         for first in range(0, total, batch_size):
             batch, pad = {}, 0
@@ -465,12 +564,15 @@ class Net:
             yield batch, pad
 
     def set_input_arrays(self, data, labels):
-        """Feed (N, C, H, W) ``data`` and (N,) ``labels`` to the net's first
-        MemoryData layer (pycaffe's Net.set_input_arrays)."""
+        """Feed (N, C, H, W) ``data`` and (N,) or (N, 1, 1, 1) ``labels`` to
+        the net's MemoryData layer (pycaffe's Net.set_input_arrays; pycaffe
+        looks only at the first layer). Misfits raise CaffeRuntimeError, the
+        RuntimeError pycaffe raises."""
         for layer in self.layers:
             if layer.type == 'MemoryData':
                 return layer.set_input_arrays(data, labels)
-        raise NetError("net '%s' has no MemoryData layer for set_input_arrays" % self.name)
+        raise CaffeRuntimeError("net '%s': set_input_arrays may only be called if the net "
+                                "has a MemoryData layer" % self.name)
 
     def reshape(self):
         """Propagate input shape changes through every layer."""
@@ -485,31 +587,9 @@ class Net:
     def copy_from(self, weights):
         """Load trained weights (a .caffemodel path, a NetParameter, or an
         .h5/.hdf5 file) into layers with the same names; other layers of the
-        file are ignored."""
-        if isinstance(weights, caffe_pb2.NetParameter):
-            source, where = weights, 'weights'
-        else:
-            where = os.fspath(weights)
-            if where.endswith(('.h5', '.hdf5')):
-                return self.load_hdf5(where)
-            source = protoio.read_binary(where, caffe_pb2.NetParameter())
-            upgrade.upgrade_net(source, where)
-        layers = self.layer_dict
-        for src in source.layer:
-            target = layers.get(src.name)
-            if target is None or not len(src.blobs) and not target.blobs:
-                continue
-            if len(src.blobs) != len(target.blobs):
-                raise WeightsError("%s: layer '%s' has %d param blobs in the file, "
-                                   "%d in the net" % (where, src.name, len(src.blobs),
-                                                      len(target.blobs)))
-            for k, (proto, blob) in enumerate(zip(src.blobs, target.blobs)):
-                if not protoio.proto_fits_shape(proto, blob.shape):
-                    raise WeightsError(
-                        "%s: cannot copy param %d of layer '%s': shape mismatch, "
-                        "file %s vs net %s" % (where, k, src.name,
-                                               protoio.blob_shape_of(proto), blob.shape))
-                blob.from_proto(proto, reshape=False)
+        file are ignored, and layers with parameters that the file lacks are
+        named in a WeightsWarning. Returns a caffelite.weights.WeightsReport."""
+        return copy_weights(self, weights)
 
     def share_with(self, other):
         """Share the param data of same-named layers of ``other`` (a Net)."""
@@ -551,20 +631,6 @@ class Net:
                     h5['data/%s/%d' % (name, k)] = blob.data
                     if write_diff:
                         h5['diff/%s/%d' % (name, k)] = blob.diff
-
-    def load_hdf5(self, filename):
-        import h5py
-        with h5py.File(filename, 'r') as h5:
-            group = h5['data']
-            for name, blobs in self.params.items():
-                if name not in group:
-                    continue
-                for k, blob in enumerate(blobs):
-                    value = group[name][str(k)][...]
-                    if value.size != blob.count:
-                        raise WeightsError("%s: param %d of layer '%s' has %s, net %s"
-                                           % (filename, k, name, value.shape, blob.shape))
-                    blob.data[...] = value.reshape(blob.shape)
 
     def __repr__(self):
         return '<Net %r: %d layers, %d blobs>' % (self.name, len(self.layers), len(self._blobs))

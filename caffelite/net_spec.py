@@ -10,6 +10,7 @@ import collections
 import importlib
 import importlib.util
 
+from .errors import NetSpecError, NotATopError, UnknownTopError
 from .proto import caffe_pb2
 
 
@@ -71,6 +72,10 @@ class Function:
 
     def __init__(self, type_name, inputs, params):
         self.type_name = type_name
+        for index, value in enumerate(inputs):
+            if not isinstance(value, Top):
+                raise NetSpecError('%s input %d is not a Top (type is %s)'
+                                   % (type_name, index, type(value)))
         self.inputs = inputs
         self.params = dict(params)
         self.ntop = self.params.pop('ntop', 1)
@@ -118,11 +123,19 @@ class Function:
         layers[self] = layer
 
 
+def _check_top(value, what):
+    if not isinstance(value, Top):
+        hint = ('; a layer with several tops returns a tuple: pass or name each top'
+                if isinstance(value, tuple) else '')
+        raise NotATopError('%s is not a Top (type is %s)%s' % (what, type(value), hint))
+
+
 def to_proto(*tops):
     """A NetParameter with every layer needed to compute ``tops``."""
     layers = collections.OrderedDict()
     autonames = collections.Counter()
-    for top in tops:
+    for index, top in enumerate(tops):
+        _check_top(top, 'to_proto argument %d' % index)
         top._to_proto(layers, {}, autonames)
     net = caffe_pb2.NetParameter()
     net.layer.extend(layers.values())
@@ -143,12 +156,12 @@ class NetSpec:
         try:
             return self.tops[name]
         except KeyError:
-            raise AttributeError(name) from None
+            raise UnknownTopError('NetSpec has no top named %r' % name, name) from None
 
     __setitem__ = __setattr__
 
     def __getitem__(self, name):
-        return self.tops[name]
+        return self.__getattr__(name)
 
     def __delitem__(self, name):
         del self.tops[name]
@@ -157,6 +170,8 @@ class NetSpec:
         return list(self.tops.keys())
 
     def to_proto(self):
+        for name, top in self.tops.items():
+            _check_top(top, 'NetSpec top %r' % name)
         names = {top: name for name, top in self.tops.items()}
         autonames = collections.Counter()
         layers = collections.OrderedDict()

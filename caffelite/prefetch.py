@@ -44,4 +44,7 @@ class Prefetcher:
         return value
 
     def close(self):
+        """Stop the thread and wait for it, so that nothing it was producing
+        changes its source any more."""
         self._stop.set()
+        self._thread.join()

@@ -3,11 +3,16 @@
 Text parse errors become :class:`ParseError` with the file, line and column.
 Binary files of any size are read (protobuf's Python runtime has no 64 MB
 message cap, unlike Caffe's C++ CodedInputStream default). Every write goes
-to a temporary file in the target folder and is renamed into place, so a
-crash never leaves half a file under the final name.
+to a temporary file in the target folder, is flushed to disk and renamed
+into place, so a crash never leaves half a file under the final name.
+Temporary files and folders are named ``.<final name>.<pid>.<random>``, so
+that :func:`remove_stale_temps` can clean up those of a process that was
+killed before it could.
 """
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 
 from google.protobuf import message as pb_message
@@ -16,12 +21,63 @@ from google.protobuf import text_format
 from .errors import ParseError
 
 
+# .<final name>.<pid>.<tempfile's 8 random characters>[.tmp]
+_TEMP_NAME = re.compile(r'^\..+\.(\d+)\.[a-z0-9_]{8}(\.tmp)?$')
+
+
+def temp_prefix(path):
+    """The name prefix of this process's temporary files for ``path``."""
+    return '.%s.%d.' % (os.path.basename(path), os.getpid())
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temps(folder):
+    """Delete the temporary files and folders that processes no longer
+    running left in ``folder`` (killed mid-write); returns their names."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        match = _TEMP_NAME.match(name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        removed.append(name)
+    return removed
+
+
+def _sync_folder(folder):
+    """Make a rename in ``folder`` durable (where the OS allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode='wb'):
-    """Open a temporary file beside ``path``; rename it onto ``path`` on success."""
+    """Open a temporary file beside ``path``; on success flush it to disk
+    and rename it onto ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
-                               suffix='.tmp', dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix='.tmp', dir=folder)
     # mkstemp makes the file owner-only; give it the permissions open() would.
     umask = os.umask(0)
     os.umask(umask)
@@ -29,7 +85,10 @@ def atomic_open(path, mode='wb'):
     try:
         with os.fdopen(fd, mode) as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_folder(folder)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

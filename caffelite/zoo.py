@@ -6,21 +6,53 @@ Downloads stream into ``<file>.part`` (resumed with an HTTP Range request
 when the server allows) and are renamed to the final name only once the
 published size and checksums match, so a file under the final name is
 always complete.
+
+The manifest is data from outside: a weights file name must be a plain file
+name (no folder, no leading dot), and only http and https URLs are
+followed, redirects included.
 """
 import hashlib
 import http.client
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 
-from tqdm import tqdm
-
 from .errors import CaffeError
+from .progress import progress_bar
 from .resources import shipped_dir
 
 DIGESTS = ('sha1', 'sha256')
 CHUNK = 1 << 16
+SCHEMES = ('http', 'https')
+
+
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http and https URLs only (urllib's own handler
+    also goes to ftp)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        check_url(newurl, 'redirect from %s' % req.full_url)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpRedirectsOnly)
+
+
+def check_url(url, where):
+    """Raise CaffeError unless ``url`` is an http or https URL."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in SCHEMES:
+        raise CaffeError('%s: %r is not an http or https URL; refusing to follow it'
+                         % (where, url))
+
+
+def check_file_name(name, where):
+    """Raise CaffeError unless ``name`` is a plain file name."""
+    plain = (isinstance(name, str) and name and name == os.path.basename(name)
+             and '\\' not in name and '\0' not in name and not name.startswith('.'))
+    if not plain:
+        raise CaffeError('%s: weights_file %r is not a plain file name' % (where, name))
 
 
 def zoo_dir():
@@ -137,8 +169,7 @@ def _open(url, have, timeout):
     says the requested range is past the end (the part is complete)."""
     headers = {'Range': 'bytes=%d-' % have} if have else {}
     try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                          timeout=timeout)
+        response = _OPENER.open(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and have:
             return None, have
@@ -165,8 +196,8 @@ def _range_start(response):
 
 def _stream(response, path, offset, total, progress):
     with open(path, 'ab' if offset else 'wb') as f, \
-            tqdm(total=total, initial=offset, unit='B', unit_scale=True, leave=False,
-                 desc=os.path.basename(path), disable=not progress) as bar:
+            progress_bar(total=total, initial=offset, unit='B', unit_scale=True, leave=False,
+                         desc=os.path.basename(path), enabled=progress) as bar:
         try:
             for block in iter(lambda: response.read(CHUNK), b''):
                 f.write(block)
@@ -185,6 +216,10 @@ def fetch(name, dest_dir='.', progress=True, timeout=60):
     if not urls:
         raise CaffeError("zoo model '%s' has no published weights: %s"
                          % (name, info.get('description', '')))
+    where = "zoo manifest entry '%s'" % name
+    check_file_name(info.get('weights_file'), where)
+    for url in urls:
+        check_url(url, where)
     os.makedirs(dest_dir, exist_ok=True)
     dest = os.path.join(dest_dir, info['weights_file'])
     if os.path.exists(dest) and not mismatches(dest, info):

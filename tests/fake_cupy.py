@@ -222,7 +222,9 @@ def install(monkeypatch):
             np.asarray(device_rng.random_sample(size), dtype)))
     fake.cuda = types.SimpleNamespace(
         Device=lambda i=0: types.SimpleNamespace(use=lambda: None, synchronize=lambda: None),
-        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                      # (free, total) bytes of an 80 GB device
+                                      memGetInfo=lambda: (64 << 30, 80 << 30)))
     monkeypatch.setitem(sys.modules, 'cupy', fake)
     extras = types.ModuleType('cupyx')
     extras.scatter_add = _device_call(np.add.at, 'cupyx.scatter_add')

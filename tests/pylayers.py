@@ -65,3 +65,34 @@ class LearnedScaleLayer(caffe.Layer):
     def backward(self, top, propagate_down, bottom):
         self.blobs[0].diff[0] += np.sum(top[0].diff * bottom[0].data)
         bottom[0].diff[...] = self.blobs[0].data[0] * top[0].diff
+
+
+class ChannelScaleLayer(caffe.Layer):
+    """y[n, c] = w[c] * x[n, c], w a blob made with pycaffe's add_blob."""
+
+    def setup(self, bottom, top):
+        self.blobs.add_blob(bottom[0].data.shape[1])
+        self.blobs[0].data[...] = 1
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.blobs[0].data * bottom[0].data
+
+    def backward(self, top, propagate_down, bottom):
+        self.blobs[0].diff[...] += (top[0].diff * bottom[0].data).sum(axis=0)
+        bottom[0].diff[...] = self.blobs[0].data * top[0].diff
+
+
+class LookupLayer(caffe.Layer):
+    """Fails in forward with the KeyError its own code raises."""
+
+    def setup(self, bottom, top):
+        self.table = {}
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.table['missing entry']

@@ -105,3 +105,11 @@ def test_finetune_example_keeps_pretrained_layers(tmp_path, monkeypatch):
     # Pretrained layers moved only a little from their starting point.
     w0, w1 = start.params['conv1'][0].data, tuned.params['conv1'][0].data
     assert 0 < np.abs(w1 - w0).max() < 0.1 * np.abs(w0).max()
+    # The deploy net it writes names the renamed layer, so every layer loads.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        deploy = caffe.Classifier(str(out / 'deploy.prototxt'),
+                                  str(out / 'finetune_iter_4.caffemodel'))
+    assert deploy.blobs['prob'].shape == (1, 10) and deploy.blobs['data'].shape == (1, 1, 28, 28)
+    np.testing.assert_array_equal(deploy.params['ip2_ft'][0].data, tuned.params['ip2_ft'][0].data)

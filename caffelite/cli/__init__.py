@@ -4,21 +4,36 @@ Each subcommand lives in its own module of this package and defines
 ``register(subparsers)``, which adds its parser and sets ``func`` to a
 callable taking the parsed arguments and returning an exit code. Modules are
 discovered, so adding a command touches no shared file.
+
+Whatever goes wrong, a command prints one line naming the file, layer or
+argument at fault and exits non-zero; ``--debug`` adds the traceback.
 """
-import argparse
+import contextlib
 import importlib
 import logging
 import pkgutil
 import sys
+import traceback
+import warnings
 
+from .. import __version__
 from ..errors import CaffeError
+from ..layers.python import refusing_user_modules
+from ..weights import WeightsWarning
+from ._common import PYTHON_LAYERS_HINT
+from ._flags import GflagsParser
+
+# The extra of setup.py that installs each optional module a command may need.
+EXTRAS = {'matplotlib': 'plot', 'pydot': 'draw', 'sklearn': 'demo', 'cupy': 'gpu',
+          'onnx': 'onnx', 'onnxruntime': 'onnx'}
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = GflagsParser(
         prog='caffelite',
         description='Caffe-compatible deep learning: train, test, time, '
                     'classify, datasets and model zoo.')
+    parser.add_argument('--version', action='version', version='caffelite ' + __version__)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith('_'):
@@ -26,6 +41,25 @@ def build_parser():
         module = importlib.import_module('%s.%s' % (__name__, info.name))
         module.register(subparsers)
     return parser
+
+
+def describe_failure(error):
+    """(one-line message, exit code) for an exception that ended a command."""
+    if isinstance(error, KeyboardInterrupt):
+        return 'interrupted', 130
+    if isinstance(error, MemoryError):
+        return 'out of memory%s' % (': %s' % error if str(error) else ''), 1
+    if isinstance(error, ImportError) and error.name and error.name.split('.')[0] != 'caffelite':
+        # A missing optional dependency; a module of our own that fails to
+        # import is an internal error, reported below.
+        top = error.name.split('.')[0]
+        extra = EXTRAS.get(top)
+        hint = "pip install 'caffelite[%s]'" % extra if extra else 'pip install %s' % top
+        return 'this needs the Python module %s: %s' % (top, hint), 1
+    if isinstance(error, (CaffeError, OSError, ValueError)):
+        return str(error) or type(error).__name__, 1
+    return ('%s: %s (an internal error; rerun with --debug for the traceback)'
+            % (type(error).__name__, error)), 1
 
 
 def main(argv=None):
@@ -36,14 +70,20 @@ def main(argv=None):
         return 2
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    guard = (refusing_user_modules(PYTHON_LAYERS_HINT)
+             if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
-        return int(args.func(args) or 0)
-    except CaffeError as e:
-        print('caffelite %s: error: %s' % (args.command, e), file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as e:
-        print('caffelite %s: error: %s' % (args.command, e), file=sys.stderr)
-        return 1
+        with warnings.catch_warnings(), guard:
+            # the commands' log lines already say what these warnings say
+            warnings.simplefilter('ignore', WeightsWarning)
+            return int(args.func(args) or 0)
+    except (Exception, KeyboardInterrupt) as e:
+        if getattr(args, 'debug', False):
+            traceback.print_exc()
+        message, code = describe_failure(e)
+        print('caffelite %s: error: %s' % (args.command, message.splitlines()[0]),
+              file=sys.stderr)
+        return code
     finally:
         # Commands set up glog-style console logging; leave the library's
         # logger as it was for whoever called main() (a script, a test).

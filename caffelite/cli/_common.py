@@ -1,35 +1,65 @@
 """Helpers shared by the caffelite subcommands: Caffe-style flags and
 glog-style log lines that Caffe's and DIGITS' log parsers understand."""
+import argparse
 import logging
-import os
 import sys
-import time
 
-from .. import backend
+from .. import backend, glog
+from ..progress import BarSafeHandler
 
 
 def flag(parser, name, **kwargs):
-    """Add a gflags-style option accepted as -name, --name, -name=V, --name=V."""
-    parser.add_argument('-' + name, '--' + name, dest=name, **kwargs)
+    """Add the option ``--name`` (underscores shown as hyphens; the parser
+    also takes Caffe's ``-name``, ``-name_with_underscores`` and ``-name=V``)."""
+    parser.add_argument('--' + name.replace('_', '-'), dest=name, **kwargs)
+
+
+def positive_int(text):
+    """An argparse type: an integer of at least 1 (Caffe CHECKs these)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1, got %d' % value)
+    return value
+
+
+PYTHON_LAYERS_HINT = ('the caffelite commands run the code of Python layers only with '
+                      '--allow-python-layers')
+
+
+def add_python_layers_flag(parser):
+    """--allow-python-layers, for the commands that load a prototxt."""
+    flag(parser, 'allow_python_layers', action='store_true',
+         help='build Python layers of modules outside caffelite: they run the code '
+              'a prototxt names, with your permissions')
 
 
 def add_net_flags(parser, phase, iterations=50):
-    """-model, -iterations, -phase, -level, -stage and -gpu (caffe test/time)."""
+    """-model, -iterations, -phase, -level, -stage, -gpu (caffe test/time)
+    and --allow-python-layers."""
     flag(parser, 'model', required=True, help='the network definition')
-    flag(parser, 'iterations', type=int, default=iterations, help='number of iterations')
+    flag(parser, 'iterations', type=positive_int, default=iterations,
+         help='number of iterations')
     flag(parser, 'phase', default=phase, choices=('TRAIN', 'TEST'), help='network phase')
     flag(parser, 'level', type=int, default=0, help='NetState level')
     flag(parser, 'stage', default=None, help='comma-separated NetState stages')
     add_gpu_flag(parser)
+    add_python_layers_flag(parser)
 
 
 def build_net(args, weights=None):
-    """The Net named by add_net_flags' arguments."""
+    """The Net named by add_net_flags' arguments, with ``weights`` loaded
+    (refused when none of its layers are in the file)."""
     from ..net import Net, TEST, TRAIN
     apply_gpu_flag(args)
     stages = args.stage.split(',') if args.stage else None
-    return Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, weights=weights,
-               level=args.level, stages=stages)
+    net = Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, level=args.level,
+              stages=stages)
+    if weights:
+        net.copy_from(weights).require_some()
+    return net
 
 
 def add_gpu_flag(parser):
@@ -46,24 +76,5 @@ def apply_gpu_flag(args):
     logging.getLogger('caffelite').info('Using GPU %d', device)
 
 
-class GlogFormatter(logging.Formatter):
-    """``I1128 19:00:00.123456 4242 solver.py:180] message``, like glog."""
-
-    def format(self, record):
-        t = time.localtime(record.created)
-        micros = int((record.created % 1) * 1e6)
-        return '%s%s %s.%06d %d %s:%d] %s' % (
-            record.levelname[0], time.strftime('%m%d', t), time.strftime('%H:%M:%S', t),
-            micros, os.getpid(), record.filename, record.lineno, record.getMessage())
-
-
 def setup_logging(stream=None, level=logging.INFO):
-    logger = logging.getLogger('caffelite')
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(GlogFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    return logger
+    return glog.configure([BarSafeHandler(stream or sys.stderr)], level)

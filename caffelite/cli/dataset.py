@@ -1,7 +1,8 @@
 """``caffelite dataset create``: DIGITS' image classification dataset form
 from the command line (see caffelite.tools.dataset for what it writes)."""
-from ..tools import dataset, images
-from ._common import flag
+from .. import images
+from ..tools import dataset
+from ._common import flag, positive_int
 
 
 def register(subparsers):
@@ -23,25 +24,24 @@ def register(subparsers):
     flag(c, 'root', default='', metavar='DIR', help='folder the --list paths are relative to')
     flag(c, 'labels', default=None, metavar='FILE',
          help='class names of the --list labels, one per line')
-    flag(c, 'width', type=int, default=256, metavar='W', help='image width (default 256)')
-    flag(c, 'height', type=int, default=256, metavar='H', help='image height (default 256)')
-    c.add_argument('--resize-mode', '--resize_mode', dest='resize_mode', default='squash',
+    flag(c, 'width', type=positive_int, default=256, metavar='W', help='image width')
+    flag(c, 'height', type=positive_int, default=256, metavar='H', help='image height')
+    c.add_argument('--resize-mode', default='squash',
                    choices=images.RESIZE_MODES,
-                   help='how images reach W x H (default squash)')
+                   help='how images reach W x H')
     group = c.add_mutually_exclusive_group()
     group.add_argument('--color', dest='color', action='store_true', default=True,
                        help='3-channel images (default)')
     group.add_argument('--gray', '--grayscale', dest='color', action='store_false',
-                       help='1-channel images')
-    c.add_argument('--val-percent', '--val_percent', dest='val_percent', type=float,
-                   default=25, metavar='P',
-                   help='percent of the images for validation (default 25)')
-    c.add_argument('--test-percent', '--test_percent', dest='test_percent', type=float,
-                   default=0, metavar='P', help='percent of the images for testing (default 0)')
+                       help='1-channel images (default: off)')
+    c.add_argument('--val-percent', type=float, default=25, metavar='P',
+                   help='percent of the images for validation')
+    c.add_argument('--test-percent', type=float, default=0, metavar='P',
+                   help='percent of the images for testing')
     flag(c, 'encoding', default='png', choices=('none', 'png', 'jpg'),
-         help='store raw pixels or PNG/JPEG bytes in the Datums (default png)')
+         help='store raw pixels or PNG/JPEG bytes in the Datums')
     flag(c, 'seed', type=int, default=0, metavar='N',
-         help='seed of the split shuffle and the fill noise (default 0)')
+         help='seed of the split shuffle and the fill noise')
     c.set_defaults(func=run_create)
     from . import _dataset_detection
     _dataset_detection.register_action(actions)

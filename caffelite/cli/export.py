@@ -5,9 +5,11 @@ import os
 import numpy as np
 
 from ..errors import CaffeError
+from ._common import add_python_layers_flag
 
 
 def register(subparsers):
+    from ..export.onnx import DEFAULT_OPSET, OPSETS
     p = subparsers.add_parser('export', help='export a trained net to another format')
     formats = p.add_subparsers(dest='format', metavar='FORMAT')
     formats.required = True
@@ -17,8 +19,9 @@ def register(subparsers):
                         'snapshots)')
     o.add_argument('--weights', help='.caffemodel (default with a folder: its latest snapshot)')
     o.add_argument('--out', required=True, help='the .onnx file to write')
-    o.add_argument('--opset', type=int, default=None,
-                   help='ONNX opset, 13 to 21 (default %(default)s: 18)')
+    add_python_layers_flag(o)
+    o.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+                   help='ONNX opset, %d to %d (default %%(default)s)' % (OPSETS[0], OPSETS[-1]))
     o.add_argument('--batch', default=None,
                    help="'dynamic' (any batch size) or N (default: the prototxt's)")
     o.add_argument('--input', help='the input blob to preprocess (default: the first)')
@@ -31,6 +34,9 @@ def register(subparsers):
     o.add_argument('--input-scale', type=float, help='multiply by this after the mean')
     o.add_argument('--bgr-to-rgb', action='store_true',
                    help='the model takes RGB images and swaps them to Caffe\'s BGR')
+    o.add_argument('--python-tail', action='store_true',
+                   help='leave the Python layers that end the net (DetectNet\'s clustering) '
+                        'out of the model; caffelite.export.postprocess runs them after it')
     o.add_argument('--check', action='store_true',
                    help='run the model in ONNX Runtime beside caffelite; fail above float32 '
                         'tolerance')
@@ -76,7 +82,7 @@ def _real_input(path, shape, preprocessing):
 
 def run(args):
     from ..job_classifier import resolve_model
-    from ..export import DEFAULT_OPSET, build_model, check_model, save_model
+    from ..export import build_model, check_model, save_model
     from ..export.verify import summary
     from ..net import TEST, Net
     model_file, weights, _, _ = resolve_model(args.model, args.weights)
@@ -84,8 +90,8 @@ def run(args):
     input_name = args.input or (net.inputs[0] if net.inputs else None)
     shape = net.blobs[input_name].shape if input_name in net.blobs else ()
     preprocessing = _preprocessing(args, shape[1] if len(shape) > 1 else 0)
-    opset = args.opset or DEFAULT_OPSET
-    model = build_model(net, opset, args.batch, preprocessing, args.input)
+    model = build_model(net, args.opset, args.batch, preprocessing, args.input,
+                        python_tail=args.python_tail)
     checked = ''
     if args.check or args.check_input:
         dims = model.graph.input[0].type.tensor_type.shape.dim
@@ -96,6 +102,6 @@ def run(args):
             check_model(model, net, preprocessing, args.input, feeds=feeds))
     save_model(model, args.out)
     print('%s: wrote %s (opset %d, %d nodes, %.1f MB)%s'
-          % (model_file, args.out, opset, len(model.graph.node),
+          % (model_file, args.out, args.opset, len(model.graph.node),
              os.path.getsize(args.out) / 1e6, checked))
     return 0

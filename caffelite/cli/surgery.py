@@ -5,6 +5,8 @@ included (caffelite.surgery.to_fully_convolutional). ``check``: the course's
 two rules (data must flow, the math matters) on a prototxt."""
 import os
 
+from ._common import add_python_layers_flag
+
 
 def register(subparsers):
     p = subparsers.add_parser('surgery', help='FC -> conv conversion and net checks')
@@ -18,6 +20,7 @@ def register(subparsers):
     f.add_argument('--out', required=True, metavar='DIR', help='output folder')
     f.add_argument('--input-size', dest='input_size', default=None, metavar='HxW',
                    help="the new net's input height x width (default: unchanged)")
+    add_python_layers_flag(f)
     f.set_defaults(func=run_fcn)
     c = actions.add_parser('check', help='data must flow, the math matters')
     c.add_argument('model', help='prototxt')

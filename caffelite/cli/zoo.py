@@ -14,7 +14,7 @@ def register(subparsers):
     get = sub.add_parser('fetch', help="download a model's official weights (checksummed, "
                                        "resumable)")
     get.add_argument('name', help='zoo model name (see zoo list)')
-    get.add_argument('--dir', default='.', help='destination folder (default: .)')
+    get.add_argument('--dir', default='.', help='destination folder')
     get.add_argument('--quiet', action='store_true', help='no progress bar')
     get.set_defaults(func=run_fetch)
 

@@ -138,24 +138,30 @@ def rotation_matrix(size, degrees):
 
 
 def rotate_image(img, degrees):
-    """``img`` rotated into its bounding size by OpenCV's warpAffine rules
-    (bilinear, as OpenCV 5 does for float images; BORDER_TRANSPARENT:
-    a pixel whose 2x2 source block misses the image stays 0, and
-    neighbours outside the image count as 0)."""
+    """``img`` rotated into its bounding size as OpenCV 2-4's warpAffine does
+    it (what NVIDIA's layer calls): bilinear, source positions in fixed
+    point (row and column terms rounded to 1/1024 pixel, summed, cut to
+    1/32); BORDER_TRANSPARENT: a pixel whose source block starts outside
+    the image stays 0, and neighbours past the last row or column repeat
+    it (OpenCV 5 samples float images at exact positions instead)."""
     h, w = img.shape[:2]
     out_w, out_h = rotated_size((w, h), degrees)
     matrix = rotation_matrix((w, h), degrees)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
     xs, ys = np.arange(out_w, dtype=np.float64), np.arange(out_h, dtype=np.float64)[:, None]
-    sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
-    sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
-    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
-    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
-    inside = (x0 >= -1) & (x0 < w) & (y0 >= -1) & (y0 < h)
+
+    def fixed(row):
+        """Source positions along one axis, in 1/32 pixel."""
+        return (np.rint((row[1] * ys + row[2]) * 1024).astype(np.int64)
+                + np.rint(row[0] * xs * 1024).astype(np.int64) + 16) >> 5
+    qx, qy = fixed(inverse[0]), fixed(inverse[1])
+    x0, y0 = qx >> 5, qy >> 5
+    fx, fy = ((qx & 31) / 32.0)[..., None], ((qy & 31) / 32.0)[..., None]
+    inside = (x0 >= 0) & (x0 < w) & (y0 >= 0) & (y0 < h)
 
     def tap(yy, xx):
-        ok = ((xx >= 0) & (xx < w) & (yy >= 0) & (yy < h))[..., None]
-        return np.where(ok, img[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0)
+        # neighbours past the last row or column repeat it
+        return img[np.minimum(yy, h - 1), np.minimum(xx, w - 1)]
     value = ((1 - fy) * ((1 - fx) * tap(y0, x0) + fx * tap(y0, x0 + 1))
              + fy * ((1 - fx) * tap(y0 + 1, x0) + fx * tap(y0 + 1, x0 + 1)))
     return np.where(inside[..., None], value, 0).astype(np.float32)

@@ -25,7 +25,7 @@ import numpy as np
 from .. import codec
 from ..errors import CaffeError
 from ..protoio import atomic_open
-from ..tools import images
+from .. import images
 from ..tools.dataset import digits_datum
 from ..tools.imageset import LmdbWriter, MeanAccumulator, temp_folder_beside, write_mean
 from . import kitti

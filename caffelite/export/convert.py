@@ -29,7 +29,8 @@ class LayerContext:
     ``top_shapes``: the blobs' shapes in the exported net; ``params``:
     float32 arrays of the layer's param blobs; ``free0``: per bottom,
     whether its axis 0 is not fixed in the graph (a dynamic batch, or rows
-    kept by a Filter), so shape constants must leave it open.
+    kept by a Filter), so shape constants must leave it open. ``params``
+    are views of the net's blobs: converters must not write into them.
     """
 
     def __init__(self, g, net, layer, inputs, outs, free0):
@@ -40,7 +41,7 @@ class LayerContext:
         self.inputs = list(inputs)
         self.bottom_shapes = [net.blobs[b].shape for b in self.lp.bottom]
         self.top_shapes = [net.blobs[t].shape for t in self.lp.top]
-        self.params = [np.array(b.data, np.float32) for b in net.params.get(self.name, [])]
+        self.params = [np.asarray(b.data) for b in net.params.get(self.name, [])]
         self._outs = list(outs)
         self.free0 = list(free0)
 

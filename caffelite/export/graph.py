@@ -90,20 +90,18 @@ class GraphBuilder:
 
     def op(self, op_type, inputs, out=None, outputs=1, where='', **attrs):
         """Add one node; returns its output name (or the list of names when
-        ``outputs`` > 1). ``out`` names the (first) output; ``where`` (a
-        layer name) prefixes temporaries and the node name."""
+        ``outputs`` > 1). ``out`` names the first output, or is a list with
+        a name or None (a fresh name) per output; ``where`` (a layer name)
+        prefixes temporaries and the node name."""
         self._counter += 1
         prefix = where or op_type
-        names = []
-        for i in range(outputs):
-            if i == 0 and out is not None:
-                names.append(out)
-            else:
-                names.append(self.fresh('%s/%s%s' % (prefix, op_type, '' if i == 0 else i)))
+        wanted = out if isinstance(out, list) else [out] + [None] * (outputs - 1)
+        names = [name or self.fresh('%s/%s%s' % (prefix, op_type, i or ''))
+                 for i, name in enumerate(wanted)]
         self.nodes.append(self.onnx.helper.make_node(
             op_type, list(inputs), names, name='%s/%s_%d' % (prefix, op_type, self._counter),
             **attrs))
-        return names[0] if outputs == 1 else names
+        return names[0] if len(names) == 1 else names
 
     def value_info(self, name, shape, doc=''):
         """A float tensor's description: shape entries are ints or symbolic
@@ -122,13 +120,9 @@ class GraphBuilder:
     def split(self, x, sizes, axis, outs, where=''):
         """Split ``x`` along ``axis`` into pieces of ``sizes`` named ``outs``
         (``None`` entries get fresh names); returns the names."""
-        names = [o or self.fresh('%s/Split%d' % (where or 'Split', i))
-                 for i, o in enumerate(outs)]
-        self._counter += 1
-        self.nodes.append(self.onnx.helper.make_node(
-            'Split', [x, self.ints(sizes)], names, axis=int(axis),
-            name='%s/Split_%d' % (where or 'Split', self._counter)))
-        return names
+        names = self.op('Split', [x, self.ints(sizes)], out=list(outs), where=where,
+                        axis=int(axis))
+        return names if isinstance(names, list) else [names]
 
     def model(self, name, producer):
         """The ModelProto of the graph, with the lowest IR version that

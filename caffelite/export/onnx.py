@@ -16,6 +16,7 @@ from . import (affine, arithmetic, neuron, normalization, recurrent, refusals,  
                routing, vision)  # (imported to register their converters)
 from .convert import LayerContext, convert_layer
 from .graph import GraphBuilder, onnx_module
+from .python_tail import record, tail_python_layers
 from .preprocess import Preprocessing
 from .shapes import input_batch, probe_batch
 
@@ -45,9 +46,10 @@ def _batch(batch):
 class _Exporter:
     """Walks the net once, naming tensors in single-assignment form."""
 
-    def __init__(self, net, opset, probe, preprocessing, input_name, outputs):
+    def __init__(self, net, opset, probe, preprocessing, input_name, outputs, skip):
         self.net = net
-        self.outputs = list(dict.fromkeys(list(net.outputs) + list(outputs)))
+        self.skip = set(skip)
+        self.outputs = self._graph_outputs(list(outputs))
         self.probe = probe
         self.preprocessing = preprocessing
         self.input_name = input_name
@@ -60,6 +62,15 @@ class _Exporter:
         self.free0 = {}          # Caffe blob -> axis 0 open in the graph
         self.filtered = set()    # blobs whose axis 0 follows a Filter's data
         self.symbols = {}
+
+    def _graph_outputs(self, extra):
+        """The net's outputs, except those of skipped layers, whose bottoms
+        become outputs instead; then ``extra``."""
+        skipped = [self.net.layers[i].layer_param for i in sorted(self.skip)]
+        made_by_skipped = {t for lp in skipped for t in lp.top}
+        handed_over = [b for lp in skipped for b in lp.bottom if b not in made_by_skipped]
+        kept = [b for b in self.net.outputs if b not in made_by_skipped]
+        return list(dict.fromkeys(kept + handed_over + extra))
 
     def _axis0(self, blob):
         """A symbolic name for blob's axis 0 when it is open."""
@@ -134,15 +145,15 @@ class _Exporter:
 
     def run(self):
         self.add_inputs()
-        for layer in self.net.layers:
-            if layer.layer_param.type != 'Input':
+        for i, layer in enumerate(self.net.layers):
+            if layer.layer_param.type != 'Input' and i not in self.skip:
                 self.add_layer(layer)
         self.add_outputs()
         return self.g.model(self.net.name, 'caffelite')
 
 
 def build_model(net, opset=DEFAULT_OPSET, batch=None, preprocessing=None, input=None,
-                extra_outputs=()):
+                extra_outputs=(), python_tail=False):
     """The checked ONNX ModelProto of ``net`` (see to_onnx); blobs named in
     ``extra_outputs`` become graph outputs too, after the net's."""
     opset, batch = _opset(opset), _batch(batch)
@@ -154,9 +165,12 @@ def build_model(net, opset=DEFAULT_OPSET, batch=None, preprocessing=None, input=
         raise CaffeError("'%s' is not an input of net '%s' (inputs: %s)"
                          % (input_name, net.name, ', '.join(net.inputs)))
     probe = probe_batch(net) if batch == 'dynamic' else None
+    tail = tail_python_layers(net) if python_tail else []
     with input_batch(net, batch if isinstance(batch, int) else None):
         model = _Exporter(net, opset, probe, preprocessing or Preprocessing(), input_name,
-                          extra_outputs).run()
+                          extra_outputs, tail).run()
+    if tail:
+        record(model, net, tail)
     onnx = onnx_module()
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -173,7 +187,8 @@ def save_model(model, path):
 
 
 def to_onnx(net, path=None, opset=DEFAULT_OPSET, batch=None, mean=None, raw_scale=None,
-            channel_swap=None, input_scale=None, input=None, check=False, check_inputs=None):
+            channel_swap=None, input_scale=None, input=None, check=False, check_inputs=None,
+            python_tail=False):
     """Export ``net`` (a TEST-phase caffelite Net with its weights) to ONNX.
 
     ``path``: where to write the .onnx file (None: only return the model).
@@ -186,12 +201,15 @@ def to_onnx(net, path=None, opset=DEFAULT_OPSET, batch=None, mean=None, raw_scal
     the model take RGB 0-255 images. ``check``: before writing, run the
     model in ONNX Runtime on random inputs and on ``check_inputs`` (a list
     of {input: array} feeds) and raise CheckError if any output differs
-    from caffelite's beyond float32 tolerance.
+    from caffelite's beyond float32 tolerance. ``python_tail``: leave the
+    Python layers that end the net (DetectNet's clustering) out of the
+    graph, whose outputs become their bottoms; caffelite.export.postprocess
+    runs them after ONNX Runtime (see caffelite.export.postprocess).
     Returns the ONNX ModelProto.
     """
     from .verify import check_model
     preprocessing = Preprocessing(mean, raw_scale, channel_swap, input_scale)
-    model = build_model(net, opset, batch, preprocessing, input)
+    model = build_model(net, opset, batch, preprocessing, input, python_tail=python_tail)
     if check:
         check_model(model, net, preprocessing, input, feeds=check_inputs)
     if path is not None:

@@ -9,7 +9,8 @@ from .convert import converter
 
 DATA = ('Data', 'ImageData', 'HDF5Data', 'MemoryData', 'DummyData', 'WindowData')
 LOSSES = ('SoftmaxWithLoss', 'EuclideanLoss', 'HingeLoss', 'SigmoidCrossEntropyLoss',
-          'InfogainLoss', 'MultinomialLogisticLoss', 'ContrastiveLoss', 'Accuracy')
+          'InfogainLoss', 'MultinomialLogisticLoss', 'ContrastiveLoss', 'Accuracy',
+          'L1Loss')
 OUTPUTS = ('HDF5Output',)
 
 REASONS = {}
@@ -19,6 +20,9 @@ for _name in DATA:
 for _name in LOSSES:
     REASONS[_name] = ('a training/evaluation layer that needs labels; export the deploy net '
                       '(without losses, Accuracy and label inputs)')
+REASONS['DetectNetTransformation'] = (
+    'prepares DetectNet training data from images and their labels (augmentation, '
+    'coverage maps); export the deploy net, whose images come through an Input layer')
 REASONS['HDF5Output'] = 'writes files during forward; an ONNX model has no side effects'
 REASONS['Python'] = 'runs user Python code, which ONNX cannot express'
 
@@ -27,7 +31,8 @@ def _refuse(ctx):
     why = REASONS[ctx.type]
     if ctx.type == 'Python':
         p = ctx.lp.python_param
-        why = '%s (%s.%s)' % (why, p.module, p.layer)
+        why = ('%s (%s.%s); Python layers that end the net can run after it: export with '
+               'python_tail=True (--python-tail)' % (why, p.module, p.layer))
     ctx.refuse(why)
 
 

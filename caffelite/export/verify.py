@@ -11,6 +11,7 @@ import collections
 import numpy as np
 
 from ..errors import CaffeError
+from .python_tail import postprocess
 from .shapes import input_shapes
 
 # The tolerance of whole-model conformance with Caffe: |ours - ref| <=
@@ -124,7 +125,8 @@ def check_model(model, net, preprocessing=None, input_name=None, feeds=None, ran
     """Run ``model`` in ONNX Runtime and ``net`` in caffelite on random
     inputs (unless not ``random``) and on ``feeds``, a list of {input:
     array}; return the list of Differences, or raise CheckError when an
-    output is out of tolerance."""
+    output is out of tolerance. Python layers recorded for post-processing
+    run on ONNX Runtime's outputs and their tops are compared too."""
     input_name = input_name or net.inputs[0]
     session = ort_session(model)
     names = [o.name for o in model.graph.output]
@@ -141,8 +143,9 @@ def check_model(model, net, preprocessing=None, input_name=None, feeds=None, ran
             got = session.run(names, feed)
         except Exception as e:       # ONNX Runtime raises its own exception types
             raise CheckError('ONNX Runtime failed on %s: %s' % (label, str(e).splitlines()[0]))
+        got = postprocess(model, dict(zip(blobs, got)))
         ref = caffelite_outputs(net, feed, preprocessing, input_name)
-        for blob, value in zip(blobs, got):
+        for blob, value in got.items():
             report.append(compare(value, ref[blob], label, blob))
     worst = max(report, key=lambda d: d.excess)
     if worst.excess > 0:

@@ -127,11 +127,12 @@ def pool(ctx, x, method, window, size, out, out_name=None, mask_name=None):
     if empty:
         # A ceil-mode window past the input (no padding): Caffe's max is
         # -FLT_MAX there; ONNX refuses pads this large, so pad explicitly.
-        if method != MAX or mask_name:
-            ctx.refuse('a pooling window lies wholly outside the input (kernel %s, stride %s, '
-                       'input %s): Caffe divides by a non-positive count there'
-                       % (window.kernel, window.stride, size) if method != MAX else
-                       'a pooling window lies wholly outside the input: no ONNX mask for it')
+        where = 'a pooling window lies wholly outside the input (kernel %s, stride %s, ' \
+            'input %s)' % (window.kernel, window.stride, size)
+        if method != MAX:
+            ctx.refuse(where + ': Caffe divides by a non-positive count there')
+        if mask_name:
+            ctx.refuse(where + ', where ONNX gives no argmax mask')
         pads = [0, 0] + [0] * len(size) + [0, 0] + end
         x = ctx.op('Pad', [x, ctx.g.ints(pads), ctx.g.const(np.float32(LOWEST))],
                    mode='constant')

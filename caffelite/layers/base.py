@@ -18,7 +18,8 @@ Math goes through ``self.xp`` (NumPy or CuPy) and the blobs' ``xdata`` /
 import numpy as np
 
 from .. import backend
-from ..errors import LayerError
+from ..blob import Blob
+from ..errors import KeywordArgumentError, LayerError
 from ..registry import Registry
 from ..workspace import Workspace
 
@@ -45,6 +46,20 @@ def create_layer(param):
     return cls.create(param)
 
 
+class BlobVec(list):
+    """A layer's param blobs (pycaffe's ``BlobVec``): a list of Blobs that a
+    Python layer grows in ``setup`` with ``self.blobs.add_blob(*shape)``.
+    The net registers them after setup like any layer's params: learnable
+    (lr_mult 1 unless ``param`` says otherwise), saved by ``net.save``,
+    loaded by ``copy_from``."""
+
+    def add_blob(self, *shape, **kwargs):
+        """Append a zero-filled Blob of dimensions ``shape`` (ints)."""
+        if kwargs:
+            raise KeywordArgumentError('BlobVec.add_blob takes no kwargs')
+        self.append(Blob(tuple(int(d) for d in shape)))
+
+
 class Layer:
     """Base class of every layer, native or Python (pycaffe's ``caffe.Layer``)."""
 
@@ -64,7 +79,7 @@ class Layer:
         self.layer_param = param
         self.name = param.name
         self.phase = param.phase
-        self.blobs = []
+        self.blobs = BlobVec()
         self.param_propagate_down = []
         self.loss_weights = []
         # Scratch buffers: the owning Net's, which it sets when it adds the layer.
@@ -168,11 +183,9 @@ class Layer:
 
     def add_param(self, shape):
         """Append a learnable parameter blob of ``shape`` and return it."""
-        from ..blob import Blob
-        blob = Blob(shape)
-        self.blobs.append(blob)
+        self.blobs.add_blob(*shape)
         self.param_propagate_down.append(True)
-        return blob
+        return self.blobs[-1]
 
     def __repr__(self):
         return '<%s layer %r>' % (self.type, self.name)

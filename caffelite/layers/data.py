@@ -3,24 +3,38 @@ of Datum records) and ImageData (a list file of images), prefetched in a
 background thread and transformed with Caffe's DataTransformer semantics,
 HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
 DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
+import logging
 import os
 
 import numpy as np
 
-from .. import backend
+from google.protobuf.message import DecodeError
+
+from .. import backend, images
 from ..codec import decode_datum
 from ..data_transform import DataTransformer, to_channels
-from ..errors import CaffeError
+from ..errors import CaffeError, CaffeRuntimeError
 from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
+from ..textfile import read_lines
 from .base import Layer, register
+
+log = logging.getLogger('caffelite.layers')
 
 
 class PrefetchingDataLayer(Layer):
-    """Base: ``make_source()`` returns a callable giving one (image, label)
-    per call, in order; batches are assembled and transformed off-thread.
-    ``num_records`` is the size of the source (one epoch)."""
+    """Base: ``make_source()`` returns a source (``next_item()`` giving one
+    (image, label) per call, in order; ``count``, the records in one epoch;
+    ``position()`` and ``seek(position)``); batches are assembled and
+    transformed off-thread.
+
+    The layer owns its random generator (``self.rng``, seeded from the
+    global one, which the solver's ``random_seed`` seeds): shuffling, crops
+    and mirrors draw from it in the prefetch thread alone, so they never
+    depend on thread timing. ``position()`` is where the next batch handed
+    to the net starts (source position and generator state), however far
+    the prefetch thread has run ahead; ``seek()`` goes back there."""
     exact_num_bottom = 0
     min_top = 1
     max_top = 2
@@ -35,41 +49,77 @@ class PrefetchingDataLayer(Layer):
         return False, False
 
     def setup(self, bottom, top):
-        self.transformer = DataTransformer(self.layer_param.transform_param, self.phase)
-        next_item = self.make_source()
-        size = self.batch_size()
-        self.check(size > 0, 'batch_size must be positive')
-        force_color, force_gray = self.force_channels()
-        transform = self.transformer
-
-        def produce():
-            items = [next_item() for _ in range(size)]
-            images = np.stack([to_channels(im, force_color, force_gray) for im, _ in items])
-            labels = np.array([label for _, label in items], np.float32)
-            return transform(images), labels
-
-        first = produce()
-        top[0].reshape(first[0].shape)
+        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
+                                           rng=self.rng)
+        source = self.make_source()
+        self.num_records = source.count
+        self.check(self.batch_size() > 0, 'batch_size must be positive')
+        self._batches = BatchMaker(source, self.transformer, self.rng, self.batch_size(),
+                                   self.force_channels())
+        self._position = self._batches.position()
+        self._first = self._batches()
+        data, labels, _ = self._first
+        top[0].reshape(data.shape)
         if len(top) > 1:
-            top[1].reshape(first[1].shape)
-        self._first = first
-        self._prefetch = Prefetcher(self, produce, self.layer_param.data_param.prefetch or 4)
+            top[1].reshape(labels.shape)
+        self._start_prefetch()
+
+    def _start_prefetch(self):
+        self._prefetch = Prefetcher(self, self._batches,
+                                    self.layer_param.data_param.prefetch or 4)
+
+    def position(self):
+        """Where the next batch of forward() starts: a dict of the source's
+        position and ``rng`` (the generator state)."""
+        return self._position
+
+    def seek(self, position):
+        """Make the next forward() start at ``position`` (from position())."""
+        self._prefetch.close()
+        self._batches.seek(position)
+        self._position = self._batches.position()
+        self._first = None
+        self._start_prefetch()
 
     def reshape(self, bottom, top):
         """Tops take each batch's shape in forward."""
 
     def forward(self, bottom, top):
         if self._first is not None:
-            data, labels = self._first
-            self._first = None
+            batch, self._first = self._first, None
         else:
-            data, labels = self._prefetch.next()
+            batch = self._prefetch.next()
+        data, labels, self._position = batch
         xp = self.xp
         top[0].reshape(data.shape)
         top[0].xdata[...] = xp.asarray(data)
         if len(top) > 1:
             top[1].reshape(labels.shape)
             top[1].xdata[...] = xp.asarray(labels)
+
+
+class BatchMaker:
+    """Makes the batches of a prefetching layer from its source, transformer
+    and generator, without holding the layer (its prefetch thread holds
+    this). Each call returns (data, labels, position after them)."""
+
+    def __init__(self, source, transformer, rng, size, force_channels):
+        self.source, self.transformer, self.rng = source, transformer, rng
+        self.size, self.force_channels = size, force_channels
+
+    def __call__(self):
+        items = [self.source.next_item() for _ in range(self.size)]
+        pixels = np.stack([to_channels(im, *self.force_channels) for im, _ in items])
+        labels = np.array([label for _, label in items], np.float32)
+        return self.transformer(pixels), labels, self.position()
+
+    def position(self):
+        return dict(self.source.position(), rng=self.rng.get_state())
+
+    def seek(self, position):
+        self.source.seek(position)
+        self.rng.set_state(position['rng'])
 
 
 @register('Data')
@@ -88,44 +138,75 @@ class DataLayer(PrefetchingDataLayer):
         if p.backend != caffe_pb2.DataParameter.LMDB:
             self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
                       'dataset with `caffelite convert_imageset --backend lmdb`')
-        next_item = lmdb_records(p.source, self.rand_skip(), self.name)
-        self.num_records = next_item.count
-        return next_item
-
-    def rand_skip(self):
-        skip = self.layer_param.data_param.rand_skip
-        return int(backend.rng().randint(0, skip)) if skip else 0
+        skip = int(self.rng.randint(0, p.rand_skip)) if p.rand_skip else 0
+        return LmdbSource(p.source, skip, self.name, solver_share(self.phase))
 
 
-def lmdb_records(path, skip, layer_name):
-    """A callable returning the next (image, label) of an LMDB, cyclically."""
-    if not os.path.isdir(path):
-        raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
-    txn = open_readonly(path).begin(buffers=False)
-    if txn.stat()['entries'] == 0:
-        raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
-    state = {'cursor': txn.cursor()}
-    state['cursor'].first()
-    for _ in range(skip):
-        _advance(state['cursor'])
+def solver_share(phase):
+    """(rank, count): which records this solver reads, as Caffe's DataLayer
+    and HDF5DataLayer skip them: in a TRAIN net of a multi-GPU run, solver
+    ``rank`` of ``count`` reads records rank, rank + count, rank + 2 count...
+    so each solver's batch is its own and together they cover the data as
+    one solver with a ``count`` times larger batch would. Test nets (run by
+    the root solver only) read every record."""
+    if phase == caffe_pb2.TEST:
+        return 0, 1
+    return backend.solver_rank(), backend.solver_count()
 
-    def next_item():
-        cursor = state['cursor']
-        datum = caffe_pb2.Datum.FromString(cursor.value())
-        _advance(cursor)
+
+class LmdbSource:
+    """The (image, label) of each Datum of an LMDB in key order, cyclically,
+    after ``skip`` records; ``share`` is this solver's (rank, count) (see
+    solver_share). Its position is the key of the next record."""
+
+    def __init__(self, path, skip, layer_name, share=(0, 1)):
+        if not os.path.isdir(path):
+            raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
+        self.path, self.layer_name = path, layer_name
+        rank, self.stride = share
+        txn = open_readonly(path).begin(buffers=False)
+        self.count = txn.stat()['entries']
+        if self.count == 0:
+            raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
+        self.cursor = txn.cursor()
+        self.cursor.first()
+        for _ in range(skip + rank):
+            self._advance()
+
+    def _advance(self):
+        if not self.cursor.next():
+            self.cursor.first()
+
+    def next_item(self):
+        import lmdb
+        try:
+            key, value = self.cursor.key(), self.cursor.value()
+            for _ in range(self.stride):    # this record and the other solvers' next ones
+                self._advance()
+        except lmdb.Error as e:
+            raise CaffeError("layer '%s': cannot read LMDB %s (%s)"
+                             % (self.layer_name, self.path, e)) from None
+        try:
+            datum = caffe_pb2.Datum.FromString(value)
+        except DecodeError:
+            raise CaffeError("layer '%s': record %r of LMDB %s is not a Datum"
+                             % (self.layer_name, key.decode(errors='replace'), self.path)) from None
         return decode_datum(datum)
-    next_item.count = txn.stat()['entries']
-    return next_item
 
+    def position(self):
+        return {'key': self.cursor.key()}
 
-def _advance(cursor):
-    if not cursor.next():
-        cursor.first()
+    def seek(self, position):
+        if not self.cursor.set_key(position['key']):
+            raise CaffeError("layer '%s': LMDB %s has no record %r to resume from (was the "
+                             "database changed?)" % (self.layer_name, self.path,
+                                                     position['key'].decode(errors='replace')))
 
 
 @register('ImageData')
 class ImageDataLayer(PrefetchingDataLayer):
-    """Reads images named in a ``path label`` list file (Caffe's ImageData)."""
+    """Reads images named in a ``path label`` list file (Caffe's ImageData),
+    decoded and resized as convert_imageset does (caffelite.images)."""
 
     def batch_size(self):
         return self.layer_param.image_data_param.batch_size
@@ -133,25 +214,47 @@ class ImageDataLayer(PrefetchingDataLayer):
     def make_source(self):
         p = self.layer_param.image_data_param
         lines = read_image_list(p.source, self.name)
-        self.num_records = len(lines)
-        rng = np.random.RandomState(backend.rng().randint(2 ** 31))
-        order = {'items': list(lines), 'pos': 0}
-        if p.shuffle:
-            rng.shuffle(order['items'])
-        if p.rand_skip:
-            order['pos'] = int(rng.randint(0, p.rand_skip)) % len(lines)
+        if (self.phase == caffe_pb2.TRAIN and backend.solver_rank() > 0
+                and not p.shuffle and not p.rand_skip):
+            # As Caffe: ImageData does not split its list among solvers.
+            log.warning("layer '%s': Shuffling or skipping recommended for multi-GPU", self.name)
+        return ImageListSource(lines, p, self.rng)
 
-        def next_item():
-            if order['pos'] >= len(order['items']):
-                order['pos'] = 0
-                if p.shuffle:
-                    rng.shuffle(order['items'])
-            path, label = order['items'][order['pos']]
-            order['pos'] += 1
-            image = read_image_bgr(os.path.join(p.root_folder, path), p.is_color,
+
+class ImageListSource:
+    """The images of a list file in order (reshuffled each epoch when
+    ``shuffle``); its position is the epoch's order and the next index."""
+
+    def __init__(self, lines, param, rng):
+        self.lines, self.param, self.rng = lines, param, rng
+        self.count = len(lines)
+        self.order = np.arange(self.count)
+        if param.shuffle:
+            self.order = self.rng.permutation(self.count)
+        self.index = int(rng.randint(0, param.rand_skip)) % self.count if param.rand_skip else 0
+
+    def next_item(self):
+        if self.index >= self.count:
+            self.index = 0
+            if self.param.shuffle:
+                # a new array, so positions handed out keep their order
+                self.order = self.order[self.rng.permutation(self.count)]
+        path, label = self.lines[self.order[self.index]]
+        self.index += 1
+        p = self.param
+        pixels = images.read_image(os.path.join(p.root_folder, path), p.is_color,
                                    p.new_height, p.new_width)
-            return image, label
-        return next_item
+        return images.to_caffe_layout(pixels), label
+
+    def position(self):
+        return {'order': self.order, 'index': self.index}
+
+    def seek(self, position):
+        order = np.asarray(position['order'], np.int64)
+        if len(order) != self.count:
+            raise CaffeError('image list %s has %d images, the snapshot was taken with %d'
+                             % (self.param.source, self.count, len(order)))
+        self.order, self.index = order, int(position['index'])
 
 
 def read_image_list(path, layer_name):
@@ -159,37 +262,19 @@ def read_image_list(path, layer_name):
     if not os.path.exists(path):
         raise CaffeError("layer '%s': image list %s not found" % (layer_name, path))
     items = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            name, _, label = line.rpartition(' ')
-            try:
-                items.append((name, int(label)))
-            except ValueError:
-                raise CaffeError('%s:%d: expected "path label", got %r'
-                                 % (path, number, line)) from None
+    for number, line in enumerate(read_lines(path, 'surrogateescape'), 1):
+        line = line.strip()
+        if not line:
+            continue
+        name, _, label = line.rpartition(' ')
+        try:
+            items.append((name, int(label)))
+        except ValueError:
+            raise CaffeError('%s:%d: expected "path label", got %r'
+                             % (path, number, line)) from None
     if not items:
         raise CaffeError("layer '%s': image list %s is empty" % (layer_name, path))
     return items
-
-
-def read_image_bgr(path, is_color=True, height=0, width=0):
-    """A (C, H, W) uint8 image in Caffe's BGR order (1 channel when gray),
-    resized bilinearly to ``height`` x ``width`` when both are given."""
-    from PIL import Image
-    try:
-        with Image.open(path) as img:
-            img = img.convert('RGB' if is_color else 'L')
-            if height and width:
-                img = img.resize((width, height), Image.BILINEAR)
-            array = np.asarray(img)
-    except OSError as e:
-        raise CaffeError('cannot read image %s: %s' % (path, e)) from None
-    if is_color:
-        return np.ascontiguousarray(array[:, :, ::-1].transpose(2, 0, 1))
-    return array[None]
 
 
 @register('MemoryData')
@@ -208,19 +293,33 @@ class MemoryDataLayer(Layer):
         top[1].reshape((p.batch_size,))
 
     def set_input_arrays(self, data, labels):
-        """Use (N, C, H, W) float32 ``data`` and (N,) ``labels``; N must be a
-        multiple of the batch size, as in Caffe."""
+        """Use (N, C, H, W) ``data`` and (N,) or (N, 1, 1, 1) ``labels``
+        (made float32); N must be a multiple of the batch size. Misfits
+        raise CaffeRuntimeError with pycaffe's messages."""
         data = np.ascontiguousarray(data, np.float32)
-        labels = np.ascontiguousarray(labels, np.float32).reshape(-1)
-        if data.ndim != 4 or data.shape[1:] != self.shape[1:]:
-            self.fail('data must have shape (N, %d, %d, %d), got %s'
-                      % (self.shape[1:] + (data.shape,)))
+        labels = np.ascontiguousarray(labels, np.float32)
+        if labels.ndim == 1:
+            labels = labels.reshape(-1, 1, 1, 1)
+        self._check_array('data array', data, self.shape[1:])
+        self._check_array('labels array', labels, (1, 1, 1))
         if len(labels) != len(data):
-            self.fail('%d labels for %d images' % (len(labels), len(data)))
+            self._refuse('data and labels must have the same first dimension (%d and %d)'
+                         % (len(data), len(labels)))
         if len(data) % self.shape[0]:
-            self.fail('the number of images (%d) must be a multiple of batch_size (%d)'
-                      % (len(data), self.shape[0]))
-        self._data, self._labels, self._pos = data, labels, 0
+            self._refuse('first dimensions of input arrays must be a multiple of batch size '
+                         '(%d is not a multiple of %d)' % (len(data), self.shape[0]))
+        self._data, self._labels, self._pos = data, labels.reshape(-1), 0
+
+    def _check_array(self, what, array, chw):
+        if array.ndim != 4:
+            self._refuse('%s must be 4-d, got shape %s' % (what, array.shape))
+        for axis, name in ((1, 'number of channels'), (2, 'height'), (3, 'width')):
+            if array.shape[axis] != chw[axis - 1]:
+                self._refuse('%s has wrong %s: %d, the layer expects %d'
+                             % (what, name, array.shape[axis], chw[axis - 1]))
+
+    def _refuse(self, message):
+        raise CaffeRuntimeError("layer '%s' (MemoryData): %s" % (self.name, message))
 
     def reshape(self, bottom, top):
         top[0].reshape(self.shape)
@@ -239,7 +338,8 @@ class MemoryDataLayer(Layer):
 @register('HDF5Data')
 class HDF5DataLayer(Layer):
     """Rows of the datasets named like the tops, from the .h5 files listed
-    in ``hdf5_data_param.source``; optional shuffling of files and rows."""
+    in ``hdf5_data_param.source``; optional shuffling of the rows, drawn
+    from the layer's own generator."""
     exact_num_bottom = 0
     min_top = 1
 
@@ -248,8 +348,8 @@ class HDF5DataLayer(Layer):
         p = self.layer_param.hdf5_data_param
         if not os.path.exists(p.source):
             self.fail('HDF5 file list %s not found' % p.source)
-        with open(p.source) as f:
-            files = [line.strip() for line in f if line.strip()]
+        files = [line.strip() for line in read_lines(p.source, 'surrogateescape')
+                 if line.strip()]
         self.check(files, 'HDF5 file list %s is empty' % p.source)
         names = list(self.layer_param.top)
         columns = {name: [] for name in names}
@@ -263,11 +363,13 @@ class HDF5DataLayer(Layer):
         rows = {len(c) for c in self._columns}
         self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
         self._rows = rows.pop()
+        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
         self._order = np.arange(self._rows)
         self._shuffle = p.shuffle
         if self._shuffle:
-            backend.rng().shuffle(self._order)
+            self._order = self.rng.permutation(self._rows)
         self._pos = 0
+        self._rank, self._count = solver_share(self.phase)
         self._batch = p.batch_size
         self.check(self._batch > 0, 'batch_size must be positive')
         for blob, column in zip(top, self._columns):
@@ -278,12 +380,24 @@ class HDF5DataLayer(Layer):
             blob.reshape((self._batch,) + column.shape[1:])
 
     def forward(self, bottom, top):
-        idx = (self._pos + np.arange(self._batch)) % self._rows
+        idx = (self._pos + self._rank + self._count * np.arange(self._batch)) % self._rows
         rows = self._order[idx]
-        self._pos += self._batch
+        self._pos += self._batch * self._count
         if self._pos >= self._rows:
             self._pos %= self._rows
             if self._shuffle:
-                backend.rng().shuffle(self._order)
+                self._order = self._order[self.rng.permutation(self._rows)]
         for blob, column in zip(top, self._columns):
             blob.xdata[...] = self.xp.asarray(column[rows])
+
+    def position(self):
+        """Where the next forward() starts: row order, index, generator state."""
+        return {'order': self._order, 'index': self._pos, 'rng': self.rng.get_state()}
+
+    def seek(self, position):
+        order = np.asarray(position['order'], np.int64)
+        if len(order) != self._rows:
+            self.fail('the HDF5 files hold %d rows, the snapshot was taken with %d'
+                      % (self._rows, len(order)))
+        self._order, self._pos = order, int(position['index'])
+        self.rng.set_state(position['rng'])

@@ -195,9 +195,13 @@ class _ConvBase(Layer):
 
     def _accumulate_weight_grad(self, y, x, space, dw):
         """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
-        x (n, in, *S). (A GEMM with beta = 1 measured 10% slower here than
-        NumPy's matmul and an add: the weights are small next to the product.)"""
-        dw += self.xp.matmul(self._gemm_layout(y, space), self._im2col(x, space).transpose(0, 2, 1))
+        x (n, in, *S), as one 2-D GEMM per group: NumPy's matmul over a 3-D
+        stack with a transposed operand leaves BLAS (measured 2 s against
+        0.07 s for a 16 x 147456 x 27 product). (A GEMM with beta = 1
+        measured 10% slower here than matmul and an add: the weights are
+        small next to the product.)"""
+        for group, (o, c) in enumerate(zip(self._gemm_layout(y, space), self._im2col(x, space))):
+            dw[group] += o @ c.T
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:

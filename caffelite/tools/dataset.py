@@ -9,9 +9,9 @@ the training images).
 
 Images are split, read, resized and encoded as DIGITS does: each class is
 cut into train/val/test by the percentages after a seeded shuffle, images
-go through one of DIGITS' four resize modes (see
-:mod:`caffelite.tools.images`), and Datums hold raw BGR bytes or PNG/JPEG
-bytes. Record keys are convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
+go through one of DIGITS' four resize modes (see :mod:`caffelite.images`),
+and Datums hold raw BGR bytes or PNG/JPEG bytes. Record keys are
+convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
 temporary folder beside OUT_DIR and renamed into place at the end, so a
 failed run leaves nothing under OUT_DIR.
 """
@@ -23,12 +23,16 @@ import numpy as np
 
 from .. import codec
 from ..errors import CaffeError
+from ..progress import progress_bar
+from ..textfile import read_lines
 from ..proto import caffe_pb2
-from ..protoio import atomic_open
-from . import images
+from ..protoio import atomic_open, remove_stale_temps
+from .. import images
 from .imageset import LmdbWriter, MeanAccumulator, read_list, temp_folder_beside, write_mean
 
 SPLITS = ('train', 'val', 'test')
+# LMDB's default largest key, in bytes.
+MAX_KEY_BYTES = 511
 # DIGITS stores encoded JPEG Datums at quality 90.
 DIGITS_ENCODE_OPTIONS = {'png': {}, 'jpg': {'quality': 90}}
 
@@ -74,8 +78,7 @@ def scan_list(list_file, root='', labels_file=None):
         raise CaffeError('%s has a negative label' % list_file)
     top = max(item.label for item in items)
     if labels_file:
-        with open(labels_file) as f:
-            classes = [line.strip() for line in f if line.strip()]
+        classes = [line.strip() for line in read_lines(labels_file) if line.strip()]
         if top >= len(classes):
             raise CaffeError('%s uses label %d but %s names only %d classes'
                              % (list_file, top, labels_file, len(classes)))
@@ -141,29 +144,59 @@ def digits_datum(pixels, label, encoding):
                            encoded=True)
 
 
-def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped):
+def record_key(index, item):
+    """convert_imageset's LMDB key of the ``index``-th image of a split."""
+    return '%08d_%s' % (index, item.name)
+
+
+def printable(path):
+    """``path`` with the bytes of a non-UTF-8 file name shown as U+FFFD."""
+    return path.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
+def check_name(item, key):
+    """Raise CaffeError (naming the file) when an image's name cannot go
+    into the dataset's record keys and list files."""
+    try:
+        item.name.encode('utf-8')
+    except UnicodeEncodeError:
+        raise CaffeError('%s: the file name is not valid UTF-8' % printable(item.path)) from None
+    if '\n' in item.name or '\r' in item.name:
+        raise CaffeError('%r: the file name contains a line break' % item.path)
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise CaffeError('%s: the file name is too long for an LMDB key (%d bytes, at most %d)'
+                         % (item.path, len(key.encode()), MAX_KEY_BYTES))
+
+
+def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped,
+                 progress=None):
     """Write one split's LMDB and list into ``folder``; add its images to
-    ``mean`` when it is the training split. Returns Counter(label -> images)."""
-    from tqdm import tqdm
+    ``mean`` when it is the training split; call ``progress(split, done,
+    total)`` after each image. Returns Counter(label -> images)."""
     channels, height, width = shape
     counts = collections.Counter()
     kept = []
     with LmdbWriter(os.path.join(folder, split + '_db')) as db:
-        for index, item in enumerate(tqdm(entries, desc=split, unit='img', leave=False,
-                                          disable=None)):
+        for index, item in enumerate(progress_bar(entries, desc=split, unit='img',
+                                                  leave=False)):
             try:
+                check_name(item, record_key(index, item))
                 pixels = images.resize_like_digits(images.read_like_digits(item.path,
                                                                            channels == 3),
                                                    height, width, resize_mode, rng)
             except CaffeError as e:
                 skipped.append((item.path, str(e)))
+                if progress:
+                    progress(split, index + 1, len(entries))
                 continue
             datum = digits_datum(pixels, item.label, encoding)
-            db.put('%08d_%s' % (index, item.name), datum.SerializeToString())
+            db.put(record_key(index, item), datum.SerializeToString())
             if split == 'train':
                 mean.add(images.to_caffe_layout(pixels), item.path)
             counts[item.label] += 1
             kept.append(item)
+            if progress:
+                progress(split, index + 1, len(entries))
     with atomic_open(os.path.join(folder, split + '.txt'), 'w') as f:
         f.write(''.join('%s %d\n' % (item.path, item.label) for item in kept))
     return counts
@@ -180,10 +213,11 @@ def save_mean_image(mean, path):
 
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                    resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
-                   seed=0):
+                   seed=0, progress=None):
     """Build the dataset of ``items`` (see :func:`scan_folder`) in
     ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
-    'jpg'; ``seed`` drives the split shuffle and the fill modes' noise.
+    'jpg'; ``seed`` drives the split shuffle and the fill modes' noise;
+    ``progress(split, done, total)`` is called after each image of a split.
     Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
@@ -195,6 +229,7 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
         raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
     rng = np.random.RandomState(seed)
     splits = split_items(items, val_percent, test_percent, rng)
+    remove_stale_temps(os.path.dirname(os.path.abspath(out_dir)))
     tmp = temp_folder_beside(out_dir)
     try:
         mean, skipped, counts = MeanAccumulator(), [], {}
@@ -204,7 +239,7 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                 counts[split] = _write_split(tmp, split, splits[split],
                                              (3 if color else 1, height, width), resize_mode,
                                              '' if encoding == 'none' else encoding, rng,
-                                             mean, skipped)
+                                             mean, skipped, progress)
         if not mean.count:
             raise CaffeError('no readable training images')
         with atomic_open(os.path.join(tmp, 'labels.txt'), 'w') as f:
@@ -229,6 +264,6 @@ def summary(report, classes):
     cells = [sum(report.counts[s].values()) for s in SPLITS]
     lines.append(row % ((width, 'total') + tuple(cells) + (sum(cells),)))
     if report.skipped:
-        lines.append('skipped %d unreadable images:' % len(report.skipped))
+        lines.append('skipped %d images:' % len(report.skipped))
         lines += ['  %s' % reason for _, reason in report.skipped]
     return '\n'.join(lines)

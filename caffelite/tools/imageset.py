@@ -10,12 +10,14 @@ import shutil
 import tempfile
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from .. import codec, protoio
 from ..errors import CaffeError
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
-from . import images
+from ..textfile import read_lines
+from .. import images
 
 log = logging.getLogger('caffelite.tools')
 
@@ -34,7 +36,7 @@ def temp_folder_beside(path):
     an ordinary new folder, not mkdtemp's owner-only ones."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.' + os.path.basename(path) + '.', dir=parent)
+    tmp = tempfile.mkdtemp(prefix=protoio.temp_prefix(path), dir=parent)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
@@ -54,6 +56,7 @@ class LmdbWriter:
         import lmdb
         if os.path.exists(self.path):
             raise CaffeError('%s already exists; remove it or choose another name' % self.path)
+        protoio.remove_stale_temps(os.path.dirname(os.path.abspath(self.path)))
         self.tmp = temp_folder_beside(self.path)
         try:
             self.env = lmdb.open(self.tmp, map_size=INITIAL_MAP_SIZE, sync=False)
@@ -64,7 +67,8 @@ class LmdbWriter:
 
     def put(self, key, value):
         """Store ``value`` (bytes) under ``key`` (str)."""
-        key = key.encode()
+        # surrogates stand for the bytes of a file name that is not UTF-8
+        key = key.encode('utf-8', 'surrogateescape')
         if len(key) > self.env.max_key_size():
             raise CaffeError('LMDB key longer than %d bytes: %r'
                              % (self.env.max_key_size(), key))
@@ -82,6 +86,8 @@ class LmdbWriter:
                 break
             except lmdb.MapFullError:
                 self.env.set_mapsize(2 * self.env.info()['map_size'])
+            except lmdb.Error as e:
+                raise CaffeError('cannot write LMDB %s: %s' % (self.path, e)) from None
         self.pending = []
 
     def __exit__(self, exc_type, exc, tb):
@@ -108,17 +114,16 @@ def read_list(path):
     that every line keeps its index (Caffe's record keys count lines).
     """
     items = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            name, space, label = line.rstrip().rpartition(' ')
-            if not space:
-                items.append((label, 0))
-                continue
-            try:
-                items.append((name, int(label)))
-            except ValueError:
-                raise CaffeError('%s:%d: expected "path label", got %r'
-                                 % (path, number, line.rstrip())) from None
+    for number, line in enumerate(read_lines(path, 'surrogateescape'), 1):
+        name, space, label = line.rstrip().rpartition(' ')
+        if not space:
+            items.append((label, 0))
+            continue
+        try:
+            items.append((name, int(label)))
+        except ValueError:
+            raise CaffeError('%s:%d: expected "path label", got %r'
+                             % (path, number, line.rstrip())) from None
     return items
 
 
@@ -144,9 +149,7 @@ def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
     resized and its extension is ``encoding``, else the pixels encoded so;
     an encoded Datum carries no dimensions, as in Caffe.
     """
-    pixels = images.read_like_opencv(path, color)
-    if height > 0 and width > 0:
-        pixels = images.resize_like_opencv(pixels, height, width)
+    pixels = images.read_image(path, color, height, width)
     if not encoding:
         datum = codec.array_to_datum(images.to_caffe_layout(pixels), label)
         datum.encoded = False  # Caffe writes the flag explicitly
@@ -239,9 +242,18 @@ class MeanAccumulator:
 
 def iterate_datums(db_path):
     """Yield (key, Datum) for each record of an LMDB, in key order."""
-    with open_readonly(db_path).begin() as txn:
-        for key, value in txn.cursor():
-            yield key.decode(errors='replace'), caffe_pb2.Datum.FromString(value)
+    import lmdb
+    try:
+        with open_readonly(db_path).begin() as txn:
+            for key, value in txn.cursor():
+                name = key.decode(errors='replace')
+                try:
+                    datum = caffe_pb2.Datum.FromString(value)
+                except DecodeError:
+                    raise CaffeError('%s: record %r is not a Datum' % (db_path, name)) from None
+                yield name, datum
+    except lmdb.Error as e:
+        raise CaffeError('%s: cannot read the LMDB (%s)' % (db_path, e)) from None
 
 
 def compute_image_mean(db_path):

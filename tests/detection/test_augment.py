@@ -23,18 +23,19 @@ def test_rotation_geometry_is_opencvs(degrees):
     np.testing.assert_allclose(augment.rotation_matrix((128, 64), degrees), want, atol=1e-4)
 
 
-@pytest.mark.parametrize('degrees', [10.0, -3.3, 45.0])
+@pytest.mark.parametrize('degrees', [10.0, -3.3, 45.0, -170.0])
 def test_rotate_image_matches_warp_affine_transparent(degrees):
+    if int(cv2.__version__.split('.')[0]) >= 5:
+        pytest.skip('OpenCV 5 samples float images at exact positions; NVIDIA Caffe ran on '
+                    'OpenCV 2-4, whose fixed-point warpAffine this follows')
     img = np.random.RandomState(0).uniform(1, 2, (20, 30, 3)).astype(np.float32)
     w, h = augment.rotated_size((30, 20), degrees)
     want = cv2.warpAffine(img, augment.rotation_matrix((30, 20), degrees), (w, h),
                           dst=np.zeros((h, w, 3), np.float32), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_TRANSPARENT)
     got = augment.rotate_image(img, degrees)
-    # same pixels written, same values (OpenCV 5 samples float images at
-    # exact positions)
     np.testing.assert_array_equal(got[..., 0] > 0, want[..., 0] > 0)
-    np.testing.assert_allclose(got, want, atol=1e-4)
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_hsv_round_trip_is_opencvs():

@@ -36,6 +36,15 @@ def test_export_lenet_checked_on_a_real_image(lenet, tmp_path, capsys):
     assert run_onnx(onnx_model, {'data': digits})['prob'].shape == (3, 10)
 
 
+def test_check_input_takes_arrays(lenet, tmp_path, capsys):
+    model, weights = lenet
+    digits = tmp_path / 'digits.npy'
+    np.save(digits, np.random.RandomState(1).rand(64, 1, 28, 28).astype(np.float32))
+    assert main(['export', 'onnx', '--model', model, '--weights', weights,
+                 '--out', str(tmp_path / 'm.onnx'), '--check-input', str(digits)]) == 0
+    assert 'ONNX Runtime vs caffelite' in capsys.readouterr().out
+
+
 def test_export_from_a_job_folder(lenet, tmp_path, capsys):
     """A DIGITS-style folder: deploy.prototxt and its latest snapshot."""
     model, weights = lenet

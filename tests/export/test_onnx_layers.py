@@ -78,6 +78,25 @@ def test_every_reference_layer_type_is_exported_or_refused():
     assert types <= set(CONVERTERS)
 
 
+# BVLC Caffe's layer types (src/caffe/layers, by registered name).
+BVLC_TYPES = '''
+    AbsVal Accuracy ArgMax BNLL BatchNorm BatchReindex Bias Clip Concat ContrastiveLoss
+    Convolution Crop Data Deconvolution Dropout DummyData ELU Eltwise Embed EuclideanLoss Exp
+    Filter Flatten HDF5Data HDF5Output HingeLoss Im2col ImageData InfogainLoss InnerProduct
+    Input LRN LSTM LSTMUnit Log MVN MemoryData MultinomialLogisticLoss PReLU Parameter
+    Pooling Power Python RNN ReLU Reduction Reshape SPP Scale Sigmoid SigmoidCrossEntropyLoss
+    Silence Slice Softmax SoftmaxWithLoss Split Swish TanH Threshold Tile WindowData'''.split()
+
+
+def test_every_bvlc_layer_type_is_exported_or_refused():
+    from caffelite.export.convert import CONVERTERS
+    from caffelite.export.refusals import REASONS
+    assert len(BVLC_TYPES) == 61
+    handled = set(CONVERTERS) | {'Input'}
+    assert set(BVLC_TYPES) == handled
+    assert len(handled - set(REASONS)) == 45
+
+
 def _x(shape):
     return {'x': shape}
 
@@ -156,8 +175,7 @@ CASES = {
         offset: 3 } }'''),
     'crop_one_offset': ({'x': (2, 3, 9, 8), 'r': (1, 1, 5, 4)}, '''layer { name: "c"
         type: "Crop" bottom: "x" bottom: "r" top: "y" crop_param { axis: 2 offset: 2 } }
-        layer { name: "silence" type: "Silence" bottom: "r" }'''.replace(
-        'bottom: "r" }', 'bottom: "r" }', 1)),
+        layer { name: "silence" type: "Silence" bottom: "r" }'''),
     'reshape_zero_minus_one': (_x((2, 3, 4, 4)), '''layer { name: "r" type: "Reshape"
         bottom: "x" top: "y" reshape_param { shape { dim: 0 dim: -1 dim: 4 } } }'''),
     'reshape_axis_num_axes': (_x((2, 3, 4, 5)), '''layer { name: "r" type: "Reshape"
@@ -229,7 +247,8 @@ CASES = {
     # Neurons
     'relu_slopes': (_x((2, 3, 4)), '''
         layer { name: "a" type: "ReLU" bottom: "x" top: "a" relu_param { negative_slope: -0.2 } }
-        layer { name: "b" type: "ReLU" bottom: "x" top: "b" relu_param { negative_slope: 1.5 } }'''),
+        layer { name: "b" type: "ReLU" bottom: "x" top: "b"
+                relu_param { negative_slope: 1.5 } }'''),
     'activations': (_x((2, 3, 4)), '''
         layer { name: "a" type: "AbsVal" bottom: "x" top: "a" }
         layer { name: "b" type: "BNLL" bottom: "x" top: "b" }
@@ -442,3 +461,42 @@ def test_check_catches_a_wrong_model():
     weight.raw_data = values.tobytes()
     with pytest.raises(CheckError, match="output 'y' differs"):
         check_model(model, net)
+
+
+# --- Python layers at the end of the net ------------------------------------
+TAIL = '''layer { name: "c" type: "Convolution" bottom: "x" top: "c"
+    convolution_param { num_output: 2 kernel_size: 3 } }
+    layer { name: "ten" type: "Python" bottom: "c" top: "t"
+    python_param { module: "pylayers" layer: "TimesTenLayer" } }
+    layer { name: "half" type: "Python" bottom: "t" top: "y"
+    python_param { module: "pylayers" layer: "ParamStrLayer" param_str: "0.5" } }'''
+
+
+def test_python_tail_runs_after_the_graph(tmp_path):
+    from caffelite.export import postprocess, to_onnx
+    net = make_net(_x((2, 1, 5, 5)), TAIL)
+    path = tmp_path / 'tail.onnx'
+    model = to_onnx(net, path, python_tail=True, check=True)
+    assert [o.name for o in model.graph.output] == ['c']
+    x = np.random.RandomState(0).randn(2, 1, 5, 5).astype(np.float32)
+    results = postprocess(str(path), run_onnx(model, {'x': x}))
+    np.testing.assert_allclose(results['y'], net.forward(x=x)['y'], rtol=1e-5, atol=1e-6)
+
+
+def test_python_tail_takes_only_layers_that_end_the_net():
+    body = TAIL + '''layer { name: "r" type: "ReLU" bottom: "t" top: "r" }'''
+    message = _refusal(_x((2, 1, 5, 5)), body, python_tail=True)
+    assert "layer 'ten' (Python)" in message and '--python-tail' in message
+
+
+@pytest.mark.parametrize('inputs, body, layer', [
+    ({'a': (2, 3), 'b': (2, 3)}, 'layer { name: "l1" type: "L1Loss" bottom: "a" bottom: "b" '
+                                 'top: "loss" }', "layer 'l1' (L1Loss)"),
+    ({'images': (1, 3, 8, 8), 'labels': (1, 1, 2, 16)}, '''layer { name: "transform"
+        type: "DetectNetTransformation" bottom: "images" bottom: "labels" top: "x" top: "y"
+        detectnet_groundtruth_param { stride: 4 image_size_x: 8 image_size_y: 8 } }''',
+     "layer 'transform' (DetectNetTransformation)"),
+])
+def test_detectnet_training_layers_are_refused_by_name(inputs, body, layer):
+    message = _refusal(inputs, body)
+    assert layer in message and 'deploy net' in message

@@ -18,6 +18,9 @@ from refcases import assert_close, reference_path, run_model_case, synthetic_wei
 # Too slow at full size for CI (hundreds of MB of weights, or FCN's 500x500
 # input): the reference test marks them slow.
 HEAVY = {'caffenet', 'alexnet', 'vgg16', 'fcn32s'}
+# Zoo nets whose layers and parameters (fillers aside) are a reference model
+# case's, which test_reference_model runs at full size.
+REFERENCE_TWINS = {'caffenet', 'alexnet', 'googlenet', 'resnet50', 'squeezenet1.1', 'fcn32s'}
 RECORDED_TYPES = ('Pooling', 'Eltwise', 'Concat', 'InnerProduct', 'Crop', 'Deconvolution')
 
 
@@ -84,8 +87,9 @@ def test_zoo_model(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', list_models())
+@pytest.mark.parametrize('name', sorted(set(list_models()) - REFERENCE_TWINS))
 def test_zoo_model_full_size(name):
+    """The zoo nets whose full-size twin is not a reference model case."""
     net = caffelite.Net(deploy_path(name), caffelite.TEST)
     synthetic_weights(net)
     check_model(build_model(net, batch=1), net)
@@ -131,3 +135,48 @@ def test_legacy_net_exports_after_upgrade(case):
     got = run_onnx(model, {info['input']: data['input:' + info['input']]})
     for blob in info['outputs']:
         assert_close(got[blob], data['blob:' + blob], 1e-4, 1e-5, '%s %s' % (case, blob))
+
+
+DETECTNET_HEAD = '''
+    layer { name: "deploy_transform" type: "Power" bottom: "data" top: "transformed_data"
+            power_param { shift: -127 } }
+    layer { name: "conv1" type: "Convolution" bottom: "transformed_data" top: "conv1"
+            convolution_param { num_output: 8 kernel_size: 4 stride: 4 } }
+    layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+    layer { name: "conv2" type: "Convolution" bottom: "conv1" top: "conv2"
+            convolution_param { num_output: 8 kernel_size: 4 stride: 4 } }
+    layer { name: "relu2" type: "ReLU" bottom: "conv2" top: "conv2" }
+    layer { name: "pool5/drop_s1" type: "Dropout" bottom: "conv2" top: "pool5/drop_s1"
+            dropout_param { dropout_ratio: 0.4 } }
+    layer { name: "cvg/classifier" type: "Convolution" bottom: "pool5/drop_s1"
+            top: "cvg/classifier" convolution_param { num_output: 1 kernel_size: 1 } }
+    layer { name: "coverage/sig" type: "Sigmoid" bottom: "cvg/classifier" top: "coverage" }
+    layer { name: "bbox/regressor" type: "Convolution" bottom: "pool5/drop_s1" top: "bboxes"
+            convolution_param { num_output: 4 kernel_size: 1 } }
+    layer { name: "cluster" type: "Python" bottom: "coverage" bottom: "bboxes"
+            top: "bbox-list" python_param { module: "caffe.layers.detectnet.clustering"
+            layer: "ClusterDetections" param_str: "192, 128, 16, 0.6, 1, 1.0, 8, 1" } }'''
+
+
+def test_detectnet_deploy_with_clustering_after_onnx_runtime(tmp_path):
+    """DetectNet's deploy head (mean shift, stride-16 trunk, coverage and
+    bbox maps, NVIDIA's ClusterDetections): the graph ends at coverage and
+    bboxes, and the clustering run on ONNX Runtime's outputs gives
+    caffelite's boxes."""
+    from caffelite.export import postprocess, to_onnx
+    from export_helpers import make_net
+    net = make_net({'data': (1, 3, 128, 192)}, DETECTNET_HEAD)
+    # Coverage over the threshold in most cells and 24-pixel boxes around
+    # each, near enough (eps 1) to their neighbours' to group.
+    net.params['cvg/classifier'][0].data[...] *= 0.02
+    net.params['cvg/classifier'][1].data[...] = 1
+    net.params['bbox/regressor'][0].data[...] *= 0.01
+    net.params['bbox/regressor'][1].data[...] = [-4, -4, 20, 20]
+    path = tmp_path / 'detectnet.onnx'
+    model = to_onnx(net, path, python_tail=True, check=True)
+    assert [o.name for o in model.graph.output] == ['coverage', 'bboxes']
+    image = np.random.RandomState(0).uniform(0, 255, (1, 3, 128, 192)).astype(np.float32)
+    boxes = postprocess(str(path), run_onnx(model, {'data': image}))['bbox-list']
+    expected = net.forward(data=image)['bbox-list']
+    assert expected[0, 0, 4] > np.log(2)     # a box grouped from several proposals
+    np.testing.assert_allclose(boxes, expected, rtol=1e-3, atol=1e-3)

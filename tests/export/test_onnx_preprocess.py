@@ -4,7 +4,6 @@ steps itself."""
 import numpy as np
 import pytest
 
-from caffelite import codec
 from caffelite.classifier import make_transformer
 from caffelite.job_classifier import load_mean_for
 from caffelite.errors import CaffeError
@@ -43,7 +42,8 @@ def test_mean_file_is_center_cropped_to_the_input():
     """A mean image larger than the input is cropped at its center, as
     Caffe's data layer and ``caffelite classify`` do."""
     mean_file = str(reference_path('mean', 'ResNet_mean.binaryproto'))
-    full = codec.load_mean(mean_file)
+    from caffelite.codec import load_mean
+    full = load_mean(mean_file)
     crop = Preprocessing(mean=mean_file).mean_array((1, 3, 32, 32))
     assert np.array_equal(crop, full[:, 96:128, 96:128])
 

@@ -1,0 +1,234 @@
+"""DIGITS' dataset and model forms: field names, defaults and validation
+(wtforms' messages), so that requests written for DIGITS' REST API work.
+
+``parse(FIELDS, form)`` reads a mapping of field name -> string (missing
+fields take their default) and returns (values, errors): ``values`` the
+typed values, ``errors`` {field: [messages]} as DIGITS answers them with
+HTTP 400. Checks that need the server (does a job or folder exist) are
+left to the caller.
+"""
+import os
+
+from ..errors import ParseError
+from ..protoio import parse_text
+from ..proto import caffe_pb2
+from ..images import RESIZE_MODES
+from . import networks, solver, split
+
+REQUIRED = 'This field is required.'
+
+
+class Field:
+    """One form field. ``kind``: 'str', 'int', 'float', 'bool', 'choice';
+    ``multi``: a comma-separated list (DIGITS' MultiIntegerField...);
+    ``required``: always, or a {field: value} condition."""
+
+    def __init__(self, kind, default=None, choices=None, low=None, high=None,
+                 required=False, multi=False):
+        self.kind, self.default, self.choices = kind, default, choices
+        self.low, self.high, self.required, self.multi = low, high, required, multi
+
+    def is_required(self, values):
+        if isinstance(self.required, dict):
+            return all(values.get(k) == v for k, v in self.required.items())
+        return self.required
+
+    def convert(self, text):
+        """The typed value of one non-empty string (ValueError: bad value)."""
+        if self.kind == 'int':
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError('Not a valid integer value.') from None
+        if self.kind == 'float':
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError('Not a valid float value.') from None
+        if self.kind == 'bool':
+            return text.strip().lower() not in ('false', '0', 'off', 'n', 'no', '')
+        if self.kind == 'choice' and text not in self.choices:
+            raise ValueError('Not a valid choice')
+        return text
+
+    def check_range(self, value):
+        if self.low is not None and value < self.low:
+            if self.high is not None:
+                raise ValueError('Number must be between %s and %s.' % (self.low, self.high))
+            raise ValueError('Number must be at least %s.' % self.low)
+        if self.high is not None and value > self.high:
+            raise ValueError('Number must be between %s and %s.' % (self.low, self.high))
+
+
+def _field_value(field, text):
+    if text is None or not str(text).strip():
+        return field.default
+    parts = str(text).split(',') if field.multi else [str(text)]
+    values = [field.convert(p.strip()) for p in parts]
+    for v in values:
+        if field.kind in ('int', 'float'):
+            field.check_range(v)
+    return values if field.multi else values[0]
+
+
+def parse(fields, form):
+    """(values, errors) of ``form`` (a mapping) against ``fields``."""
+    values, errors = {}, {}
+    for name, field in fields.items():
+        try:
+            values[name] = _field_value(field, form.get(name))
+        except ValueError as e:
+            errors[name] = [str(e)]
+            values[name] = field.default
+    for name, field in fields.items():
+        empty = values[name] is None or values[name] == '' or values[name] == []
+        if name not in errors and empty and field.is_required(values):
+            errors[name] = [REQUIRED]
+    return values, errors
+
+
+# --- the dataset form (ImageClassificationDatasetForm) ----------------------
+DATASET_FIELDS = {
+    'dataset_name': Field('str', required=True),
+    'group_name': Field('str', ''),
+    'method': Field('choice', 'folder', ('folder', 'archive')),
+    'folder_train': Field('str', required={'method': 'folder'}),
+    'folder_pct_val': Field('int', 25, low=0, high=100),
+    'folder_pct_test': Field('int', 0, low=0, high=100),
+    'folder_train_min_per_class': Field('int', 2, low=1),
+    'folder_train_max_per_class': Field('int', low=1),
+    'has_val_folder': Field('bool', False),
+    'has_test_folder': Field('bool', False),
+    'encoding': Field('choice', 'png', ('none', 'png', 'jpg')),
+    'resize_channels': Field('choice', '3', ('1', '3')),
+    'resize_width': Field('int', 256, low=1, high=4096, required=True),
+    'resize_height': Field('int', 256, low=1, high=4096, required=True),
+    'resize_mode': Field('choice', 'squash', RESIZE_MODES),
+    'backend': Field('choice', 'lmdb', ('lmdb',)),
+    'compression': Field('choice', 'none', ('none',)),
+}
+
+
+def parse_dataset_form(form):
+    """(values, errors) of a dataset creation request."""
+    values, errors = parse(DATASET_FIELDS, form)
+    if values['folder_pct_val'] + values['folder_pct_test'] > 100:
+        errors.setdefault('folder_pct_val', []).append(
+            'The validation and test percentages add up to more than 100.')
+    for flag in ('has_val_folder', 'has_test_folder'):
+        if values[flag]:
+            errors.setdefault(flag, []).append(
+                'Separate validation/test folders are not supported yet; use '
+                'folder_pct_val and folder_pct_test.')
+    low, high = values['folder_train_min_per_class'], values['folder_train_max_per_class']
+    if low is not None and high is not None and high < low:
+        errors.setdefault('folder_train_max_per_class', []).append(
+            'Field must be greater than folder_train_min_per_class.')
+    return values, errors
+
+
+# --- the model form (ImageClassificationModelForm) ---------------------------
+MODEL_FIELDS = {
+    'model_name': Field('str', required=True),
+    'group_name': Field('str', ''),
+    'dataset': Field('str', required=True),
+    'framework': Field('choice', 'caffe', ('caffe',)),
+    'method': Field('choice', 'standard', ('standard', 'previous', 'pretrained', 'custom')),
+    'standard_networks': Field('choice', None, networks.STANDARD_NETWORKS,
+                               required={'method': 'standard'}),
+    'previous_networks': Field('str', required={'method': 'previous'}),
+    'pretrained_networks': Field('str', required={'method': 'pretrained'}),
+    'custom_network': Field('str', required={'method': 'custom'}),
+    'custom_network_snapshot': Field('str', ''),
+    'train_epochs': Field('int', 30, low=1),
+    'snapshot_interval': Field('float', 1.0, low=0),
+    'val_interval': Field('float', 1.0, low=0),
+    'random_seed': Field('int', low=0),
+    'batch_size': Field('int', [None], low=1, multi=True),
+    'batch_accumulation': Field('int', low=1),
+    'solver_type': Field('choice', 'SGD', tuple(solver.SOLVER_TYPES)),
+    'rms_decay': Field('float', 0.99, low=0),
+    'learning_rate': Field('float', [0.01], low=0, multi=True),
+    'lr_policy': Field('choice', 'step', solver.LR_POLICIES),
+    'lr_step_size': Field('float', 33.0),
+    'lr_step_gamma': Field('float', 0.1),
+    'lr_multistep_values': Field('str', '50,85'),
+    'lr_multistep_gamma': Field('float', 0.5),
+    'lr_exp_gamma': Field('float', 0.95),
+    'lr_inv_gamma': Field('float', 0.1),
+    'lr_inv_power': Field('float', 0.5),
+    'lr_poly_power': Field('float', 3.0),
+    'lr_sigmoid_step': Field('float', 50.0),
+    'lr_sigmoid_gamma': Field('float', 0.1),
+    'crop_size': Field('int', low=1),
+    'use_mean': Field('choice', 'image', split.USE_MEAN),
+    'select_gpu': Field('str', 'next'),
+}
+# The form fields of each lr policy, by the solver's names for them.
+POLICY_FIELDS = {
+    'step': {'stepsize': 'lr_step_size', 'gamma': 'lr_step_gamma'},
+    'multistep': {'stepvalue': 'lr_multistep_values', 'gamma': 'lr_multistep_gamma'},
+    'exp': {'gamma': 'lr_exp_gamma'},
+    'inv': {'gamma': 'lr_inv_gamma', 'power': 'lr_inv_power'},
+    'poly': {'power': 'lr_poly_power'},
+    'sigmoid': {'stepsize': 'lr_sigmoid_step', 'gamma': 'lr_sigmoid_gamma'},
+    'fixed': {},
+}
+
+
+def parse_network_text(text):
+    """A NetParameter from prototxt text; ParseError names line:column."""
+    return parse_text(text, caffe_pb2.NetParameter(), path='custom_network')
+
+
+def parse_model_form(form):
+    """(values, errors) of a model creation request; the snapshot epoch of
+    a previous network comes in the field ``<job id>-snapshot``."""
+    values, errors = parse(MODEL_FIELDS, form)
+    if values['lr_policy'] == 'multistep':
+        try:
+            [float(v) for v in values['lr_multistep_values'].split(',')]
+        except ValueError:
+            errors['lr_multistep_values'] = ['invalid value']
+    if values['method'] == 'custom' and values['custom_network'] and \
+            'custom_network' not in errors:
+        try:
+            parse_network_text(values['custom_network'])
+        except ParseError as e:
+            errors['custom_network'] = ['Bad network: %s' % e]
+    previous = values['previous_networks']
+    values['previous_snapshot'] = 0.0
+    if values['method'] == 'previous' and previous:
+        try:
+            values['previous_snapshot'] = float(form.get('%s-snapshot' % previous) or 0)
+        except ValueError:
+            errors['%s-snapshot' % previous] = ['Not a valid float value.']
+    return values, errors
+
+
+def lr_policy(values):
+    """The solver's lr policy dict ({'policy': name, field: value}) of a form."""
+    name = values['lr_policy']
+    return dict({key: values[field] for key, field in POLICY_FIELDS[name].items()},
+                policy=name)
+
+
+def sweep(values):
+    """One (values, name suffix) per job of a model form whose learning
+    rate and batch size may be comma lists, as DIGITS names them."""
+    jobs = []
+    rates, batches = values['learning_rate'], values['batch_size']
+    for batch in batches:
+        for rate in rates:
+            suffix = ''
+            if len(rates) > 1:
+                suffix += ' learning_rate:%s' % rate
+            if len(batches) > 1:
+                suffix += ' batch_size:%d' % batch
+            jobs.append((dict(values, learning_rate=rate, batch_size=batch), suffix))
+    return jobs
+
+
+def pretrained_paths(values):
+    """The custom network's pretrained model paths (``os.pathsep`` list)."""
+    return [p for p in values['custom_network_snapshot'].strip().split(os.pathsep) if p]

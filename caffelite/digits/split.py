@@ -1,0 +1,247 @@
+"""An all-in-one classification network cut into the ``train_val`` and
+``deploy`` nets of a dataset, as DIGITS' CaffeTrainTask does:
+
+1. clean up: drop Input layers, give every InnerProduct without
+   ``num_output`` the number of classes, drop Accuracy layers whose
+   ``top_k`` exceeds it;
+2. test each layer with Caffe's NetState rules against the three states
+   train (``phase: TRAIN stage: "train"``), val (``phase: TEST stage:
+   "val"``) and deploy (``phase: TEST stage: "deploy"``); data layers go to
+   the train_val net only, other layers to train_val when in train or val
+   and to deploy when in deploy, their rules rewritten to phase rules;
+3. fill the data layers from the dataset (LMDB sources, batch size, crop,
+   mean file or mean pixel) and put an Input of the image shape in deploy;
+4. check that every bottom exists in each phase and that deploy ends in
+   a Softmax.
+"""
+import collections
+
+import numpy as np
+
+from ..errors import NetError
+from ..netgraph import layer_included
+from ..proto import caffe_pb2
+
+# DIGITS' batch size for data layers that set none.
+DEFAULT_BATCH_SIZE = 16
+USE_MEAN = ('none', 'image', 'pixel')
+STATES = {'train': caffe_pb2.NetState(phase=caffe_pb2.TRAIN, stage=['train']),
+          'val': caffe_pb2.NetState(phase=caffe_pb2.TEST, stage=['val']),
+          'deploy': caffe_pb2.NetState(phase=caffe_pb2.TEST, stage=['deploy'])}
+
+# What the split needs to know of a dataset job: LMDB folders (val_db None
+# when the dataset has no validation images), the mean.binaryproto path and
+# its per-channel mean, the image size and the class count.
+Dataset = collections.namedtuple(
+    'Dataset', 'train_db val_db mean_file mean_pixel height width channels labels')
+# The split: train_val and deploy NetParameters, and the batch sizes and
+# crop size the data layers ended with (the solver needs them).
+Split = collections.namedtuple('Split', 'train_val deploy train_batch val_batch crop_size')
+
+
+def cleanup(network, num_labels):
+    """A copy of ``network`` with DIGITS' clean-up of classification nets."""
+    net = caffe_pb2.NetParameter()
+    net.CopyFrom(network)
+    kept = []
+    for lp in net.layer:
+        if 'Data' in lp.type and lp.type != 'Data':
+            raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
+                           % (lp.name, lp.type))
+        if lp.type == 'Input':
+            continue
+        if lp.type == 'Accuracy' and lp.accuracy_param.top_k > num_labels:
+            continue
+        if lp.type == 'InnerProduct' and not lp.inner_product_param.HasField('num_output'):
+            lp.inner_product_param.num_output = num_labels
+        kept.append(lp)
+    del net.layer[:]
+    net.layer.extend(kept)
+    return net
+
+
+def _set_rule(lp, phase):
+    """Replace a layer's rules with ``include { phase }`` (None: no rule)."""
+    lp.ClearField('include')
+    lp.ClearField('exclude')
+    if phase is not None:
+        lp.include.add(phase=phase)
+
+
+def _phase_rule(in_train, in_val):
+    """The phase rule of a layer in train and/or val (None when in both)."""
+    if not in_train:
+        return caffe_pb2.TEST
+    return None if in_val else caffe_pb2.TRAIN
+
+
+def filter_by_state(network):
+    """(data layers, train_val layers, deploy layers), lists of
+    LayerParameter copies with their rules rewritten (see module doc)."""
+    data, train_val, deploy = [], [], []
+    for lp in network.layer:
+        inside = {name: layer_included(lp, state) for name, state in STATES.items()}
+        if 'Data' in lp.type:
+            copy = caffe_pb2.LayerParameter()
+            copy.CopyFrom(lp)
+            _set_rule(copy, _phase_rule(inside['train'], inside['val']))
+            data.append(copy)
+            continue
+        if inside['train'] or inside['val']:
+            copy = caffe_pb2.LayerParameter()
+            copy.CopyFrom(lp)
+            _set_rule(copy, _phase_rule(inside['train'], inside['val']))
+            train_val.append(copy)
+        if inside['deploy']:
+            copy = caffe_pb2.LayerParameter()
+            copy.CopyFrom(lp)
+            _set_rule(copy, None)
+            deploy.append(copy)
+    return data, train_val, deploy
+
+
+def _train_and_val_layers(data_layers):
+    """The one TRAIN and at most one TEST data layer of the split."""
+    found = {caffe_pb2.TRAIN: None, caffe_pb2.TEST: None}
+    for lp in data_layers:
+        # A data layer in both states becomes one layer per phase.
+        phases = [r.phase for r in lp.include] or [caffe_pb2.TRAIN, caffe_pb2.TEST]
+        for phase in phases:
+            if found[phase] is not None:
+                raise NetError('cannot specify two %s data layers (%s and %s)'
+                               % ('train' if phase == caffe_pb2.TRAIN else 'val',
+                                  found[phase].name, lp.name))
+            found[phase] = caffe_pb2.LayerParameter()
+            found[phase].CopyFrom(lp)
+            _set_rule(found[phase], phase)
+    if found[caffe_pb2.TRAIN] is None and found[caffe_pb2.TEST] is not None:
+        raise NetError('cannot specify a val data layer without a train data layer')
+    return found[caffe_pb2.TRAIN], found[caffe_pb2.TEST]
+
+
+def _check_no_source(lp):
+    if lp.data_param.HasField('source'):
+        raise NetError("layer '%s': don't set data_param.source (DIGITS sets it to the "
+                       "dataset)" % lp.name)
+    if lp.data_param.HasField('backend'):
+        raise NetError("layer '%s': don't set data_param.backend" % lp.name)
+
+
+def _new_data_layer(phase):
+    lp = caffe_pb2.LayerParameter(name='data', type='Data', top=['data', 'label'])
+    lp.include.add(phase=phase)
+    lp.data_param.batch_size = DEFAULT_BATCH_SIZE
+    return lp
+
+
+def _fill_data_layer(lp, source, dataset, use_mean, batch_size, crop_size):
+    lp.data_param.source = source
+    lp.data_param.backend = caffe_pb2.DataParameter.LMDB
+    t = lp.transform_param
+    if crop_size:
+        t.crop_size = crop_size
+    if use_mean != 'none':
+        t.ClearField('mean_file')
+        t.ClearField('mean_value')
+        if use_mean == 'pixel':
+            t.mean_value.extend(dataset.mean_pixel)
+        else:
+            t.mean_file = dataset.mean_file
+    if batch_size:
+        lp.data_param.batch_size = batch_size
+    elif not lp.data_param.HasField('batch_size'):
+        lp.data_param.batch_size = DEFAULT_BATCH_SIZE
+
+
+def _crop_size(train_layer, dataset, crop_size):
+    """The crop every data layer gets: the form's (at most the image's
+    short side), else the train layer's own, clamped to the image."""
+    largest = min(dataset.height, dataset.width)
+    if crop_size:
+        if crop_size > largest:
+            raise NetError('crop_size %d is larger than the images (%dx%d)'
+                           % (crop_size, dataset.width, dataset.height))
+        return crop_size
+    if train_layer.transform_param.HasField('crop_size'):
+        return min(train_layer.transform_param.crop_size, largest)
+    return None
+
+
+def sanity_check(net, phase):
+    """Every bottom of a layer in ``phase`` is a top of an earlier layer in it."""
+    state = caffe_pb2.NetState(phase=phase)
+    tops = set(net.input)
+    for lp in net.layer:
+        if not layer_included(lp, state):
+            continue
+        for bottom in lp.bottom:
+            if bottom not in tops:
+                raise NetError("layer '%s' references bottom '%s' at the %s stage, but this "
+                               "blob is not included at that stage; limit the layer with an "
+                               "include rule" % (lp.name, bottom,
+                                                 caffe_pb2.Phase.Name(phase)))
+        tops.update(lp.top)
+
+
+def deploy_net(layers, dataset, crop_size, name):
+    """The deploy NetParameter: an Input ``data`` of 1 x C x H x W (the
+    crop when there is one), then the deploy layers."""
+    net = caffe_pb2.NetParameter(name=name)
+    h, w = (crop_size, crop_size) if crop_size else (dataset.height, dataset.width)
+    data = net.layer.add(name='data', type='Input', top=['data'])
+    data.input_param.shape.add(dim=[1, dataset.channels, h, w])
+    net.layer.extend(layers)
+    sanity_check(net, caffe_pb2.TEST)
+    if not any(lp.type == 'Softmax' for lp in net.layer):
+        raise NetError('the deploy network has no Softmax layer: add one with '
+                       'include { stage: "deploy" } (see the standard networks)')
+    return net
+
+
+def split_classification(network, dataset, batch_size=None, crop_size=None, use_mean='image'):
+    """Cut an all-in-one ``network`` (a NetParameter) for ``dataset`` (a
+    :data:`Dataset`); ``batch_size`` and ``crop_size`` (None: the net's)
+    and ``use_mean`` come from the model form. Returns a :data:`Split`.
+    Raises NetError naming the layer at fault."""
+    if use_mean not in USE_MEAN:
+        raise NetError('use_mean must be one of %s, not %r' % (', '.join(USE_MEAN), use_mean))
+    data, train_val_layers, deploy_layers = filter_by_state(cleanup(network, dataset.labels))
+    train, val = _train_and_val_layers(data)
+    for lp in (train, val):
+        if lp is not None:
+            _check_no_source(lp)
+    train = train or _new_data_layer(caffe_pb2.TRAIN)
+    if dataset.val_db:
+        val = val or _new_data_layer(caffe_pb2.TEST)
+    else:
+        val = None
+    crop = _crop_size(train, dataset, crop_size)
+    _fill_data_layer(train, dataset.train_db, dataset, use_mean, batch_size, crop)
+    if val is not None:
+        _fill_data_layer(val, dataset.val_db, dataset, use_mean, batch_size, crop)
+    train_val = caffe_pb2.NetParameter(name=network.name)
+    train_val.layer.extend([lp for lp in (train, val) if lp is not None] + train_val_layers)
+    sanity_check(train_val, caffe_pb2.TRAIN)
+    if val is not None:
+        sanity_check(train_val, caffe_pb2.TEST)
+    deploy = deploy_net(deploy_layers, dataset, crop, network.name)
+    return Split(train_val, deploy, train.data_param.batch_size,
+                 val.data_param.batch_size if val is not None else None, crop)
+
+
+def network_from_previous(network, same_dataset):
+    """The network of a previous model job for a new one: the same, with
+    the last InnerProduct renamed ``<name>_retrain`` when the dataset
+    differs, so that its weights (sized for other classes) are not loaded."""
+    net = caffe_pb2.NetParameter()
+    net.CopyFrom(network)
+    if not same_dataset:
+        products = [lp for lp in net.layer if lp.type == 'InnerProduct']
+        if products:
+            products[-1].name = products[-1].name + '_retrain'
+    return net
+
+
+def mean_pixel(mean):
+    """The per-channel mean (list of floats, BGR) of a C x H x W mean image."""
+    return [float(v) for v in np.asarray(mean, np.float64).mean(axis=(1, 2))]

@@ -1,0 +1,196 @@
+"""The DIGITS-compatible web application (Starlette, served by uvicorn).
+
+Routes keep DIGITS' paths, form fields and JSON keys (its
+``docs/API.md`` walkthrough runs unchanged with curl). A route answers
+JSON when its path ends in ``.json`` or the request prefers
+``application/json``, HTML otherwise. Errors answer DIGITS' shapes with a
+4xx/5xx code, never a traceback.
+"""
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from ..errors import CaffeError
+from . import datasets, jobs, models, pages, views_datasets, views_jobs, views_models
+from .events import EventBus
+from .executor import LocalExecutor
+from .inference import ClassifierCache
+from .runner import Runner
+from .security import SecurityMiddleware
+from .web import FormErrors, error_response
+
+log = logging.getLogger('caffelite.server')
+
+
+@dataclasses.dataclass
+class ServerConfig:
+    """``caffelite serve``'s options. ``data_roots``: folders whose files
+    clients may name by path; ``token``: required from every request when
+    set; ``gpus``: device ids jobs may train on (none: CPU)."""
+    jobs_dir: str
+    data_roots: tuple = ()
+    token: str = None
+    max_upload_mb: float = 500
+    gpus: tuple = ()
+
+    def __post_init__(self):
+        self.jobs_dir = os.path.abspath(self.jobs_dir)
+        self.data_roots = tuple(os.path.realpath(r) for r in self.data_roots)
+
+    @property
+    def max_upload_bytes(self):
+        return int(self.max_upload_mb * (1 << 20))
+
+
+class ServerState:
+    """What the views share: the job store, event bus, runner and the
+    loaded classifiers."""
+
+    def __init__(self, config):
+        self.config = config
+        self.store = jobs.JobStore(config.jobs_dir)
+        self.bus = EventBus()
+        self.runner = Runner(self.store, self.bus, LocalExecutor(), config.gpus)
+        self.classifiers = ClassifierCache(self.store)
+
+    def job_json(self, job, detailed=True):
+        folder = self.store.path(job['id'])
+        if job['type'] == 'dataset':
+            return datasets.dataset_json(job, folder, detailed)
+        if job['type'] == 'model':
+            return models.model_json(job, folder, self.store.jobs.get(job['dataset_id']),
+                                     detailed)
+        return pretrained_json(job, folder)
+
+    def load(self):
+        """Read the jobs folder; jobs cut off by a stop are marked Abort
+        (their orphan workers stopped) and model curves rebuilt."""
+        for job in self.store.load_all():
+            stop_orphan(job.get('pid'))
+            self.store.set_status(job, jobs.ABORT, {
+                'type': 'Interrupted', 'message': 'the server stopped while this job ran'})
+        for job in self.store.list('model'):
+            models.replay_log(job, self.store.path(job['id']))
+
+
+def pretrained_json(job, folder):
+    h, w, c = job['image_dims']
+    return {'id': job['id'], 'name': job['name'], 'status': job['status'],
+            'type': 'pretrained_model', 'username': job['username'], 'framework': 'caffe',
+            'directory': folder, 'has_labels': True, 'job id': job['id'],
+            'image dimensions': [h, w, c], 'image resize mode': job['resize_mode'],
+            'weights file': 'model.caffemodel', 'model file': models.ORIGINAL,
+            'labels file': datasets.LABELS_FILE, 'source_job_id': job['source_job_id']}
+
+
+def stop_orphan(pid):
+    """Stop a worker left running by a server that died (if ``pid`` is one)."""
+    if not pid:
+        return
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            if b'caffelite.server.worker' not in f.read():
+                return
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError):
+        pass
+
+
+def routes():
+    j, d, m = views_jobs, views_datasets, views_models
+    table = [
+        ('/', j.index, ['GET']), ('/index.json', j.index, ['GET']),
+        ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
+        ('/events', j.all_events, ['GET']),
+        ('/files/{path:path}', j.files, ['GET']),
+        ('/clone/{clone}', j.clone, ['GET', 'POST']),
+        ('/datasets/images/classification/new', d.new, ['GET']),
+        ('/datasets/images/classification.json', d.create, ['POST']),
+        ('/datasets/images/classification', d.create, ['POST']),
+        ('/models/images/classification/new', m.new, ['GET']),
+        ('/models/images/classification.json', m.create, ['POST']),
+        ('/models/images/classification', m.create, ['POST']),
+        ('/models/images/classification/classify_one.json', m.classify_one, ['POST']),
+        ('/models/images/classification/classify_one', m.classify_one, ['POST']),
+        ('/models/images/classification/classify_many.json', m.classify_many, ['POST']),
+        ('/models/images/classification/classify_many', m.classify_many, ['POST']),
+        ('/models/images/classification/top_n.json', m.top_n, ['POST']),
+        ('/models/images/classification/top_n', m.top_n, ['POST']),
+        ('/models/customize', m.customize, ['POST']),
+        ('/models/visualize-network', m.visualize_network, ['POST']),
+        ('/models/visualize-lr', m.visualize_lr, ['POST']),
+        ('/models/{job_id}/to_pretrained', m.to_pretrained, ['GET', 'POST']),
+        ('/models/{job_id}/download', m.download, ['GET', 'POST']),
+        ('/models/{job_id}/download.{extension:path}', m.download, ['GET', 'POST']),
+        ('/models/{job_id}/resume', j.resume, ['POST']),
+        ('/pretrained_models/{job_id}.json', m.show, ['GET']),
+        ('/pretrained_models/{job_id}', m.show, ['GET']),
+    ]
+    for kind in ('datasets', 'models', 'jobs'):
+        table += [('/%s/{job_id}/status' % kind, j.status, ['GET']),
+                  ('/%s/{job_id}/abort' % kind, j.abort, ['POST']),
+                  ('/%s/{job_id}/events' % kind, j.job_events, ['GET'])]
+    table += [('/jobs/{job_id}/resume', j.resume, ['POST']),
+              ('/datasets/{job_id}.json', d.show, ['GET']),
+              ('/datasets/{job_id}', d.show, ['GET']),
+              ('/models/{job_id}.json', m.show, ['GET']),
+              ('/models/{job_id}', m.show, ['GET']),
+              ('/jobs/{job_id}', j.show, ['GET']),
+              ('/jobs/{job_id}', j.edit, ['PUT'])]
+    for kind in ('datasets', 'models', 'jobs', 'pretrained_models'):
+        table.append(('/%s/{job_id}' % kind, j.delete, ['DELETE']))
+    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+
+
+async def _http_error(request, exc):
+    return error_response(request.scope, exc.status_code, exc.detail,
+                          type(exc).__name__ if type(exc) is not HTTPException
+                          else _HTTP_NAMES.get(exc.status_code, 'HTTPException'))
+
+
+_HTTP_NAMES = {400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
+               405: 'MethodNotAllowed', 409: 'Conflict', 413: 'RequestEntityTooLarge'}
+
+
+async def _form_errors(request, exc):
+    return error_response(request.scope, 400, str(exc), 'ValidationError', exc.errors)
+
+
+async def _caffe_error(request, exc):
+    return error_response(request.scope, 400, str(exc), type(exc).__name__)
+
+
+async def _unexpected(request, exc):
+    log.exception('%s %s failed', request.method, request.url.path)
+    return error_response(request.scope, 500, str(exc), type(exc).__name__)
+
+
+async def _refuse(scope, receive, send, status, message):
+    response = error_response(scope, status, message, _HTTP_NAMES.get(status, 'Error'))
+    await response(scope, receive, send)
+
+
+def create_app(config):
+    """The Starlette application serving ``config``'s jobs folder."""
+    state = ServerState(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        state.load()
+        yield
+        await state.runner.shutdown()
+
+    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers={
+        HTTPException: _http_error, FormErrors: _form_errors, CaffeError: _caffe_error,
+        Exception: _unexpected})
+    app.state.server = state
+    pages.install(app)
+    app.add_middleware(SecurityMiddleware, refuse=_refuse, token=config.token,
+                       max_upload=config.max_upload_bytes)
+    return app

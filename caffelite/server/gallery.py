@@ -1,0 +1,132 @@
+"""Pictures for the pages: images as ``data:`` URIs, and a gallery of a
+dataset's LMDB databases (DIGITS' "Explore the db" page: one page of
+images at a time, optionally of one class)."""
+import base64
+import os
+import threading
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from .. import codec
+from ..errors import CaffeError
+from ..lmdbs import open_readonly
+from ..proto import caffe_pb2
+from ..tools.dataset import SPLITS
+from ..images import encode, read_like_digits, resize_like_digits
+from . import datasets
+from .views_jobs import get_job, server
+from .web import render
+
+THUMBNAIL = 96
+PAGE_SIZES = (10, 25, 50, 100)
+_MIME = ((b'\x89PNG', 'image/png'), (b'\xff\xd8', 'image/jpeg'))
+
+
+def data_uri(pixels):
+    """A PNG ``data:`` URI of H x W (gray) or H x W x 3 (RGB) uint8 pixels."""
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    return 'data:image/png;base64,' + base64.b64encode(encode(pixels, 'png')).decode('ascii')
+
+
+def datum_uri(datum):
+    """A ``data:`` URI of a Datum's image: its PNG/JPEG bytes as they are,
+    raw BGR bytes encoded as PNG."""
+    if datum.encoded:
+        for magic, mime in _MIME:
+            if datum.data.startswith(magic):
+                return 'data:%s;base64,%s' % (mime, base64.b64encode(datum.data).decode('ascii'))
+    chw = codec.datum_to_array(datum)
+    pixels = chw[0] if chw.shape[0] == 1 else chw[::-1].transpose(1, 2, 0)
+    return data_uri(np.ascontiguousarray(pixels).astype(np.uint8))
+
+
+def file_thumbnail(path, size=THUMBNAIL):
+    """A PNG ``data:`` URI of the image file ``path`` shrunk to fit size x
+    size, or None when it cannot be read."""
+    try:
+        pixels = read_like_digits(path, True)
+    except CaffeError:
+        return None
+    h, w = pixels.shape[:2]
+    scale = min(1.0, size / float(max(h, w)))
+    return data_uri(resize_like_digits(pixels, max(1, round(h * scale)),
+                                       max(1, round(w * scale))))
+
+
+class DbIndex:
+    """The keys and labels of an LMDB's records, in key order, read once per
+    database (and again when its data file changes)."""
+    _cache = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def of(cls, db_path):
+        data_file = os.path.join(db_path, 'data.mdb')
+        stamp = os.path.getmtime(data_file) if os.path.exists(data_file) else None
+        with cls._lock:
+            cached = cls._cache.get(db_path)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, cls._read(db_path))
+                cls._cache[db_path] = cached
+            return cached[1]
+
+    @staticmethod
+    def _read(db_path):
+        keys, labels = [], []
+        datum = caffe_pb2.Datum()
+        with open_readonly(db_path).begin() as txn:
+            for key, value in txn.cursor():
+                datum.ParseFromString(value)
+                keys.append(key)
+                labels.append(datum.label)
+        return keys, np.array(labels, dtype=np.int64)
+
+
+def db_page(db_path, page, size, label=None):
+    """One page of a database's gallery: {'images': [{'key', 'label',
+    'src'}], 'total': records matching ``label`` (all when None)}."""
+    keys, labels = DbIndex.of(db_path)
+    chosen = np.arange(len(keys)) if label is None else np.flatnonzero(labels == label)
+    images = []
+    datum = caffe_pb2.Datum()
+    with open_readonly(db_path).begin() as txn:
+        for index in chosen[page * size:(page + 1) * size]:
+            datum.ParseFromString(txn.get(keys[index]))
+            images.append({'key': keys[index].decode('utf-8', 'replace'),
+                           'label': int(labels[index]), 'src': datum_uri(datum)})
+    return {'images': images, 'total': int(len(chosen))}
+
+
+def _int_arg(request, name, default, low=0):
+    text = request.query_params.get(name, '').strip()
+    if not text:
+        return default
+    if not text.lstrip('-').isdigit() or int(text) < low:
+        raise HTTPException(400, '%s must be a whole number of at least %d' % (name, low))
+    return int(text)
+
+
+async def explore(request):
+    """GET /datasets/images/classification/explore?job_id&db&page&size&label
+    (DIGITS' route): a page of one database's images with their labels."""
+    state = server(request)
+    job = get_job(request, request.query_params.get('job_id', ''), 'dataset')
+    db = request.query_params.get('db', 'train')
+    folder = state.store.path(job['id'])
+    db_path = os.path.join(folder, db + '_db')
+    if db not in SPLITS or not os.path.isdir(db_path):
+        raise HTTPException(404, 'dataset %s has no %s database' % (job['id'], db))
+    page, size = _int_arg(request, 'page', 0), _int_arg(request, 'size', 25, 1)
+    label = _int_arg(request, 'label', None)
+    try:
+        found = await run_in_threadpool(db_page, db_path, page, min(size, 500), label)
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
+    names = datasets.read_labels(folder)
+    pages = max(1, -(-found['total'] // size))
+    return render(request, 'datasets/images/classification/explore.html', dict(
+        found, job_id=job['id'], name=job['name'], db=db, page=page, size=size, label=label,
+        labels=names, pages=pages, page_sizes=PAGE_SIZES))

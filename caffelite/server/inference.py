@@ -1,0 +1,54 @@
+"""Classifiers of model jobs, kept loaded: a request to classify pays for
+loading a snapshot once, not every time. Each classifier is used by one
+request at a time (a net is not thread-safe); requests run in threads so
+the event loop stays free for other requests and live updates."""
+import collections
+import os
+import threading
+
+from ..digits.inference import DigitsClassifier
+from . import datasets, models
+
+CACHE_SIZE = 4
+
+
+class LoadedClassifier:
+    def __init__(self, classifier):
+        self.classifier = classifier
+        self.lock = threading.Lock()
+
+
+class ClassifierCache:
+    """The newest CACHE_SIZE classifiers, by (job, snapshot file, mtime)."""
+
+    def __init__(self, store, size=CACHE_SIZE):
+        self.store, self.size = store, size
+        self.loaded = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, job, epoch=None):
+        """The LoadedClassifier of model ``job`` at snapshot ``epoch``
+        (None: newest). Raises CaffeError when there is none."""
+        job_dir = self.store.path(job['id'])
+        weights = models.snapshot_path(job, job_dir, epoch)
+        key = (job['id'], weights, os.path.getmtime(weights))
+        with self.lock:
+            if key in self.loaded:
+                self.loaded.move_to_end(key)
+                return self.loaded[key]
+        dataset = self.store.get(job['dataset_id'])
+        dataset_dir = self.store.path(dataset['id'])
+        classifier = DigitsClassifier(
+            os.path.join(job_dir, models.DEPLOY), weights, datasets.read_labels(dataset_dir),
+            dataset['image_dims'], dataset['resize_mode'], job['form']['use_mean'],
+            os.path.join(dataset_dir, datasets.MEAN_FILE))
+        with self.lock:
+            self.loaded[key] = LoadedClassifier(classifier)
+            while len(self.loaded) > self.size:
+                self.loaded.popitem(last=False)
+            return self.loaded[key]
+
+    def forget(self, job_id):
+        with self.lock:
+            for key in [k for k in self.loaded if k[0] == job_id]:
+                del self.loaded[key]

@@ -1,0 +1,102 @@
+"""Dataset routes: DIGITS' classification dataset form, from a server
+folder (under ``--data-root``) or an uploaded archive (``method=archive``,
+the file in ``archive``)."""
+import os
+import shutil
+import tempfile
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form
+from . import archives, datasets, jobs
+from .security import resolve_server_path
+from .views_jobs import get_job, server
+from .web import FormErrors, read_form, redirect, render, require_login, wants_json
+
+# An archive may unpack to at most this many times the upload limit.
+UNPACK_FACTOR = 4
+
+
+async def new(request):
+    """The form (filled from ?clone=<id>)."""
+    state = server(request)
+    clone = request.query_params.get('clone')
+    values = {name: f.default for name, f in DATASET_FIELDS.items()}
+    if clone:
+        values.update(get_job(request, clone, 'dataset')['form'])
+    return render(request, 'datasets/images/classification/new.html', {'form': values})
+
+
+async def _save_upload(upload, folder):
+    """Stream an uploaded file into a new temporary file in ``folder``."""
+    suffix = next((s for s in archives.ARCHIVE_SUFFIXES
+                   if upload.filename.lower().endswith(s)), '')
+    fd, path = tempfile.mkstemp(prefix='.upload-', suffix=suffix, dir=folder)
+    with os.fdopen(fd, 'wb') as out:
+        while True:
+            chunk = await upload.read(1 << 20)
+            if not chunk:
+                break
+            out.write(chunk)
+    return path
+
+
+async def _unpacked_archive(state, upload):
+    """The folder (beside the jobs) an uploaded archive unpacks into."""
+    path = await _save_upload(upload, state.store.jobs_dir)
+    destination = path + '.d'
+    try:
+        await run_in_threadpool(archives.unpack, path, destination,
+                                UNPACK_FACTOR * state.config.max_upload_bytes)
+    except archives.ArchiveError as e:
+        raise HTTPException(400, str(e)) from None
+    finally:
+        os.remove(path)
+    return destination
+
+
+async def create(request):
+    """Make a dataset job; JSON answers the job, browsers go to its page."""
+    state = server(request)
+    fields, files = await read_form(request)
+    user = require_login(request, fields)
+    values, errors = parse_dataset_form(fields)
+    if values['method'] == 'archive' and 'archive' not in files:
+        errors['archive'] = [REQUIRED]
+    if errors:
+        raise FormErrors(errors)
+    unpacked = folder = None
+    if values['method'] == 'folder':
+        folder = resolve_server_path(values['folder_train'], state.config.data_roots,
+                                     'folder_train')
+        if not os.path.isdir(folder):
+            raise FormErrors({'folder_train': ['Folder does not exist']})
+    else:
+        unpacked = await _unpacked_archive(state, files['archive'])
+    job_id = state.store.reserve()
+    try:
+        if unpacked:
+            images = state.store.path(job_id, 'images')
+            os.replace(unpacked, images)
+            folder = archives.image_root(images)
+        job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
+                           form=values, **datasets.new_dataset_facts(values, folder))
+        state.store.add(job_id, job)
+    except BaseException:
+        state.store.discard(job_id)
+        if unpacked:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        raise
+    state.runner.submit(job)
+    if wants_json(request):
+        return render(request, '', datasets.dataset_json(job, state.store.path(job_id), False))
+    return redirect('/datasets/%s' % job_id)
+
+
+async def show(request):
+    state = server(request)
+    job = get_job(request, job_type='dataset')
+    return render(request, 'datasets/images/classification/show.html',
+                  datasets.dataset_json(job, state.store.path(job['id'])))
+

@@ -1,0 +1,196 @@
+"""Routes common to every job: the home page and its JSON, login, status,
+abort, resume, delete, clone, rename, live events and job files."""
+import os
+import shutil
+
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, \
+    StreamingResponse
+
+import caffelite
+from . import events, jobs, models
+from .web import (check_username, read_form, redirect, render, require_login,
+                  require_permission, wants_json)
+
+JOB_TYPES = {'dataset': 'Image Classification Dataset', 'model': 'Image Classification Model',
+             'pretrained': 'Pretrained Model'}
+SHOW_URLS = {'dataset': '/datasets/%s', 'model': '/models/%s',
+             'pretrained': '/pretrained_models/%s'}
+NEW_URLS = {'dataset': '/datasets/images/classification/new',
+            'model': '/models/images/classification/new'}
+
+
+def server(request):
+    return request.app.state.server
+
+
+def get_job(request, job_id=None, job_type=None):
+    """The job of the request's ``job_id`` (404 when absent or of another type)."""
+    state = server(request)
+    job_id = job_id or request.path_params['job_id']
+    job = state.store.jobs.get(job_id)
+    if job is None or (job_type and job['type'] != job_type):
+        raise HTTPException(404, 'Job not found: %s' % job_id)
+    return job
+
+
+async def index(request):
+    """DIGITS' home: every job, newest first, grouped by kind."""
+    state = server(request)
+    data = {'version': caffelite.__version__, 'jobs_dir': state.store.jobs_dir,
+            'datasets': [], 'models': [], 'pretrained_models': []}
+    lists = {'dataset': 'datasets', 'model': 'models', 'pretrained': 'pretrained_models'}
+    for job in state.store.list():
+        data[lists[job['type']]].append(state.job_json(job, detailed=False))
+    return render(request, 'home.html', data)
+
+
+async def login(request):
+    """Ask for a username (no password, as DIGITS); it is kept in a cookie."""
+    fields, _ = await read_form(request)
+    next_url = fields.get('next') or '/'
+    if not next_url.startswith('/') or next_url.startswith('//'):
+        next_url = '/'
+    if request.method == 'GET':
+        return render(request, 'login.html', {'next': next_url})
+    name = (fields.get('username') or '').strip()
+    if not name:
+        raise HTTPException(400, 'username is required')
+    check_username(name)
+    response = (JSONResponse({'username': name}) if wants_json(request)
+                else redirect(next_url))
+    response.set_cookie('username', name, samesite='strict')
+    return response
+
+
+async def logout(request):
+    response = redirect('/')
+    response.delete_cookie('username')
+    return response
+
+
+async def status(request):
+    """DIGITS' status route: {"status", "type", "name", "error"}."""
+    job = get_job(request)
+    error = job['error']
+    return JSONResponse({'status': job['status'], 'type': JOB_TYPES[job['type']],
+                         'name': job['name'], 'progress': int(round(100 * job['progress'])),
+                         'eta': job['eta'],
+                         'error': '%s: %s' % (error['type'], error['message']) if error
+                         else None})
+
+
+async def show(request):
+    """/jobs/<id>: the dataset, model or pretrained model page."""
+    job = get_job(request)
+    return redirect(SHOW_URLS[job['type']] % job['id'])
+
+
+def _done(request, text, job):
+    if wants_json(request):
+        return JSONResponse(server(request).job_json(job))
+    return PlainTextResponse(text)
+
+
+async def abort(request):
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request)
+    require_permission(job, user)
+    if not await server(request).runner.abort(job):
+        raise HTTPException(403, 'Job not aborted: job %s is %s' % (job['id'], job['status']))
+    return _done(request, 'Job aborted.', job)
+
+
+async def resume(request):
+    """Train an aborted (or failed) model job on from its newest solverstate."""
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request, job_type='model')
+    require_permission(job, user)
+    if job['status'] not in (jobs.ABORT, jobs.ERROR) or not job.get('files_written'):
+        raise HTTPException(403, 'Job not resumed: job %s is %s' % (job['id'], job['status']))
+    server(request).runner.resume(job)
+    return _done(request, 'Job resumed.', job)
+
+
+async def delete(request):
+    """Delete a job and its folder (aborting it first)."""
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request)
+    require_permission(job, user)
+    state = server(request)
+    users = [j['id'] for j in state.store.dependents(job['id'])]
+    if users:
+        raise HTTPException(403, 'Job not deleted: jobs %s use it' % ', '.join(users))
+    await state.runner.abort(job)
+    state.classifiers.forget(job['id'])
+    state.store.jobs.pop(job['id'], None)
+    shutil.rmtree(state.store.path(job['id']), ignore_errors=True)
+    return PlainTextResponse('Job deleted.')
+
+
+async def edit(request):
+    """PUT /jobs/<id>: rename (job_name) or annotate (job_notes) a job."""
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request)
+    require_permission(job, user)
+    if 'job_name' in fields:
+        if not fields['job_name'].strip():
+            raise HTTPException(400, 'name cannot be blank')
+        job['name'] = fields['job_name'].strip()
+    if 'job_notes' in fields:
+        job['notes'] = fields['job_notes'].strip() or None
+    server(request).store.save(job)
+    return _done(request, '%s updated.' % JOB_TYPES[job['type']], job)
+
+
+async def clone(request):
+    """The form values of a job, to make another; browsers go to its form."""
+    job = get_job(request, request.path_params['clone'])
+    if job['type'] not in NEW_URLS:
+        raise HTTPException(400, 'Invalid job type: %s jobs cannot be cloned' % job['type'])
+    if wants_json(request):
+        return JSONResponse({'type': job['type'], 'form': job['form'],
+                             'url': NEW_URLS[job['type']] + '?clone=' + job['id']})
+    return redirect(NEW_URLS[job['type']] + '?clone=' + job['id'])
+
+
+def _first_events(state, job):
+    first = [('status', dict(job_id=job['id'], status=job['status'], error=job['error'])),
+             ('progress', dict(job_id=job['id'], percentage=int(round(100 * job['progress'])),
+                               eta=job['eta']))]
+    if job['type'] == 'model':
+        found = models.snapshots(job, state.store.path(job['id']))
+        first.append(('snapshots', dict(job_id=job['id'], snapshots=[e for _, e in found])))
+    return first
+
+
+def _event_stream(stream):
+    return StreamingResponse(stream, media_type='text/event-stream',
+                             headers={'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
+
+
+async def job_events(request):
+    """Server-Sent Events of one job (see caffelite.server.events)."""
+    state = server(request)
+    job = get_job(request)
+    return _event_stream(events.stream(state.bus, job['id'], _first_events(state, job)))
+
+
+async def all_events(request):
+    """Server-Sent Events of every job (the home page)."""
+    state = server(request)
+    first = [e for job in state.store.list() for e in _first_events(state, job)[:2]]
+    return _event_stream(events.stream(state.bus, events.ALL_JOBS, first))
+
+
+async def files(request):
+    """A file of a job folder, e.g. /files/<job id>/mean.jpg."""
+    root = server(request).store.jobs_dir
+    path = os.path.realpath(os.path.join(root, request.path_params['path']))
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        raise HTTPException(404, 'File not found: %s' % request.path_params['path'])
+    return FileResponse(path)

@@ -1,0 +1,419 @@
+"""Model routes: DIGITS' classification model form (a sweep of batch
+sizes and learning rates makes one job each), the model page and its JSON,
+classification of one image or a list, pretrained models, download,
+network customization and drawing, and the learning-rate preview."""
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+
+import numpy as np
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ..digits import forms, networks, solver as digits_solver
+from ..digits.inference import accuracy_report, read_image_list
+from ..errors import CaffeError, NetError, ParseError
+from ..proto import caffe_pb2
+from ..solver import learning_rate
+from . import datasets, jobs, models, netsvg, pretrained
+from .security import resolve_server_path
+from .views_jobs import get_job, server
+from .web import FormErrors, read_form, redirect, render, require_login, wants_json
+
+MAX_CLASSIFY_PIXELS = 64 << 20
+NETWORK_FIELDS = {'standard': 'standard_networks', 'previous': 'previous_networks',
+                  'pretrained': 'pretrained_networks', 'custom': 'custom_network'}
+
+
+async def new(request):
+    """The form (filled from ?clone=<id>), with the standard networks."""
+    clone = request.query_params.get('clone')
+    values = {name: f.default for name, f in forms.MODEL_FIELDS.items()}
+    values['standard_networks'] = networks.DEFAULT_NETWORK
+    if clone:
+        values.update(get_job(request, clone, 'model')['form'])
+    return render(request, 'models/images/classification/new.html',
+                  {'form': values, 'standard_networks': list(networks.STANDARD_NETWORKS)})
+
+
+def _checked_dataset(state, values):
+    dataset = state.store.jobs.get(values['dataset'])
+    if dataset is None or dataset['type'] != 'dataset':
+        raise FormErrors({'dataset': ['Unknown dataset job_id "%s"' % values['dataset']]})
+    if dataset['status'] in (jobs.ABORT, jobs.ERROR):
+        raise FormErrors({'dataset': ['Dataset %s is %s' % (dataset['id'], dataset['status'])]})
+    return dataset
+
+
+def _network(state, values):
+    """(network, pretrained weights, source job) of the form, checked."""
+    field = NETWORK_FIELDS[values['method']]
+    try:
+        network, weights, source = models.network_for(values, state.store)
+    except models.NetworkChoiceError as e:
+        raise FormErrors({e.field: [str(e)]}) from None
+    except CaffeError as e:
+        raise FormErrors({field: [str(e)]}) from None
+    checked = []
+    for path in weights:
+        if values['method'] == 'custom':
+            path = resolve_server_path(path, state.config.data_roots, 'custom_network_snapshot')
+        if not os.path.isfile(path):
+            raise FormErrors({'custom_network_snapshot': ['File "%s" does not exist' % path]})
+        checked.append(path)
+    return network, checked, source
+
+
+def _make_job(state, values, suffix, user, dataset, network, weights, source):
+    """Reserve, write and register one model job (not yet submitted)."""
+    job_id = state.store.reserve()
+    job_dir = state.store.path(job_id)
+    try:
+        job = jobs.new_job('model', values['model_name'] + suffix, user, values['group_name'],
+                           form=values, dataset_id=dataset['id'], pretrained_model=weights,
+                           source_job_id=source, lr_policy=forms.lr_policy(values))
+        job['id'] = job_id
+        with open(os.path.join(job_dir, models.ORIGINAL), 'w') as f:
+            f.write(str(network))
+        if dataset['status'] == jobs.DONE:
+            gpu = state.runner.device(job)[1]
+            models.write_model_files(job, job_dir, network, dataset,
+                                     state.store.path(dataset['id']), gpu is not None)
+        return state.store.add(job_id, job)
+    except BaseException:
+        state.store.discard(job_id)
+        raise
+
+
+async def create(request):
+    """Make one model job per (batch size, learning rate) of the form."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    values, errors = forms.parse_model_form(fields)
+    if errors:
+        raise FormErrors(errors)
+    gpus = [str(g) for g in state.config.gpus]
+    if values['select_gpu'] not in ['next'] + gpus:
+        raise FormErrors({'select_gpu': ['Not a valid choice (this server trains on %s)'
+                                         % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
+    dataset = _checked_dataset(state, values)
+    network, weights, source = _network(state, values)
+    made = []
+    try:
+        for job_values, suffix in forms.sweep(values):
+            made.append(_make_job(state, job_values, suffix, user, dataset, network, weights,
+                                  source))
+    except (NetError, CaffeError) as e:
+        for job in made:
+            state.store.discard(job['id'])
+        raise FormErrors({NETWORK_FIELDS[values['method']]: [str(e)]}) from None
+    for job in made:
+        state.runner.submit(job)
+    if wants_json(request):
+        answers = [state.job_json(job) for job in made]
+        return JSONResponse(answers[0] if len(answers) == 1 else {'jobs': answers})
+    return redirect('/models/%s' % made[0]['id'] if len(made) == 1 else '/')
+
+
+async def show(request):
+    state = server(request)
+    job = get_job(request)
+    if job['type'] == 'pretrained':
+        return render(request, 'pretrained_models/show.html', state.job_json(job))
+    if job['type'] != 'model':
+        raise HTTPException(404, 'Job not found: %s' % job['id'])
+    return render(request, 'models/images/classification/show.html', state.job_json(job))
+
+
+def _model(request, fields):
+    job_id = fields.get('job_id') or request.path_params.get('job_id')
+    if not job_id:
+        raise HTTPException(400, 'job_id is a required field')
+    return get_job(request, job_id, 'model')
+
+
+def _epoch(fields, name='snapshot_epoch'):
+    text = (fields.get(name) or '').strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise HTTPException(400, '%s must be a number, not %r' % (name, text)) from None
+
+
+def _classifier(state, job, epoch):
+    try:
+        return state.classifiers.get(job, epoch)
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def _image_source(state, fields, files):
+    """The image of a classify request: an upload (bytes) or a server path."""
+    if fields.get('image_path'):
+        return resolve_server_path(fields['image_path'], state.config.data_roots, 'image_path')
+    if 'image_file' in files:
+        return files['image_file']
+    raise HTTPException(400, 'must provide image_path or image_file')
+
+
+def _classify_one(state, job, epoch, image):
+    from PIL import Image
+    try:
+        with Image.open(image) as probe:
+            if probe.width * probe.height > MAX_CLASSIFY_PIXELS:
+                raise HTTPException(400, 'the image has %dx%d pixels, more than the %d allowed'
+                                    % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise HTTPException(400, 'cannot read the image: %s' % e) from None
+    if hasattr(image, 'seek'):
+        image.seek(0)
+    loaded = _classifier(state, job, epoch)
+    with loaded.lock:
+        try:
+            picture = loaded.classifier.load(image)
+        except CaffeError as e:
+            raise HTTPException(400, str(e)) from None
+        scores = loaded.classifier.probabilities([picture])[0]
+        return loaded.classifier.top_k(scores)
+
+
+async def classify_one(request):
+    """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = _model(request, fields)
+    image = _image_source(state, fields, files)
+    if not isinstance(image, str):
+        image = io.BytesIO(await image.read())
+    predictions = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image)
+    return render(request, 'models/images/classification/classify_one.html',
+                  {'predictions': predictions})
+
+
+async def _image_list(request, state, fields, files):
+    """(paths as given, their resolved paths, ground truths) of a list request."""
+    if 'image_list' not in files:
+        raise HTTPException(400, 'image_list is a required field')
+    text = (await files['image_list'].read()).decode('utf-8', 'replace')
+    folder = (fields.get('image_folder') or '').strip() or None
+    if folder:
+        folder = resolve_server_path(folder, state.config.data_roots, 'image_folder')
+    limit = (fields.get('num_test_images') or '').strip()
+    if limit and not limit.isdigit():
+        raise HTTPException(400, 'num_test_images must be a number')
+    paths, truths = read_image_list(text, folder, int(limit) if limit else None)
+    real = [resolve_server_path(p, state.config.data_roots, 'image_list path') for p in paths]
+    return paths, real, truths
+
+
+def _classify_many(state, job, epoch, real):
+    loaded = _classifier(state, job, epoch)
+    with loaded.lock:
+        scores, kept, failed = loaded.classifier.classify(real)
+        return loaded.classifier, scores, kept, failed
+
+
+async def classify_many(request):
+    """{"classifications": {path: [[label, percent]...]}} and, when the list
+    gives labels, top-1/top-5 accuracy, a confusion matrix and per-class
+    accuracy."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = _model(request, fields)
+    paths, real, truths = await _image_list(request, state, fields, files)
+    classifier, scores, kept, failed = await run_in_threadpool(
+        _classify_many, state, job, _epoch(fields), real)
+    if not kept:
+        raise HTTPException(400, 'Unable to classify any image from the list')
+    data = {'classifications': {paths[i]: classifier.top_k(s) for i, s in zip(kept, scores)},
+            'labels': classifier.labels,
+            'errors': {paths[real.index(p)]: reason for p, reason in failed.items()}}
+    report = accuracy_report(scores, [truths[i] for i in kept], len(classifier.labels))
+    if report:
+        data.update(report)
+    return render(request, 'models/images/classification/classify_many.html', data)
+
+
+async def top_n(request):
+    """The ``top_n`` (default 9) images of each class with the highest score."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = _model(request, fields)
+    count = (fields.get('top_n') or '9').strip()
+    if not count.isdigit():
+        raise HTTPException(400, 'top_n must be a number')
+    paths, real, _ = await _image_list(request, state, fields, files)
+    classifier, scores, kept, _ = await run_in_threadpool(
+        _classify_many, state, job, _epoch(fields), real)
+    if not kept:
+        raise HTTPException(400, 'Unable to classify any image from the list')
+    best = np.argsort(-scores, axis=0, kind='stable')[:int(count)]
+    results = [{'label': label,
+                'images': [{'path': paths[kept[i]], 'score': round(100 * float(scores[i, c]), 2)}
+                           for i in best[:, c]]}
+               for c, label in enumerate(classifier.labels[:scores.shape[1]])]
+    return render(request, 'models/images/classification/top_n.html', {'results': results})
+
+
+def _epoch_arg(request, fields):
+    return _epoch(request.query_params, 'epoch') if 'epoch' in request.query_params \
+        else _epoch(fields)
+
+
+async def to_pretrained(request):
+    """A pretrained model job from a snapshot: model.caffemodel,
+    original.prototxt and the dataset's labels.txt."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request, job_type='model')
+    try:
+        weights = models.snapshot_path(job, state.store.path(job['id']), _epoch_arg(request,
+                                                                                    fields))
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
+    dataset = state.store.get(job['dataset_id'])
+    job_id = state.store.reserve()
+    folder = state.store.path(job_id)
+    try:
+        shutil.copyfile(weights, os.path.join(folder, 'model.caffemodel'))
+        shutil.copyfile(state.store.path(job['id'], models.ORIGINAL),
+                        os.path.join(folder, models.ORIGINAL))
+        shutil.copyfile(os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE),
+                        os.path.join(folder, datasets.LABELS_FILE))
+        made = pretrained.register(state, job_id, job['name'], user, job['group'],
+                                   image_dims=dataset['image_dims'],
+                                   resize_mode=dataset['resize_mode'], source_job_id=job['id'],
+                                   snapshot=os.path.basename(weights))
+    except BaseException:
+        state.store.discard(job_id)
+        raise
+    return pretrained.answer(request, state, made)
+
+
+DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',
+                    'zip': 'zip'}
+
+
+def _write_archive(path, kind, members, info):
+    if kind == 'zip':
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+            for source, name in members:
+                z.write(source, name)
+            z.writestr('info.json', info)
+        return
+    with tarfile.open(path, kind) as t:
+        for source, name in members:
+            t.add(source, arcname=name)
+        data = info.encode('utf-8')
+        entry = tarfile.TarInfo('info.json')
+        entry.size = len(data)
+        t.addfile(entry, io.BytesIO(data))
+
+
+async def download(request):
+    """The files to run the model: deploy, train_val, solver and original
+    prototxt, labels, mean, the snapshot and info.json (the job's JSON)."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    job = get_job(request, job_type='model')
+    extension = request.path_params.get('extension', 'tar.gz')
+    if extension not in DOWNLOAD_FORMATS:
+        raise HTTPException(400, 'Invalid extension %r (use tar.gz, tgz, tar, tar.bz2 or zip)'
+                            % extension)
+    job_dir = state.store.path(job['id'])
+    epoch = _epoch_arg(request, fields)
+    try:
+        weights = models.snapshot_path(job, job_dir, epoch)
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
+    dataset_dir = state.store.path(job['dataset_id'])
+    members = [(os.path.join(job_dir, n), n) for n in (models.DEPLOY, models.TRAIN_VAL,
+                                                       models.SOLVER, models.ORIGINAL)]
+    members += [(os.path.join(dataset_dir, n), n) for n in (datasets.LABELS_FILE,
+                                                            datasets.MEAN_FILE)]
+    members.append((weights, os.path.basename(weights)))
+    info = dict(state.job_json(job, detailed=False),
+                **{'snapshot file': os.path.basename(weights)})
+    fd, path = tempfile.mkstemp(prefix='.download-', dir=state.store.jobs_dir)
+    os.close(fd)
+    try:
+        await run_in_threadpool(_write_archive, path, DOWNLOAD_FORMATS[extension], members,
+                                json.dumps(info, sort_keys=True, indent=4))
+    except BaseException:
+        os.remove(path)
+        raise
+    name = '%s_epoch_%s.%s' % (job['id'], 'last' if epoch is None else '%g' % epoch, extension)
+    return FileResponse(path, filename=name, background=BackgroundTask(os.remove, path))
+
+
+async def customize(request):
+    """{"network": prototxt} of a standard network or of a job (plus the
+    snapshot of ``snapshot_epoch`` for a model job)."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    name = fields.get('network')
+    if not name:
+        raise HTTPException(400, 'network not provided')
+    if name in networks.STANDARD_NETWORKS:
+        return JSONResponse({'network': networks.standard_network_text(name)})
+    job = get_job(request, name)
+    if job['type'] not in ('model', 'pretrained'):
+        raise HTTPException(400, 'job %s is not a model' % name)
+    folder = state.store.path(job['id'])
+    with open(os.path.join(folder, models.ORIGINAL)) as f:
+        network = f.read()
+    snapshot = None
+    if job['type'] == 'pretrained':
+        snapshot = os.path.join(folder, 'model.caffemodel')
+    elif _epoch(fields):
+        try:
+            snapshot = models.snapshot_path(job, folder, _epoch(fields))
+        except CaffeError as e:
+            raise HTTPException(400, str(e)) from None
+    return JSONResponse({'network': network, 'snapshot': snapshot, 'python_layer': None})
+
+
+async def visualize_network(request):
+    """An SVG drawing of the ``custom_network`` prototxt; a prototxt error
+    answers 400 naming its line and column."""
+    fields, _ = await read_form(request)
+    text = fields.get('custom_network')
+    if text is None:
+        raise HTTPException(400, 'custom_network is a required field')
+    try:
+        network = forms.parse_network_text(text)
+    except ParseError as e:
+        raise HTTPException(400, str(e)) from None
+    return Response(netsvg.draw(network), media_type='image/svg+xml')
+
+
+async def visualize_lr(request):
+    """DIGITS' learning-rate preview: 101 values over 0-100 % of training
+    for each rate of ``learning_rate`` (a comma list)."""
+    fields, _ = await read_form(request)
+    values, errors = forms.parse(forms.MODEL_FIELDS, fields)
+    for name in ('learning_rate', 'lr_policy') + tuple(
+            forms.POLICY_FIELDS[values['lr_policy']].values()):
+        if name in errors:
+            raise FormErrors({name: errors[name]})
+    columns = []
+    for j, rate in enumerate(values['learning_rate']):
+        param = caffe_pb2.SolverParameter(base_lr=rate, max_iter=100)
+        digits_solver.apply_lr_policy(param, forms.lr_policy(values))
+        steps = list(param.stepvalue)
+        column = ['Learning Rate %d' % j]
+        for i in range(101):
+            step = sum(1 for s in steps if i >= s)
+            column.append(learning_rate(param, i, step))
+        columns.append(column)
+    return JSONResponse({'data': {'columns': columns}})

@@ -1,0 +1,164 @@
+"""The process a job runs in, started by the server's executor:
+
+* ``python -m caffelite.server.worker dataset JOB_DIR`` builds a
+  classification dataset from the image folder named in the job's state;
+* ``python -m caffelite.server.worker train ARGS...`` is ``caffelite
+  train ARGS`` (Caffe's ``caffe train``, which DIGITS ran too).
+
+Output is Caffe's log format on stdout; the server parses it. A failure is
+logged as one error line ``<ExceptionType>: <message>`` and exits 1; SIGINT
+(abort) stops the work (training snapshots first) and exits 130. The worker
+asks Linux to send it SIGINT if the server dies, so that no orphan keeps
+training.
+"""
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+
+from ..errors import CaffeError
+
+log = logging.getLogger('caffelite.worker')
+
+# Decoding more pixels than this is refused (a decompression bomb).
+MAX_IMAGE_PIXELS = 64 << 20
+
+
+def error_of(line):
+    """{'type', 'message'} of an error line in the worker's output (glog
+    level E or F), or None: ``<ExceptionType>: <message>`` as the worker
+    logs its failure, any other error text as a CaffeError."""
+    if not line.startswith(('E', 'F')) or '] ' not in line:
+        return None
+    message = line.split('] ', 1)[1]
+    kind, _, text = message.partition(': ')
+    if text and kind.isidentifier():
+        return {'type': kind, 'message': text}
+    return {'type': 'CaffeError', 'message': message}
+
+
+def die_with_parent():
+    """SIGINT when the parent process exits (Linux prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith('linux'):
+        return
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGINT)
+    if os.getppid() == 1:
+        raise KeyboardInterrupt
+
+
+def limit_image_pixels(limit=MAX_IMAGE_PIXELS):
+    """Make Pillow refuse images above ``limit`` pixels (it raises at twice
+    its MAX_IMAGE_PIXELS and only warns below)."""
+    import warnings
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = limit // 2
+    warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+
+
+def keep_classes(classes, items, minimum=None, maximum=None):
+    """DIGITS' per-class limits: classes with fewer than ``minimum`` images
+    are dropped (labels renumbered), classes above ``maximum`` keep their
+    first ``maximum``. Returns (classes, items)."""
+    from ..tools.dataset import Item
+    by_label = {}
+    for item in items:
+        by_label.setdefault(item.label, []).append(item)
+    kept_classes, kept_items = [], []
+    for label, name in enumerate(classes):
+        group = by_label.get(label, [])
+        if minimum and len(group) < minimum:
+            log.warning('Class %s has %d images, fewer than %d: ignored', name, len(group),
+                        minimum)
+            continue
+        group = group[:maximum] if maximum else group
+        kept_items += [Item(i.path, i.name, len(kept_classes)) for i in group]
+        kept_classes.append(name)
+    return kept_classes, kept_items
+
+
+class ProgressLog:
+    """Logs ``Processed N/TOTAL images`` about 50 times over the dataset
+    (and at each split's end), counting across splits."""
+
+    def __init__(self, total):
+        self.total, self.before, self.step = total, 0, max(1, total // 50)
+        self.split = None
+
+    def __call__(self, split, done, split_total):
+        if split != self.split:
+            if self.split is not None:
+                self.before += self.split_total
+            self.split, self.split_total = split, split_total
+            log.info('Creating %s_db (%d images)', split, split_total)
+        overall = self.before + done
+        if done == split_total or overall % self.step == 0:
+            log.info('Processed %d/%d images', overall, self.total)
+
+
+def build_dataset(job_dir):
+    """Create the dataset described by ``JOB_DIR/status.json``'s form into
+    the job folder (built aside, moved in when complete)."""
+    from ..tools import dataset
+    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
+        job = json.load(f)
+    form = job['form']
+    folder = job['image_folder']
+    classes, items = dataset.scan_folder(folder)
+    classes, items = keep_classes(classes, items, form['folder_train_min_per_class'],
+                                  form['folder_train_max_per_class'])
+    if len(classes) < 2:
+        raise CaffeError('%s has %d class folder(s) with at least %d images; a '
+                                 'classification dataset needs 2 or more'
+                                 % (folder, len(classes), form['folder_train_min_per_class']))
+    log.info('Found %d images in %d classes in %s', len(items), len(classes), folder)
+    build = os.path.join(job_dir, '.dataset')
+    report = dataset.create_dataset(
+        build, items, classes, form['resize_width'], form['resize_height'],
+        form['resize_channels'] == '3', form['resize_mode'], form['folder_pct_val'],
+        form['folder_pct_test'], form['encoding'], progress=ProgressLog(len(items)))
+    for name in os.listdir(build):
+        os.replace(os.path.join(build, name), os.path.join(job_dir, name))
+    os.rmdir(build)
+    for path, reason in report.skipped:
+        log.warning('Skipped %s', reason)
+    for split in dataset.SPLITS:
+        log.info('%s_db: %d images', split, sum(report.counts[split].values()))
+
+
+def train(argv):
+    """``caffelite train`` with these arguments."""
+    from ..cli import build_parser
+    args = build_parser().parse_args(['train'] + argv)
+    return args.func(args)
+
+
+def main(argv=None):
+    from ..cli._common import setup_logging
+    argv = sys.argv[1:] if argv is None else argv
+    setup_logging(sys.stdout)
+    try:
+        die_with_parent()
+        limit_image_pixels()
+        if argv[:1] == ['dataset'] and len(argv) == 2:
+            build_dataset(os.path.abspath(argv[1]))
+            return 0
+        if argv[:1] == ['train']:
+            return train(argv[1:])
+        raise ValueError('usage: python -m caffelite.server.worker dataset JOB_DIR | '
+                         'train ARGS...')
+    except KeyboardInterrupt:
+        logging.getLogger('caffelite.worker').warning('Aborted')
+        shutil.rmtree(os.path.join(os.getcwd(), '.dataset'), ignore_errors=True)
+        return 130
+    except Exception as e:  # every failure ends the job with its name and message
+        message = ' '.join(str(e).split())
+        logging.getLogger('caffelite.worker').error('%s: %s', type(e).__name__, message)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

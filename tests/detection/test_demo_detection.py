@@ -1,0 +1,33 @@
+"""The embedded detection demo: its whole pipeline at reduced size (every
+step, files and numbers), and the full run's AP >= 0.8 when asked for."""
+import os
+
+import pytest
+
+from caffelite.cli import main
+from caffelite.detection import demo
+
+
+def test_pipeline_at_reduced_size(tmp_path, capsys):
+    work = tmp_path / 'demo'
+    lines = []
+    ap, seconds = demo.run(str(work), dict(train=12, val=4, test=4, iterations=3, batch=4),
+                           log=lines.append)
+    assert 0.0 <= ap <= 1.0 and seconds > 0
+    for path in ('dataset/train_db/features', 'dataset/val_db/labels', 'train_val.prototxt',
+                 'deploy.prototxt', 'solver.prototxt', 'snapshots/detectnet_iter_3.caffemodel',
+                 'detections.png', 'predictions/00000.txt', 'images/test/labels/00003.txt'):
+        assert (work / path).exists(), path
+    assert lines[-2].startswith('[5/5] 4 held-out images') and 'VOC AP' in lines[-2]
+    # the predictions score with the command line tool
+    assert main(['evaluate-detection', str(work / 'predictions'),
+                 str(work / 'images' / 'test' / 'labels')]) == 0
+    assert 'digit' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get('CAFFELITE_FULL_DEMO'),
+                    reason='the full detection demo trains for minutes: set CAFFELITE_FULL_DEMO=1')
+def test_full_demo_reaches_voc_ap_08(tmp_path):
+    ap, _ = demo.run(str(tmp_path / 'demo'), log=lambda line: None)
+    assert ap >= 0.8

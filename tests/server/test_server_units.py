@@ -1,0 +1,146 @@
+"""Pieces of the server without a server: safe unpacking, path checks,
+content negotiation, events and the SVG drawing of a network."""
+import io
+import os
+import tarfile
+import zipfile
+
+import pytest
+from starlette.exceptions import HTTPException
+
+from caffelite.digits import networks
+from caffelite.server import archives, events, netsvg, security, web
+
+
+def tar_with(tmp_path, member, data=b'x'):
+    path = str(tmp_path / 'a.tar.gz')
+    with tarfile.open(path, 'w:gz') as t:
+        t.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    return path
+
+
+@pytest.mark.parametrize('name', ['/etc/evil', '../evil', 'a/../../evil', 'C:/evil'])
+def test_members_must_stay_inside(tmp_path, name):
+    member = tarfile.TarInfo(name)
+    member.size = 1
+    with pytest.raises(archives.ArchiveError, match='outside the archive'):
+        archives.unpack(tar_with(tmp_path, member), str(tmp_path / 'out'), 100)
+    assert not os.path.exists(tmp_path / 'out')
+
+
+def test_links_and_devices_are_refused(tmp_path):
+    link = tarfile.TarInfo('class/link.png')
+    link.type, link.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    with pytest.raises(archives.ArchiveError, match='not a regular file'):
+        archives.unpack(tar_with(tmp_path, link), str(tmp_path / 'out'), 100)
+    zipped = str(tmp_path / 'l.zip')
+    with zipfile.ZipFile(zipped, 'w') as z:
+        info = zipfile.ZipInfo('class/link.png')
+        info.external_attr = 0o120777 << 16
+        z.writestr(info, '/etc/passwd')
+    with pytest.raises(archives.ArchiveError, match='symbolic link'):
+        archives.unpack(zipped, str(tmp_path / 'out'), 100)
+
+
+def test_unpacked_size_is_capped(tmp_path):
+    zipped = str(tmp_path / 'bomb.zip')
+    with zipfile.ZipFile(zipped, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('a/b.png', b'\0' * 100000)
+    with pytest.raises(archives.ArchiveError, match='more than the allowed size'):
+        archives.unpack(zipped, str(tmp_path / 'out'), 50000)
+    archives.unpack(zipped, str(tmp_path / 'out'), 200000)
+    assert os.path.getsize(tmp_path / 'out' / 'a' / 'b.png') == 100000
+
+
+def test_single_wrapping_folder_is_the_image_root(tmp_path):
+    os.makedirs(tmp_path / 'top' / 'cats')
+    assert archives.image_root(str(tmp_path)) == str(tmp_path / 'top')
+    os.makedirs(tmp_path / 'dogs')
+    assert archives.image_root(str(tmp_path)) == str(tmp_path)
+
+
+def test_server_paths_resolve_inside_the_roots(tmp_path):
+    root = tmp_path / 'root'
+    os.makedirs(root / 'in')
+    os.symlink(str(tmp_path), str(root / 'out'))
+    roots = (os.path.realpath(root),)
+    assert security.resolve_server_path(str(root / 'in'), roots) == os.path.realpath(root / 'in')
+    for path in (str(root / 'out'), str(root / 'in' / '..' / '..'), str(tmp_path)):
+        with pytest.raises(HTTPException) as e:
+            security.resolve_server_path(path, roots)
+        assert e.value.status_code == 403
+    with pytest.raises(HTTPException) as e:
+        security.resolve_server_path('in', roots)
+    assert e.value.status_code == 400
+    with pytest.raises(HTTPException, match='--data-root'):
+        security.resolve_server_path(str(root / 'in'), ())
+
+
+@pytest.mark.parametrize('path, accept, expected', [
+    ('/models/x.json', '', True), ('/models/x', '', False), ('/models/x', '*/*', False),
+    ('/models/x', 'application/json', True),
+    ('/models/x', 'text/html,application/xhtml+xml,*/*;q=0.8', False),
+    ('/models/x', 'application/json, text/html;q=0.5', True)])
+def test_json_or_html(path, accept, expected):
+    scope = {'path': path, 'headers': [(b'accept', accept.encode())]}
+    assert web.wants_json(scope) is expected
+
+
+def test_cross_origin_markers():
+    scope = {'scheme': 'http'}
+    assert security.cross_origin(scope, {'origin': 'http://evil', 'host': 'me:5000'})
+    assert not security.cross_origin(scope, {'origin': 'http://me:5000', 'host': 'me:5000'})
+    assert security.cross_origin(scope, {'sec-fetch-site': 'same-site'})
+    assert not security.cross_origin(scope, {'sec-fetch-site': 'same-origin'})
+    assert not security.cross_origin(scope, {})
+
+
+def test_event_format():
+    assert events.format_event('status', {'job_id': 'j', 'status': 'Done'}) == \
+        'event: status\ndata: {"job_id":"j","status":"Done"}\n\n'
+
+
+def test_network_drawing_has_a_box_and_an_arrow_per_edge():
+    net = networks.lenet()
+    svg = netsvg.draw(net)
+    assert svg.count('<rect') == len(net.layer)
+    edges = sum(1 for i, layer in enumerate(net.layer) for b in layer.bottom
+                if any(b in earlier.top for earlier in net.layer[:i]))
+    assert svg.count('<line') == edges
+    assert '&lt;' not in svg and 'conv1' in svg
+
+
+def caffe_log(*messages):
+    return ['I1201 10:00:00.000000 42 solver.py:1] %s' % m for m in messages]
+
+
+def test_training_log_becomes_curves_and_a_resume_forgets_the_future(tmp_path):
+    from caffelite.server import models
+    job = {'max_iter': 20, 'form': {'train_epochs': 2}, 'progress': 0.0}
+    lines = caffe_log('Iteration 0 (1 iter/s, 1s/1 iters), loss = 2.5',
+                      '    Train net output #0: loss = 2.5 (* 1 = 2.5 loss)',
+                      'Iteration 0, lr = 0.01',
+                      'Iteration 10, Testing net (#0)',
+                      '    Test net output #0: accuracy = 0.5',
+                      'Iteration 15 (1 iter/s, 1s/1 iters), loss = 1.5',
+                      '    Train net output #0: loss = 1.5 (* 1 = 1.5 loss)',
+                      'Restoring previous solver status from snapshot_iter_10.solverstate',
+                      'Iteration 12 (1 iter/s, 1s/1 iters), loss = 1.25',
+                      '    Train net output #0: loss = 1.25 (* 1 = 1.25 loss)')
+    (tmp_path / 'caffe_output.log').write_text('\n'.join(lines) + '\n')
+    models.replay_log(job, str(tmp_path))
+    assert job['train_outputs'] == {'loss': [[0.0, 2.5], [1.2, 1.25]],
+                                    'learning_rate': [[0.0, 0.01]]}
+    assert job['val_outputs'] == {'accuracy': [[1.0, 0.5]]}
+
+
+def test_nan_and_error_lines_name_the_failure(tmp_path):
+    from caffelite.server import models
+    job = {'max_iter': 10, 'form': {'train_epochs': 1}, 'progress': 0.0}
+    watch = models.TrainingProgress(job, str(tmp_path), lambda *a, **k: None, replay=True)
+    for line in caffe_log('Iteration 3 (1 iter/s, 1s/1 iters), loss = nan',
+                          '    Train net output #0: loss = nan (* 1 = nan loss)'):
+        watch.feed(line)
+    assert watch.error['type'] == 'NaNError' and '"loss"' in watch.error['message']
+    watch.feed('E1201 10:00:00.000000 42 worker.py:1] WeightsError: conv1 has 2 blobs')
+    assert watch.error == {'type': 'WeightsError', 'message': 'conv1 has 2 blobs'}
