@@ -523,14 +523,18 @@ class Net:
 
     def forward_backward_all(self, blobs=None, diffs=None, **kwargs):
         """forward_all and backward over batches; kwargs hold inputs and
-        output diffs. Returns (all_outs, all_diffs)."""
+        output diffs. Returns (all_outs, all_diffs), padding dropped."""
         ins = {k: v for k, v in kwargs.items() if k in self.inputs}
         top_diffs = {k: v for k, v in kwargs.items() if k in self.outputs}
+        if not ins and not top_diffs:
+            raise NetError('forward_backward_all needs input arrays or output diffs, got '
+                           'neither (net inputs %s, outputs %s)' % (self.inputs, self.outputs))
         outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
         douts = list(dict.fromkeys(self.inputs + list(diffs or [])))
         results = {name: [] for name in outs}
         dresults = {name: [] for name in douts}
-        for (batch, pad), (dbatch, _) in zip(self._batches(ins), self._batches(top_diffs)):
+        for (batch, pad), (dbatch, dpad) in zip(self._batches(ins), self._batches(top_diffs)):
+            pad = max(pad, dpad)
             out = self.forward(blobs=blobs, **batch)
             dout = self.backward(diffs=diffs, **dbatch)
             for acc, names, src in ((results, outs, out), (dresults, douts, dout)):

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, protoio, resume, scoring, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError
@@ -332,7 +332,7 @@ class Solver:
     def _output_lines(net, label, values):
         """Log every output element of ``values`` ({name: array}) as Caffe
         does; return {name: mean value}."""
-        for index, (name, value, note) in enumerate(scoring.output_lines(net, values)):
+        for index, (name, value, note) in enumerate(net_outputs.output_lines(net, values)):
             log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
         return {name: float(np.mean(values[name])) if np.size(values[name]) else 0.0
                 for name in net.outputs}
@@ -354,8 +354,8 @@ class Solver:
         log.info('Iteration %d, Testing net (#%d)', self.iter, index)
         net = self.test_nets[index]
         net.share_with(self.net)
-        result = scoring.score(net, self.param.test_iter[index],
-                               stop_requested=self._stop_requested_while_testing)
+        result = net_outputs.mean_outputs(net, self.param.test_iter[index],
+                                          stop_requested=self._stop_requested_while_testing)
         if result is None:
             log.info('Test interrupted.')
             return None

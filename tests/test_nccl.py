@@ -7,6 +7,9 @@ communicators really exchange buffers between processes; test_two_gpus
 repeats the comparison on real GPUs."""
 import multiprocessing
 import os
+import signal
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -168,6 +171,29 @@ def test_a_failing_rank_stops_the_run(fake_gpus, tmp_path, lmdb, capfd):
     assert main(['train', '-solver', proto, '-gpu', '0,1']) == 1
     err = capfd.readouterr().err
     assert 'LMDB source' in err and 'solver rank' in err
+
+
+def test_ctrl_c_stops_rank_0_and_the_waiting_ranks(fake_gpus, tmp_path, lmdb, monkeypatch):
+    """SIGINT reaches the parent; rank 0 stops (snapshotting, as Caffe's
+    default -sigint_effect stop does) and the other ranks, left waiting in
+    an all-reduce, are stopped after the grace period."""
+    proto = solver_file(tmp_path, 'two', lmdb, batch=4)
+    text = open(proto).read().replace('max_iter: 10', 'max_iter: 3000')
+    open(proto, 'w').write(text.replace('display: 5', 'display: 1'))
+    monkeypatch.setattr(parallel, 'GRACE_SECONDS', 0.5)
+    log = tmp_path / 'two' / 'snap_log.jsonl'
+
+    def interrupt_once_training():
+        deadline = time.monotonic() + 60
+        while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=interrupt_once_training, daemon=True).start()
+    started = time.monotonic()
+    assert main(['train', '-solver', proto, '-gpu', '0,1']) == 0
+    assert time.monotonic() - started < 60
+    snapshots = [f for f in os.listdir(tmp_path / 'two') if f.endswith('.caffemodel')]
+    assert len(snapshots) == 1 and int(snapshots[0][len('snap_iter_'):-len('.caffemodel')]) < 3000
 
 
 @pytest.mark.parametrize('rank,count,expected', [(0, 1, [0, 1, 2, 3, 4]),

@@ -1,7 +1,7 @@
 """``caffelite test``: score a trained model over N batches (``caffe test``)."""
 import logging
 
-from ..scoring import output_lines, score
+from ..net_outputs import mean_outputs, output_lines
 from ._common import add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.test')
@@ -22,7 +22,7 @@ def run(args):
     def log_batch(i, outputs):
         for name, value, _ in output_lines(net, outputs):
             log.info('Batch %d, %s = %g', i, name, value)
-    loss, means = score(net, args.iterations, on_batch=log_batch)
+    loss, means = mean_outputs(net, args.iterations, on_batch=log_batch)
     log.info('Loss: %g', loss)
     for name, value, note in output_lines(net, means):
         log.info('%s = %g%s', name, value, note)

@@ -1,10 +1,10 @@
-"""Scoring a net: the mean of its outputs over N forward passes, and the
-lines Caffe logs for outputs (with the loss they contribute). Shared by the
-solver's testing and display and by ``caffelite test``."""
+"""A net's outputs: their mean over N forward passes, and the lines Caffe
+logs for them (with the loss they contribute). Shared by the solver's
+testing and display and by ``caffelite test``."""
 import numpy as np
 
 
-def score(net, iterations, stop_requested=None, on_batch=None):
+def mean_outputs(net, iterations, stop_requested=None, on_batch=None):
     """Run ``iterations`` forward passes of ``net``.
 
     Returns (mean loss, {output name: mean output, a float64 array shaped
