@@ -36,6 +36,8 @@ setup(
         'draw': ['pydot>=1.4'],
         'plot': ['matplotlib>=3.5'],
         'demo': ['scikit-learn>=1.0'],
+        # Detector.detect_selective_search: Felzenszwalb segmentation, colour spaces
+        'detect': ['scikit-image>=0.19'],
         # caffelite serve: DIGITS' web app and JSON API
         'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
         # caffelite export onnx: the onnx package builds and checks the
@@ -44,7 +46,7 @@ setup(
         # OpenCV 4: the detection tests compare with cv2.groupRectangles,
         # which OpenCV 5.0's main wheel no longer has.
         'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
-                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0',
+                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0', 'scikit-image>=0.19',
                  'onnx>=1.14', 'onnxruntime>=1.16', 'opencv-python-headless>=4.5,<5',
                  'httpx>=0.24', 'starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0',
                  'python-multipart>=0.0.9',

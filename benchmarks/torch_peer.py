@@ -72,7 +72,23 @@ def _module(layer, net, bottoms):
         return _Scale(shape[1], p.scale_param.bias_term)
     if t == 'Softmax':
         return nn.Softmax(dim=1)
+    if t == 'Sigmoid':
+        return nn.Sigmoid()
+    if t == 'Power':
+        return _Power(p.power_param)
     return None
+
+
+class _Power(nn.Module):
+    """(shift + scale * x) ** power."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.power, self.scale, self.shift = p.power, p.scale, p.shift
+
+    def forward(self, x):
+        y = x * self.scale + self.shift
+        return y if self.power == 1 else y ** self.power
 
 
 class TorchPeer(nn.Module):
@@ -85,7 +101,9 @@ class TorchPeer(nn.Module):
         self.mods = nn.ModuleDict()
         for name, layer in net.layer_dict.items():
             bottoms, tops = net.bottom_names[name], net.top_names[name]
-            if layer.type in ('Input', 'Accuracy', 'Silence'):
+            # (Python layers, DetectNet's clustering for one, run on the host
+            # in caffelite too: benchmarks time the nets without them)
+            if layer.type in ('Input', 'Accuracy', 'Silence', 'Python'):
                 continue
             module = _module(layer, net, bottoms)
             key = 'm%d' % len(self.steps)

@@ -3,10 +3,11 @@ inside scikit-learn (1,797 8x8 handwritten digits).
 
 1. Export the digits, upscaled to 28x28, as an image folder (one folder per
    class), the layout DIGITS' "new dataset" form asks for.
-2. ``caffelite dataset create``: split train/val/test, LMDBs, mean, labels.
+2. Create the dataset (as ``caffelite dataset create``): split
+   train/val/test, LMDBs, mean, labels.
 3. Write LeNet's train_val.prototxt, deploy.prototxt and solver.prototxt
    (built with NetSpec).
-4. ``caffelite train``: SGD for a few epochs, testing on the val split.
+4. Train (as ``caffelite train --epochs``): SGD, testing on the val split.
 5. Classify every held-out test image with the trained snapshot and report
    the accuracy.
 """
@@ -92,49 +93,78 @@ def write_models(workdir, dataset):
     return paths
 
 
+def train(solver_path, epochs):
+    """Train from the solver file for ``epochs`` passes over the training
+    set; return the path of the final snapshot's weights."""
+    from .model_folder import write_model_folder
+    from .solver import get_solver
+    solver = get_solver(solver_path)
+    solver.set_epochs(epochs)
+    solver.param.snapshot = 0       # the final snapshot is enough for the demo
+    write_model_folder(solver, os.path.dirname(solver.param.snapshot_prefix))
+    solver.solve()
+    return '%s_iter_%d.caffemodel' % (solver.param.snapshot_prefix, solver.iter)
+
+
 def evaluate(deploy, weights, dataset):
-    """Accuracy of the trained net on the test split, and a few examples."""
-    from . import io
-    from .codec import load_mean
-    from .net import TEST, Net
-    net = Net(deploy, TEST, weights=weights)
-    mean = load_mean(os.path.join(dataset, 'mean.binaryproto'))
+    """Accuracy of the trained net on the test split, and each test image's
+    (path, label), predicted class and class probabilities."""
+    from .job_classifier import JobClassifier
+    classifier = JobClassifier(deploy, weights, os.path.join(dataset, 'mean.binaryproto'),
+                               os.path.join(dataset, 'labels.txt'))
     with open(os.path.join(dataset, 'test.txt')) as f:
         items = [line.rsplit(' ', 1) for line in f.read().splitlines() if line.strip()]
-    images = np.stack([io.load_image(path, color=False)[:, :, 0] * 255.0 for path, _ in items])
-    batch = (images[:, None] - mean).astype(np.float32)
-    probs = net.forward_all(data=batch)['prob']
+    probs = classifier.probabilities([classifier.preprocess(path) for path, _ in items])
     labels = np.array([int(label) for _, label in items])
     predicted = probs.argmax(axis=1)
     return float((predicted == labels).mean()), items, predicted, probs
 
 
-def run(workdir, epochs=20, log=print):
-    """The whole demo; returns the test accuracy."""
-    from .cli import main as cli
+# What the demo writes into its folder (and --force removes first).
+OUTPUTS = ('digits', 'dataset', 'snapshots', 'train_val.prototxt', 'deploy.prototxt',
+           'solver.prototxt')
+
+
+def prepare_folder(workdir, force):
+    """Make ``workdir`` ready for a fresh demo: refuse one holding an
+    earlier demo's files unless ``force``, which removes those files."""
+    import shutil
+    from .errors import CaffeError
+    present = [name for name in OUTPUTS if os.path.exists(os.path.join(workdir, name))]
+    if present and not force:
+        raise CaffeError('%s already holds an earlier demo (%s); give --force to build it '
+                         'again from scratch, or another --dir' % (workdir, ', '.join(present)))
+    for name in present:
+        path = os.path.join(workdir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    os.makedirs(workdir, exist_ok=True)
+
+
+def run(workdir, epochs=20, log=print, force=False):
+    """The whole demo in ``workdir`` (see prepare_folder for ``force``);
+    returns the test accuracy."""
+    from .tools import dataset as datasets
     start = time.time()
     workdir = os.path.abspath(workdir)
+    prepare_folder(workdir, force)
     images, dataset = os.path.join(workdir, 'digits'), os.path.join(workdir, 'dataset')
-    if not os.path.isdir(images):
-        log('[1/5] exporting %d scikit-learn digits as 28x28 PNGs into %s'
-            % (export_digits(images), images))
-    if not os.path.isdir(dataset):
-        log('[2/5] caffelite dataset create')
-        rc = cli(['dataset', 'create', images, dataset, '--width', '28', '--height', '28',
-                  '--gray', '--val-percent', '10', '--test-percent', '10', '--seed', '1',
-                  '--encoding', 'png'])
-        if rc:
-            raise RuntimeError('dataset creation failed')
+    log('[1/5] exporting %d scikit-learn digits as 28x28 PNGs into %s'
+        % (export_digits(images), images))
+    log('[2/5] creating the dataset (train/val/test LMDBs, mean, labels) in %s' % dataset)
+    classes, items = datasets.scan_folder(images)
+    report = datasets.create_dataset(dataset, items, classes, width=28, height=28,
+                                     color=False, val_percent=10, test_percent=10,
+                                     encoding='png', seed=1)
+    log(datasets.summary(report, classes))
     log('[3/5] writing LeNet prototxts into %s' % workdir)
     paths = write_models(workdir, dataset)
-    log('[4/5] caffelite train -solver %s --epochs %g' % (paths['solver'], epochs))
-    if cli(['train', '-solver', paths['solver'], '--epochs', str(epochs)]):
-        raise RuntimeError('training failed')
-    snapshots = os.path.join(workdir, 'snapshots')
-    latest = max((os.path.join(snapshots, n) for n in os.listdir(snapshots)
-                  if n.endswith('.caffemodel')), key=os.path.getmtime)
-    log('[5/5] classifying the held-out test images with %s' % latest)
-    accuracy, items, predicted, probs = evaluate(paths['deploy'], latest, dataset)
+    log('[4/5] training %g epochs from %s' % (epochs, paths['solver']))
+    weights = train(paths['solver'], epochs)
+    log('[5/5] classifying the held-out test images with %s' % weights)
+    accuracy, items, predicted, probs = evaluate(paths['deploy'], weights, dataset)
     for (path, label), guess, p in list(zip(items, predicted, probs))[:5]:
         log('  %s: true %s, predicted %d (p=%.3f)' % (os.path.relpath(path, workdir), label,
                                                       guess, p[guess]))

@@ -4,13 +4,16 @@
 crops each window (optionally with ``context_pad`` pixels of surrounding
 context, padded with the mean where it leaves the image), warps it to the
 net's input and returns one ``{'window', 'prediction', 'filename'}`` per
-window.
+window. ``detect_selective_search([image_path, ...])`` does the same over
+the selective-search proposals of each image (caffelite.selective_search,
+which needs scikit-image: ``pip install caffelite[detect]``).
 """
+import os
+
 import numpy as np
 
 from . import io
 from .classifier import make_transformer
-from .errors import CaffeError
 from .net import TEST, Net
 
 
@@ -39,9 +42,13 @@ class Detector(Net):
                 for (filename, window), prediction in zip(index, predictions)]
 
     def detect_selective_search(self, image_fnames):
-        raise CaffeError('selective search proposals need the external '
-                         'selective_search_ijcv_with_python package; compute windows '
-                         'yourself and call detect_windows')
+        """detect_windows over each image's selective-search proposals
+        (windows (ymin, xmin, ymax, xmax)); filenames are made absolute, as
+        pycaffe's are."""
+        from .selective_search import proposals
+        image_fnames = [os.path.abspath(f) for f in image_fnames]
+        windows = [proposals(io.load_image(f)) for f in image_fnames]
+        return self.detect_windows(zip(image_fnames, windows))
 
     def crop(self, im, window):
         """The window (ymin, xmin, ymax, xmax) of ``im``, with context padding

@@ -51,6 +51,10 @@ class ImageReadError(CaffeError, OSError):
     """An image file or encoded Datum that Pillow cannot read."""
 
 
+class DivergenceError(CaffeError):
+    """Training produced a non-finite loss or weight update."""
+
+
 class CaffeRuntimeError(CaffeError, RuntimeError):
     """Where pycaffe's C++ side threw std::runtime_error, which boost.python
     hands to Python as RuntimeError: ``set_input_arrays`` checks, keyword

@@ -21,6 +21,7 @@ layout is made by :func:`to_caffe_layout` when a Datum is written.
 import contextlib
 import io
 import math
+import warnings
 
 import numpy as np
 
@@ -68,7 +69,11 @@ def _decoding(source, jpeg_as_luma=False, name=None):
     from PIL import Image
     name = name or source
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+        with warnings.catch_warnings():
+            # Pillow's warning for an oversized image: refused below instead
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        with img:
             check_pixel_count(img, name)
             if jpeg_as_luma and img.format == 'JPEG' and img.mode == 'RGB':
                 img.draft('L', None)

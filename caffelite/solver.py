@@ -13,9 +13,11 @@ import time
 
 import numpy as np
 
-from . import backend, protoio, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, upgrade
 from .blob import Blob
-from .errors import CaffeError, CaffeRuntimeError
+from .digits.solver import epoch_schedule
+from .errors import CaffeError, CaffeRuntimeError, DivergenceError
+from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
@@ -29,29 +31,54 @@ _solver = _SOLVERS.register
 
 def load_solver_param(source):
     """A SolverParameter from a path, prototxt text (several lines) or a
-    SolverParameter, upgraded; net paths stay relative to the solver file's
-    folder."""
+    SolverParameter (copied), upgraded. The one loader of solver files (the
+    library and ``caffelite train``): from a path, Caffe's
+    ReadSolverParamsFromTextFileOrDie defaults apply, and net files named
+    relative to the solver file's folder (and not found from the working
+    directory) are given with that folder."""
     if isinstance(source, caffe_pb2.SolverParameter):
         param = caffe_pb2.SolverParameter()
         param.CopyFrom(source)
-        return param, None
+        return param
     if isinstance(source, str) and not os.path.exists(source) and ':' in source \
             and '\n' in source.strip():
         param = protoio.parse_text(source, caffe_pb2.SolverParameter())
         upgrade.upgrade_solver(param)
-        return param, None
+        return param
     path = os.fspath(source)
     if not os.path.exists(path):
         raise CaffeError('%s: no such solver file' % path)
     param = protoio.read_text(path, caffe_pb2.SolverParameter())
     upgrade.upgrade_solver(param)
-    # Caffe's defaults: snapshots beside the solver file, named after it.
-    stem = os.path.splitext(os.path.basename(path))[0]
+    _default_snapshot_prefix(param, path)
+    _resolve_net_files(param, os.path.dirname(os.path.abspath(path)))
+    return param
+
+
+def _default_snapshot_prefix(param, path):
+    """Caffe's UpgradeSnapshotPrefixProperty: no snapshot_prefix means the
+    solver file's path without its extension; a folder means
+    <folder>/<solver file's stem>."""
     if not param.HasField('snapshot_prefix'):
         param.snapshot_prefix = os.path.splitext(path)[0]
+        log.info('snapshot_prefix was not specified and is set to %s', param.snapshot_prefix)
     elif os.path.isdir(param.snapshot_prefix):
+        stem = os.path.splitext(os.path.basename(path))[0]
         param.snapshot_prefix = os.path.join(param.snapshot_prefix, stem)
-    return param, os.path.dirname(os.path.abspath(path))
+        log.info('snapshot_prefix was a directory and is replaced to %s', param.snapshot_prefix)
+
+
+def _resolve_net_files(param, folder):
+    """Net file fields that exist only relative to ``folder`` get its path."""
+    def resolved(file):
+        candidate = os.path.join(folder, file)
+        if not os.path.isabs(file) and not os.path.exists(file) and os.path.exists(candidate):
+            return candidate
+        return file
+    for field in ('net', 'train_net'):
+        if param.HasField(field):
+            setattr(param, field, resolved(getattr(param, field)))
+    param.test_net[:] = [resolved(file) for file in param.test_net]
 
 
 def learning_rate(param, it, current_step=0):
@@ -85,7 +112,7 @@ class Solver:
     history_sets = 1    # history blobs per learnable param
 
     def __init__(self, source, action_request=None):
-        self.param, self._root = load_solver_param(source)
+        self.param = load_solver_param(source)
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
@@ -97,30 +124,31 @@ class Solver:
         self.action_request = action_request or (lambda: None)
         self.smoothed_loss = 0.0
         self._losses = []
+        self._resumed_window = None
+        self._window_origin = 0
+        self._test_round_positions = None
+        self.last_snapshot = None
+        self.test_at_end = False      # set_epochs: test after the last iteration too
         self._callbacks = []
         self.listeners = []
+        self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
-        self._check_params()
 
     # --- construction ------------------------------------------------------
-    def _resolve(self, path):
-        if self._root and not os.path.isabs(path) and not os.path.exists(path):
-            candidate = os.path.join(self._root, path)
-            if os.path.exists(candidate):
-                return candidate
-        return path
-
     def _net_from(self, param, file, state, phase):
         """A net from an inline NetParameter or a file, in NetState
         ``phase`` merged with the solver's train_state/test_state."""
-        net_param = load_net_param(param if param is not None else self._resolve(file))
+        net_param = load_net_param(param if param is not None else file)
         merged = caffe_pb2.NetState(phase=phase)
         merged.MergeFrom(state)
         net_param.state.CopyFrom(merged)
-        return Net(net_param, merged.phase)
+        # Python layers' modules are looked for beside the net file too.
+        folder = os.path.dirname(os.path.abspath(file)) if file else None
+        with python_layers.prototxt_folder(folder):
+            return Net(net_param, merged.phase)
 
     def _train_net(self):
         p = self.param
@@ -156,8 +184,12 @@ class Solver:
                 for i, (q, f) in enumerate(sources)]
 
     def _check_params(self):
+        """Caffe's checks of the solver's fields, made before any net is built."""
         if self.param.iter_size < 1:
             raise CaffeError('iter_size must be >= 1')
+        for i, count in enumerate(self.param.test_iter):
+            if count < 1:
+                raise CaffeError('test_iter must be positive (test net #%d has %d)' % (i, count))
 
     # --- pycaffe API -------------------------------------------------------
     def add_callback(self, on_start, on_gradients_ready=None):
@@ -182,7 +214,8 @@ class Solver:
         """Run ``iters`` training iterations (Caffe's Solver::Step)."""
         p = self.param
         start_iter, stop_iter = self.iter, self.iter + int(iters)
-        self._losses, self.smoothed_loss = [], 0.0
+        self._losses, self.smoothed_loss = self._resumed_window or ([], 0.0)
+        self._resumed_window = None
         tic = time.time()
         while self.iter < stop_iter:
             self.net.clear_param_diffs()
@@ -196,6 +229,8 @@ class Solver:
                 on_start()
             display = p.display and self.iter % p.display == 0
             loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
+            if not math.isfinite(loss):
+                self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
             if display and backend.root_solver():
                 self._display(time.time() - tic)
@@ -222,6 +257,7 @@ class Solver:
         self.requested_early_exit = False
         if resume_file:
             self.restore(resume_file)
+        self._warn_test_coverage()
         self.step(p.max_iter - self.iter)
         if p.snapshot_after_train and (not p.snapshot or self.iter % p.snapshot != 0):
             self.snapshot()
@@ -231,9 +267,20 @@ class Solver:
         if p.display and self.iter % p.display == 0:
             loss = self.net._forward()
             log.info('Iteration %d, loss = %g', self.iter, loss)
-        if p.test_interval and self.iter % p.test_interval == 0:
+        if self.test_at_end or (p.test_interval and self.iter % p.test_interval == 0):
             self.test_all()
         log.info('Optimization Done.')
+
+    def _diverged(self, what):
+        """Stop training: log and raise DivergenceError naming the first
+        non-finite output or gradient and the last (finite) snapshot."""
+        where = divergence.first_non_finite(self.net) or 'every output and gradient is finite'
+        kept = ('the last snapshot, %s, holds finite weights' % self.last_snapshot
+                if self.last_snapshot else 'no snapshot was written')
+        message = ('iteration %d: %s; first non-finite: %s. Training stopped (lower base_lr?); '
+                   '%s' % (self.iter, what, where, kept))
+        log.error('%s', message)
+        raise DivergenceError(message)
 
     @staticmethod
     def _check_root(action):
@@ -242,7 +289,22 @@ class Solver:
                                     % (action, backend.solver_rank(), backend.solver_count()))
 
     # --- loss bookkeeping and display ---------------------------------------
+    def loss_window(self):
+        """(losses behind the smoothed loss, oldest first; smoothed loss)."""
+        average = max(1, self.param.average_loss)
+        losses = list(self._losses)
+        if len(losses) == average:
+            # the ring buffer's next slot to overwrite holds the oldest loss
+            oldest = (self.iter - self._window_origin) % average
+            losses = losses[oldest:] + losses[:oldest]
+        return losses, self.smoothed_loss
+
+    def resume_loss_window(self, losses, smoothed):
+        """Have the next step() continue this loss window (exact resume)."""
+        self._resumed_window = (list(losses), smoothed)
+
     def _update_smoothed_loss(self, loss, start_iter):
+        self._window_origin = start_iter
         average = max(1, self.param.average_loss)
         if len(self._losses) < average:
             self._losses.append(loss)
@@ -261,51 +323,117 @@ class Solver:
         log.info('Iteration %d (%.3g iter/s, %.3gs/%d iters), loss = %g', self.iter,
                  self.param.display / max(seconds, 1e-9), seconds, self.param.display,
                  self.smoothed_loss)
-        outputs = self._output_lines(self.net, 'Train', lambda name: self.net.blobs[name].data)
+        outputs = self._output_lines(self.net, 'Train',
+                                     {name: self.net.blobs[name].data for name in self.net.outputs})
         self._emit(phase='train', iter=self.iter, loss=float(self.smoothed_loss),
                    outputs=outputs)
 
-    def _output_lines(self, net, label, values, scale=1.0):
-        """Log every output element as Caffe does; return {name: mean value}."""
-        index, summary = 0, {}
-        for name in net.outputs:
-            vec = np.asarray(values(name), np.float64).ravel() * scale
-            weight = net.blob_loss_weights[name]
-            for value in vec:
-                note = ' (* %g = %g loss)' % (weight, weight * value) if weight else ''
-                log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
-                index += 1
-            summary[name] = float(vec.mean()) if vec.size else 0.0
-        return summary
+    @staticmethod
+    def _output_lines(net, label, values):
+        """Log every output element of ``values`` ({name: array}) as Caffe
+        does; return {name: mean value}."""
+        for index, (name, value, note) in enumerate(net_outputs.output_lines(net, values)):
+            log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
+        return {name: float(np.mean(values[name])) if np.size(values[name]) else 0.0
+                for name in net.outputs}
 
     # --- testing -----------------------------------------------------------
     def test_all(self):
-        for i in range(len(self.test_nets)):
-            if self.requested_early_exit:
-                break
-            self.test(i)
+        # A snapshot taken during the tests resumes before them.
+        self._test_round_positions = resume.positions(self)
+        try:
+            for i in range(len(self.test_nets)):
+                if self.requested_early_exit:
+                    break
+                self.test(i)
+        finally:
+            self._test_round_positions = None
 
     def test(self, index=0):
         """Run test net ``index`` for its test_iter batches; log mean outputs."""
         log.info('Iteration %d, Testing net (#%d)', self.iter, index)
         net = self.test_nets[index]
         net.share_with(self.net)
-        iters = self.param.test_iter[index]
-        totals, loss = {}, 0.0
-        for _ in range(iters):
-            if self.action_request() == 'stop':
-                self.requested_early_exit = True
-                log.info('Test interrupted.')
-                return None
-            loss += net._forward()
-            for name in net.outputs:
-                value = np.array(net.blobs[name].data, np.float64)
-                totals[name] = totals.get(name, 0) + value
+        result = net_outputs.mean_outputs(net, self.param.test_iter[index],
+                                          stop_requested=self._stop_requested_while_testing)
+        if result is None:
+            log.info('Test interrupted.')
+            return None
+        loss, means = result
         if self.param.test_compute_loss:
-            log.info('Test loss: %g', loss / iters)
-        scores = self._output_lines(net, 'Test', lambda name: totals[name], 1.0 / iters)
+            log.info('Test loss: %g', loss)
+        scores = self._output_lines(net, 'Test', means)
         self._emit(phase='test', iter=self.iter, net=index, outputs=scores)
         return scores
+
+    def _stop_requested_while_testing(self):
+        """Caffe's Solver::Test handling of requests: take every pending one,
+        snapshotting for 'snapshot'; True when one was 'stop'."""
+        while True:
+            request = self.action_request()
+            if request is None:
+                return self.requested_early_exit
+            if request == 'snapshot':
+                self.snapshot()
+            elif request == 'stop':
+                self.requested_early_exit = True
+
+    # --- epochs ------------------------------------------------------------
+    def iterations_per_epoch(self):
+        """Iterations of one pass over the train net's data source (its
+        records / images per iteration), or None when no layer knows its
+        size (Data and ImageData layers do)."""
+        records = self._records()
+        return records / self._images_per_iteration() if records else None
+
+    def set_epochs(self, epochs):
+        """Train for ``epochs`` passes over the data source on DIGITS'
+        schedule (caffelite.digits.solver.epoch_schedule): max_iter, a
+        snapshot every epoch, the loss displayed 8 times an epoch, each test
+        net's test_iter covering its data source once and a test every
+        epoch; and, unlike Caffe, a test after the last iteration."""
+        records = self._records()
+        if not records:
+            raise CaffeError('training for %g epochs needs a Data or ImageData layer to '
+                             'size an epoch' % epochs)
+        p = self.param
+        given = list(p.test_iter)
+        tests = [(self._records(net), self._batch(net)) for net in self.test_nets]
+        val_count, val_batch = tests[0] if tests else (None, None)
+        epoch_schedule(p, records, val_count, self._images_per_iteration() // p.iter_size,
+                       val_batch, epochs)
+        # every test net of known size covers its data once; the others keep theirs
+        p.test_iter[:] = [int(math.ceil(count / batch)) if count else given[i]
+                          for i, (count, batch) in enumerate(tests)]
+        self.test_at_end = True
+        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d, '
+                 'snapshot = %d, display = %d%s', epochs, records,
+                 self._images_per_iteration(), p.max_iter, p.snapshot, p.display,
+                 ', test_iter = %s, test_interval = %d' % (list(p.test_iter), p.test_interval)
+                 if tests else '')
+
+    def _warn_test_coverage(self):
+        """Warn when a test pass reads more records than its data source
+        holds (some are then counted twice)."""
+        for i, (net, iters) in enumerate(zip(self.test_nets, self.param.test_iter)):
+            count, batch = self._records(net), self._batch(net)
+            if count and iters * batch > count:
+                log.warning('test net #%d: test_iter %d x batch %d = %d images, more than the '
+                            '%d of its data source: %d are tested twice', i, iters, batch,
+                            iters * batch, count, iters * batch - count)
+
+    def _records(self, net=None):
+        return next((layer.num_records for layer in (net or self.net).layers
+                     if getattr(layer, 'num_records', None)), None)
+
+    @staticmethod
+    def _batch(net):
+        return net.blobs[net._blob_names[0]].shape[0] if net._blobs else 1
+
+    def _images_per_iteration(self):
+        """Batch size * iter_size * solvers: every solver of a multi-GPU run
+        takes its own batch of the data."""
+        return self._batch(self.net) * self.param.iter_size * backend.solver_count()
 
     # --- the update --------------------------------------------------------
     def learning_rate(self):
@@ -330,6 +458,8 @@ class Solver:
             self._normalize(blob)
             self._regularize(i, blob)
             self.compute_update(i, blob, rate * self.net.params_lr[i])
+        if not divergence.all_finite(self.net.learnable_params):
+            self._diverged('the weight update is not finite')
         for blob in self.net.learnable_params:
             blob.xdata[...] -= blob.xdiff
 
@@ -395,13 +525,17 @@ class Solver:
                                       current_step=self.current_step)
         for blob in self.history:
             blob.to_proto(state.history.add())
+        state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
         log.info('Snapshotting solver state to binary proto file %s', state_path)
         protoio.write_binary(state_path, state)
+        self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
 
     def restore(self, state_file):
-        """Resume from a ``.solverstate``: iteration, step, history, weights."""
+        """Resume from a ``.solverstate``: iteration, step, history, weights
+        and, when caffelite wrote it, the data positions and random state
+        (caffelite.resume)."""
         state_file = os.fspath(state_file)
         state = protoio.read_binary(state_file, caffe_pb2.SolverState())
         if len(state.history) != len(self.history):
@@ -409,12 +543,14 @@ class Solver:
                              % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
-            self.net.copy_from(self._learned_net_path(state.learned_net, state_file))
+            self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
                 raise CaffeError('%s: history blob shape %s does not fit %s'
                                  % (state_file, protoio.blob_shape_of(proto), blob.shape))
             blob.from_proto(proto, reshape=False)
+        if state.HasField('caffelite_resume'):
+            resume.restore(self, state.caffelite_resume, state_file)
 
     @staticmethod
     def _learned_net_path(path, state_file):
@@ -503,10 +639,10 @@ def solver_types():
 
 def get_solver(source, action_request=None):
     """Build the solver named by the file's ``type`` (pycaffe's get_solver)."""
-    param, _ = load_solver_param(source)
+    param = load_solver_param(source)
     try:
         cls = _SOLVERS[param.type]
     except KeyError:
         raise CaffeError('unknown solver type %r (known: %s)'
                          % (param.type, ', '.join(solver_types()))) from None
-    return cls(source, action_request)
+    return cls(param, action_request)

@@ -27,6 +27,17 @@ class Workspace:
 
     def __init__(self):
         self._buffers = {}
+        self._lanes = {}
+
+    def lane(self, index):
+        """The workspace of chunk lane ``index`` (caffelite.threads): lanes
+        run at the same time, so each has buffers of its own; lane 0 is
+        this workspace."""
+        if index == 0:
+            return self
+        if index not in self._lanes:
+            self._lanes[index] = Workspace()
+        return self._lanes[index]
 
     def scratch(self, name, shape, xp=np, dtype=np.float32):
         """The kept ``shape`` array of ``dtype`` for the temporary ``name``
@@ -50,3 +61,4 @@ class Workspace:
     def release(self):
         """Drop every scratch buffer (their memory goes back once unused)."""
         self._buffers.clear()
+        self._lanes.clear()

@@ -18,6 +18,11 @@ def reference_path(*parts):
     return path
 
 
+def pytest_addoption(parser):
+    parser.addoption('--runslow', action='store_true', default=False,
+                     help='also run the tests marked slow (.ci/run does)')
+
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'gpu: needs CuPy and a CUDA device')
     config.addinivalue_line('markers', 'slow: takes more than a few seconds')
@@ -25,9 +30,12 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     from caffelite import backend
-    if backend.gpu_available():
-        return
-    skip = pytest.mark.skip(reason='no CUDA device / CuPy')
+    skips = {}
+    if not config.getoption('--runslow'):
+        skips['slow'] = pytest.mark.skip(reason='slow: run with --runslow')
+    if not backend.gpu_available():
+        skips['gpu'] = pytest.mark.skip(reason='no CUDA device / CuPy')
     for item in items:
-        if 'gpu' in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)

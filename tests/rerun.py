@@ -1,18 +1,50 @@
-"""Running other test modules' tests again inside a GPU test module."""
+"""Running other test modules' tests again inside a GPU test module, and
+the gradient-check cases of the layer test modules."""
 import importlib
+import pathlib
+import sys
 
-# Caffe's layer and model cases, every gradient check, the layer behaviour
-# tests, the data-layer trainers and the solver trajectories.
-MODULES = ('test_reference_layers', 'test_reference_models', 'test_gradients',
-           'test_layers_neuron', 'test_layers_vision', 'test_layers_normalization',
-           'test_layers_common_loss', 'test_data_layers', 'test_solver')
+TESTS = pathlib.Path(__file__).resolve().parent
+
+# The layer test modules (tests/layers/): behaviour tests and gradient checks.
+LAYER_MODULES = tuple('layers/test_' + name for name in (
+    'routing', 'affine', 'arithmetic', 'vision', 'neuron', 'normalization', 'loss',
+    'recurrent', 'data', 'python'))
+# Caffe's layer and model cases, the layer modules (Python layers aside:
+# they compute on the host), the DataTransformer, the solver trajectories.
+MODULES = (('test_reference_layers', 'test_reference_models')
+           + tuple(m for m in LAYER_MODULES if m != 'layers/test_python')
+           + ('test_data_transform', 'test_solver'))
+
+
+def import_test_module(path):
+    """The test module at ``path`` (relative to tests/, no .py), imported
+    under the name pytest's default import mode gives it (dotted inside a
+    package folder, else its basename), so both share one module object."""
+    parts = pathlib.PurePosixPath(path).parts
+    folder = TESTS.joinpath(*parts[:-1])
+    if (folder / '__init__.py').exists():
+        folder, name = TESTS, '.'.join(parts)
+    else:
+        name = parts[-1]
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    return importlib.import_module(name)
+
+
+def gradient_cases():
+    """Every layer module's GRADIENT_CASES, in LAYER_MODULES order."""
+    return [case for path in LAYER_MODULES
+            for case in getattr(import_test_module(path), 'GRADIENT_CASES', [])]
 
 
 def collect_again(namespace, modules=MODULES):
     """Add every test function of ``modules`` to ``namespace`` (a test
     module's globals) as ``test_again_<module>__<name>``, so pytest runs it
     there too, under that module's marks and autouse fixtures."""
-    for module in modules:
-        for name, test in vars(importlib.import_module(module)).items():
+    for path in modules:
+        module = import_test_module(path)
+        for name, test in vars(module).items():
             if name.startswith('test_') and callable(test):
-                namespace['test_again_%s__%s' % (module[5:], name[5:])] = test
+                short = module.__name__.replace('.test_', '_')
+                namespace['test_again_%s__%s' % (short.replace('test_', '', 1), name[5:])] = test

@@ -11,15 +11,15 @@ from caffelite import backend
 from caffelite.blob import Blob
 from conftest import REFERENCE
 from refcases import reference_path
-from rerun import collect_again
-from test_gradients import CASES, RECURRENT, set_up
+from layer_helpers import forward_backward
+from rerun import collect_again, gradient_cases
 
 pytestmark = pytest.mark.gpu
 
 collect_again(globals())
 
-# Every layer case of test_gradients: (id, definition, makers, checked, tops).
-LAYER_CASES = [c[:4] + (2 if 'Slice' in c[1] else 1,) for c in CASES] + RECURRENT
+# Every gradient-check case of the layer test modules (tests/layers/).
+LAYER_CASES = gradient_cases()
 
 
 @pytest.fixture(autouse=True)
@@ -29,41 +29,25 @@ def gpu():
     caffe.set_mode_cpu()
 
 
-def run(layer, bottom, top, checked=None, seed=3):
-    """Forward, then backward (to the ``checked`` bottoms, default all) from
-    fixed random top diffs; host copies of the tops, those bottom diffs and
-    the param diffs."""
-    layer.layer_forward(bottom, top)
-    rng = np.random.RandomState(seed)
-    for t in top:
-        t.diff[...] = rng.randn(*t.shape)
-    for b in layer.blobs:
-        b.diff[...] = 0
-    down = [checked is None or i in checked for i in range(len(bottom))]
-    layer.layer_backward(top, down, bottom)
-    return ([t.data.copy() for t in top], [b.diff.copy() for b, d in zip(bottom, down) if d],
-            [b.diff.copy() for b in layer.blobs])
-
-
-def assert_gpu_matches_cpu(name, definition, makers, checked, tops):
+def assert_gpu_matches_cpu(case):
     """Run one layer case in CPU mode, then in GPU mode with the same params;
     tops, bottom diffs and param diffs must agree."""
     caffe.set_mode_cpu()
-    layer, bottom, top = set_up(name, definition, makers, tops, 1)
-    expected = run(layer, bottom, top, checked)
+    layer, bottom, top = case.build(1)
+    expected = forward_backward(layer, bottom, top, case.checked)
     caffe.set_mode_gpu()
-    gpu_layer, gpu_bottom, gpu_top = set_up(name, definition, makers, tops, 1)
+    gpu_layer, gpu_bottom, gpu_top = case.build(1)
     for mine, theirs in zip(gpu_layer.blobs, layer.blobs):
         mine.data[...] = theirs.data
-    got = run(gpu_layer, gpu_bottom, gpu_top, checked)
+    got = forward_backward(gpu_layer, gpu_bottom, gpu_top, case.checked)
     assert type(gpu_top[0].xdata).__module__.startswith('cupy')
     for ours, ref in zip(sum(got, []), sum(expected, [])):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('case', LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+@pytest.mark.parametrize('case', LAYER_CASES, ids=[c.id for c in LAYER_CASES])
 def test_layer_gpu_equals_cpu(case):
-    assert_gpu_matches_cpu(*case)
+    assert_gpu_matches_cpu(case)
 
 
 def test_lenet_solver_follows_the_cpu():

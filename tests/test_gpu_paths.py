@@ -26,9 +26,9 @@ def fake_gpu(monkeypatch):
     caffe.set_mode_cpu()
 
 
-@pytest.mark.parametrize('case', LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+@pytest.mark.parametrize('case', LAYER_CASES, ids=[c.id for c in LAYER_CASES])
 def test_layer_gpu_path_equals_cpu(case):
-    assert_gpu_matches_cpu(*case)
+    assert_gpu_matches_cpu(case)
 
 
 def test_blob_sync_in_gpu_mode():

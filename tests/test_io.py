@@ -1,15 +1,13 @@
 """caffelite.io against pycaffe's caffe.io: image loading, resizing (the
 numbers scikit-image / scipy.ndimage gave pycaffe), oversampling, the
-Transformer, proto conversions, and Caffe's own LMDB and mean files."""
-import io as pyio
-
+Transformer and pycaffe's proto conversions (the codec behind them and
+Caffe's own LMDB and mean files: test_codec.py)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 import caffelite as caffe
-from caffelite import codec
 from caffelite.io import CaffeIOError, ImageReadError, UnknownInputError
 from conftest import reference_path
 
@@ -27,16 +25,6 @@ def palette_png(path, index, palette):
     image.putpalette(palette)
     image.save(path)
     return str(path)
-
-
-def png_bytes(image):
-    buffer = pyio.BytesIO()
-    image.save(buffer, format='PNG')
-    return buffer.getvalue()
-
-
-def encoded_datum(data):
-    return caffe.proto.caffe_pb2.Datum(data=data, encoded=True)
 
 
 # --- load_image --------------------------------------------------------------
@@ -339,114 +327,48 @@ def test_set_mean_resizes_a_mean_image_of_another_size():
     assert t.mean['data'] is not None and np.array_equal(t.mean['data'], same)
 
 
-# --- protos ----------------------------------------------------------------------
-@settings(max_examples=20, deadline=None)
-@given(st.lists(st.integers(0, 4), min_size=1, max_size=4), st.integers(0, 2 ** 31 - 1))
-def test_blobproto_round_trip(shape, seed):
-    arr = np.random.RandomState(seed).randn(*shape)
-    blob = cio.array_to_blobproto(arr, diff=2 * arr)
-    assert list(blob.shape.dim) == shape
-    back = cio.blobproto_to_array(blob)
-    assert back.shape == tuple(shape) and back.dtype == np.float32
-    np.testing.assert_array_equal(back, arr.astype(np.float32))
-    np.testing.assert_array_equal(cio.blobproto_to_array(blob, return_diff=True),
-                                  (2 * arr).astype(np.float32))
+# --- pycaffe's conversions, through caffe.io ------------------------------------
+def test_io_conversions_round_trip():
+    arr = np.random.RandomState(0).randn(2, 3, 4).astype(np.float32)
+    blob = caffe.io.array_to_blobproto(arr)
+    np.testing.assert_array_equal(caffe.io.blobproto_to_array(blob), arr)
+    vec = caffe.io.arraylist_to_blobprotovector_str([arr, arr[0]])
+    back = caffe.io.blobprotovector_str_to_arraylist(vec)
+    np.testing.assert_array_equal(back[1], arr[0])
+    image = np.random.RandomState(1).randint(0, 255, (3, 5, 4)).astype(np.uint8)
+    datum = caffe.io.array_to_datum(image, 7)
+    assert datum.label == 7
+    np.testing.assert_array_equal(caffe.io.datum_to_array(datum), image)
+    with pytest.raises(ValueError):
+        caffe.io.array_to_datum(image[0])
 
 
-def test_blobproto_legacy_dims():
-    blob = caffe.proto.caffe_pb2.BlobProto(num=1, channels=2, height=1, width=3,
-                                           data=list(range(6)))
-    np.testing.assert_array_equal(cio.blobproto_to_array(blob),
-                                  np.arange(6, dtype=np.float32).reshape(1, 2, 1, 3))
+def test_transformer_preprocess_deprocess():
+    t = caffe.io.Transformer({'data': (1, 3, 4, 5)})
+    t.set_transpose('data', (2, 0, 1))
+    t.set_channel_swap('data', (2, 1, 0))
+    t.set_raw_scale('data', 255)
+    t.set_mean('data', np.array([10., 20., 30.]))
+    image = np.random.RandomState(2).rand(4, 5, 3).astype(np.float32)
+    x = t.preprocess('data', image)
+    assert x.shape == (3, 4, 5) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0], image[:, :, 2] * 255 - 10, rtol=1e-5)
+    np.testing.assert_allclose(t.deprocess('data', x), image, rtol=1e-5, atol=1e-6)
+    t.set_mean('data', np.zeros((3, 8, 8)))   # pycaffe resizes a mean image of another size
+    assert t.mean['data'].shape == (3, 4, 5)
+    with pytest.raises(KeyError):
+        t.preprocess('nope', image)
 
 
-def test_blobprotovector_round_trip():
-    arrays = [np.arange(6.0).reshape(2, 3), np.ones((1, 2, 2, 1))]
-    back = cio.blobprotovector_str_to_arraylist(cio.arraylist_to_blobprotovector_str(arrays))
-    assert [a.shape for a in back] == [(2, 3), (1, 2, 2, 1)]
-    for a, b in zip(arrays, back):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_datum_round_trips():
-    image = np.random.RandomState(9).randint(0, 256, (3, 5, 4)).astype(np.uint8)
-    datum = cio.array_to_datum(image, 7)
-    assert (datum.channels, datum.height, datum.width, datum.label) == (3, 5, 4, 7)
-    assert datum.data == image.tobytes() and not datum.float_data
-    back = cio.datum_to_array(caffe.proto.caffe_pb2.Datum.FromString(datum.SerializeToString()))
-    assert back.dtype == np.uint8 and back.flags.writeable
-    np.testing.assert_array_equal(back, image)
-
-    floats = np.random.RandomState(10).randn(2, 3, 4)
-    datum = cio.array_to_datum(floats)
-    assert not datum.HasField('label') and not datum.data
-    back = cio.datum_to_array(caffe.proto.caffe_pb2.Datum.FromString(datum.SerializeToString()))
-    assert back.dtype == np.float64
-    np.testing.assert_array_equal(back, floats.astype(np.float32))
-
-
-def test_array_to_datum_needs_three_axes():
-    with pytest.raises(CaffeIOError, match='Incorrect array shape.'):
-        cio.array_to_datum(np.zeros((4, 4), np.uint8))
-
-
-def test_encoded_datums_decode_like_opencv():
-    rgb = np.random.RandomState(11).randint(0, 256, (3, 4, 3)).astype(np.uint8)
-    color = cio.datum_to_array(encoded_datum(png_bytes(Image.fromarray(rgb))))
-    np.testing.assert_array_equal(color, rgb[:, :, ::-1].transpose(2, 0, 1))  # BGR
-    rgba = np.random.RandomState(12).randint(0, 256, (3, 4, 4)).astype(np.uint8)
-    bgra = cio.datum_to_array(encoded_datum(png_bytes(Image.fromarray(rgba))))
-    np.testing.assert_array_equal(bgra, rgba[:, :, [2, 1, 0, 3]].transpose(2, 0, 1))
-    gray = rgb[:, :, 0]
-    np.testing.assert_array_equal(cio.datum_to_array(encoded_datum(png_bytes(Image.fromarray(gray)))),
-                                  gray[None])
-
-
-def test_encoded_datum_errors():
-    wide = Image.fromarray(np.array([[1, 60000]], np.uint16))
-    with pytest.raises(CaffeIOError, match='unsigned bytes'):
-        cio.datum_to_array(encoded_datum(png_bytes(wide)))
-    with pytest.raises(ImageReadError):
-        cio.datum_to_array(encoded_datum(b'\x89PNG garbage'))
-
-
-# --- Caffe's files ---------------------------------------------------------------
-def test_reference_mean_files():
-    resnet = reference_path('mean', 'ResNet_mean.binaryproto')
-    blob = caffe.protoio.read_binary(str(resnet), caffe.proto.caffe_pb2.BlobProto())
-    assert cio.blobproto_to_array(blob).shape == (1, 3, 224, 224)
-    mean = codec.load_mean(str(resnet))
-    assert mean.shape == (3, 224, 224) and mean.dtype == np.float32
-    assert 0 < mean.min() and mean.max() < 255
-    digits = codec.load_mean(str(reference_path('data', 'mean.binaryproto')))
-    assert digits.shape == (1, 28, 28)
-
-
-def reference_records(name):
-    """(key, Datum) of every record of a reference LMDB, in key order."""
-    from caffelite.lmdbs import open_readonly
-    with open_readonly(str(reference_path('data', name))).begin() as txn:
-        return [(key.decode(), caffe.proto.caffe_pb2.Datum.FromString(value))
-                for key, value in txn.cursor()]
-
-
-@pytest.mark.parametrize('name', ['lmdb_raw', 'lmdb_png'])
-def test_reference_lmdb_records_decode_to_the_pngs(name):
-    listing = reference_path('data', 'train.txt').read_text().split('\n')
-    entries = [line.split() for line in listing if line.strip()]
-    records = reference_records(name)
-    assert [key for key, _ in records] == ['%08d_%s' % (i, path) for i, (path, _) in
-                                           enumerate(entries)]
-    images = reference_path('data', 'images')
-    for (key, datum), (path, label) in zip(records, entries):
-        assert datum.encoded == (name == 'lmdb_png') and datum.label == int(label)
-        pixels = cio.datum_to_array(datum)
-        assert pixels.shape == (1, 28, 28) and pixels.dtype == np.uint8
-        np.testing.assert_array_equal(pixels[0], np.asarray(Image.open(images / path)), key)
-
-
-def test_reference_mean_is_the_mean_of_the_raw_lmdb():
-    records = reference_records('lmdb_raw')
-    mean = np.mean([cio.datum_to_array(d) for _, d in records], axis=0, dtype=np.float64)
-    np.testing.assert_allclose(codec.load_mean(str(reference_path('data', 'mean.binaryproto'))),
-                               mean, atol=1e-4)
+def test_oversample_and_resize():
+    images = [np.random.RandomState(3).rand(8, 10, 3).astype(np.float32)]
+    crops = caffe.io.oversample(images, (4, 6))
+    assert crops.shape == (10, 4, 6, 3)
+    np.testing.assert_array_equal(crops[0], images[0][:4, :6])
+    np.testing.assert_array_equal(crops[5], images[0][:4, :6][:, ::-1])
+    np.testing.assert_array_equal(crops[4], images[0][2:6, 2:8])
+    flat = np.full((4, 4, 3), 0.3, np.float32)
+    np.testing.assert_allclose(caffe.io.resize_image(flat, (7, 2)), 0.3)
+    ramp = np.tile(np.linspace(0, 1, 4, dtype=np.float32)[None, :, None], (2, 1, 1))
+    up = caffe.io.resize_image(ramp, (2, 8))
+    assert up.shape == (2, 8, 1) and np.all(np.diff(up[0, 1:-1, 0]) >= 0)

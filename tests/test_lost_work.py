@@ -76,3 +76,34 @@ def test_bad_file_names_skip_the_image_not_the_dataset(tmp_path, capsys):
     assert 'the file name is too long for an LMDB key (617 bytes, at most 511)' in printed
     listed = (out / 'train.txt').read_text().splitlines()
     assert len(listed) == 6 and all('caf' not in line for line in listed)
+
+
+def test_signals_are_honoured_during_the_test_phase(tmp_path, capsys, monkeypatch):
+    """SIGHUP (snapshot) and SIGINT (stop) arriving while the test net runs
+    act as they do during training, as in Caffe's Solver::Test."""
+    import signal
+    from caffelite import solver as solvers
+    from conftest import REFERENCE
+    from refcases import lmdb_trainer
+    lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\nbase_lr: 0.01\nlr_policy: "fixed"\n'
+                 'max_iter: 9\ndisplay: 0\ntest_iter: 2\ntest_interval: 3\n'
+                 'test_initialization: false\nsnapshot: 0\nsnapshot_after_train: false\n'
+                 'snapshot_prefix: "%(prefix)s"\n')
+    test = solvers.Solver.test
+    sent = []
+
+    def signalling_test(self, index=0):
+        if len(sent) < 2:
+            sent.append(signal.SIGHUP if not sent else signal.SIGINT)
+            os.kill(os.getpid(), sent[-1])
+        return test(self, index)
+    monkeypatch.setattr(solvers.Solver, 'test', signalling_test)
+    assert main(['train', '-solver', str(tmp_path / 'solver.prototxt'),
+                 '-weights', str(REFERENCE / 'data' / 'init.caffemodel')]) == 0
+    log = capsys.readouterr().err
+    # SIGHUP during the test at iteration 3: a snapshot, training goes on;
+    # SIGINT during the test at iteration 6: the run stops.
+    snapshots = sorted(n for n in os.listdir(tmp_path / 'snaps') if '_iter_' in n)
+    assert snapshots == ['lenet_iter_3.caffemodel', 'lenet_iter_3.solverstate']
+    assert 'Test interrupted.' in log and 'Optimization stopped early' in log
+    assert 'Iteration 9, Testing' not in log

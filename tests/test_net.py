@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import caffelite as caffe
+from caffelite import layers as L, params as P
 from caffelite.errors import NetError, ParseError, WeightsError
 
 IP_NET = '''name: "ipnet"
@@ -231,3 +232,96 @@ def test_net_from_prototxt_text_and_its_errors():
     assert err.value.line == 2 and err.value.path is None
     with pytest.raises(caffe.CaffeError, match='no such network definition file'):
         caffe.Net('missing.prototxt', caffe.TEST)
+
+
+def lenet(batch_size):
+    """LeNet built with NetSpec, on DummyData (also used by test_net_spec)."""
+    n = caffe.NetSpec()
+    n.data, n.label = L.DummyData(shape=[dict(dim=[batch_size, 1, 28, 28]),
+                                         dict(dim=[batch_size, 1, 1, 1])],
+                                  transform_param=dict(scale=1. / 255), ntop=2)
+    n.conv1 = L.Convolution(n.data, kernel_size=5, num_output=20,
+                            weight_filler=dict(type='xavier'))
+    n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.MAX)
+    n.conv2 = L.Convolution(n.pool1, kernel_size=5, num_output=50,
+                            weight_filler=dict(type='xavier'))
+    n.pool2 = L.Pooling(n.conv2, kernel_size=2, stride=2, pool=P.Pooling.MAX)
+    n.ip1 = L.InnerProduct(n.pool2, num_output=500, weight_filler=dict(type='xavier'))
+    n.relu1 = L.ReLU(n.ip1, in_place=True)
+    n.ip2 = L.InnerProduct(n.relu1, num_output=10, weight_filler=dict(type='xavier'))
+    n.loss = L.SoftmaxWithLoss(n.ip2, n.label)
+    return n.to_proto()
+
+
+def test_save_copy_from_round_trip_and_top_names(tmp_path):
+    path = write(tmp_path, str(lenet(2)))
+    net = caffe.Net(path, caffe.TRAIN)
+    weights = str(tmp_path / 'w.caffemodel')
+    net.save(weights)
+    other = caffe.Net(path, caffe.TEST, weights=weights)
+    for name in net.params:
+        for a, b in zip(net.params[name], other.params[name]):
+            np.testing.assert_array_equal(a.data, b.data)
+    assert net.top_names['conv1'] == ['conv1'] and net.bottom_names['conv1'] == ['data']
+    assert isinstance(net.layer_dict['conv1'], caffe.Layer)
+    assert list(net._layer_names) == [l.name for l in lenet(2).layer]
+
+
+def test_forward_start_end_and_blob_arguments(tmp_path):
+    net = caffe.Net(write(tmp_path, str(lenet(2))), caffe.TRAIN)
+    out = net.forward(end='pool1')
+    assert set(out) == {'pool1'}
+    out = net.forward(start='conv2', blobs=['ip1'])
+    assert set(out) == {'loss', 'ip1'}
+
+
+FB_NET = '''name: "fb" force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+        inner_product_param { num_output: 4 weight_filler { type: "gaussian" std: 1 } } }
+layer { name: "tanh" type: "TanH" bottom: "ip" top: "out" }
+'''
+
+
+def per_batch(net, data, dout):
+    """pycaffe's semantics by hand: forward then backward each batch of 2
+    (the last zero-padded), outputs, ip blobs and input diffs kept."""
+    outs, ips, diffs = [], [], []
+    for first in range(0, len(data), 2):
+        x, dy = np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32)
+        n = len(data[first:first + 2])
+        x[:n], dy[:n] = data[first:first + 2], dout[first:first + 2]
+        net.forward(data=x)
+        outs.append(net.blobs['out'].data[:n].copy())
+        ips.append(net.blobs['ip'].data[:n].copy())
+        net.backward(out=dy)
+        diffs.append(net.blobs['data'].diff[:n].copy())
+    return np.concatenate(outs), np.concatenate(ips), np.concatenate(diffs)
+
+
+def test_forward_backward_all_is_forward_and_backward_per_batch(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    data, dout = rng.randn(5, 3).astype(np.float32), rng.randn(5, 4).astype(np.float32)
+    outs, diffs = net.forward_backward_all(blobs=['ip'], data=data, out=dout)
+    assert set(outs) == {'out', 'ip'} and set(diffs) == {'data'}
+    expected_out, expected_ip, expected_diff = per_batch(net, data, dout)
+    assert outs['out'].shape == (5, 4) and diffs['data'].shape == (5, 3)
+    np.testing.assert_array_equal(outs['out'], expected_out)
+    np.testing.assert_array_equal(outs['ip'], expected_ip)
+    np.testing.assert_array_equal(diffs['data'], expected_diff)
+    np.testing.assert_array_equal(outs['out'], net.forward_all(data=data)['out'])
+    # d out / d data by hand: (dy * (1 - out^2)) W
+    w = net.params['ip'][0].data
+    np.testing.assert_allclose(diffs['data'], (dout * (1 - expected_out ** 2)) @ w, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_forward_backward_all_with_diffs_only_drops_the_padding(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    net.blobs['data'].data[...] = 1
+    dout = np.random.RandomState(1).randn(3, 4).astype(np.float32)
+    outs, diffs = net.forward_backward_all(out=dout)
+    assert outs['out'].shape == (3, 4) and diffs['data'].shape == (3, 3)
+    with pytest.raises(NetError, match='needs input arrays or output diffs'):
+        net.forward_backward_all()

@@ -1,4 +1,5 @@
-"""pycaffe's NetSpec namespace: ``caffe.layers`` (L) and ``caffe.params`` (P)
+"""pycaffe's NetSpec: building nets in Python (LeNet, automatic names,
+ntop=0), and its namespace: ``caffe.layers`` (L) and ``caffe.params`` (P)
 are NetSpec's objects, separate from the layer implementation package
 ``caffelite.layers``, whose modules they still reach by name."""
 import subprocess
@@ -7,6 +8,7 @@ import textwrap
 
 import caffelite as caffe
 from caffelite import layers as L, net_spec, params as P
+from test_net import lenet, write
 
 WORKTREE = str(__import__('pathlib').Path(caffe.__file__).resolve().parents[1])
 
@@ -56,3 +58,25 @@ def test_python_layer_subpackage_resolves_under_caffe_layers(tmp_path):
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                             env={'PYTHONPATH': WORKTREE, 'PATH': '/usr/bin:/bin'})
     assert result.stdout.strip() == 'ok', result.stderr
+
+
+def test_netspec_builds_lenet(tmp_path):
+    proto = lenet(50)
+    assert [l.name for l in proto.layer] == ['data', 'conv1', 'pool1', 'conv2', 'pool2',
+                                             'ip1', 'relu1', 'ip2', 'loss']
+    assert proto.layer[6].top == proto.layer[6].bottom == ['ip1']
+    assert proto.layer[1].convolution_param.kernel_size == [5]
+    net = caffe.Net(write(tmp_path, str(proto)), caffe.TRAIN)
+    assert net.blobs['ip2'].data.shape == (50, 10)
+    assert len(net.outputs) == 1 and net.outputs[0] == 'loss'
+
+
+def test_netspec_autonames_and_ntop_zero():
+    n = caffe.NetSpec()
+    n.data = L.Input(shape=dict(dim=[1, 2]))
+    n.out = L.ReLU(L.ReLU(n.data))
+    assert [l.name for l in n.to_proto().layer] == ['data', 'ReLU1', 'out']
+    # Without a NetSpec, tops are named after their type (pycaffe's to_proto).
+    assert [l.name for l in caffe.to_proto(n.out).layer] == ['Input1', 'ReLU1', 'ReLU2']
+    silence = L.Silence(n.out, ntop=0)
+    assert silence.tops == ()

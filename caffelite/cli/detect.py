@@ -58,8 +58,10 @@ def run(args):
         stem = os.path.join(args.out, os.path.splitext(os.path.basename(path))[0])
         with atomic_open(stem + '.json', 'w') as f:
             json.dump(sliding_window.grid_json(grid, path, heatmaps=args.fcn), f)
+        # overlapping windows: colour each one's central stride x stride cell
+        inset = max(grid.window - grid.stride, 0) / 2.0
         overlay.save_cells(stem + '.png', image, grid.labels, grid.scores, grid.names,
-                           grid.boxes)
+                           grid.boxes + [inset, inset, -inset, -inset])
         counts = ', '.join('%s %d' % (grid.names[k], n) for k, n in enumerate(
             (grid.labels.ravel() == k).sum() for k in range(len(grid.names))) if n)
         print('%s: %dx%d %s (%s) -> %s.json, %s.png' % (

@@ -1,8 +1,7 @@
 """``caffelite test``: score a trained model over N batches (``caffe test``)."""
 import logging
 
-import numpy as np
-
+from ..net_outputs import mean_outputs, output_lines
 from ._common import add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.test')
@@ -19,18 +18,12 @@ def run(args):
     setup_logging()
     net = build_net(args, args.weights)
     log.info('Running for %d iterations.', args.iterations)
-    totals, loss = {}, 0.0
-    for i in range(args.iterations):
-        loss += net._forward()
-        for name in net.outputs:
-            values = np.asarray(net.blobs[name].data, np.float64).ravel()
-            for k, value in enumerate(values):
-                log.info('Batch %d, %s = %g', i, name, value)
-            totals[name] = totals.get(name, 0) + values
-    log.info('Loss: %g', loss / args.iterations)
-    for name, total in totals.items():
-        weight = net.blob_loss_weights[name]
-        for value in total / args.iterations:
-            note = ' (* %g = %g loss)' % (weight, weight * value) if weight else ''
-            log.info('%s = %g%s', name, value, note)
+
+    def log_batch(i, outputs):
+        for name, value, _ in output_lines(net, outputs):
+            log.info('Batch %d, %s = %g', i, name, value)
+    loss, means = mean_outputs(net, args.iterations, on_batch=log_batch)
+    log.info('Loss: %g', loss)
+    for name, value, note in output_lines(net, means):
+        log.info('%s = %g%s', name, value, note)
     return 0

@@ -3,11 +3,11 @@ dataset made here (no download).
 
 1. Paste digits at random places and sizes on noisy canvases: train, val
    and held-out test images with KITTI labels (:mod:`.synthetic`).
-2. ``caffelite dataset create-detection``: DIGITS' LMDBs and mean.
+2. The dataset (as ``caffelite dataset create-detection``): DIGITS' LMDBs and mean.
 3. Write a DetectNet-style train_val/deploy/solver with a small trunk
    (:mod:`.networks`): DetectNetTransformation, coverage and bbox heads,
    L1 and Euclidean losses, clustering and DetectNet's mAP on val.
-4. ``caffelite train``.
+4. Training (as ``caffelite train``).
 5. Detect the held-out images with the deploy net, write the detections
    as KITTI result files, score them (VOC and COCO average precision,
    DetectNet's precision/recall) and draw the predicted and true boxes of a
@@ -116,7 +116,8 @@ def draw(path, image_dir, names, found, truths):
 
 def run(workdir, sizes=None, log=print):
     """The whole demo; returns (VOC AP, seconds of training)."""
-    from ..cli import main as cli
+    from ..solver import get_solver
+    from .dataset import create_detection_dataset
     sizes = dict(FULL, **(sizes or {}))
     start = time.time()
     workdir = os.path.abspath(workdir)
@@ -130,17 +131,14 @@ def run(workdir, sizes=None, log=print):
     dataset = os.path.join(workdir, 'dataset')
     log('[2/5] caffelite dataset create-detection -> %s' % dataset)
     width, height = CANVAS['size']
-    if cli(['dataset', 'create-detection', splits['train'][0], splits['train'][1], dataset,
-            '--val-images', splits['val'][0], '--val-labels', splits['val'][1],
-            '--padding', '%dx%d' % (width, height), '--val-min-box-size', '0',
-            '--custom-classes', 'dontcare,' + synthetic.CLASS_NAME]):
-        raise RuntimeError('dataset creation failed')
+    create_detection_dataset(dataset, splits['train'][0], splits['train'][1], splits['val'][0],
+                             splits['val'][1], padding=(width, height), val_min_box_size=0,
+                             custom_classes='dontcare,' + synthetic.CLASS_NAME)
     paths = write_models(workdir, dataset, CANVAS['size'], sizes['batch'], sizes['iterations'])
     log('[3/5] DetectNet-style train_val, deploy and solver in %s' % workdir)
     log('[4/5] caffelite train -solver %s' % paths['solver'])
     trained = time.time()
-    if cli(['train', '-solver', paths['solver']]):
-        raise RuntimeError('training failed')
+    get_solver(paths['solver']).solve()
     seconds = time.time() - trained
     weights = os.path.join(workdir, 'snapshots', 'detectnet_iter_%d.caffemodel'
                            % sizes['iterations'])

@@ -55,8 +55,10 @@ def save_cells(path, image, labels, scores, names, cell_boxes, alpha=0.45):
     for (r, c), label in np.ndenumerate(labels):
         x1, y1, x2, y2 = (int(round(v)) for v in cell_boxes[r, c])
         opacity = int(255 * alpha * (0.3 + 0.7 * float(scores[r, c])))
+        # outlines only where cells are big enough for them not to hide the fill
+        edge = colour(int(label)) + (255,) if min(x2 - x1, y2 - y1) >= 16 else None
         draw.rectangle([x1, y1, x2 - 1, y2 - 1], fill=colour(int(label)) + (opacity,),
-                       outline=colour(int(label)) + (255,))
+                       outline=edge)
     counts = np.bincount(labels.ravel(), minlength=len(names))
     entries = [(colour(k), '%s: %d cells' % (names[k], counts[k]))
                for k in range(len(names)) if counts[k]]

@@ -119,8 +119,13 @@ class WindowClassifier:
         rows, cols = (h - window) // stride + 1, (w - window) // stride + 1
         views = np.lib.stride_tricks.sliding_window_view(image, (window, window), axis=(0, 1))
         views = views[::stride, ::stride][:rows, :cols]       # (rows, cols, K, win, win)
-        windows = views.reshape(rows * cols, image.shape[2], window, window).transpose(0, 2, 3, 1)
-        probs = self.probabilities(self.preprocess(windows)).reshape(rows, cols, -1)
+        cells = np.argwhere(np.ones((rows, cols), bool))
+        batch = self.net.blobs[self.input].shape[0]
+        # one net batch of windows copied out of the image at a time
+        probs = np.concatenate([
+            self.probabilities(self.preprocess(
+                views[cells[i:i + batch, 0], cells[i:i + batch, 1]].transpose(0, 2, 3, 1)))
+            for i in range(0, len(cells), batch)]).reshape(rows, cols, -1)
         ys, xs = np.mgrid[0:rows, 0:cols] * stride
         boxes = np.stack([xs, ys, xs + window, ys + window], axis=-1)
         return Grid(probs.argmax(axis=2), probs.max(axis=2), probs, self.names, boxes,

@@ -64,6 +64,28 @@ def apply_lr_policy(solver, policy):
         solver.power = policy['power']
 
 
+def epoch_schedule(solver, train_count, val_count, train_batch, val_batch, train_epochs,
+                   snapshot_interval=1.0, val_interval=1.0):
+    """Set ``solver``'s max_iter, snapshot, display, test_iter and
+    test_interval for ``train_epochs`` epochs as DIGITS does (intervals in
+    epochs; ``val_count`` 0 or ``val_batch`` None: no validation; the
+    solver's iter_size is the batch accumulation). ``caffelite train
+    --epochs`` uses it too."""
+    train_iter = int(math.ceil(float(train_count) / (train_batch * solver.iter_size)))
+    solver.max_iter = int(math.ceil(train_iter * train_epochs))
+    solver.snapshot = interval_iterations(snapshot_interval, train_iter, solver.max_iter, 0)
+    if val_count and val_batch and val_interval:
+        del solver.test_iter[:]
+        solver.test_iter.append(int(math.ceil(float(val_count) / val_batch)))
+        solver.test_interval = interval_iterations(val_interval, train_iter, solver.max_iter,
+                                                   solver.max_iter)
+    # Display 8 times an epoch, or once per 5000 images if that is more often.
+    solver.display = max(1, min(
+        int(math.floor(float(solver.max_iter) / (train_epochs * 8))),
+        int(math.ceil(5000.0 / (train_batch * solver.iter_size)))))
+    return solver
+
+
 def digits_solver(train_count, val_count, train_batch, val_batch, train_epochs=30,
                   snapshot_interval=1.0, val_interval=1.0, learning_rate=0.01,
                   lr_policy=None, solver_type='SGD', batch_accumulation=None,
@@ -82,13 +104,8 @@ def digits_solver(train_count, val_count, train_batch, val_batch, train_epochs=3
     solver.solver_mode = caffe_pb2.SolverParameter.GPU if gpu else caffe_pb2.SolverParameter.CPU
     if batch_accumulation:
         solver.iter_size = batch_accumulation
-    train_iter = int(math.ceil(float(train_count) / (train_batch * solver.iter_size)))
-    solver.max_iter = train_iter * train_epochs
-    solver.snapshot = interval_iterations(snapshot_interval, train_iter, solver.max_iter, 0)
-    if val_count and val_batch and val_interval:
-        solver.test_iter.append(int(math.ceil(float(val_count) / val_batch)))
-        solver.test_interval = interval_iterations(val_interval, train_iter, solver.max_iter,
-                                                   solver.max_iter)
+    epoch_schedule(solver, train_count, val_count, train_batch, val_batch, train_epochs,
+                   snapshot_interval, val_interval)
     solver.base_lr = learning_rate
     apply_lr_policy(solver, lr_policy or dict(LR_POLICY_DEFAULTS['step'], policy='step'))
     if solver_type not in NO_MOMENTUM:
@@ -96,10 +113,6 @@ def digits_solver(train_count, val_count, train_batch, val_batch, train_epochs=3
     solver.weight_decay = solver.base_lr / 100.0
     if solver_type == 'RMSPROP':
         solver.rms_decay = rms_decay
-    # Display 8 times an epoch, or once per 5000 images if that is more often.
-    solver.display = max(1, min(
-        int(math.floor(float(solver.max_iter) / (train_epochs * 8))),
-        int(math.ceil(5000.0 / (train_batch * solver.iter_size)))))
     if random_seed is not None:
         solver.random_seed = random_seed
     return solver

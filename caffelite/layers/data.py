@@ -125,6 +125,7 @@ class BatchMaker:
 @register('Data')
 class DataLayer(PrefetchingDataLayer):
     """Reads Datum records from an LMDB in key order, wrapping around."""
+    shares_records = True       # among the solvers of a multi-GPU run (solver_share)
 
     def batch_size(self):
         return self.layer_param.data_param.batch_size
@@ -157,20 +158,22 @@ def solver_share(phase):
 class LmdbSource:
     """The (image, label) of each Datum of an LMDB in key order, cyclically,
     after ``skip`` records; ``share`` is this solver's (rank, count) (see
-    solver_share). Its position is the key of the next record."""
+    solver_share). Its position is the key of the next record; as only rank
+    0 snapshots, a saved position is rank 0's, and solver rank r resumes r
+    records further, where its share starts."""
 
     def __init__(self, path, skip, layer_name, share=(0, 1)):
         if not os.path.isdir(path):
             raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
         self.path, self.layer_name = path, layer_name
-        rank, self.stride = share
+        self.rank, self.stride = share
         txn = open_readonly(path).begin(buffers=False)
         self.count = txn.stat()['entries']
         if self.count == 0:
             raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
         self.cursor = txn.cursor()
         self.cursor.first()
-        for _ in range(skip + rank):
+        for _ in range(skip + self.rank):
             self._advance()
 
     def _advance(self):
@@ -201,6 +204,8 @@ class LmdbSource:
             raise CaffeError("layer '%s': LMDB %s has no record %r to resume from (was the "
                              "database changed?)" % (self.layer_name, self.path,
                                                      position['key'].decode(errors='replace')))
+        for _ in range(self.rank):
+            self._advance()
 
 
 @register('ImageData')
@@ -340,6 +345,7 @@ class HDF5DataLayer(Layer):
     """Rows of the datasets named like the tops, from the .h5 files listed
     in ``hdf5_data_param.source``; optional shuffling of the rows, drawn
     from the layer's own generator."""
+    shares_records = True       # among the solvers of a multi-GPU run (solver_share)
     exact_num_bottom = 0
     min_top = 1
 

@@ -65,17 +65,20 @@ class DetectNetTransformationLayer(Layer):
             return mean
         return self.mean_values
 
-    def forward(self, bottom, top):
-        images = backend.to_host(bottom[0].xdata)
-        labels = backend.to_host(bottom[1].xdata)[:, 0]
+    def _rows(self, labels):
+        """(rows (N, B, 16), counts (N,)) of DIGITS label tables (N, 1 + B,
+        16) whose row 0 is the header [count, 16, 0...]."""
         counts = labels[:, 0, 0].astype(np.int64)
-        bad = np.flatnonzero((counts < 0) | (counts >= labels.shape[1]))
-        self.check(not len(bad), "image %d's label header says %d boxes, its rows hold "
-                   "at most %d" % (bad[0], counts[bad[0]], labels.shape[1] - 1) if len(bad)
-                   else '')
+        for i in np.flatnonzero((counts < 0) | (counts >= labels.shape[1]))[:1]:
+            self.fail("image %d's label header says %d boxes, its rows hold at most %d"
+                      % (i, counts[i], labels.shape[1] - 1))
         self.check(bool((labels[:, 0, 1] == coverage.ROW_WIDTH).all()),
                    'label rows must be %d wide (header column 1)' % coverage.ROW_WIDTH)
-        rows = labels[:, 1:].copy()
+        return labels[:, 1:].copy(), counts
+
+    def forward(self, bottom, top):
+        images = backend.to_host(bottom[0].xdata)
+        rows, counts = self._rows(backend.to_host(bottom[1].xdata)[:, 0])
         n, _, height, width = images.shape
         out_size = (self.truth.image_size_x, self.truth.image_size_y)
         mean = self._mean(height, width)

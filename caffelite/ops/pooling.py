@@ -146,14 +146,34 @@ def max_mask(x, top, window):
 @op
 def max_backward(dy, mask, x_shape, window):
     """(N, C, H, W) gradient: each top diff routed to the input element its
-    mask names (none for -1); also the backward of stochastic pooling."""
-    n, c, h, w = x_shape
-    plane = mask.reshape(n * c, -1)
-    has_source = (plane >= 0).ravel()
-    index = (plane + (np.arange(n * c) * (h * w))[:, None]).ravel()[has_source]
-    # Windows overlap, so one input may receive several diffs: sum them.
-    dx = np.bincount(index, weights=dy.ravel()[has_source], minlength=n * c * h * w)
-    return dx.astype(dy.dtype).reshape(x_shape)
+    mask names (none for -1); also the backward of stochastic pooling.
+    Summed tap by tap into the phase-split input (see _phase_split), where
+    every tap of every window is a unit-stride block."""
+    out = dy.shape[2:]
+    tap = _tap_of(mask, x_shape, window)
+    phases = np.zeros(_phase_shape(x_shape, window.kernel, window.stride, out), dy.dtype)
+    routed = np.empty_like(dy)
+    for k, view in _taps(phases, window.kernel, window.stride, out):
+        # Windows overlap, so one input may receive several diffs: they add
+        # up. (A product with the 0/1 hit mask measured 4x faster than a
+        # masked add.)
+        np.multiply(dy, tap == k, out=routed)
+        view += routed
+    return _merge_phases(phases, x_shape, window.stride, window.pad)
+
+
+def _tap_of(mask, x_shape, window):
+    """The kernel tap (row-major index in the window) of each mask entry,
+    -1 where the mask is -1: the inverse of _source_index. In the smallest
+    int type that holds the taps, which compares fastest."""
+    kernel, stride, pad = window
+    rows, cols = np.divmod(mask, x_shape[3])
+    rows -= (np.arange(mask.shape[-2]) * stride[0] - pad[0])[:, None]
+    cols -= (np.arange(mask.shape[-1]) * stride[1] - pad[1])[None, :]
+    rows *= kernel[1]
+    rows += cols
+    rows[mask < 0] = -1
+    return rows.astype(np.min_scalar_type(-kernel[0] * kernel[1]))
 
 
 @max_backward.gpu

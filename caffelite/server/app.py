@@ -111,8 +111,6 @@ def routes():
         ('/files/{path:path}', j.files, ['GET']),
         ('/clone/{clone}', j.clone, ['GET', 'POST']),
         ('/datasets/images/classification/new', d.new, ['GET']),
-        ('/datasets/images/classification/explore', d.explore, ['GET']),
-        ('/datasets/images/classification/explore.json', d.explore, ['GET']),
         ('/datasets/images/classification.json', d.create, ['POST']),
         ('/datasets/images/classification', d.create, ['POST']),
         ('/models/images/classification/new', m.new, ['GET']),

@@ -11,12 +11,12 @@ import time
 
 from ..codec import load_mean
 from ..digits import networks, solver as digits_solver, split
-from ..digits.forms import parse_network_text, pretrained_paths
+from ..digits.forms import lr_policy, parse_network_text, pretrained_paths
 from ..errors import CaffeError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
-from . import datasets
+from . import datasets, jobs
 from .executor import worker_command
 from .worker import error_of
 
@@ -25,7 +25,10 @@ ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt'
 LOG_FILE = 'caffe_output.log'
 SNAPSHOT = re.compile(r'^snapshot_iter_(\d+)\.(caffemodel|solverstate)$')
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
-RESUMING = re.compile(r'Restoring previous solver status from .*snapshot_iter_(\d+)')
+# Where a resumed run starts: Caffe's restore line, or ours when there is no
+# solverstate to restore.
+RESUMING = re.compile(r'(?:Restoring previous solver status from .*snapshot_iter_|'
+                      r'Training restarts from iteration )(\d+)')
 # Seconds between two progress events (a curve point is sent at once).
 PROGRESS_PERIOD = 1.0
 
@@ -69,6 +72,29 @@ def write_model_files(job, job_dir, network, dataset_job, dataset_dir, gpu=False
             f.write(str(message))
     job.update(max_iter=solver.max_iter, train_batch=cut.train_batch, val_batch=cut.val_batch,
                crop_size=cut.crop_size, files_written=True)
+
+
+def create_job(store, values, name, user, dataset_job, network, weights=(), source=None,
+               gpu=False):
+    """Reserve, write and register one model job of model form ``values``
+    (not yet run): its original.prototxt and, when the dataset is done, the
+    other prototxt files."""
+    job_id = store.reserve()
+    job_dir = store.path(job_id)
+    try:
+        job = jobs.new_job('model', name, user, values['group_name'], form=values,
+                           dataset_id=dataset_job['id'], pretrained_model=list(weights),
+                           source_job_id=source, lr_policy=lr_policy(values))
+        job['id'] = job_id
+        with atomic_open(os.path.join(job_dir, ORIGINAL), 'w') as f:
+            f.write(str(network))
+        if dataset_job['status'] == jobs.DONE:
+            write_model_files(job, job_dir, network, dataset_job,
+                              store.path(dataset_job['id']), gpu)
+        return store.add(job_id, job)
+    except BaseException:
+        store.discard(job_id)
+        raise
 
 
 def read_network(path):

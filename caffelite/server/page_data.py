@@ -6,8 +6,8 @@ import time
 
 from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
-from ..tools.dataset import SPLITS
 from ..images import RESIZE_MODES
+from ..tools.dataset import SPLITS
 from . import datasets, gallery, jobs, models
 from .security import resolve_server_path
 from .views_jobs import server

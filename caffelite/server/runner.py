@@ -67,8 +67,15 @@ class Runner:
         return task
 
     def device(self, job):
-        choice = job.get('form', {}).get('select_gpu', 'next')
-        if job['type'] != 'model' or not self.gpus:
+        """(executor device name, GPU id or None) a job runs on."""
+        if job['type'] != 'model':
+            return 'cpu', None
+        return self.device_of(job['form'])
+
+    def device_of(self, form):
+        """(device name, GPU id or None) of a model form's select_gpu."""
+        choice = form.get('select_gpu', 'next')
+        if not self.gpus:
             return 'cpu', None
         gpu = self.gpus[0] if choice in (None, 'next') else int(choice)
         return 'gpu%d' % gpu, gpu
@@ -89,9 +96,11 @@ class Runner:
                 watcher = models.TrainingProgress(job, job_dir, publish)
                 argv = models.worker_argv(job, job_dir, gpu)
                 states = models.solverstates(job_dir)
-                if job.get('resume') and states:
-                    watcher.write(glog_line('Restoring previous solver status from %s'
-                                            % os.path.basename(states[-1][1])))
+                if job.get('resume'):
+                    watcher.write(glog_line(
+                        'Restoring previous solver status from %s'
+                        % os.path.basename(states[-1][1]) if states
+                        else 'Training restarts from iteration 0'))
 
             def started(pid):
                 job['pid'] = pid

@@ -8,12 +8,8 @@ import tempfile
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ..codec import datum_to_array
 from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form
-from ..digits.visualize import png_data_uri
-from ..tools.dataset import SPLITS
-from ..tools.imageset import iterate_datums
-from . import archives, datasets, jobs
+from . import archives, datasets
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
@@ -78,20 +74,25 @@ async def create(request):
             raise FormErrors({'folder_train': ['Folder does not exist']})
     else:
         unpacked = await _unpacked_archive(state, files['archive'])
-    job_id = state.store.reserve()
+    job = None
     try:
         if unpacked:
-            images = state.store.path(job_id, 'images')
+            # the images move into the job folder, which the job then names
+            folder = archives.image_root(unpacked)
+        job = datasets.create_job(state.store, values, user, folder)
+        if unpacked:
+            images = state.store.path(job['id'], 'images')
             os.replace(unpacked, images)
-            folder = archives.image_root(images)
-        job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, **datasets.new_dataset_facts(values, folder))
-        state.store.add(job_id, job)
+            job['image_folder'] = os.path.normpath(
+                os.path.join(images, os.path.relpath(folder, unpacked)))
+            state.store.save(job)
     except BaseException:
-        state.store.discard(job_id)
+        if job is not None:
+            state.store.discard(job['id'])
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
         raise
+    job_id = job['id']
     state.runner.submit(job)
     if wants_json(request):
         return render(request, '', datasets.dataset_json(job, state.store.path(job_id), False))
@@ -104,39 +105,3 @@ async def show(request):
     return render(request, 'datasets/images/classification/show.html',
                   datasets.dataset_json(job, state.store.path(job['id'])))
 
-
-def _gallery(db_path, labels, page, size, label):
-    """(images of one page, entries matching) of an LMDB, in key order."""
-    images, matching = [], 0
-    for _, datum in iterate_datums(db_path):
-        if label is not None and datum.label != label:
-            continue
-        if page * size <= matching < (page + 1) * size:
-            pixels = datum_to_array(datum)
-            picture = pixels[0] if pixels.shape[0] == 1 else pixels[::-1].transpose(1, 2, 0)
-            images.append({'label': labels[datum.label], 'image': png_data_uri(picture)})
-        matching += 1
-    return images, matching
-
-
-async def explore(request):
-    """A page of a dataset DB's images with their labels (``db`` train, val
-    or test; ``page``, ``size`` (25), optionally one ``label`` index)."""
-    state = server(request)
-    args = request.query_params
-    job = get_job(request, args.get('job_id') or '', 'dataset')
-    db = args.get('db', 'train')
-    if db not in SPLITS or not (job.get('counts') or {}).get(db):
-        raise HTTPException(400, 'dataset %s has no %s_db' % (job['id'], db))
-    try:
-        page, size = int(args.get('page', 0)), int(args.get('size', 25))
-        label = int(args['label']) if args.get('label') not in (None, '') else None
-    except ValueError:
-        raise HTTPException(400, 'page, size and label must be integers') from None
-    folder = state.store.path(job['id'])
-    labels = datasets.read_labels(folder)
-    images, total = await run_in_threadpool(_gallery, os.path.join(folder, db + '_db'),
-                                            labels, page, max(1, min(size, 200)), label)
-    return render(request, 'datasets/images/explore.html',
-                  {'job_id': job['id'], 'db': db, 'page': page, 'size': size, 'label': label,
-                   'labels': labels, 'total_entries': total, 'images': images})

@@ -18,7 +18,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
 from ..digits.inference import accuracy_report, read_image_list
-from ..digits.visualize import layer_visualizations
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..solver import learning_rate
@@ -71,27 +70,6 @@ def _network(state, values):
     return network, checked, source
 
 
-def _make_job(state, values, suffix, user, dataset, network, weights, source):
-    """Reserve, write and register one model job (not yet submitted)."""
-    job_id = state.store.reserve()
-    job_dir = state.store.path(job_id)
-    try:
-        job = jobs.new_job('model', values['model_name'] + suffix, user, values['group_name'],
-                           form=values, dataset_id=dataset['id'], pretrained_model=weights,
-                           source_job_id=source, lr_policy=forms.lr_policy(values))
-        job['id'] = job_id
-        with open(os.path.join(job_dir, models.ORIGINAL), 'w') as f:
-            f.write(str(network))
-        if dataset['status'] == jobs.DONE:
-            gpu = state.runner.device(job)[1]
-            models.write_model_files(job, job_dir, network, dataset,
-                                     state.store.path(dataset['id']), gpu is not None)
-        return state.store.add(job_id, job)
-    except BaseException:
-        state.store.discard(job_id)
-        raise
-
-
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
     state = server(request)
@@ -100,13 +78,18 @@ async def create(request):
     values, errors = forms.parse_model_form(fields)
     if errors:
         raise FormErrors(errors)
+    gpus = [str(g) for g in state.config.gpus]
+    if values['select_gpu'] not in ['next'] + gpus:
+        raise FormErrors({'select_gpu': ['Not a valid choice (this server trains on %s)'
+                                         % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
     dataset = _checked_dataset(state, values)
     network, weights, source = _network(state, values)
     made = []
     try:
         for job_values, suffix in forms.sweep(values):
-            made.append(_make_job(state, job_values, suffix, user, dataset, network, weights,
-                                  source))
+            made.append(models.create_job(state.store, job_values, job_values['model_name'] +
+                                          suffix, user, dataset, network, weights, source,
+                                          state.runner.device_of(job_values)[1] is not None))
     except (NetError, CaffeError) as e:
         for job in made:
             state.store.discard(job['id'])
@@ -162,7 +145,7 @@ def _image_source(state, fields, files):
     raise HTTPException(400, 'must provide image_path or image_file')
 
 
-def _classify_one(state, job, epoch, image, visualize=False):
+def _classify_one(state, job, epoch, image):
     from PIL import Image
     try:
         with Image.open(image) as probe:
@@ -180,27 +163,20 @@ def _classify_one(state, job, epoch, image, visualize=False):
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
         scores = loaded.classifier.probabilities([picture])[0]
-        answer = {'predictions': loaded.classifier.top_k(scores)}
-        if visualize:
-            layers = layer_visualizations(loaded.classifier.net)
-            answer.update(visualizations=layers, total_parameters=sum(
-                v['param_count'] for v in layers if v['vis_type'] == 'Weights'))
-        return answer
+        return loaded.classifier.top_k(scores)
 
 
 async def classify_one(request):
-    """{"predictions": [[label, percent], ...]}: the top 5 of one image;
-    with ``show_visualizations``, each layer's activations and weights."""
+    """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
     state = server(request)
     fields, files = await read_form(request)
     job = _model(request, fields)
     image = _image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
-    visualize = forms.Field('bool', False).convert(fields.get('show_visualizations') or '')
-    answer = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image,
-                                     visualize)
-    return render(request, 'models/images/classification/classify_one.html', answer)
+    predictions = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image)
+    return render(request, 'models/images/classification/classify_one.html',
+                  {'predictions': predictions})
 
 
 async def _image_list(request, state, fields, files):

@@ -60,14 +60,11 @@ def render(request, template, data, status=200):
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 
-def error_payload(status, message, kind):
-    return {'error': {'message': message, 'type': kind}}
-
-
 def error_response(scope, status, message, kind, errors=None):
     """DIGITS' error answers: {"errors": {field: [...]}} for form fields,
     {"error": {"message", "type"}} otherwise; an HTML page for browsers."""
-    payload = {'errors': errors} if errors is not None else error_payload(status, message, kind)
+    payload = ({'errors': errors} if errors is not None
+               else {'error': {'message': message, 'type': kind}})
     if wants_json(scope):
         return JSONResponse(payload, status)
     body = TEMPLATES.get_template('error.html').render(

@@ -86,6 +86,7 @@ def test_make_a_dataset_from_a_folder(page, site, shots, course):
     assert 'broken.png' in page.inner_text('#skipped-images')
     assert page.locator('.gallery figure').count() == 24
     assert page.evaluate("document.querySelector('.mean-image').naturalWidth") == 28
+    assert unlabeled_controls(page) == []
     shoot(page, shots, 'dataset_show')
     page.click('text=Explore the db >> nth=0')
     page.select_option('#label', label='stripes')
@@ -93,6 +94,19 @@ def test_make_a_dataset_from_a_folder(page, site, shots, course):
     captions = page.locator('.gallery figcaption').all_inner_texts()
     assert captions and set(captions) == {'stripes'}
     shoot(page, shots, 'dataset_explore')
+
+
+def test_home_follows_new_jobs_live(page, site, course):
+    page.goto('/')
+    r = site.client.post('/datasets/images/classification.json', data=dict(
+        username='student', method='folder', folder_train=str(site.data_root / 'images'),
+        dataset_name='live', resize_channels='1', resize_width='16', resize_height='16'))
+    new = r.json()['id']
+    row = page.locator('tr[data-job="%s"]' % new)
+    from playwright.sync_api import expect
+    expect(row.locator('.badge')).to_have_text('Done', timeout=60000)
+    assert row.locator('.pct').inner_text() == '100%'
+    assert site.client.delete('/datasets/%s' % new, params={'username': 'student'}).status_code == 200
 
 
 def test_train_lenet_for_two_epochs(page, shots, course):
@@ -114,6 +128,7 @@ def test_train_lenet_for_two_epochs(page, shots, course):
     assert 'accuracy (val)' in page.inner_text('#loss-chart .legend')
     assert page.locator('#snapshot_epoch option').first.inner_text() == 'Epoch #2'
     assert 'snapshot_iter_' in page.inner_text('#job-files')
+    assert unlabeled_controls(page) == []
     shoot(page, shots, 'model_show')
 
 
@@ -206,6 +221,9 @@ def test_custom_network_syntax_error_shows_at_its_line(page, site, shots, course
     page.click('button[data-customize=lenet]')
     page.wait_for_selector('#panel-custom:not([hidden])')
     text = page.input_value('#custom_network')
+    page.click('#visualize-network')
+    page.wait_for_function("document.querySelector('#network-drawing img')?.naturalWidth > 0")
+    page.click('#network-dialog-close')
     lines = text.split('\n')
     line = next(i for i, l in enumerate(lines, 1) if 'num_output: 20' in l)
     lines[line - 1] = lines[line - 1].replace('num_output', 'num_outptu')

@@ -49,6 +49,12 @@ def test_float_rectangles_are_truncated_as_the_old_bindings_did(opencv_group_rec
     np.testing.assert_array_equal(got[0], np.reshape(want[0], (-1, 4)))
 
 
+def test_pycaffe_module_paths():
+    from caffelite.layers.detectnet import clustering, mean_ap
+    assert caffe.layers.detectnet.clustering.ClusterDetections is clustering.ClusterDetections
+    assert caffe.layers.detectnet.mean_ap.mAP is mean_ap.mAP
+
+
 def test_components_are_numbered_by_first_member():
     adjacency = np.eye(5, dtype=bool)
     for a, b in ((4, 1), (3, 0), (1, 2)):

@@ -119,6 +119,15 @@ def test_test_phase_subtracts_the_mean_and_resizes():
     assert out[0, 1:5, 0, 1].tolist() == [16 - 16, 8, 48 - 16, 40]
 
 
+def test_mean_file_of_another_size(tmp_path):
+    from caffelite import codec, protoio
+    path = str(tmp_path / 'mean.binaryproto')
+    protoio.write_binary(path, codec.array_to_blobproto(np.full((1, 3, 16, 32), 100, np.float32)))
+    images = np.random.RandomState(0).uniform(0, 255, (1, 3, 64, 128)).astype(np.float32)
+    data, _ = run(layer(transform='mean_file: "%s"' % path), images, labels([]))
+    np.testing.assert_allclose(data, images - 100, atol=1e-3)
+
+
 def test_train_flip_moves_image_and_boxes_and_is_seeded():
     from caffelite import backend
     aug = ('crop_prob: 0 scale_prob: 0 flip_prob: 1 rotation_prob: 0 '

@@ -1,6 +1,7 @@
 """DetectNet's zoo files: what the builder writes, the published geometry,
 and GoogLeNet weights loading into the trunk by name."""
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -50,7 +51,13 @@ def test_googlenet_weights_load_by_name(tmp_path):
             blob.data[...] = rng.standard_normal(blob.shape)
     weights = str(tmp_path / 'googlenet.caffemodel')
     googlenet.save(weights)
-    detectnet = caffe.Net(os.path.join(FOLDER, 'deploy.prototxt'), caffe.TEST, weights=weights)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        detectnet = caffe.Net(os.path.join(FOLDER, 'deploy.prototxt'), caffe.TEST,
+                              weights=weights)
+    # only the two heads are left as initialized
+    assert [str(w.message).split(': ', 1)[1] for w in caught] == [
+        "no weights for layers 'cvg/classifier', 'bbox/regressor' (left as initialized)"]
     shared = [name for name in detectnet.params if name in googlenet.params]
     assert len(shared) == len(detectnet.params) - 2       # all but the two heads
     np.testing.assert_array_equal(detectnet.params['inception_5b/5x5'][0].data,

@@ -1,10 +1,5 @@
-"""DIGITS' form fields: defaults, wtforms' messages, the sweep, and the
-visualizations of a classified image."""
-import numpy as np
-import pytest
-
-from caffelite import TEST, Net
-from caffelite.digits import forms, networks, split, visualize
+"""DIGITS' form fields: defaults, wtforms' messages and the sweep."""
+from caffelite.digits import forms
 
 
 def test_model_form_defaults_are_digits():
@@ -57,30 +52,3 @@ def test_custom_network_parse_error_names_line_and_column():
     _, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd', 'method': 'custom',
                                         'custom_network': 'layer {\n  name: \n'})
     assert errors['custom_network'][0].startswith('Bad network: custom_network:2:8: ')
-
-
-def test_visualizations_of_a_deploy_net():
-    dataset = split.Dataset('t', None, 'm', [0.0], 28, 28, 1, 4)
-    deploy = split.split_classification(networks.lenet(), dataset, use_mean='none').deploy
-    net = Net(deploy, TEST)
-    net.blobs['data'].data[...] = np.random.RandomState(0).rand(1, 1, 28, 28) * 255
-    net.forward()
-    shown = visualize.layer_visualizations(net)
-    names = [(v['name'], v['vis_type']) for v in shown]
-    assert names[:4] == [('data', 'Activation'), ('scaled', 'Activation'),
-                         ('conv1', 'Weights'), ('conv1', 'Activation')]
-    weights = dict(((v['name'], v['vis_type']), v) for v in shown)
-    assert weights['ip2', 'Weights']['param_count'] == 4 * 500 + 4
-    assert weights['ip2', 'Weights']['image'] is None
-    assert sum(weights['conv2', 'Weights']['histogram']['y']) == 50 * 20 * 25
-
-
-@pytest.mark.parametrize('shape, size', [((20, 1, 5, 5), (30, 30)), ((4, 3, 2, 2), (6, 6, 3)),
-                                         ((50, 4, 4), (40, 40)), ((10,), (5, 5))])
-def test_tile_grid_sizes(shape, size):
-    import base64
-    import io
-    from PIL import Image
-    uri = visualize.tile_image(np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
-    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(',', 1)[1]))))
-    assert picture.shape == size

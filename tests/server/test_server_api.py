@@ -97,22 +97,8 @@ def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_pat
     assert predictions[0][0] == CLASSES[int(label)] and len(predictions) == 3
     assert sum(p for _, p in predictions) == pytest.approx(100, abs=0.1)
     r = server.client.post('/models/images/classification/classify_one.json',
-                           data={'job_id': job['id'], 'image_path': path, 'snapshot_epoch': '1',
-                                 'show_visualizations': '1'})
-    answer = r.json()
-    assert answer['predictions'][0][0] == CLASSES[int(label)]
-    # LeNet for 3 classes: 520 + 25050 + 400500 + 1503 parameters
-    assert answer['total_parameters'] == 427573
-    shown = {(v['name'], v['vis_type']): v for v in answer['visualizations']}
-    assert shown['conv1', 'Weights']['param_count'] == 520
-    assert shown['conv1', 'Weights']['image'].startswith('data:image/png;base64,')
-    assert shown['data', 'Activation']['shape'] == [1, 28, 28]
-    assert len(shown['pool2', 'Activation']['histogram']['y']) == 20
-    gallery = server.client.get('/datasets/images/classification/explore.json', params=dict(
-        job_id=dataset, db='val', size=5, label=1)).json()
-    assert gallery['total_entries'] == 7 and len(gallery['images']) == 5
-    assert {i['label'] for i in gallery['images']} == {'light'}
-
+                           data={'job_id': job['id'], 'image_path': path, 'snapshot_epoch': '1'})
+    assert r.json()['predictions'][0][0] == CLASSES[int(label)]
     val_list = os.path.join(os.path.dirname(model['directory']), dataset, 'val.txt')
     with open(val_list, 'rb') as f:
         many = server.client.post('/models/images/classification/classify_many.json',

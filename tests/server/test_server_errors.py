@@ -65,6 +65,7 @@ def test_visualize_network_draws_svg(server):
     ('standard_networks', 'resnet', 'Not a valid choice'),
     ('dataset', 'no-such-dataset', 'Unknown dataset job_id "no-such-dataset"'),
     ('model_name', '', 'This field is required.'),
+    ('select_gpu', '0', 'Not a valid choice (this server trains on the CPU)'),
 ])
 def test_form_fields_that_fail_validation(server, dataset, unchanged, field, value, message):
     r = server.client.post('/models/images/classification.json',
@@ -124,15 +125,21 @@ def test_dataset_from_an_uploaded_archive(server, tmp_path):
                 path = os.path.join(folder, name)
                 z.write(path, os.path.relpath(path, tmp_path / 'set'))
     r = server.client.post('/datasets/images/classification.json',
-                           data=dict(method='archive', dataset_name='zipped', resize_width='8',
-                                     resize_height='8', resize_channels='1'),
+                           data=dict(method='archive', dataset_name='zipped', resize_width='28',
+                                     resize_height='28', resize_channels='1'),
                            files={'archive': ('images.zip', buffer.getvalue())})
     assert r.status_code == 200, r.text
     job_id = r.json()['id']
+    # a model made while its dataset is still being built waits for it
+    model = server.client.post('/models/images/classification.json', data=model_form(
+        job_id, batch_size='4')).json()
     assert server.wait(job_id)['status'] == 'Done'
     assert server.client.get('/datasets/%s.json' % job_id).json()[
         'ParseFolderTasks'][0]['label_count'] == 3
-    assert server.client.delete('/datasets/%s' % job_id).text == 'Job deleted.'
+    assert server.wait(model['id'])['status'] == 'Done'
+    assert server.client.get('/models/%s.json' % model['id']).json()['snapshots'] == [1]
+    for kind, job in (('models', model['id']), ('datasets', job_id)):
+        assert server.client.delete('/%s/%s' % (kind, job)).text == 'Job deleted.'
 
 
 def test_upload_announced_over_the_cap_is_refused_before_reading(server, unchanged):

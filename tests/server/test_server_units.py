@@ -108,3 +108,39 @@ def test_network_drawing_has_a_box_and_an_arrow_per_edge():
                 if any(b in earlier.top for earlier in net.layer[:i]))
     assert svg.count('<line') == edges
     assert '&lt;' not in svg and 'conv1' in svg
+
+
+def caffe_log(*messages):
+    return ['I1201 10:00:00.000000 42 solver.py:1] %s' % m for m in messages]
+
+
+def test_training_log_becomes_curves_and_a_resume_forgets_the_future(tmp_path):
+    from caffelite.server import models
+    job = {'max_iter': 20, 'form': {'train_epochs': 2}, 'progress': 0.0}
+    lines = caffe_log('Iteration 0 (1 iter/s, 1s/1 iters), loss = 2.5',
+                      '    Train net output #0: loss = 2.5 (* 1 = 2.5 loss)',
+                      'Iteration 0, lr = 0.01',
+                      'Iteration 10, Testing net (#0)',
+                      '    Test net output #0: accuracy = 0.5',
+                      'Iteration 15 (1 iter/s, 1s/1 iters), loss = 1.5',
+                      '    Train net output #0: loss = 1.5 (* 1 = 1.5 loss)',
+                      'Restoring previous solver status from snapshot_iter_10.solverstate',
+                      'Iteration 12 (1 iter/s, 1s/1 iters), loss = 1.25',
+                      '    Train net output #0: loss = 1.25 (* 1 = 1.25 loss)')
+    (tmp_path / 'caffe_output.log').write_text('\n'.join(lines) + '\n')
+    models.replay_log(job, str(tmp_path))
+    assert job['train_outputs'] == {'loss': [[0.0, 2.5], [1.2, 1.25]],
+                                    'learning_rate': [[0.0, 0.01]]}
+    assert job['val_outputs'] == {'accuracy': [[1.0, 0.5]]}
+
+
+def test_nan_and_error_lines_name_the_failure(tmp_path):
+    from caffelite.server import models
+    job = {'max_iter': 10, 'form': {'train_epochs': 1}, 'progress': 0.0}
+    watch = models.TrainingProgress(job, str(tmp_path), lambda *a, **k: None, replay=True)
+    for line in caffe_log('Iteration 3 (1 iter/s, 1s/1 iters), loss = nan',
+                          '    Train net output #0: loss = nan (* 1 = nan loss)'):
+        watch.feed(line)
+    assert watch.error['type'] == 'NaNError' and '"loss"' in watch.error['message']
+    watch.feed('E1201 10:00:00.000000 42 worker.py:1] WeightsError: conv1 has 2 blobs')
+    assert watch.error == {'type': 'WeightsError', 'message': 'conv1 has 2 blobs'}

@@ -237,10 +237,16 @@ const CL = (() => {
   }
 
   let refreshing = null;
+  let again = false;
   function refreshRegions() {
     /* Re-read this page's HTML and swap in its [data-region] parts, so that
-       what the server renders is rendered in one place. One refresh at a time. */
-    if (refreshing) return refreshing;
+       what the server renders is rendered in one place. One refresh at a
+       time; a call during one makes one more after it (it may hold news the
+       running one missed). */
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
     refreshing = api(location.pathname + location.search, {as: 'html'}).then((html) => {
       const doc = new DOMParser().parseFromString(html, 'text/html');
       doc.querySelectorAll('[data-region]').forEach((fresh) => {
@@ -248,7 +254,13 @@ const CL = (() => {
         if (old) old.replaceWith(document.importNode(fresh, true));
       });
       document.dispatchEvent(new CustomEvent('regions-refreshed'));
-    }).catch((e) => alert(errorText(e))).finally(() => { refreshing = null; });
+    }).catch((e) => alert(errorText(e))).finally(() => {
+      refreshing = null;
+      if (again) {
+        again = false;
+        refreshRegions();
+      }
+    });
     return refreshing;
   }
 

@@ -10,22 +10,32 @@ from caffelite.errors import LayerError
 from caffelite.gradient_check import check_gradient
 from caffelite.ops import lrn
 from caffelite.proto import caffe_pb2
-from layer_helpers import make, run, setup
-
-
+from layer_helpers import LayerCase, gradient_test, make, normal, run, setup
 
 
 def gaussian(shape, seed=0, scale=1.0):
     return (np.random.RandomState(seed).randn(*shape) * scale).astype(np.float32)
 
 
-
-
-
-
 def gradient_ok(layer, x, **kw):
     bottom, top = setup(layer, x)
-    assert check_gradient(layer, [bottom], [top], **kw) > 0
+    assert check_gradient(layer, bottom, top, **kw) > 0
+
+
+GRADIENT_CASES = [
+    LayerCase('lrn_across', 'type: "LRN" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 k: 2 }',
+              [normal(2, 5, 2, 2)]),
+    LayerCase('lrn_within', 'type: "LRN" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 '
+              'norm_region: WITHIN_CHANNEL }',
+              [normal(1, 2, 4, 4)]),
+    LayerCase('batchnorm_train', 'type: "BatchNorm" phase: TRAIN',
+              [normal(4, 3, 2)], options={'check_params': False}),
+    LayerCase('mvn', 'type: "MVN"',
+              [normal(2, 3, 4)]),
+    LayerCase('mvn_across_channels', 'type: "MVN" mvn_param { across_channels: true }',
+              [normal(2, 3, 4)]),
+]
+test_gradient = gradient_test(GRADIENT_CASES)
 
 
 # --- LRN -------------------------------------------------------------------
@@ -73,6 +83,27 @@ def lrn_reference(case, x):
     return lrn_across_reference(x, p.local_size, p.alpha, p.beta, p.k)
 
 
+def lrn_reference_gradient(case, x, dy):
+    """d/dx of sum(dy * y), in float64, from the formulas above: with
+    y = x s^-beta and s = k + alpha / n * (window sums of x^2),
+    dx = dy s^-beta - 2 alpha beta / n * x * (window sums, transposed, of
+    dy x s^(-beta - 1))."""
+    p = text_format.Parse(LRN_CASES[case][0], caffe_pb2.LRNParameter())
+    x, dy = x.astype(np.float64), dy.astype(np.float64)
+    pre = (p.local_size - 1) // 2
+    if p.norm_region == caffe_pb2.LRNParameter.WITHIN_CHANNEL:
+        n = p.local_size ** 2
+        bh, bw = band(x.shape[2], pre, pre), band(x.shape[3], pre, pre)
+        s = 1 + p.alpha / n * np.einsum('ih,nchw,jw->ncij', bh, x ** 2, bw)
+        back = lambda t: np.einsum('ih,ncij,jw->nchw', bh, t, bw)
+    else:
+        n = p.local_size
+        b = band(x.shape[1], pre, p.local_size - 1 - pre)
+        s = p.k + p.alpha / n * np.einsum('dc,nchw->ndhw', b, x ** 2)
+        back = lambda t: np.einsum('dc,ndhw->nchw', b, t)
+    return dy * s ** -p.beta - 2 * p.alpha * p.beta / n * x * back(dy * x * s ** (-p.beta - 1))
+
+
 @pytest.mark.parametrize('case', sorted(LRN_CASES))
 def test_lrn_forward(case):
     x = gaussian(LRN_CASES[case][1])
@@ -94,6 +125,8 @@ def test_lrn_in_place(case):
     y2, dx2 = run(lrn_layer(case), x, dy, in_place=True)
     np.testing.assert_array_equal(y2, y)
     np.testing.assert_array_equal(dx2, dx)
+    # ... and that gradient is LRN's (both could share one wrong rule).
+    np.testing.assert_allclose(dx2, lrn_reference_gradient(case, x, dy), rtol=1e-4, atol=1e-6)
 
 
 def test_lrn_within_divides_by_full_window_at_the_border():
@@ -155,7 +188,7 @@ def test_batchnorm_running_statistics_after_train_forwards():
     fraction, eps = 0.9, 1e-3
     layer = batchnorm('moving_average_fraction: %g eps: %g' % (fraction, eps))
     batches = [gaussian((3, 2, 2, 2), seed=s, scale=s + 1) + s for s in range(3)]
-    bottom, top = setup(layer, batches[0])
+    (bottom,), (top,) = setup(layer, batches[0])
     mean_sum, var_sum, factor = np.zeros(2), np.zeros(2), 0.0
     m = 3 * 2 * 2
     for x in batches:

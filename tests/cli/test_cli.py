@@ -9,24 +9,16 @@ import pytest
 from caffelite.cli import main
 from caffelite.training_log import parse_log
 from conftest import REFERENCE
-from refcases import reference_path
+from refcases import lmdb_trainer, reference_path
 
 
 @pytest.fixture
 def trainer(tmp_path):
     """The reference LMDB trainer, with snapshots and a test net into tmp_path."""
-    data = reference_path('data')
-    net = (data / 'data_lmdb_raw' / 'train.prototxt').read_text()
-    net = net.replace('"../lmdb_raw"', '"%s"' % (data / 'lmdb_raw')).replace(
-        '"../mean.binaryproto"', '"%s"' % (data / 'mean.binaryproto'))
-    net += ('layer { name: "acc" type: "Accuracy" bottom: "ip2" bottom: "label" top: "acc" '
-            'include { phase: TEST } }\n')
-    (tmp_path / 'train_val.prototxt').write_text(net)
-    (tmp_path / 'solver.prototxt').write_text(
-        'net: "train_val.prototxt"\ntype: "SGD"\nbase_lr: 0.02\nmomentum: 0.9\n'
-        'lr_policy: "fixed"\nmax_iter: 20\ndisplay: 5\ntest_iter: 2\ntest_interval: 10\n'
-        'snapshot: 10\nsnapshot_prefix: "%s"\n' % (tmp_path / 'snaps' / 'lenet'))
-    return tmp_path
+    return lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\ntype: "SGD"\nbase_lr: 0.02\n'
+                        'momentum: 0.9\nlr_policy: "fixed"\nmax_iter: 20\ndisplay: 5\n'
+                        'test_iter: 2\ntest_interval: 10\nsnapshot: 10\n'
+                        'snapshot_prefix: "%(prefix)s"\n')
 
 
 def test_train_logs_like_caffe_and_snapshots(trainer, capsys):
@@ -38,9 +30,10 @@ def test_train_logs_like_caffe_and_snapshots(trainer, capsys):
     assert 'Test net output #0: acc = ' in log
     assert 'Train net output #0: loss = ' in log
     snaps = trainer / 'snaps'
-    assert sorted(os.listdir(snaps)) == ['lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
+    assert sorted(os.listdir(snaps)) == ['deploy.prototxt',  # the model folder for classify
+                                         'lenet_iter_10.caffemodel', 'lenet_iter_10.solverstate',
                                          'lenet_iter_20.caffemodel', 'lenet_iter_20.solverstate',
-                                         'lenet_log.jsonl']
+                                         'lenet_log.jsonl', 'mean.binaryproto']
     events = [json.loads(line) for line in (snaps / 'lenet_log.jsonl').read_text().splitlines()]
     phases = {e['phase'] for e in events}
     assert phases == {'train', 'test', 'lr', 'snapshot'}
@@ -67,6 +60,19 @@ def test_epochs_sets_max_iter(trainer, capsys):
     assert main(['train', '-solver', str(trainer / 'solver.prototxt'), '--epochs', '1.5']) == 0
     assert 'max_iter = 30' in capsys.readouterr().err
     assert (trainer / 'snaps' / 'lenet_iter_30.caffemodel').exists()
+
+
+def test_train_without_snapshot_prefix_uses_caffes_default(trainer, capsys):
+    """As caffe.get_solver(path).solve(): snapshots named after the solver
+    file, beside it (the CLI reads the solver through the library's loader)."""
+    text = (trainer / 'solver.prototxt').read_text()
+    solver = trainer / 'quick_solver.prototxt'
+    solver.write_text(text[:text.index('snapshot: 10')].replace('max_iter: 20', 'max_iter: 3'))
+    assert main(['train', '-solver', str(solver)]) == 0
+    assert 'snapshot_prefix was not specified' in capsys.readouterr().err
+    assert (trainer / 'quick_solver_iter_3.caffemodel').exists()
+    assert (trainer / 'quick_solver_iter_3.solverstate').exists()
+    assert (trainer / 'quick_solver_log.jsonl').exists()
 
 
 def test_sigint_snapshot_then_stop(trainer, capsys, monkeypatch):

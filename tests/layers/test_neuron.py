@@ -7,15 +7,10 @@ import caffelite as caffe
 from caffelite import backend
 from caffelite.blob import Blob
 from caffelite.errors import LayerError
-from caffelite.gradient_check import check_gradient
 from caffelite.proto import caffe_pb2
-from layer_helpers import make, run
+from layer_helpers import LayerCase, fixed, gradient_test, make, normal, positive, run
 
 SHAPE = (2, 3, 4, 5)
-
-
-
-
 
 
 def gaussian(seed=0, shape=SHAPE, scale=1.0):
@@ -32,60 +27,91 @@ def away_from(x, points, margin=0.05):
     return x
 
 
-# (layer text, input, gradient-check keywords)
-GRADIENT_CASES = {
-    'relu': ('type: "ReLU"', gaussian(), dict(kink=0.0, kink_range=0.02)),
-    'relu_leaky': ('type: "ReLU" relu_param { negative_slope: 0.1 }', gaussian(),
-                   dict(kink=0.0, kink_range=0.02)),
-    'relu_negative_slope': ('type: "ReLU" relu_param { negative_slope: -0.3 }', gaussian(),
-                            dict(kink=0.0, kink_range=0.02)),
-    'sigmoid': ('type: "Sigmoid"', gaussian(scale=2), {}),
-    'tanh': ('type: "TanH"', gaussian(), {}),
-    'absval': ('type: "AbsVal"', gaussian(), dict(kink=0.0, kink_range=0.02)),
-    'bnll': ('type: "BNLL"', gaussian(scale=3), {}),
-    'elu': ('type: "ELU" elu_param { alpha: 0.7 }', away_from(gaussian(), [0]), {}),
-    'elu_alpha1': ('type: "ELU"', gaussian(), dict(kink=0.0, kink_range=0.02)),
-    'power_general': ('type: "Power" power_param { power: 2.5 scale: 0.5 shift: 1.5 }',
-                      gaussian(), {}),
-    'power_square': ('type: "Power" power_param { power: 2 scale: -1.5 shift: 0.3 }',
-                     gaussian(), {}),
-    'power_noshift': ('type: "Power" power_param { power: 3 scale: 0.7 }',
-                      away_from(gaussian(), [0]), {}),
-    'power_linear': ('type: "Power" power_param { power: 1 scale: 2 shift: 1 }',
-                     gaussian(), {}),
-    'power_constant': ('type: "Power" power_param { power: 0 scale: 2 shift: 1 }',
-                       gaussian(), {}),
-    'exp': ('type: "Exp"', gaussian(), {}),
-    'exp_base2': ('type: "Exp" exp_param { base: 2 scale: 0.5 shift: 0.3 }', gaussian(), {}),
-    'log': ('type: "Log"', np.abs(gaussian()) + 0.5, {}),
-    'log_base10': ('type: "Log" log_param { base: 10 scale: 2 shift: 5 }',
-                   np.clip(gaussian(), -2, 2), {}),
-    'clip': ('type: "Clip" clip_param { min: -0.5 max: 0.8 }',
-             away_from(gaussian(), [0.8]), dict(kink=-0.5, kink_range=0.02)),
-    'swish': ('type: "Swish"', gaussian(scale=2), {}),
-    'swish_beta': ('type: "Swish" swish_param { beta: 1.7 }', gaussian(scale=2), {}),
-    'dropout_test': ('type: "Dropout" dropout_param { dropout_ratio: 0.3 }', gaussian(), {}),
-    'prelu': ('type: "PReLU" prelu_param { filler { type: "gaussian" std: 0.5 } }',
-              gaussian(), dict(kink=0.0, kink_range=0.02)),
-    'prelu_shared': ('type: "PReLU" prelu_param { channel_shared: true }', gaussian(),
-                     dict(kink=0.0, kink_range=0.02)),
-    'prelu_2d': ('type: "PReLU"', gaussian(shape=(4, 6)), dict(kink=0.0, kink_range=0.02)),
-}
+# Finite-difference settings of the cases on SHAPE inputs.
+FINE = dict(stepsize=1e-2, threshold=1e-2)
+GRADIENT_CASES = [
+    LayerCase('absval', 'type: "AbsVal"',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('bnll', 'type: "BNLL"',
+              [fixed(gaussian(scale=3))], options=FINE),
+    LayerCase('clip', 'type: "Clip" clip_param { min: -0.5 max: 0.8 }',
+              [fixed(away_from(gaussian(), [0.8]))],
+              options=dict(FINE, kink=-0.5, kink_range=0.02)),
+    LayerCase('dropout_test', 'type: "Dropout" dropout_param { dropout_ratio: 0.3 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('elu', 'type: "ELU" elu_param { alpha: 0.7 }',
+              [fixed(away_from(gaussian(), [0]))], options=FINE),
+    LayerCase('elu_alpha1', 'type: "ELU"',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('exp', 'type: "Exp"',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('exp_base2', 'type: "Exp" exp_param { base: 2 scale: 0.5 shift: 0.3 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('log', 'type: "Log"',
+              [fixed(np.abs(gaussian()) + 0.5)], options=FINE),
+    LayerCase('log_base10', 'type: "Log" log_param { base: 10 scale: 2 shift: 5 }',
+              [fixed(np.clip(gaussian(), -2, 2))], options=FINE),
+    LayerCase('power_constant', 'type: "Power" power_param { power: 0 scale: 2 shift: 1 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('power_general', 'type: "Power" power_param { power: 2.5 scale: 0.5 shift: 1.5 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('power_linear', 'type: "Power" power_param { power: 1 scale: 2 shift: 1 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('power_noshift', 'type: "Power" power_param { power: 3 scale: 0.7 }',
+              [fixed(away_from(gaussian(), [0]))], options=FINE),
+    LayerCase('power_square', 'type: "Power" power_param { power: 2 scale: -1.5 shift: 0.3 }',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('prelu', 'type: "PReLU" prelu_param { filler { type: "gaussian" std: 0.5 } }',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('prelu_2d', 'type: "PReLU"',
+              [fixed(gaussian(shape=(4, 6)))], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('prelu_shared', 'type: "PReLU" prelu_param { channel_shared: true }',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('relu', 'type: "ReLU"',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('relu_leaky', 'type: "ReLU" relu_param { negative_slope: 0.1 }',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('relu_negative_slope', 'type: "ReLU" relu_param { negative_slope: -0.3 }',
+              [fixed(gaussian())], options=dict(FINE, kink=0.0, kink_range=0.02)),
+    LayerCase('sigmoid', 'type: "Sigmoid"',
+              [fixed(gaussian(scale=2))], options=FINE),
+    LayerCase('swish', 'type: "Swish"',
+              [fixed(gaussian(scale=2))], options=FINE),
+    LayerCase('swish_beta', 'type: "Swish" swish_param { beta: 1.7 }',
+              [fixed(gaussian(scale=2))], options=FINE),
+    LayerCase('tanh', 'type: "TanH"',
+              [fixed(gaussian())], options=FINE),
+    LayerCase('relu_leaky_small', 'type: "ReLU" relu_param { negative_slope: 0.1 }',
+              [normal(2, 3, 2)], options={'kink': 0.0, 'kink_range': 0.02}),
+    LayerCase('sigmoid_small', 'type: "Sigmoid"',
+              [normal(2, 3)]),
+    LayerCase('tanh_small', 'type: "TanH"',
+              [normal(2, 3)]),
+    LayerCase('prelu_small', 'type: "PReLU" prelu_param { filler { type: "gaussian" } }',
+              [normal(2, 3, 2)], options={'kink': 0.0, 'kink_range': 0.02}),
+    LayerCase('elu_small', 'type: "ELU" elu_param { alpha: 0.5 }',
+              [normal(2, 3)], options={'kink': 0.0, 'kink_range': 0.02}),
+    LayerCase('absval_small', 'type: "AbsVal"',
+              [normal(2, 3)], options={'kink': 0.0, 'kink_range': 0.02}),
+    LayerCase('power', 'type: "Power" power_param { power: 2.5 scale: 0.7 shift: 1.2 }',
+              [positive(2, 3)]),
+    LayerCase('exp_small', 'type: "Exp" exp_param { base: 2 scale: 0.5 shift: 0.1 }',
+              [normal(2, 3)]),
+    LayerCase('log_small', 'type: "Log" log_param { base: 10 scale: 2 shift: 0.5 }',
+              [positive(2, 3)]),
+    LayerCase('bnll_small', 'type: "BNLL"',
+              [normal(2, 3)]),
+    LayerCase('clip_small', 'type: "Clip" clip_param { min: -0.5 max: 0.6 }',
+              [normal(2, 3)], options={'kink': 0.0, 'kink_range': 0.02}),
+    LayerCase('swish_small', 'type: "Swish" swish_param { beta: 1.5 }',
+              [normal(2, 3)]),
+]
+test_gradient = gradient_test(GRADIENT_CASES)
 
 
-@pytest.mark.parametrize('case', sorted(GRADIENT_CASES))
-def test_gradient(case):
-    text, x, kinks = GRADIENT_CASES[case]
-    layer = make(text)
-    bottom, top = Blob(x.shape), Blob()
-    bottom.data[...] = x
-    layer.layer_setup([bottom], [top])
-    assert check_gradient(layer, [bottom], [top], stepsize=1e-2, threshold=1e-2, **kinks) > 0
-
-
-@pytest.mark.parametrize('case', sorted(GRADIENT_CASES))
+@pytest.mark.parametrize('case', GRADIENT_CASES, ids=[c.id for c in GRADIENT_CASES])
 def test_in_place_matches_separate_top(case):
-    text, x, _ = GRADIENT_CASES[case]
+    text, x = case.definition, case.makers[0](np.random.RandomState(case.seed + 6))
     dy = gaussian(seed=1, shape=x.shape)
     backend.set_random_seed(3)   # the same filled params for both
     y, dx = run(make(text), x, dy)

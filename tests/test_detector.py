@@ -1,12 +1,10 @@
-"""pycaffe deployment helpers: Detector windows with context padding and
-coord_map crop offsets for FCNs (the draw module: test_draw.py)."""
+"""pycaffe's Detector (caffelite/detector.py): windows with context
+padding, and detection over selective-search proposals."""
 import numpy as np
 import pytest
 from PIL import Image
 
 import caffelite as caffe
-from caffelite import coord_map
-from caffelite import layers as L, params as P
 
 NET = '''layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
 layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: AVE global_pooling: true } }
@@ -42,23 +40,17 @@ def test_detector_windows_and_context(model, tmp_path):
     assert crop.shape == (8, 8, 3)
 
 
-def fcn():
-    n = caffe.NetSpec()
-    n.data = L.Input(shape=dict(dim=[1, 3, 32, 32]))
-    n.conv = L.Convolution(n.data, kernel_size=3, pad=10, num_output=4)
-    n.pool = L.Pooling(n.conv, kernel_size=2, stride=2, pool=P.Pooling.MAX)
-    n.up = L.Deconvolution(n.pool, convolution_param=dict(kernel_size=4, stride=2,
-                                                          num_output=4))
-    n.score = coord_map.crop(n.up, n.data)
-    return n
-
-
-def test_coord_map_crop_aligns_the_upsampled_map():
-    n = fcn()
-    proto = n.to_proto()
-    crop = proto.layer[-1]
-    assert crop.type == 'Crop' and crop.crop_param.axis == 2
-    net = caffe.Net(proto, caffe.TEST)
-    assert net.blobs['score'].shape[2:] == (32, 32)
-    ax, a, b = coord_map.coord_map_from_to(n.up, n.data)
-    assert ax == 1 and np.all(a == 1) and np.all(-b == crop.crop_param.offset[0])
+def test_detect_selective_search_classifies_the_proposals(model, tmp_path):
+    pytest.importorskip('skimage', reason='selective search segments with scikit-image')
+    from test_selective_search import OBJECTS, iou, scene
+    Image.fromarray((scene() * 255).astype(np.uint8)).save(tmp_path / 'scene.png')
+    det = caffe.Detector(*model, raw_scale=1)
+    out = det.detect_selective_search([str(tmp_path / 'scene.png')])
+    windows = np.array([d['window'] for d in out])
+    for obj in OBJECTS:
+        assert iou(obj, windows).max() > 0.7, obj
+    assert {d['filename'] for d in out} == {str(tmp_path / 'scene.png')}
+    assert all(d['prediction'].shape == (2,) for d in out)
+    # each prediction is the net's output on that window's crop
+    first = det.detect_windows([(str(tmp_path / 'scene.png'), [windows[0]])])[0]
+    np.testing.assert_allclose(out[0]['prediction'], first['prediction'], rtol=1e-6)

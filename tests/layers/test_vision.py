@@ -8,45 +8,51 @@ import itertools
 
 import numpy as np
 import pytest
-from google.protobuf import text_format
 from hypothesis import given, settings, strategies as st
 
-import caffelite as caffe
 from caffelite import geometry
 from caffelite.blob import Blob
 from caffelite.errors import LayerError
 from caffelite.gradient_check import check_gradient
-from caffelite.layers import create_layer
 from caffelite.ops import im2col as im2col_op
 from caffelite.ops import pooling as pool_op
 from caffelite.proto import caffe_pb2
+from layer_helpers import (LayerCase, blob, build, forward_backward, gradient_test, make,
+                           normal)
 
 FLT_MAX = np.finfo(np.float32).max
 FILLERS = 'weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" }'
 
 
-def make(text, phase=caffe_pb2.TEST):
-    param = text_format.Parse(text, caffe_pb2.LayerParameter())
-    param.name = param.name or 'layer'
-    param.phase = phase
-    return create_layer(param)
-
-
-def blob(value):
-    b = Blob(value.shape)
-    b.data[...] = value
-    return b
-
-
 def setup(text, *inputs, num_tops=1, phase=caffe_pb2.TEST, seed=3):
     """(layer, bottom blobs, top blobs), set up and forwarded."""
-    caffe.set_random_seed(seed)
-    layer = make(text, phase)
-    bottom = [blob(x) for x in inputs]
-    top = [Blob() for _ in range(num_tops)]
-    layer.layer_setup(bottom, top)
-    layer.layer_forward(bottom, top)
-    return layer, bottom, top
+    return build(text, *inputs, tops=num_tops, phase=phase, seed=seed)
+
+
+GRADIENT_CASES = [
+    LayerCase('conv', 'type: "Convolution" convolution_param { num_output: 3 kernel_size: 3 pad: '
+              '1 weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
+              [normal(2, 2, 5, 4)]),
+    LayerCase('conv_group_stride_dilation', 'type: "Convolution" convolution_param { num_output: '
+              '4 group: 2 kernel_h: 2 kernel_w: 3 stride: 2 dilation: 2 pad: 1 weight_filler { '
+              'type: "gaussian" } }',
+              [normal(2, 4, 7, 7)]),
+    LayerCase('deconv', 'type: "Deconvolution" convolution_param { num_output: 2 kernel_size: 3 '
+              'stride: 2 pad: 1 weight_filler { type: "gaussian" } bias_filler { type: '
+              '"gaussian" } }',
+              [normal(2, 3, 3, 4)]),
+    LayerCase('im2col', 'type: "Im2col" convolution_param { kernel_size: 2 stride: 1 pad: 1 }',
+              [normal(1, 2, 3, 3)]),
+    LayerCase('pool_max', 'type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2 '
+              'pad: 1 }',
+              [normal(2, 2, 6, 5)]),
+    LayerCase('pool_ave', 'type: "Pooling" pooling_param { pool: AVE kernel_size: 3 stride: 2 '
+              'pad: 1 }',
+              [normal(2, 2, 6, 5)]),
+    LayerCase('spp', 'type: "SPP" spp_param { pyramid_height: 2 pool: AVE }',
+              [normal(1, 2, 5, 6)]),
+]
+test_gradient = gradient_test(GRADIENT_CASES)
 
 
 def gaussian(*shape, seed=0):
@@ -606,12 +612,10 @@ def test_convolution_over_batch_slices_equals_whole_batch(case, monkeypatch):
     """With a patch budget of one element every image is its own slice; the
     tops, bottom diffs and param diffs must not change."""
     from caffelite.layers import vision
-    from test_gpu import run
-    from test_gradients import CASES, set_up
-    name, definition, makers = next(c[:3] for c in CASES if c[0] == case)
-    whole = run(*set_up(name, definition, makers, 1, 1))
+    case = next(c for c in GRADIENT_CASES if c.id == case)
+    whole = forward_backward(*case.build(1))
     monkeypatch.setattr(vision, 'PATCH_BUDGET', 1)
-    layer, bottom, top = set_up(name, definition, makers, 1, 1)
+    layer, bottom, top = case.build(1)
     assert len(layer._batch_slices(bottom[0].shape[0])) == bottom[0].shape[0] > 1
-    for ours, ref in zip(sum(run(layer, bottom, top), []), sum(whole, [])):
+    for ours, ref in zip(sum(forward_backward(layer, bottom, top), []), sum(whole, [])):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,28 @@
+"""Affine layers (caffelite/layers/affine.py): InnerProduct, Embed, Bias,
+Scale, Parameter: gradient checks and Parameter's learned top."""
+from layer_helpers import LayerCase, build, gradient_test, labels, normal
+
+GRADIENT_CASES = [
+    LayerCase('ip', 'type: "InnerProduct" inner_product_param { num_output: 3 weight_filler { '
+              'type: "gaussian" } bias_filler { type: "gaussian" } }',
+              [normal(2, 2, 3)]),
+    LayerCase('ip_transpose', 'type: "InnerProduct" inner_product_param { num_output: 3 '
+              'transpose: true axis: 2 weight_filler { type: "gaussian" } }',
+              [normal(2, 2, 4)]),
+    LayerCase('embed', 'type: "Embed" embed_param { num_output: 3 input_dim: 5 bias_term: true '
+              'weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
+              [labels(4, 5)], checked=[]),
+    LayerCase('bias', 'type: "Bias" bias_param { axis: 1 filler { type: "gaussian" } }',
+              [normal(2, 3, 2)]),
+    LayerCase('scale_learned_bias', 'type: "Scale" scale_param { axis: 1 num_axes: 1 bias_term: '
+              'true filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
+              [normal(2, 3, 2)]),
+    LayerCase('scale_two_bottoms', 'type: "Scale" scale_param { axis: 0 }',
+              [normal(2, 3), normal(2)]),
+]
+test_gradient = gradient_test(GRADIENT_CASES)
+
+
+def test_parameter():
+    layer, _, top = build('type: "Parameter" parameter_param { shape { dim: 2 dim: 3 } }')
+    assert top[0].shape == (2, 3) and len(layer.blobs) == 1
