@@ -33,6 +33,10 @@ from . import backend
 MIN_SPLIT_MACS = 20 * 10 ** 6
 # Chunks per thread: several, so a thread that gets less CPU time does fewer.
 CHUNKS_PER_LANE = 4
+# Elementwise work: pieces whose few arrays fit in a core's L2 cache, and
+# the size from which threads share them.
+PIECE = 1 << 15
+MIN_SPLIT_ELEMENTS = 1 << 19
 
 _state = threading.local()
 _pool = []
@@ -147,3 +151,12 @@ def run_chunks(fn, chunks, lanes, blas=1):
         concurrent.futures.wait(futures)
     for future in futures:
         future.result()
+
+
+def over_elements(size, fn):
+    """fn(slice) over cache-sized pieces of range(size), for elementwise
+    work on flat arrays: the temporaries of a NumPy expression on a piece
+    stay in the cache, and threads share the pieces when ``size`` is large."""
+    pieces = slices(size, max(1, -(-size // PIECE)))
+    lanes = count() if size >= MIN_SPLIT_ELEMENTS else 1
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)

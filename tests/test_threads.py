@@ -106,3 +106,19 @@ def test_layers_split_over_threads_give_the_one_thread_result(monkeypatch):
     split = run_net('2', monkeypatch, 0)       # every operation split into lanes
     for ours, ref in zip(split, one):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_elementwise_pieces_cover_the_array_once(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, 'PIECE', 7)
+    for min_split, callers in ((0, None), (101, {threading.get_ident()})):
+        monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_split)
+        hits = np.zeros(100, np.int32)
+        idents = set()
+
+        def piece(s):
+            idents.add(threading.get_ident())
+            hits[s] += 1
+        threads.over_elements(100, piece)
+        assert (hits == 1).all()
+        assert callers is None or idents == callers     # small: the caller alone
