@@ -37,6 +37,9 @@ CHUNKS_PER_LANE = 4
 # the size from which threads share them.
 PIECE = 1 << 15
 MIN_SPLIT_ELEMENTS = 1 << 19
+# One elementwise operation on a float takes about as long as this many
+# multiply-adds of a GEMM (memory against arithmetic).
+ELEMENT_MACS = 40
 
 _state = threading.local()
 _pool = []
@@ -159,4 +162,13 @@ def over_elements(size, fn):
     stay in the cache, and threads share the pieces when ``size`` is large."""
     pieces = slices(size, max(1, -(-size // PIECE)))
     lanes = count() if size >= MIN_SPLIT_ELEMENTS else 1
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)
+
+
+def over_batch(num, elements, fn):
+    """fn(slice) over parts of a batch of ``num`` images, for an operation
+    of about ``elements`` elementwise operations in all: threads share the
+    parts when it is large."""
+    lanes, _ = plan(elements * ELEMENT_MACS, num)
+    pieces = slices(num, parts(lanes, num))
     run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)
