@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import backend, fillers, geometry, threads
+from .. import backend, fillers, geometry, threads, winograd
 from ..errors import CaffeError
 from ..ops import im2col as im2col_op
 from ..ops import pooling as pool_op
@@ -22,6 +22,11 @@ from .base import Layer, register
 # whole VGG batch would take gigabytes) and keeps every GPU kernel buffer
 # within the 32-bit indexing of kernels/*.cu.
 PATCH_BUDGET = 2 ** 27
+# Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
+# CPU with at least this many channels per group in and out: below, its
+# transforms cost more than the multiply-adds it saves (measured on VGG-16's
+# layers: 64 channels at 224x224 slower, 128 at 112x112 faster).
+WINOGRAD_MIN_CHANNELS = 128
 
 
 def _fold_leading(shape, axis):
@@ -197,10 +202,40 @@ class _ConvBase(Layer):
         plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
+    def _uses_winograd(self):
+        """Whether the host passes that are 3x3 convolutions run Winograd's
+        F(2x2, 3x3): a 2-D 3x3 stride-1 window and enough channels."""
+        return (self.xp is np and len(self.window.kernel) == 2 and winograd.applies(self.window)
+                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS)
+
+    def _winograd_kernels(self, transposed):
+        """The transformed kernels (caffelite.winograd) of each group: of the
+        weights as they map bottom to top, or of their transpose."""
+        w = self.blobs[0].xdata
+        w = w.reshape((self.group, w.shape[0] // self.group) + w.shape[1:])
+        if transposed:
+            return [winograd.kernel_transform(winograd.transposed_weights(g)) for g in w]
+        return [winograd.kernel_transform(g) for g in w]
+
+    def _winograd(self, a, out, kernels, pad, space, inner):
+        """out (n, *, *O) = the 3x3 convolution of a (n, *, *S), group by
+        group, with the transformed ``kernels``; ``inner`` threads share
+        each step's channels."""
+        def split(length, fn):
+            self._in_parts([(0, length)], space, inner, lambda _, part, lane_space: fn(part))
+        a_step, out_step = a.shape[1] // self.group, out.shape[1] // self.group
+        for group, u in enumerate(kernels):
+            winograd.convolve(a[:, group * a_step:(group + 1) * a_step], u, pad,
+                              out[:, group * out_step:(group + 1) * out_step], split)
+
     def _convolve(self, x, out, space, inner):
         """out (n, out, *O) = W * x for x (n, in, *S)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = x.shape[0]
+        if self._kernels is not None:
+            # A Convolution's forward (W), a Deconvolution's backward.
+            self._winograd(x, out, self._kernels, self.window.pad, space, inner)
+            return
         if n == 1:
             image = (x.reshape(g, x.shape[1] // g, -1) if self._per_image(x)
                      else self._im2col(x, space, inner))
@@ -221,6 +256,11 @@ class _ConvBase(Layer):
         patch-matrix gradient)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = y.shape[0]
+        if self._kernels is not None:
+            # W^T at stride 1: the flipped, transposed 3x3 kernel, padding 2 - pad.
+            self._winograd(y, out, self._kernels, tuple(2 - p for p in self.window.pad), space,
+                           inner)
+            return
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
             if n == 1:
@@ -276,6 +316,9 @@ class _ConvBase(Layer):
         return (top, bottom) if self.transposed else (bottom, top)
 
     def forward(self, bottom, top):
+        # The forward runs W (a Convolution) or W^T (a Deconvolution).
+        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd()
+                         else None)
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
 
@@ -285,6 +328,8 @@ class _ConvBase(Layer):
             self._over_batch(x.shape[0], chunk)
 
     def backward(self, top, propagate_down, bottom):
+        self._kernels = (self._winograd_kernels(not self.transposed)
+                         if self._uses_winograd() and any(propagate_down) else None)
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
