@@ -100,20 +100,27 @@ layer { name: "ip" type: "InnerProduct" bottom: "sig" top: "ip"
 '''
 
 
+def forward_backward(text, output, layers):
+    """Forward and backward of the net ``text`` (TRAIN) from seeded random
+    weights, data and output diff: [output, data diff, param diffs of
+    ``layers``] (the net has an input 'data' and force_backward)."""
+    caffe.set_random_seed(3)
+    net = caffe.Net(text, caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
+    net.forward()
+    net.blobs[output].diff[...] = rng.randn(*net.blobs[output].shape)
+    net.backward()
+    return [net.blobs[output].data.copy(), net.blobs['data'].diff.copy()] + [
+        p.diff.copy() for layer in layers for p in net.params[layer]]
+
+
 def run_net(threads_env, monkeypatch, min_macs, batch):
     monkeypatch.setenv('CAFFELITE_THREADS', threads_env)
     monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', min_macs)
     monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
     monkeypatch.setattr(threads, 'PIECE', 50)
-    caffe.set_random_seed(3)
-    net = caffe.Net(NET % batch, caffe.TRAIN)
-    rng = np.random.RandomState(0)
-    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
-    net.forward()
-    net.blobs['ip'].diff[...] = rng.randn(*net.blobs['ip'].shape)
-    net.backward()
-    return [net.blobs['ip'].data.copy(), net.blobs['data'].diff.copy()] + [
-        p.diff.copy() for layer in ('conv', 'up', 'mix', 'ip') for p in net.params[layer]]
+    return forward_backward(NET % batch, 'ip', ('conv', 'up', 'mix', 'ip'))
 
 
 @pytest.mark.parametrize('batch', [6, 1])

@@ -8,6 +8,7 @@ import caffelite as caffe
 from caffelite import geometry, winograd
 from caffelite.layers import vision
 from caffelite.ops import im2col
+from test_threads import forward_backward
 
 
 def direct(x, w, pad):
@@ -58,19 +59,13 @@ layer { name: "up" type: "Deconvolution" bottom: "conv" top: "up"
 
 def run(batch, min_channels, monkeypatch):
     monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', min_channels)
-    caffe.set_random_seed(5)
-    net = caffe.Net(NET % batch, caffe.TRAIN)
-    rng = np.random.RandomState(1)
-    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
-    net.forward()
-    net.blobs['up'].diff[...] = rng.randn(*net.blobs['up'].shape)
-    net.backward()
-    assert net.layers[1]._uses_winograd() == (min_channels <= 2)
-    return [net.blobs['up'].data.copy(), net.blobs['data'].diff.copy()] + [
-        p.diff.copy() for layer in ('conv', 'up') for p in net.params[layer]]
+    return forward_backward(NET % batch, 'up', ('conv', 'up'))
 
 
 @pytest.mark.parametrize('batch', [1, 3])
 def test_layers_with_winograd_give_the_im2col_results(batch, monkeypatch):
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', 1)
+    net = caffe.Net(NET % batch, caffe.TRAIN)
+    assert all(net.layer_dict[name]._uses_winograd() for name in ('conv', 'up'))
     for ours, ref in zip(run(batch, 1, monkeypatch), run(batch, 10 ** 6, monkeypatch)):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
