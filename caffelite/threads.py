@@ -4,18 +4,16 @@ chunks of a large operation spread over them by caffelite itself.
 OpenBLAS's own threads synchronize many times inside one GEMM. On a machine
 whose cores are busy with other work each of those waits can last a
 scheduler time slice: LeNet's GEMMs ran several times slower with two BLAS
-threads than with one, and a CaffeNet step twice as slow. So a Net runs its
-passes with single-threaded BLAS (set through threadpoolctl for the pass,
-then restored), and a layer chooses per operation, by its size (``plan``):
-
-* small: one thread, nothing to hand off;
-* large, over independent items (images of a batch, rows of a weight):
-  chunks of them, taken by the calling thread and the pool's workers from
-  one counter until none is left, each with single-threaded BLAS. A worker
-  that the machine does not schedule leaves its share to the others
-  instead of stalling them, and the only wait is for chunks already begun;
-* large, with one item (a batch of one image): BLAS's own threads, the one
-  way left to use every core.
+threads than with one, a CaffeNet step twice as slow, VGG-16 at batch 1
+slower than on one thread. So a Net runs its passes with single-threaded
+BLAS (set through threadpoolctl for the pass, then restored), and a layer
+chooses per operation, by its size (``lanes``): a small one runs on one
+thread, with nothing to hand off; a large one is cut into chunks of
+independent items (images of a batch; for a single image, its channels or
+the rows of a GEMM), which the calling thread and the pool's workers take
+from one counter until none is left. A worker that the machine does not
+schedule leaves its share to the others instead of stalling them, and the
+only wait is for chunks already begun.
 
 ``CAFFELITE_THREADS`` sets how many threads share the work (default: the
 cores this process may run on).
@@ -92,14 +90,12 @@ def net_pass():
     return blas_threads(1)
 
 
-def plan(macs, items):
-    """(lanes, BLAS threads) for an operation of ``macs`` multiply-adds over
-    ``items`` independent items."""
-    if macs < MIN_SPLIT_MACS or count() == 1:
-        return 1, 1
-    if items < 2:
-        return 1, count()
-    return min(count(), items), 1
+def lanes(macs, items):
+    """How many threads should share an operation of ``macs``
+    multiply-adds over ``items`` independent items: one when it is small."""
+    if macs < MIN_SPLIT_MACS:
+        return 1
+    return max(1, min(count(), items))
 
 
 def parts(lanes, items):
@@ -121,18 +117,16 @@ def _executor():
     return _pool[0]
 
 
-def run_chunks(fn, chunks, lanes, blas=1):
+def run_chunks(fn, chunks, lanes):
     """Call ``fn(chunk, lane)`` for every chunk in ``range(chunks)``, spread
     over the calling thread (lane 0) and up to ``lanes - 1`` pool workers
     (lanes 1, 2...): each lane takes the next chunk number until none is
-    left. ``lane`` names the per-thread scratch a chunk may use. With one
-    lane, the chunks run in order with ``blas`` BLAS threads. Exceptions
+    left. ``lane`` names the per-thread scratch a chunk may use. Exceptions
     reach the caller."""
     lanes = min(lanes, chunks)
     if lanes <= 1 or getattr(_state, 'in_chunk', False):
-        with blas_threads(blas) if blas > 1 else contextlib.nullcontext():
-            for chunk in range(chunks):
-                fn(chunk, 0)
+        for chunk in range(chunks):
+            fn(chunk, 0)
         return
     numbers = itertools.count()     # next() is atomic under the GIL
 
@@ -169,6 +163,6 @@ def over_batch(num, elements, fn):
     """fn(slice) over parts of a batch of ``num`` images, for an operation
     of about ``elements`` elementwise operations in all: threads share the
     parts when it is large."""
-    lanes, _ = plan(elements * ELEMENT_MACS, num)
-    pieces = slices(num, parts(lanes, num))
-    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)
+    shared = lanes(elements * ELEMENT_MACS, num)
+    pieces = slices(num, parts(shared, num))
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), shared)

@@ -46,14 +46,15 @@ def test_nested_chunks_run_in_their_lane(monkeypatch):
     assert len(inner) == 6 and all(sub == 0 for _, sub in inner)
 
 
-def test_plan_by_size_and_items(monkeypatch):
+def test_lanes_by_size_and_items(monkeypatch):
     monkeypatch.setenv('CAFFELITE_THREADS', '2')
     big = threads.MIN_SPLIT_MACS
-    assert threads.plan(big - 1, 64) == (1, 1)          # small: one thread
-    assert threads.plan(big, 64) == (2, 1)              # lanes, single-threaded BLAS
-    assert threads.plan(big, 1) == (1, 2)               # one item: BLAS's threads
+    assert threads.lanes(big - 1, 64) == 1          # small: one thread
+    assert threads.lanes(big, 64) == 2
+    assert threads.lanes(big, 1) == 1               # one item cannot be shared
+    assert threads.parts(2, 64) == 2 * threads.CHUNKS_PER_LANE and threads.parts(1, 64) == 1
     monkeypatch.setenv('CAFFELITE_THREADS', '1')
-    assert threads.plan(big, 64) == (1, 1)
+    assert threads.lanes(big, 64) == 1
     assert threads.slices(10, 3) == [slice(0, 3), slice(3, 6), slice(6, 10)]
 
 
@@ -76,13 +77,18 @@ def test_a_gpu_pass_leaves_blas_alone(monkeypatch):
 
 
 NET = '''force_backward: true
-layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 6 dim: 4 dim: 9 dim: 9 } } }
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: %d dim: 4 dim: 9 dim: 9 } } }
 layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
         convolution_param { num_output: 6 kernel_size: 3 pad: 1 stride: 2 group: 2
                             weight_filler { type: "gaussian" std: 0.3 }
                             bias_filler { type: "gaussian" std: 0.3 } } }
 layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
-layer { name: "norm" type: "LRN" bottom: "conv" top: "norm" lrn_param { local_size: 3 } }
+layer { name: "up" type: "Deconvolution" bottom: "conv" top: "up"
+        convolution_param { num_output: 4 kernel_size: 3 stride: 2 group: 2
+                            weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "mix" type: "Convolution" bottom: "up" top: "mix"
+        convolution_param { num_output: 5 kernel_size: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "norm" type: "LRN" bottom: "mix" top: "norm" lrn_param { local_size: 3 } }
 layer { name: "pool" type: "Pooling" bottom: "norm" top: "pool"
         pooling_param { pool: MAX kernel_size: 2 stride: 1 } }
 layer { name: "ave" type: "Pooling" bottom: "pool" top: "ave"
@@ -94,25 +100,34 @@ layer { name: "ip" type: "InnerProduct" bottom: "sig" top: "ip"
 '''
 
 
-def run_net(threads_env, monkeypatch, min_macs):
+def forward_backward(text, output, layers):
+    """Forward and backward of the net ``text`` (TRAIN) from seeded random
+    weights, data and output diff: [output, data diff, param diffs of
+    ``layers``] (the net has an input 'data' and force_backward)."""
+    caffe.set_random_seed(3)
+    net = caffe.Net(text, caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
+    net.forward()
+    net.blobs[output].diff[...] = rng.randn(*net.blobs[output].shape)
+    net.backward()
+    return [net.blobs[output].data.copy(), net.blobs['data'].diff.copy()] + [
+        p.diff.copy() for layer in layers for p in net.params[layer]]
+
+
+def run_net(threads_env, monkeypatch, min_macs, batch):
     monkeypatch.setenv('CAFFELITE_THREADS', threads_env)
     monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', min_macs)
     monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
     monkeypatch.setattr(threads, 'PIECE', 50)
-    caffe.set_random_seed(3)
-    net = caffe.Net(NET, caffe.TRAIN)
-    rng = np.random.RandomState(0)
-    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
-    net.forward()
-    net.blobs['ip'].diff[...] = rng.randn(*net.blobs['ip'].shape)
-    net.backward()
-    return [net.blobs['ip'].data.copy(), net.blobs['data'].diff.copy()] + [
-        p.diff.copy() for layer in ('conv', 'ip') for p in net.params[layer]]
+    return forward_backward(NET % batch, 'ip', ('conv', 'up', 'mix', 'ip'))
 
 
-def test_layers_split_over_threads_give_the_one_thread_result(monkeypatch):
-    one = run_net('1', monkeypatch, 10 ** 12)
-    split = run_net('2', monkeypatch, 0)       # every operation split among threads
+@pytest.mark.parametrize('batch', [6, 1])
+def test_layers_split_over_threads_give_the_one_thread_result(monkeypatch, batch):
+    """A batch is split by images; a single image by channels and GEMM rows."""
+    one = run_net('1', monkeypatch, 10 ** 12, batch)
+    split = run_net('2', monkeypatch, 0, batch)       # every operation split among threads
     for ours, ref in zip(split, one):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
 

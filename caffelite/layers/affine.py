@@ -45,9 +45,9 @@ class InnerProductLayer(Layer):
         """fn(slice) over parts of an axis of ``length`` of the weights, for
         a product with ``batch`` rows: spread over threads on the CPU when
         the layer is large."""
-        lanes, blas = threads.plan(self.blobs[0].count * batch, length) if self.xp is np else (1, 1)
+        lanes = threads.lanes(self.blobs[0].count * batch, length) if self.xp is np else 1
         parts = threads.slices(length, threads.parts(lanes, length))
-        threads.run_chunks(lambda i, lane: fn(parts[i]), len(parts), lanes, blas)
+        threads.run_chunks(lambda i, lane: fn(parts[i]), len(parts), lanes)
 
     def _weight_columns(self, part):
         """W^T's columns ``part`` (output units), as a (K, len) view."""

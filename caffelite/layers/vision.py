@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import backend, fillers, geometry, threads
+from .. import backend, fillers, geometry, threads, winograd
 from ..errors import CaffeError
 from ..ops import im2col as im2col_op
 from ..ops import pooling as pool_op
@@ -22,6 +22,11 @@ from .base import Layer, register
 # whole VGG batch would take gigabytes) and keeps every GPU kernel buffer
 # within the 32-bit indexing of kernels/*.cu.
 PATCH_BUDGET = 2 ** 27
+# Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
+# CPU with at least this many channels per group in and out: below, its
+# transforms cost more than the multiply-adds it saves (measured on VGG-16's
+# layers: 64 channels at 224x224 slower, 128 at 112x112 faster).
+WINOGRAD_MIN_CHANNELS = 128
 
 
 def _fold_leading(shape, axis):
@@ -135,23 +140,58 @@ class _ConvBase(Layer):
         return [slice(i, i + step) for i in range(0, num, step)]
 
     def _over_batch(self, num, fn):
-        """fn(batch slice, lane workspace) for every chunk of the batch,
-        spread over threads on the CPU when the layer is large
-        (caffelite.threads.plan)."""
-        lanes, blas = 1, 1
+        """fn(batch slice, lane workspace, inner lanes) for every chunk of
+        the batch. On the CPU, threads share the chunks when the layer is
+        large (caffelite.threads.lanes); a batch of one image is shared by
+        channels instead: ``inner`` threads then split each pass of its one
+        chunk (a patch matrix's rows, a GEMM's output rows)."""
+        lanes = inner = 1
         if self.xp is np:
             macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
                     * math.prod(self.col_shape) * num)
-            lanes, blas = threads.plan(macs, num)
+            lanes = threads.lanes(macs, num)
+            inner = threads.lanes(macs, self.channels) if num == 1 else 1
         parts = self._batch_slices(num, lanes)
-        threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane)), len(parts),
-                           lanes, blas)
+        threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane), inner),
+                           len(parts), lanes)
 
-    def _im2col(self, x, space):
-        """(g, in/g * K, n * P) patch matrix of x (n, in, *S)."""
-        cols = im2col_op.im2col(x, self.window, self.col_shape, cols=space.scratch(
-            'conv_cols', im2col_op.patch_shape(x.shape, self.window, self.col_shape), self.xp),
-            workspace=space)
+    def _in_parts(self, items, space, inner, fn):
+        """fn(item, slice, lane workspace) over ``items``, each a (item,
+        length) pair cut into parts that ``inner`` threads share; lane 0
+        keeps the caller's workspace ``space``."""
+        work = [(item, part) for item, length in items
+                for part in threads.slices(length, threads.parts(inner, length))]
+        threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
+                                              self.workspace.lane(lane)), len(work), inner)
+
+    def _gemm_rows(self, a, b, out, space, inner, add=False):
+        """out[g] = a[g] @ b[g] (or +=) for stacks (g, M, K), (g, K, N),
+        (g, M, N), by parts of the M rows."""
+        def part(group, rows, _):
+            if add:
+                out[group, rows] += a[group, rows] @ b[group]
+            else:
+                self.xp.matmul(a[group, rows], b[group], out=out[group, rows])
+        self._in_parts([(group, a.shape[1]) for group in range(a.shape[0])], space, inner, part)
+
+    def _im2col(self, x, space, inner=1):
+        """(g, in/g * K, n * P) patch matrix of x (n, in, *S); with ``inner``
+        threads, filled by parts of the channels."""
+        cols = space.scratch('conv_cols', im2col_op.patch_shape(x.shape, self.window,
+                                                                self.col_shape), self.xp)
+        if inner == 1:
+            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space)
+        else:
+            if cols is None:
+                cols = np.empty(im2col_op.patch_shape(x.shape, self.window, self.col_shape),
+                                x.dtype)
+            taps = math.prod(self.window.kernel)
+
+            def part(_, channels, lane_space):
+                im2col_op.im2col(x[:, channels], self.window, self.col_shape,
+                                 cols=cols[channels.start * taps:channels.stop * taps],
+                                 workspace=lane_space)
+            self._in_parts([(0, x.shape[1])], space, inner, part)
         return cols.reshape(self.group, -1, cols.shape[1])
 
     def _per_image(self, a):
@@ -162,48 +202,105 @@ class _ConvBase(Layer):
         plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
-    def _convolve(self, x, out, space):
+    def _uses_winograd(self):
+        """Whether the host passes that are 3x3 convolutions run Winograd's
+        F(2x2, 3x3): a 2-D 3x3 stride-1 window and enough channels."""
+        return (self.xp is np and len(self.window.kernel) == 2 and winograd.applies(self.window)
+                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS)
+
+    def _winograd_kernels(self, transposed):
+        """The transformed kernels (caffelite.winograd) of each group: of the
+        weights as they map bottom to top, or of their transpose."""
+        w = self.blobs[0].xdata
+        w = w.reshape((self.group, w.shape[0] // self.group) + w.shape[1:])
+        if transposed:
+            return [winograd.kernel_transform(winograd.transposed_weights(g)) for g in w]
+        return [winograd.kernel_transform(g) for g in w]
+
+    def _winograd(self, a, out, kernels, pad, space, inner):
+        """out (n, *, *O) = the 3x3 convolution of a (n, *, *S), group by
+        group, with the transformed ``kernels``; ``inner`` threads share
+        each step's channels."""
+        def split(length, fn):
+            self._in_parts([(0, length)], space, inner, lambda _, part, lane_space: fn(part))
+        a_step, out_step = a.shape[1] // self.group, out.shape[1] // self.group
+        for group, u in enumerate(kernels):
+            winograd.convolve(a[:, group * a_step:(group + 1) * a_step], u, pad,
+                              out[:, group * out_step:(group + 1) * out_step], split)
+
+    def _convolve(self, x, out, space, inner):
         """out (n, out, *O) = W * x for x (n, in, *S)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = x.shape[0]
+        if self._kernels is not None:
+            # A Convolution's forward (W), a Deconvolution's backward.
+            self._winograd(x, out, self._kernels, self.window.pad, space, inner)
+            return
+        if n == 1:
+            image = (x.reshape(g, x.shape[1] // g, -1) if self._per_image(x)
+                     else self._im2col(x, space, inner))
+            self._gemm_rows(w, image, out.reshape(g, w.shape[1], -1), space, inner)
+            return
         if self._per_image(x):
             xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
                       out=out.reshape(n, g, w.shape[1], -1))
             return
         cols = self._im2col(x, space)
-        if n == 1:
-            xp.matmul(w, cols, out=out.reshape(g, w.shape[1], -1))
-            return
         y = xp.matmul(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:],
                                                   xp))
         # (out, n * P) -> (n, out, P): one strided copy into the top.
         out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
 
-    def _convolve_transpose(self, y, out, space):
+    def _convolve_transpose(self, y, out, space, inner):
         """out (n, in, *S) = W^T * y for y (n, out, *O) (col2im of the
         patch-matrix gradient)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = y.shape[0]
+        if self._kernels is not None:
+            # W^T at stride 1: the flipped, transposed 3x3 kernel, padding 2 - pad.
+            self._winograd(y, out, self._kernels, tuple(2 - p for p in self.window.pad), space,
+                           inner)
+            return
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
+            if n == 1:
+                self._gemm_rows(w_t, y.reshape(g, y.shape[1] // g, -1),
+                                out.reshape(g, w_t.shape[1], -1), space, inner)
+                return
             xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
                       out=out.reshape(n, g, w_t.shape[1], -1))
             return
         layout = self._gemm_layout(y, space)
+        if n == 1:
+            # By parts of each group's channels: their patch rows, then
+            # their col2im, independent of the other channels.
+            taps = math.prod(self.window.kernel)
+            per_group = out.shape[1] // g
+
+            def part(group, channels, lane_space):
+                rows = slice(channels.start * taps, channels.stop * taps)
+                first = group * per_group
+                im2col_op.col2im(w_t[group, rows] @ layout[group],
+                                 (1, channels.stop - channels.start) + out.shape[2:],
+                                 self.window, self.col_shape,
+                                 x=out[:, first + channels.start:first + channels.stop],
+                                 workspace=lane_space)
+            self._in_parts([(group, per_group) for group in range(g)], space, inner, part)
+            return
         cols = xp.matmul(w_t, layout, out=space.scratch(
             'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))
         im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
                          x=out, workspace=space)
 
-    def _accumulate_weight_grad(self, y, x, space, dw):
+    def _accumulate_weight_grad(self, y, x, space, dw, inner):
         """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
         x (n, in, *S), as one 2-D GEMM per group: NumPy's matmul over a 3-D
         stack with a transposed operand leaves BLAS (measured 2 s against
         0.07 s for a 16 x 147456 x 27 product). (A GEMM with beta = 1
         measured 10% slower here than matmul and an add: the weights are
         small next to the product.)"""
-        for group, (o, c) in enumerate(zip(self._gemm_layout(y, space), self._im2col(x, space))):
-            dw[group] += o @ c.T
+        layout, cols = self._gemm_layout(y, space), self._im2col(x, space, inner)
+        self._gemm_rows(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:
@@ -219,15 +316,20 @@ class _ConvBase(Layer):
         return (top, bottom) if self.transposed else (bottom, top)
 
     def forward(self, bottom, top):
+        # The forward runs W (a Convolution) or W^T (a Deconvolution).
+        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd()
+                         else None)
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
 
-            def chunk(part, space):
-                self._forward_op(x[part], y[part], space)
+            def chunk(part, space, inner):
+                self._forward_op(x[part], y[part], space, inner)
                 self._add_bias(y[part])
             self._over_batch(x.shape[0], chunk)
 
     def backward(self, top, propagate_down, bottom):
+        self._kernels = (self._winograd_kernels(not self.transposed)
+                         if self._uses_winograd() and any(propagate_down) else None)
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
@@ -237,15 +339,16 @@ class _ConvBase(Layer):
             # own (lane 0: the diff itself); the others are added at the end.
             grads = {}
 
-            def chunk(part, space):
+            def chunk(part, space, inner):
                 if self.param_propagate_down[0]:
                     if space not in grads:
                         grads[space] = (self._grouped_weight_diff() if space is self.workspace
                                         else self.xp.zeros(self._grouped_weight().shape,
                                                            np.float32))
-                    self._accumulate_weight_grad(other[part], image[part], space, grads[space])
+                    self._accumulate_weight_grad(other[part], image[part], space, grads[space],
+                                                 inner)
                 if down:
-                    self._backward_op(dy[part], dx[part], space)
+                    self._backward_op(dy[part], dx[part], space, inner)
             self._over_batch(x.shape[0], chunk)
             for space, grad in grads.items():
                 if space is not self.workspace:
@@ -262,11 +365,11 @@ class ConvolutionLayer(_ConvBase):
     dilation (repeated or _h/_w), group, bias_term and axis as in Caffe.
     ``force_nd_im2col`` is accepted; the one im2col serves every rank."""
 
-    def _forward_op(self, x, y, space):
-        self._convolve(x, y, space)
+    def _forward_op(self, x, y, space, inner):
+        self._convolve(x, y, space, inner)
 
-    def _backward_op(self, dy, dx, space):
-        self._convolve_transpose(dy, dx, space)
+    def _backward_op(self, dy, dx, space, inner):
+        self._convolve_transpose(dy, dx, space, inner)
 
 
 @register('Deconvolution')
@@ -275,11 +378,11 @@ class DeconvolutionLayer(_ConvBase):
     its forward is Convolution's backward-data pass, so a stride upsamples."""
     transposed = True
 
-    def _forward_op(self, x, y, space):
-        self._convolve_transpose(x, y, space)
+    def _forward_op(self, x, y, space, inner):
+        self._convolve_transpose(x, y, space, inner)
 
-    def _backward_op(self, dy, dx, space):
-        self._convolve(dy, dx, space)
+    def _backward_op(self, dy, dx, space, inner):
+        self._convolve(dy, dx, space, inner)
 
 
 @register('Im2col')
