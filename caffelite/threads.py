@@ -33,6 +33,13 @@ from . import backend
 MIN_SPLIT_MACS = 20 * 10 ** 6
 # Chunks per thread: several, so a thread that gets less CPU time does fewer.
 CHUNKS_PER_LANE = 4
+# Elementwise work: pieces whose few arrays fit in a core's L2 cache, and
+# the size from which threads share them.
+PIECE = 1 << 15
+MIN_SPLIT_ELEMENTS = 1 << 19
+# One elementwise operation on a float takes about as long as this many
+# multiply-adds of a GEMM (memory against arithmetic).
+ELEMENT_MACS = 40
 
 _state = threading.local()
 _pool = []
@@ -147,3 +154,21 @@ def run_chunks(fn, chunks, lanes, blas=1):
         concurrent.futures.wait(futures)
     for future in futures:
         future.result()
+
+
+def over_elements(size, fn):
+    """fn(slice) over cache-sized pieces of range(size), for elementwise
+    work on flat arrays: the temporaries of a NumPy expression on a piece
+    stay in the cache, and threads share the pieces when ``size`` is large."""
+    pieces = slices(size, max(1, -(-size // PIECE)))
+    lanes = count() if size >= MIN_SPLIT_ELEMENTS else 1
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)
+
+
+def over_batch(num, elements, fn):
+    """fn(slice) over parts of a batch of ``num`` images, for an operation
+    of about ``elements`` elementwise operations in all: threads share the
+    parts when it is large."""
+    lanes, _ = plan(elements * ELEMENT_MACS, num)
+    pieces = slices(num, parts(lanes, num))
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)

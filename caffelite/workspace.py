@@ -16,6 +16,8 @@ memory goes when the Net does. An array handed out stays valid until the
 next request for the same name, so a caller uses it within the call that
 asked for it and keeps nothing.
 """
+import math
+
 import numpy as np
 
 # Below this, malloc reuses freed blocks by itself.
@@ -44,7 +46,7 @@ class Workspace:
         (uninitialized), or None where keeping one does not pay: CuPy
         arrays, and NumPy arrays under MIN_BYTES. Ops take it as ``out``
         and allocate as usual for None."""
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)
         if xp is not np or size * np.dtype(dtype).itemsize < MIN_BYTES:
             return None
         key = (name, np.dtype(dtype))

@@ -81,7 +81,14 @@ layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
         convolution_param { num_output: 6 kernel_size: 3 pad: 1 stride: 2 group: 2
                             weight_filler { type: "gaussian" std: 0.3 }
                             bias_filler { type: "gaussian" std: 0.3 } } }
-layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip"
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+layer { name: "norm" type: "LRN" bottom: "conv" top: "norm" lrn_param { local_size: 3 } }
+layer { name: "pool" type: "Pooling" bottom: "norm" top: "pool"
+        pooling_param { pool: MAX kernel_size: 2 stride: 1 } }
+layer { name: "ave" type: "Pooling" bottom: "pool" top: "ave"
+        pooling_param { pool: AVE kernel_size: 2 stride: 1 pad: 1 } }
+layer { name: "sig" type: "Sigmoid" bottom: "ave" top: "sig" }
+layer { name: "ip" type: "InnerProduct" bottom: "sig" top: "ip"
         inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.3 }
                               bias_filler { type: "gaussian" std: 0.3 } } }
 '''
@@ -90,6 +97,8 @@ layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip"
 def run_net(threads_env, monkeypatch, min_macs):
     monkeypatch.setenv('CAFFELITE_THREADS', threads_env)
     monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', min_macs)
+    monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
+    monkeypatch.setattr(threads, 'PIECE', 50)
     caffe.set_random_seed(3)
     net = caffe.Net(NET, caffe.TRAIN)
     rng = np.random.RandomState(0)
@@ -103,6 +112,22 @@ def run_net(threads_env, monkeypatch, min_macs):
 
 def test_layers_split_over_threads_give_the_one_thread_result(monkeypatch):
     one = run_net('1', monkeypatch, 10 ** 12)
-    split = run_net('2', monkeypatch, 0)       # every operation split into lanes
+    split = run_net('2', monkeypatch, 0)       # every operation split among threads
     for ours, ref in zip(split, one):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_elementwise_pieces_cover_the_array_once(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, 'PIECE', 7)
+    for min_split, callers in ((0, None), (101, {threading.get_ident()})):
+        monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_split)
+        hits = np.zeros(100, np.int32)
+        idents = set()
+
+        def piece(s):
+            idents.add(threading.get_ident())
+            hits[s] += 1
+        threads.over_elements(100, piece)
+        assert (hits == 1).all()
+        assert callers is None or idents == callers     # small: the caller alone

@@ -6,6 +6,8 @@ operations in the opposite order, so each layer's forward is the other's
 backward-data pass. Sizes come from caffelite.geometry; the array work
 from caffelite.ops.im2col and caffelite.ops.pooling.
 """
+import math
+
 import numpy as np
 
 from .. import backend, fillers, geometry, threads
@@ -25,7 +27,7 @@ PATCH_BUDGET = 2 ** 27
 def _fold_leading(shape, axis):
     """(N, C, *S) view shape of ``shape`` with every axis before the
     channel ``axis`` folded into N."""
-    return (int(np.prod(shape[:axis], dtype=np.int64)),) + tuple(shape[axis:])
+    return (math.prod(shape[:axis]),) + tuple(shape[axis:])
 
 
 def _spatial_window(layer, param, bottom, min_spatial):
@@ -114,7 +116,7 @@ class _ConvBase(Layer):
         n, channels = a.shape[:2]
         if n == 1:
             return a.reshape(self.group, channels // self.group, -1)
-        layout = space.empty('conv_layout', (channels, n, int(np.prod(a.shape[2:]))), self.xp)
+        layout = space.empty('conv_layout', (channels, n, math.prod(a.shape[2:])), self.xp)
         layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
         return layout.reshape(self.group, channels // self.group, -1)
 
@@ -126,8 +128,8 @@ class _ConvBase(Layer):
     def _batch_slices(self, num, lanes=1):
         """Chunks of a batch of ``num``: patch matrices of at most
         PATCH_BUDGET elements, and enough chunks for ``lanes`` threads."""
-        per_image = (self._image_channels() * int(np.prod(self.window.kernel))
-                     * int(np.prod(self.col_shape)))
+        per_image = (self._image_channels() * math.prod(self.window.kernel)
+                     * math.prod(self.col_shape))
         step = max(1, PATCH_BUDGET // max(per_image, 1))
         step = min(step, -(-num // threads.parts(lanes, num)))
         return [slice(i, i + step) for i in range(0, num, step)]
@@ -138,8 +140,8 @@ class _ConvBase(Layer):
         (caffelite.threads.plan)."""
         lanes, blas = 1, 1
         if self.xp is np:
-            macs = (self.num_output * self.channels // self.group * int(np.prod(self.window.kernel))
-                    * int(np.prod(self.col_shape)) * num)
+            macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
+                    * math.prod(self.col_shape) * num)
             lanes, blas = threads.plan(macs, num)
         parts = self._batch_slices(num, lanes)
         threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane)), len(parts),
@@ -157,7 +159,7 @@ class _ConvBase(Layer):
         patch matrix (a itself) and run one GEMM per image straight into its
         output. Measured: this avoids two transposing copies and wins unless
         many small planes make the per-image GEMMs too thin."""
-        plane = int(np.prod(a.shape[2:]))
+        plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
     def _convolve(self, x, out, space):
@@ -295,7 +297,7 @@ class Im2colLayer(Layer):
         shape = bottom[0].shape
         self.out = geometry.conv_shape(shape[self.axis + 1:], self.window)
         self.check(all(o > 0 for o in self.out), 'output would be empty for input %s' % (shape,))
-        rows = shape[self.axis] * int(np.prod(self.window.kernel))
+        rows = shape[self.axis] * math.prod(self.window.kernel)
         top[0].reshape(shape[:self.axis] + (rows,) + self.out)
 
     def forward(self, bottom, top):
@@ -308,7 +310,7 @@ class Im2colLayer(Layer):
         if not propagate_down[0]:
             return
         x_shape = _fold_leading(bottom[0].shape, self.axis)
-        dy = top[0].xdiff.reshape(x_shape[0], -1, int(np.prod(top[0].shape[self.axis + 1:])))
+        dy = top[0].xdiff.reshape(x_shape[0], -1, math.prod(top[0].shape[self.axis + 1:]))
         cols = dy.transpose(1, 0, 2).reshape(dy.shape[1], -1)
         bottom[0].xdiff.reshape(x_shape)[...] = im2col_op.col2im(
             cols, x_shape, self.window, self.out, workspace=self.workspace)
@@ -319,27 +321,52 @@ MAX, AVE, STOCHASTIC = (caffe_pb2.PoolingParameter.MAX, caffe_pb2.PoolingParamet
 
 
 class _Pooler:
-    """One 2-D pooling (method, PoolWindow, output size); shared by Pooling
-    and SPP. Keeps what its backward needs from the last forward."""
+    """One 2-D pooling (method, PoolWindow, output size) for ``layer``;
+    shared by Pooling and SPP. Keeps what its backward needs from the last
+    forward. On the CPU, MAX and AVE run over parts of the batch that
+    threads share (Layer.over_batch)."""
 
-    def __init__(self, method, window, out, train):
-        self.method, self.window, self.out, self.train = method, window, out, train
+    def __init__(self, layer, method, window, out, train):
+        self.layer, self.method, self.window, self.out, self.train = (layer, method, window, out,
+                                                                      train)
         self._x = self._top = self._mask = None
+
+    def _host(self):
+        return self.layer.xp is np
+
+    def _in_parts(self, shape, fn, dtype=np.float32):
+        """A host array of ``shape`` (batch first) filled part by part:
+        out[part] = fn(part)."""
+        out = np.empty(shape, dtype)
+        work = math.prod(shape) * math.prod(self.window.kernel)
+
+        def part(s):
+            out[s] = fn(s)
+        self.layer.over_batch(shape[0], work, part)
+        return out
 
     def forward(self, x):
         """(N, C, H, W) -> (N, C, oh, ow)."""
+        top_shape = x.shape[:2] + self.out
         if self.method == MAX:
-            # Without a mask from the forward, mask() derives it from (x, top)
-            # only when asked for.
+            # On the host, mask() derives the mask from (x, top) only when
+            # asked for; the GPU kernel writes both in one pass.
             self._x = x
-            self._top, self._mask = pool_op.max_forward(x, self.window, self.out)
+            if self._host():
+                self._top, self._mask = self._in_parts(top_shape, lambda s: pool_op.max_forward(
+                    x[s], self.window, self.out)[0]), None
+            else:
+                self._top, self._mask = pool_op.max_forward(x, self.window, self.out)
             return self._top
         if self.method == AVE:
+            if self._host():
+                return self._in_parts(top_shape, lambda s: pool_op.ave_forward(
+                    x[s], self.window, self.out))
             return pool_op.ave_forward(x, self.window, self.out)
         if not self.train:
             return pool_op.stochastic_forward_test(x, self.window, self.out)
         xp = backend.array_module(x)
-        uniform = backend.uniform(x.shape[:2] + self.out, xp)
+        uniform = backend.uniform(top_shape, xp)
         top, self._mask = pool_op.stochastic_forward_train(x, self.window, self.out, uniform)
         return top
 
@@ -347,19 +374,28 @@ class _Pooler:
         """Input index (row * W + col) each output came from (-1: none):
         MAX's argmax or the stochastic sample of the last forward."""
         if self._mask is None:
-            self._mask = pool_op.max_mask(self._x, self._top, self.window)
+            self._mask = self._in_parts(self._top.shape, lambda s: pool_op.max_mask(
+                self._x[s], self._top[s], self.window), np.int32)
         return self._mask
 
     def backward(self, dy, x_shape):
         """(N, C, oh, ow) top diff -> (N, C, H, W) bottom diff."""
-        if self.method == AVE:
-            return pool_op.ave_backward(dy, x_shape, self.window)
         window = self.window
         if self.method == STOCHASTIC:
             if not self.train:
                 raise CaffeError('stochastic pooling has no backward in the TEST phase')
             window = window._replace(pad=(0, 0))
-        return pool_op.max_backward(dy, self.mask(), x_shape, window)
+        mask = self.mask() if self.method != AVE else None
+
+        def part(s):
+            part_dy = dy[s]
+            shape = part_dy.shape[:1] + tuple(x_shape[1:])
+            if self.method == AVE:
+                return pool_op.ave_backward(part_dy, shape, window)
+            return pool_op.max_backward(part_dy, mask[s], shape, window)
+        if self._host():
+            return self._in_parts(tuple(x_shape), part)
+        return part(slice(None))
 
 
 @register('Pooling')
@@ -396,7 +432,7 @@ class PoolingLayer(Layer):
         if self.layer_param.pooling_param.global_pooling:
             self.window = self.window._replace(kernel=(h, w))
         out = geometry.pool_shape(h, w, self.window, self.ceil)
-        self.pooler = _Pooler(self.method, self.window, out, self.phase == caffe_pb2.TRAIN)
+        self.pooler = _Pooler(self, self.method, self.window, out, self.phase == caffe_pb2.TRAIN)
         for t in top:
             t.reshape(n, c, *out)
 
@@ -443,7 +479,7 @@ class SPPLayer(Layer):
                 geometry.check_pool_window(window, self.method == STOCHASTIC)
             except CaffeError as e:
                 self.fail('pyramid level %d on a %dx%d input: %s' % (level, h, w, e))
-            self.levels.append(_Pooler(self.method, window, geometry.pool_shape(h, w, window),
+            self.levels.append(_Pooler(self, self.method, window, geometry.pool_shape(h, w, window),
                                        True))
         if self.height == 1:
             top[0].reshape(n, c, 1, 1)
