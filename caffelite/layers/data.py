@@ -23,6 +23,15 @@ from .base import Layer, register
 log = logging.getLogger('caffelite.layers')
 
 
+def layer_generator(draws):
+    """A data layer's own random generator. As Caffe's DataTransformer
+    InitRand, one that ``draws`` (mirror, a TRAIN crop, shuffle, rand_skip)
+    takes its seed from the global generator, which the solver's
+    random_seed seeds; one that never draws takes none, so the numbers the
+    other layers' fillers get do not depend on it."""
+    return np.random.RandomState(backend.rng().randint(2 ** 31) if draws else 0)
+
+
 class PrefetchingDataLayer(Layer):
     """Base: ``make_source()`` returns a source (``next_item()`` giving one
     (image, label) per call, in order; ``count``, the records in one epoch;
@@ -48,8 +57,14 @@ class PrefetchingDataLayer(Layer):
     def force_channels(self):
         return False, False
 
+    def source_draws(self):
+        """Whether the source draws random numbers (shuffle, rand_skip)."""
+        return False
+
     def setup(self, bottom, top):
-        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        t = self.layer_param.transform_param
+        draws = t.mirror or (self.phase == caffe_pb2.TRAIN and t.crop_size) or self.source_draws()
+        self.rng = layer_generator(draws)
         self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
                                            rng=self.rng)
         source = self.make_source()
@@ -134,6 +149,9 @@ class DataLayer(PrefetchingDataLayer):
         p = self.layer_param.transform_param
         return p.force_color, p.force_gray
 
+    def source_draws(self):
+        return bool(self.layer_param.data_param.rand_skip)
+
     def make_source(self):
         p = self.layer_param.data_param
         if p.backend != caffe_pb2.DataParameter.LMDB:
@@ -215,6 +233,10 @@ class ImageDataLayer(PrefetchingDataLayer):
 
     def batch_size(self):
         return self.layer_param.image_data_param.batch_size
+
+    def source_draws(self):
+        p = self.layer_param.image_data_param
+        return bool(p.shuffle or p.rand_skip)
 
     def make_source(self):
         p = self.layer_param.image_data_param
@@ -369,7 +391,7 @@ class HDF5DataLayer(Layer):
         rows = {len(c) for c in self._columns}
         self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
         self._rows = rows.pop()
-        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        self.rng = layer_generator(p.shuffle)
         self._order = np.arange(self._rows)
         self._shuffle = p.shuffle
         if self._shuffle:
