@@ -23,6 +23,9 @@ from ..dispatch import op
 from ..workspace import Workspace
 
 launch = cuda.launcher(__name__)
+# Output planes smaller than this (elements) make col2im sum with the batch
+# innermost.
+SMALL_PLANE = 128
 
 
 def as_strided(a, shape, strides):
@@ -103,18 +106,26 @@ def col2im(cols, x_shape, window, out, x=None, workspace=None):
     if x is None:
         x = xp.empty(tuple(x_shape), cols.dtype)
     # Summed in the patch matrix's (C, N) order, which keeps every tap's
-    # add close to contiguous, then moved to (N, C) by one copy.
-    padded = (workspace or Workspace()).empty('col2im', (c, n) + tuple(
-        s + 2 * p for s, p in zip(spatial, window.pad)), xp, cols.dtype)
+    # add close to contiguous, then moved to (N, C) by one copy. For small
+    # planes and a batch, the batch goes innermost first (one copy), so that
+    # each tap's add runs over rows of out_w * N elements, not out_w (LeNet's
+    # conv2, 8x8 from 64 images: 6.1 -> 3.8 ms; from 13x13 up it is slower).
+    batch_last = n > 1 and math.prod(out) < SMALL_PLANE
+    patches = cols.reshape((c,) + window.kernel + (n,) + tuple(out))
+    padded_shape = tuple(s + 2 * p for s, p in zip(spatial, window.pad))
+    if batch_last:
+        patches = xp.ascontiguousarray(xp.moveaxis(patches, 1 + len(spatial), -1))
+        lead, tail, shape = (slice(None),), (slice(None),), (c,) + padded_shape + (n,)
+    else:
+        lead, tail, shape = (slice(None), slice(None)), (), (c, n) + padded_shape
+    padded = (workspace or Workspace()).empty('col2im', shape, xp, cols.dtype)
     padded.fill(0)
     if min(out, default=1) > 0:
-        patches = cols.reshape((c,) + window.kernel + (n,) + tuple(out))
         for tap in itertools.product(*map(range, window.kernel)):
-            padded[(slice(None), slice(None))
-                   + _tap_slices(tap, window.stride, window.dilation, out)] += \
+            padded[lead + _tap_slices(tap, window.stride, window.dilation, out) + tail] += \
                 patches[(slice(None),) + tap]
-    x[...] = xp.moveaxis(padded[(slice(None), slice(None)) + tuple(
-        slice(p, p + s) for p, s in zip(window.pad, spatial))], 0, 1)
+    interior = padded[lead + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial)) + tail]
+    x[...] = xp.moveaxis(interior, -1, 0) if batch_last else xp.moveaxis(interior, 0, 1)
     return x
 
 
