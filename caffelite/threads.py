@@ -110,11 +110,12 @@ def slices(length, parts):
 
 
 def _executor():
-    """The pool of worker threads, made at first use."""
-    if not _pool:
-        _pool.append(concurrent.futures.ThreadPoolExecutor(
-            max(1, count() - 1), thread_name_prefix='caffelite'))
-    return _pool[0]
+    """The pool of worker threads, made at first use in this process (a
+    forked child has none of its parent's threads, so it makes its own)."""
+    if not _pool or _pool[0][0] != os.getpid():
+        _pool[:] = [(os.getpid(), concurrent.futures.ThreadPoolExecutor(
+            max(1, count() - 1), thread_name_prefix='caffelite'))]
+    return _pool[0][1]
 
 
 def run_chunks(fn, chunks, lanes):
@@ -144,10 +145,14 @@ def run_chunks(fn, chunks, lanes):
     try:
         lane(0)
     finally:
-        # Every lane is done before the caller goes on (or raises).
+        # A lane that never started (its worker busy elsewhere) is dropped;
+        # every other is done before the caller goes on (or raises).
+        for future in futures:
+            future.cancel()
         concurrent.futures.wait(futures)
     for future in futures:
-        future.result()
+        if not future.cancelled():
+            future.result()
 
 
 def over_elements(size, fn):

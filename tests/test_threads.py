@@ -1,6 +1,8 @@
 """caffelite.threads: chunks shared by lanes, BLAS threads per operation,
 and layers that split their work giving the one-thread result."""
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -32,10 +34,13 @@ def test_a_chunk_error_reaches_the_caller_after_every_lane_stops(monkeypatch):
     def chunk(i, lane):
         if i == 3:
             raise ValueError('chunk 3')
+        time.sleep(0.001)
         done.append(i)
     with pytest.raises(ValueError, match='chunk 3'):
         threads.run_chunks(chunk, 8, 2)
-    assert 3 not in done and len(done) == 7
+    finished = list(done)
+    time.sleep(0.05)
+    assert done == finished and 3 not in done and len(set(done)) == len(done)
 
 
 def test_nested_chunks_run_in_their_lane(monkeypatch):
@@ -146,3 +151,25 @@ def test_elementwise_pieces_cover_the_array_once(monkeypatch):
         threads.over_elements(100, piece)
         assert (hits == 1).all()
         assert callers is None or idents == callers     # small: the caller alone
+
+
+def test_a_forked_child_gets_its_own_workers(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    threads.run_chunks(lambda i, lane: None, 4, 2)            # the parent's pool exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                              # the child
+        seen = set()
+        release = threading.Barrier(2, timeout=10)
+
+        def chunk(i, lane):
+            if i < 2:
+                release.wait()      # needs a second lane that really runs
+            seen.add(lane)
+        try:
+            threads.run_chunks(chunk, 4, 2)
+            os.write(write, b'ok' if seen == {0, 1} else b'no')
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 2) == b'ok'
