@@ -96,9 +96,12 @@ def write_models(workdir, dataset):
 def train(solver_path, epochs):
     """Train from the solver file for ``epochs`` passes over the training
     set; return the path of the final snapshot's weights."""
+    from .model_folder import write_model_folder
     from .solver import get_solver
     solver = get_solver(solver_path)
     solver.set_epochs(epochs)
+    solver.param.snapshot = 0       # the final snapshot is enough for the demo
+    write_model_folder(solver, os.path.dirname(solver.param.snapshot_prefix))
     solver.solve()
     return '%s_iter_%d.caffemodel' % (solver.param.snapshot_prefix, solver.iter)
 
@@ -117,22 +120,45 @@ def evaluate(deploy, weights, dataset):
     return float((predicted == labels).mean()), items, predicted, probs
 
 
-def run(workdir, epochs=20, log=print):
-    """The whole demo; returns the test accuracy."""
+# What the demo writes into its folder (and --force removes first).
+OUTPUTS = ('digits', 'dataset', 'snapshots', 'train_val.prototxt', 'deploy.prototxt',
+           'solver.prototxt')
+
+
+def prepare_folder(workdir, force):
+    """Make ``workdir`` ready for a fresh demo: refuse one holding an
+    earlier demo's files unless ``force``, which removes those files."""
+    import shutil
+    from .errors import CaffeError
+    present = [name for name in OUTPUTS if os.path.exists(os.path.join(workdir, name))]
+    if present and not force:
+        raise CaffeError('%s already holds an earlier demo (%s); give --force to build it '
+                         'again from scratch, or another --dir' % (workdir, ', '.join(present)))
+    for name in present:
+        path = os.path.join(workdir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    os.makedirs(workdir, exist_ok=True)
+
+
+def run(workdir, epochs=20, log=print, force=False):
+    """The whole demo in ``workdir`` (see prepare_folder for ``force``);
+    returns the test accuracy."""
     from .tools import dataset as datasets
     start = time.time()
     workdir = os.path.abspath(workdir)
+    prepare_folder(workdir, force)
     images, dataset = os.path.join(workdir, 'digits'), os.path.join(workdir, 'dataset')
-    if not os.path.isdir(images):
-        log('[1/5] exporting %d scikit-learn digits as 28x28 PNGs into %s'
-            % (export_digits(images), images))
-    if not os.path.isdir(dataset):
-        log('[2/5] creating the dataset (train/val/test LMDBs, mean, labels) in %s' % dataset)
-        classes, items = datasets.scan_folder(images)
-        report = datasets.create_dataset(dataset, items, classes, width=28, height=28,
-                                         color=False, val_percent=10, test_percent=10,
-                                         encoding='png', seed=1)
-        log(datasets.summary(report, classes))
+    log('[1/5] exporting %d scikit-learn digits as 28x28 PNGs into %s'
+        % (export_digits(images), images))
+    log('[2/5] creating the dataset (train/val/test LMDBs, mean, labels) in %s' % dataset)
+    classes, items = datasets.scan_folder(images)
+    report = datasets.create_dataset(dataset, items, classes, width=28, height=28,
+                                     color=False, val_percent=10, test_percent=10,
+                                     encoding='png', seed=1)
+    log(datasets.summary(report, classes))
     log('[3/5] writing LeNet prototxts into %s' % workdir)
     paths = write_models(workdir, dataset)
     log('[4/5] training %g epochs from %s' % (epochs, paths['solver']))

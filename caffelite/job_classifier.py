@@ -24,31 +24,54 @@ from .images import IMAGE_EXTENSIONS
 
 
 def latest_snapshot(folder):
-    """The .caffemodel of the highest iteration in ``folder``."""
-    found = glob.glob(os.path.join(folder, '*.caffemodel'))
+    """The .caffemodel of the highest iteration in ``folder`` or, when it
+    has none, in its sub-folders (where ``caffelite train`` and the demo put
+    them when the snapshot_prefix names one, e.g. ``snapshots/lenet``)."""
+    found = (glob.glob(os.path.join(folder, '*.caffemodel'))
+             or glob.glob(os.path.join(folder, '*', '*.caffemodel')))
     if not found:
-        raise CaffeError('no .caffemodel in %s' % folder)
+        raise CaffeError('no .caffemodel in %s or its sub-folders' % folder)
     iteration = lambda p: int((re.findall(r'_iter_(\d+)', p) or ['-1'])[-1])
     return max(found, key=lambda p: (iteration(p), os.path.getmtime(p)))
 
 
 def resolve_model(model, weights=None, mean=None, labels=None):
     """(deploy.prototxt, weights, mean file or None, labels file or None) from
-    a job folder or a prototxt path, filling in what the folder holds."""
+    a job folder or a prototxt path, filling in what the folder holds: its
+    deploy.prototxt, latest snapshot, labels.txt and mean, each looked for
+    in the folder, then in the snapshot's folder."""
     if os.path.isdir(model):
         folder = model
-        model = os.path.join(folder, 'deploy.prototxt')
-        if not os.path.exists(model):
-            raise CaffeError('%s has no deploy.prototxt' % folder)
         weights = weights or latest_snapshot(folder)
-        for name in ('mean.binaryproto', 'mean.jpg'):
-            if mean is None and os.path.exists(os.path.join(folder, name)):
-                mean = os.path.join(folder, name)
-        if labels is None and os.path.exists(os.path.join(folder, 'labels.txt')):
-            labels = os.path.join(folder, 'labels.txt')
+        places = [folder, os.path.dirname(os.path.abspath(weights))]
+        model = _first_in(places, ['deploy.prototxt'])
+        if model is None:
+            raise CaffeError('%s has no deploy.prototxt' % folder)
+        mean = mean or _first_in(places, ['mean.binaryproto', 'mean.jpg'])
+        labels = labels or _first_in(places, ['labels.txt'])
     if not weights:
         raise CaffeError('no weights given for %s (use --weights)' % model)
     return model, weights, mean, labels
+
+
+def input_shape(deploy):
+    """The (N, C, H, W) of a deploy net's input, read from the prototxt
+    without building the net."""
+    from .net import load_net_param
+    param = load_net_param(deploy)
+    for layer in param.layer:
+        if layer.type == 'Input' and len(layer.input_param.shape):
+            return tuple(layer.input_param.shape[0].dim)
+    raise CaffeError('%s has no Input layer to give the input shape' % deploy)
+
+
+def _first_in(folders, names):
+    """The first of ``names`` found in the first folder holding one, or None."""
+    for folder in folders:
+        for name in names:
+            if os.path.exists(os.path.join(folder, name)):
+                return os.path.join(folder, name)
+    return None
 
 
 def load_mean_for(path, shape):

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend, divergence, net_outputs, protoio, resume, upgrade
 from .blob import Blob
+from .digits.solver import epoch_schedule
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError
 from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
@@ -127,6 +128,7 @@ class Solver:
         self._window_origin = 0
         self._test_round_positions = None
         self.last_snapshot = None
+        self.test_at_end = False      # set_epochs: test after the last iteration too
         self._callbacks = []
         self.listeners = []
         self._check_params()
@@ -255,6 +257,7 @@ class Solver:
         self.requested_early_exit = False
         if resume_file:
             self.restore(resume_file)
+        self._warn_test_coverage()
         self.step(p.max_iter - self.iter)
         if p.snapshot_after_train and (not p.snapshot or self.iter % p.snapshot != 0):
             self.snapshot()
@@ -264,7 +267,7 @@ class Solver:
         if p.display and self.iter % p.display == 0:
             loss = self.net._forward()
             log.info('Iteration %d, loss = %g', self.iter, loss)
-        if p.test_interval and self.iter % p.test_interval == 0:
+        if self.test_at_end or (p.test_interval and self.iter % p.test_interval == 0):
             self.test_all()
         log.info('Optimization Done.')
 
@@ -384,25 +387,53 @@ class Solver:
         return records / self._images_per_iteration() if records else None
 
     def set_epochs(self, epochs):
-        """Set max_iter to ``epochs`` passes over the data source, rounded up."""
+        """Train for ``epochs`` passes over the data source on DIGITS'
+        schedule (caffelite.digits.solver.epoch_schedule): max_iter, a
+        snapshot every epoch, the loss displayed 8 times an epoch, each test
+        net's test_iter covering its data source once and a test every
+        epoch; and, unlike Caffe, a test after the last iteration."""
         records = self._records()
         if not records:
             raise CaffeError('training for %g epochs needs a Data or ImageData layer to '
                              'size an epoch' % epochs)
-        self.param.max_iter = int(math.ceil(epochs * self.iterations_per_epoch()))
-        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d',
-                 epochs, records, self._images_per_iteration(), self.param.max_iter)
+        p = self.param
+        given = list(p.test_iter)
+        tests = [(self._records(net), self._batch(net)) for net in self.test_nets]
+        val_count, val_batch = tests[0] if tests else (None, None)
+        epoch_schedule(p, records, val_count, self._images_per_iteration() // p.iter_size,
+                       val_batch, epochs)
+        # every test net of known size covers its data once; the others keep theirs
+        p.test_iter[:] = [int(math.ceil(count / batch)) if count else given[i]
+                          for i, (count, batch) in enumerate(tests)]
+        self.test_at_end = True
+        log.info('%g epochs of %d images at %d images per iteration: max_iter = %d, '
+                 'snapshot = %d, display = %d%s', epochs, records,
+                 self._images_per_iteration(), p.max_iter, p.snapshot, p.display,
+                 ', test_iter = %s, test_interval = %d' % (list(p.test_iter), p.test_interval)
+                 if tests else '')
 
-    def _records(self):
-        return next((layer.num_records for layer in self.net.layers
+    def _warn_test_coverage(self):
+        """Warn when a test pass reads more records than its data source
+        holds (some are then counted twice)."""
+        for i, (net, iters) in enumerate(zip(self.test_nets, self.param.test_iter)):
+            count, batch = self._records(net), self._batch(net)
+            if count and iters * batch > count:
+                log.warning('test net #%d: test_iter %d x batch %d = %d images, more than the '
+                            '%d of its data source: %d are tested twice', i, iters, batch,
+                            iters * batch, count, iters * batch - count)
+
+    def _records(self, net=None):
+        return next((layer.num_records for layer in (net or self.net).layers
                      if getattr(layer, 'num_records', None)), None)
+
+    @staticmethod
+    def _batch(net):
+        return net.blobs[net._blob_names[0]].shape[0] if net._blobs else 1
 
     def _images_per_iteration(self):
         """Batch size * iter_size * solvers: every solver of a multi-GPU run
         takes its own batch of the data."""
-        net = self.net
-        batch = net.blobs[net._blob_names[0]].shape[0] if net._blobs else 1
-        return batch * self.param.iter_size * backend.solver_count()
+        return self._batch(self.net) * self.param.iter_size * backend.solver_count()
 
     # --- the update --------------------------------------------------------
     def learning_rate(self):
@@ -453,12 +484,9 @@ class Solver:
         if not decay:
             return
         kind = self.param.regularization_type
-        if kind == 'L2':
-            blob.xdiff[...] += np.float32(decay) * blob.xdata
-        elif kind == 'L1':
-            blob.xdiff[...] += np.float32(decay) * blob.xp.sign(blob.xdata)
-        else:
+        if kind not in ('L1', 'L2'):
             raise CaffeError('unknown regularization_type %r' % kind)
+        updates.regularize(blob.xdiff, blob.xdata, decay, kind)
 
     def history_of(self, i, k=0):
         """History blob ``k`` (0 or 1) of learnable param ``i``."""

@@ -1,6 +1,8 @@
 """``caffelite train``: Caffe's ``caffe train`` (``-gpu 0,1`` or ``all``
-trains on several GPUs as Caffe does) with DIGITS' extras (--epochs, a
-JSON-lines training log beside the snapshots, a progress bar)."""
+trains on several GPUs as Caffe does) with DIGITS' extras (--epochs on
+DIGITS' schedule, a JSON-lines training log beside the snapshots, a
+progress bar on a terminal, the model folder of caffelite.model_folder).
+One run at a time uses a snapshot prefix (caffelite.run_lock)."""
 import json
 import logging
 import multiprocessing
@@ -11,7 +13,11 @@ import sys
 from .. import backend, parallel
 from .. import solver as solvers
 from ..errors import CaffeError
-from ._common import apply_gpu_flag, flag, setup_logging
+from ..model_folder import write_model_folder
+from ..progress import progress_bar
+from ..protoio import atomic_open, remove_stale_temps
+from ..run_lock import prefix_lock
+from ._common import add_python_layers_flag, apply_gpu_flag, flag, setup_logging
 
 log = logging.getLogger('caffelite.train')
 EFFECTS = ('stop', 'snapshot', 'none')
@@ -28,13 +34,16 @@ def register(subparsers):
     flag(p, 'sighup_effect', default='snapshot', choices=EFFECTS,
          help='what SIGHUP does')
     flag(p, 'epochs', type=float, default=None,
-         help='train for this many passes over the training data (sets max_iter)')
+         help="train for this many passes over the training data, on DIGITS' schedule "
+              '(max_iter; snapshot and test every epoch, test_iter covering the validation '
+              'data, display 8 times an epoch; a test at the end)')
     flag(p, 'level', type=int, default=None, help='NetState level of the train net')
     flag(p, 'stage', default=None, help='comma-separated NetState stages of the train net')
     flag(p, 'log', default=None, help='JSON-lines log path (default: <snapshot_prefix>_log.jsonl)')
     flag(p, 'gpu', default=None,
          help="GPU ids: 0 or 0,1,... or 'all'; several train together as in Caffe "
               "(omit for CPU)")
+    add_python_layers_flag(p)
     p.set_defaults(func=run)
 
 
@@ -42,7 +51,7 @@ class SignalActions:
     """Turns SIGINT/SIGHUP into solver requests, as Caffe's SignalHandler."""
 
     def __init__(self, sigint, sighup):
-        self.pending = None
+        self.pending = []
         self.effects = {signal.SIGINT: sigint}
         if hasattr(signal, 'SIGHUP'):
             self.effects[signal.SIGHUP] = sighup
@@ -59,12 +68,11 @@ class SignalActions:
 
     def _handle(self, sig, frame):
         effect = self.effects[sig]
-        if effect != 'none':
-            self.pending = effect
+        if effect != 'none' and effect not in self.pending:
+            self.pending.append(effect)   # both signals may be pending at once
 
     def __call__(self):
-        request, self.pending = self.pending, None
-        return request
+        return self.pending.pop(0) if self.pending else None
 
 
 def load_param(args):
@@ -79,32 +87,62 @@ def load_param(args):
 
 
 class JsonLog:
-    """Appends one JSON object per solver event; adds epochs when known."""
+    """Writes one JSON object per solver event; adds epochs when known. A new
+    run starts a new log; a resumed run continues its log from the first
+    iteration it logs, dropping what the stopped run logged from there on
+    (but the snapshot it was resumed from)."""
 
-    def __init__(self, path, iters_per_epoch):
+    def __init__(self, path, iters_per_epoch, resuming=False):
         self.path = path
         self.iters_per_epoch = iters_per_epoch
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        self.file = open(path, 'a')
+        self.file = open(path, 'a' if resuming else 'w')
+        self.resuming = resuming
+
+    def _keep_before(self, iteration):
+        """Rewrite the log without the events from ``iteration`` on."""
+        self.file.close()
+        with open(self.path) as f:
+            kept = [line for line in f if _before(line, iteration)]
+        with atomic_open(self.path, 'w') as f:
+            f.writelines(kept)
+        self.file = open(self.path, 'a')
 
     def __call__(self, event):
+        if self.resuming and 'iter' in event:
+            self._keep_before(event['iter'])
+            self.resuming = False
         if self.iters_per_epoch and 'iter' in event:
             event = dict(event, epoch=event['iter'] / self.iters_per_epoch)
         self.file.write(json.dumps(event) + '\n')
         self.file.flush()
 
 
+def _before(line, iteration):
+    """Whether a log line precedes a run resumed at ``iteration``."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return False
+    return event.get('iter', 0) < iteration or (event.get('iter') == iteration
+                                                 and event.get('phase') == 'snapshot')
+
+
 def run(args):
     setup_logging()
     if args.snapshot and args.weights:
         raise CaffeError('give -snapshot or -weights, not both')
-    gpus = parse_gpus(args.gpu)
-    if len(gpus) > 1:
-        return train_on_gpus(args, gpus)
-    apply_gpu_flag(args)
-    with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
-        build_solver(args, actions).solve(args.snapshot)
+    prefix = load_param(args).snapshot_prefix
+    with prefix_lock(prefix):
+        # what a killed run of this prefix left half-written
+        remove_stale_temps(os.path.dirname(os.path.abspath(prefix)))
+        gpus = parse_gpus(args.gpu)
+        if len(gpus) > 1:
+            return train_on_gpus(args, gpus)
+        apply_gpu_flag(args)
+        with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
+            build_solver(args, actions).solve(args.snapshot)
     return 0
 
 
@@ -117,12 +155,14 @@ def build_solver(args, action_request=None):
         solver.set_epochs(args.epochs)
     if backend.root_solver():
         log_path = args.log or (param.snapshot_prefix or 'caffelite') + '_log.jsonl'
-        solver.listeners.append(JsonLog(log_path, solver.iterations_per_epoch()))
+        solver.listeners.append(JsonLog(log_path, solver.iterations_per_epoch(),
+                                        resuming=bool(args.snapshot)))
         _attach_progress(solver)
+        write_model_folder(solver, os.path.dirname(os.path.abspath(param.snapshot_prefix)))
     if args.weights:
         for path in args.weights.split(','):
             log.info('Finetuning from %s', path)
-            solver.net.copy_from(path)
+            solver.net.copy_from(path).require_some()
             for test_net in solver.test_nets:
                 test_net.copy_from(path)
     return solver
@@ -189,10 +229,7 @@ def _train_rank(rank, args, gpus, uid, request):
 
 
 def _attach_progress(solver):
-    """A tqdm bar over iterations when stderr is an interactive terminal."""
-    if not sys.stderr.isatty():
-        return
-    from tqdm import tqdm
-    bar = tqdm(total=solver.param.max_iter, initial=solver.iter, unit='iter',
-               dynamic_ncols=True, leave=False)
-    solver.add_callback(lambda: None, lambda: bar.update(1))
+    """A bar over iterations, drawn when stderr is a terminal."""
+    bar = progress_bar(total=solver.param.max_iter, unit='iter', leave=False)
+    # the iteration it has reached, after a resume too
+    solver.add_callback(lambda: None, lambda: bar.update(solver.iter + 1 - bar.n))

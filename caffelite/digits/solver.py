@@ -74,8 +74,8 @@ def epoch_schedule(solver, train_count, val_count, train_batch, val_batch, train
     train_iter = int(math.ceil(float(train_count) / (train_batch * solver.iter_size)))
     solver.max_iter = int(math.ceil(train_iter * train_epochs))
     solver.snapshot = interval_iterations(snapshot_interval, train_iter, solver.max_iter, 0)
-    del solver.test_iter[:]
     if val_count and val_batch and val_interval:
+        del solver.test_iter[:]
         solver.test_iter.append(int(math.ceil(float(val_count) / val_batch)))
         solver.test_interval = interval_iterations(val_interval, train_iter, solver.max_iter,
                                                    solver.max_iter)

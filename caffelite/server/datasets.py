@@ -11,6 +11,7 @@ import re
 import time
 
 from ..tools.dataset import SPLITS
+from . import jobs
 from .executor import worker_command
 from .worker import error_of
 
@@ -26,6 +27,19 @@ def new_dataset_facts(values, image_folder):
                 image_dims=[values['resize_height'], values['resize_width'],
                             int(values['resize_channels'])],
                 resize_mode=values['resize_mode'], encoding=values['encoding'])
+
+
+def create_job(store, values, user, image_folder):
+    """Register a dataset job of dataset form ``values`` reading
+    ``image_folder`` (not yet run)."""
+    job_id = store.reserve()
+    try:
+        job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
+                           form=values, **new_dataset_facts(values, image_folder))
+        return store.add(job_id, job)
+    except BaseException:
+        store.discard(job_id)
+        raise
 
 
 def worker_argv(job_dir):

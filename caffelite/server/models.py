@@ -11,12 +11,12 @@ import time
 
 from ..codec import load_mean
 from ..digits import networks, solver as digits_solver, split
-from ..digits.forms import parse_network_text, pretrained_paths
+from ..digits.forms import lr_policy, parse_network_text, pretrained_paths
 from ..errors import CaffeError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
-from . import datasets
+from . import datasets, jobs
 from .executor import worker_command
 from .worker import error_of
 
@@ -72,6 +72,29 @@ def write_model_files(job, job_dir, network, dataset_job, dataset_dir, gpu=False
             f.write(str(message))
     job.update(max_iter=solver.max_iter, train_batch=cut.train_batch, val_batch=cut.val_batch,
                crop_size=cut.crop_size, files_written=True)
+
+
+def create_job(store, values, name, user, dataset_job, network, weights=(), source=None,
+               gpu=False):
+    """Reserve, write and register one model job of model form ``values``
+    (not yet run): its original.prototxt and, when the dataset is done, the
+    other prototxt files."""
+    job_id = store.reserve()
+    job_dir = store.path(job_id)
+    try:
+        job = jobs.new_job('model', name, user, values['group_name'], form=values,
+                           dataset_id=dataset_job['id'], pretrained_model=list(weights),
+                           source_job_id=source, lr_policy=lr_policy(values))
+        job['id'] = job_id
+        with atomic_open(os.path.join(job_dir, ORIGINAL), 'w') as f:
+            f.write(str(network))
+        if dataset_job['status'] == jobs.DONE:
+            write_model_files(job, job_dir, network, dataset_job,
+                              store.path(dataset_job['id']), gpu)
+        return store.add(job_id, job)
+    except BaseException:
+        store.discard(job_id)
+        raise
 
 
 def read_network(path):

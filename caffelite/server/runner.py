@@ -67,8 +67,15 @@ class Runner:
         return task
 
     def device(self, job):
-        choice = job.get('form', {}).get('select_gpu', 'next')
-        if job['type'] != 'model' or not self.gpus:
+        """(executor device name, GPU id or None) a job runs on."""
+        if job['type'] != 'model':
+            return 'cpu', None
+        return self.device_of(job['form'])
+
+    def device_of(self, form):
+        """(device name, GPU id or None) of a model form's select_gpu."""
+        choice = form.get('select_gpu', 'next')
+        if not self.gpus:
             return 'cpu', None
         gpu = self.gpus[0] if choice in (None, 'next') else int(choice)
         return 'gpu%d' % gpu, gpu

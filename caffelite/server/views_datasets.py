@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form
-from . import archives, datasets, jobs
+from . import archives, datasets
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
@@ -74,20 +74,25 @@ async def create(request):
             raise FormErrors({'folder_train': ['Folder does not exist']})
     else:
         unpacked = await _unpacked_archive(state, files['archive'])
-    job_id = state.store.reserve()
+    job = None
     try:
         if unpacked:
-            images = state.store.path(job_id, 'images')
+            # the images move into the job folder, which the job then names
+            folder = archives.image_root(unpacked)
+        job = datasets.create_job(state.store, values, user, folder)
+        if unpacked:
+            images = state.store.path(job['id'], 'images')
             os.replace(unpacked, images)
-            folder = archives.image_root(images)
-        job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, **datasets.new_dataset_facts(values, folder))
-        state.store.add(job_id, job)
+            job['image_folder'] = os.path.normpath(
+                os.path.join(images, os.path.relpath(folder, unpacked)))
+            state.store.save(job)
     except BaseException:
-        state.store.discard(job_id)
+        if job is not None:
+            state.store.discard(job['id'])
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
         raise
+    job_id = job['id']
     state.runner.submit(job)
     if wants_json(request):
         return render(request, '', datasets.dataset_json(job, state.store.path(job_id), False))

@@ -70,27 +70,6 @@ def _network(state, values):
     return network, checked, source
 
 
-def _make_job(state, values, suffix, user, dataset, network, weights, source):
-    """Reserve, write and register one model job (not yet submitted)."""
-    job_id = state.store.reserve()
-    job_dir = state.store.path(job_id)
-    try:
-        job = jobs.new_job('model', values['model_name'] + suffix, user, values['group_name'],
-                           form=values, dataset_id=dataset['id'], pretrained_model=weights,
-                           source_job_id=source, lr_policy=forms.lr_policy(values))
-        job['id'] = job_id
-        with open(os.path.join(job_dir, models.ORIGINAL), 'w') as f:
-            f.write(str(network))
-        if dataset['status'] == jobs.DONE:
-            gpu = state.runner.device(job)[1]
-            models.write_model_files(job, job_dir, network, dataset,
-                                     state.store.path(dataset['id']), gpu is not None)
-        return state.store.add(job_id, job)
-    except BaseException:
-        state.store.discard(job_id)
-        raise
-
-
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
     state = server(request)
@@ -108,8 +87,9 @@ async def create(request):
     made = []
     try:
         for job_values, suffix in forms.sweep(values):
-            made.append(_make_job(state, job_values, suffix, user, dataset, network, weights,
-                                  source))
+            made.append(models.create_job(state.store, job_values, job_values['model_name'] +
+                                          suffix, user, dataset, network, weights, source,
+                                          state.runner.device_of(job_values)[1] is not None))
     except (NetError, CaffeError) as e:
         for job in made:
             state.store.discard(job['id'])

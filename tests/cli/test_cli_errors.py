@@ -179,9 +179,9 @@ def test_classify_streams_batches_and_skips_unreadable_images(model, tmp_path, c
     monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100000)
     classifier = JobClassifier(str(model))
     sizes = []
-    forward_all = classifier.net.forward_all
-    monkeypatch.setattr(classifier.net, 'forward_all',
-                        lambda **kw: sizes.append(len(kw['data'])) or forward_all(**kw))
+    probabilities = classifier.probabilities
+    monkeypatch.setattr(classifier, 'probabilities',
+                        lambda batch: sizes.append(len(batch)) or probabilities(batch))
     paths = sorted(str(p) for p in (tmp_path / 'img').rglob('*.png'))
     results = list(classifier.classify(paths, top_k=1, batch_size=3))
     assert max(sizes) <= 3 and sum(sizes) == 8
