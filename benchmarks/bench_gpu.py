@@ -97,13 +97,16 @@ def training_step(name, batch, classes, repeats):
 def bandwidth(repeats):
     """Kernel bytes moved / time, relative to a device-to-device copy."""
     import cupy
+    from caffelite.geometry import ConvWindow, PoolWindow
     from caffelite.ops import im2col, lrn, pooling, softmax
     rng = np.random.RandomState(0)
     x = cupy.asarray(rng.rand(64, 96, 55, 55).astype(np.float32))
+    conv = ConvWindow((3, 3), (1, 1), (1, 1), (1, 1))
+    pool = PoolWindow((3, 3), (2, 2), (0, 0))
     cases = {
-        'im2col 3x3': (lambda: im2col.im2col(x, (3, 3), (1, 1), (1, 1), (1, 1)), x.nbytes * 10),
+        'im2col 3x3': (lambda: im2col.im2col(x, conv, (55, 55)), x.nbytes * 10),
         # x in; the maxima and their int32 argmax mask out (27 x 27 of 55 x 55).
-        'max pool 3x3/2': (lambda: pooling.max_forward(x, (3, 3), (2, 2), (0, 0), (27, 27)),
+        'max pool 3x3/2': (lambda: pooling.max_forward(x, pool, (27, 27)),
                            x.nbytes * (1 + 2 * 27 ** 2 / 55 ** 2)),
         # x in; the scale (kept for the backward) and y out.
         'lrn across 5': (lambda: lrn.lrn_across_forward(x, 5, 1e-4, 0.75, 1.0), x.nbytes * 3),

@@ -7,6 +7,8 @@ GPU forward copies nothing to the host, while pycaffe-style
 ``blob.data[...] = x`` writes the host copy and the next GPU use sees it.
 Every access hands out a writable view, so it marks its side as current.
 """
+import math
+
 import numpy as np
 
 from . import backend
@@ -93,7 +95,7 @@ class Blob:
         shape = tuple(int(d) for d in shape)
         if any(d < 0 for d in shape):
             raise CaffeError('Blob.reshape: negative dimension in %s' % (shape,))
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         if count >= 2 ** 31:
             raise CaffeError('Blob.reshape: %s has more than 2^31 elements' % (shape,))
         self._shape = shape
@@ -111,11 +113,11 @@ class Blob:
 
     @property
     def count(self):
-        return int(np.prod(self._shape, dtype=np.int64))
+        return math.prod(self._shape)
 
     def count_range(self, start, end=None):
         """Product of dimensions ``start`` .. ``end - 1``."""
-        return int(np.prod(self._shape[start:end], dtype=np.int64))
+        return math.prod(self._shape[start:end])
 
     @property
     def num_axes(self):
@@ -213,7 +215,7 @@ class Blob:
         shape = blob_shape_of(proto)
         if reshape:
             self.reshape(shape)
-        elif shape != self._shape and int(np.prod(shape)) != self.count:
+        elif shape != self._shape and math.prod(shape) != self.count:
             raise CaffeError('shape mismatch: blob %s, proto %s' % (self._shape, shape))
         if len(proto.double_data):
             self.data[...] = np.asarray(proto.double_data, np.float64).reshape(self._shape)

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from . import memory, netgraph, protoio, upgrade
+from . import memory, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
                      NameNotFoundError, NetError, WeightsError)
@@ -397,21 +397,23 @@ class Net:
         (Caffe's ForwardFromTo, pycaffe's ``net._forward``)."""
         end = len(self.layers) - 1 if end is None else end
         loss = 0.0
-        for i in range(start, end + 1):
-            self._run_callbacks('before_forward', i)
-            loss += self._run_layer(i, 'forward')
-            self._run_callbacks('after_forward', i)
+        with threads.net_pass():
+            for i in range(start, end + 1):
+                self._run_callbacks('before_forward', i)
+                loss += self._run_layer(i, 'forward')
+                self._run_callbacks('after_forward', i)
         return loss
 
     def _backward(self, start=None, end=0):
         """Backpropagate from layer ``start`` down to ``end`` (inclusive);
         the callbacks see every layer, backpropagating or not, as in Caffe."""
         start = len(self.layers) - 1 if start is None else start
-        for i in range(start, end - 1, -1):
-            self._run_callbacks('before_backward', i)
-            if self._layer_need_backward[i]:
-                self._run_layer(i, 'backward')
-            self._run_callbacks('after_backward', i)
+        with threads.net_pass():
+            for i in range(start, end - 1, -1):
+                self._run_callbacks('before_backward', i)
+                if self._layer_need_backward[i]:
+                    self._run_layer(i, 'backward')
+                self._run_callbacks('after_backward', i)
 
     def _run_callbacks(self, when, layer_index):
         for callback in self._callbacks[when]:

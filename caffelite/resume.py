@@ -74,8 +74,17 @@ def capture(solver, data_positions=None):
 
 def restore(solver, state, where):
     """Put ``solver`` where a CaffeliteResumeState says (``where`` names
-    the file in warnings)."""
-    backend.rng().set_state(rng_from_proto(state.solver_rng))
+    the file in warnings).
+
+    In a multi-GPU run every solver restores the snapshot rank 0 wrote. The
+    other ranks keep their own random generators (seeded random_seed + rank,
+    as Caffe's are) and take up only the positions of the sources whose
+    records the solvers share out (LMDB, HDF5), which each turns into its
+    own share; an image list, read whole by every solver, starts over on
+    them, as Caffe's worker solvers start over."""
+    worker = not backend.root_solver()
+    if not worker:
+        backend.rng().set_state(rng_from_proto(state.solver_rng))
     layers = {(label, layer.name): layer for label, net in _nets(solver)
               for layer in _positioned_layers(net)}
     for entry in state.data:
@@ -84,7 +93,11 @@ def restore(solver, state, where):
             log.warning('%s: no data layer %s in the %s net to resume; ignored',
                         where, entry.layer, entry.net)
             continue
-        position = {'rng': rng_from_proto(entry.rng)}
+        if worker and not getattr(layer, 'shares_records', False):
+            log.info('solver rank %d: data layer %s of the %s net starts over',
+                     backend.solver_rank(), entry.layer, entry.net)
+            continue
+        position = {'rng': layer.position()['rng'] if worker else rng_from_proto(entry.rng)}
         if entry.HasField('key'):
             position['key'] = entry.key
         else:

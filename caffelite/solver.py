@@ -484,12 +484,9 @@ class Solver:
         if not decay:
             return
         kind = self.param.regularization_type
-        if kind == 'L2':
-            blob.xdiff[...] += np.float32(decay) * blob.xdata
-        elif kind == 'L1':
-            blob.xdiff[...] += np.float32(decay) * blob.xp.sign(blob.xdata)
-        else:
+        if kind not in ('L1', 'L2'):
             raise CaffeError('unknown regularization_type %r' % kind)
+        updates.regularize(blob.xdiff, blob.xdata, decay, kind)
 
     def history_of(self, i, k=0):
         """History blob ``k`` (0 or 1) of learnable param ``i``."""

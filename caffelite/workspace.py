@@ -16,6 +16,8 @@ memory goes when the Net does. An array handed out stays valid until the
 next request for the same name, so a caller uses it within the call that
 asked for it and keeps nothing.
 """
+import math
+
 import numpy as np
 
 # Below this, malloc reuses freed blocks by itself.
@@ -27,13 +29,24 @@ class Workspace:
 
     def __init__(self):
         self._buffers = {}
+        self._lanes = {}
+
+    def lane(self, index):
+        """The workspace of chunk lane ``index`` (caffelite.threads): lanes
+        run at the same time, so each has buffers of its own; lane 0 is
+        this workspace."""
+        if index == 0:
+            return self
+        if index not in self._lanes:
+            self._lanes[index] = Workspace()
+        return self._lanes[index]
 
     def scratch(self, name, shape, xp=np, dtype=np.float32):
         """The kept ``shape`` array of ``dtype`` for the temporary ``name``
         (uninitialized), or None where keeping one does not pay: CuPy
         arrays, and NumPy arrays under MIN_BYTES. Ops take it as ``out``
         and allocate as usual for None."""
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)
         if xp is not np or size * np.dtype(dtype).itemsize < MIN_BYTES:
             return None
         key = (name, np.dtype(dtype))
@@ -50,3 +63,4 @@ class Workspace:
     def release(self):
         """Drop every scratch buffer (their memory goes back once unused)."""
         self._buffers.clear()
+        self._lanes.clear()

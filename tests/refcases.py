@@ -9,6 +9,22 @@ import caffelite
 from conftest import REFERENCE, reference_path
 
 
+def lmdb_trainer(folder, solver):
+    """Write the reference LMDB LeNet (data/data_lmdb_raw: 320 images, batch
+    16, an Accuracy in the TEST phase) as folder/train_val.prototxt and
+    ``solver`` (its text; ``%(prefix)s`` becomes folder/snaps/lenet) as
+    folder/solver.prototxt; returns ``folder``."""
+    data = reference_path('data')
+    net = (data / 'data_lmdb_raw' / 'train.prototxt').read_text()
+    net = net.replace('"../lmdb_raw"', '"%s"' % (data / 'lmdb_raw')).replace(
+        '"../mean.binaryproto"', '"%s"' % (data / 'mean.binaryproto'))
+    net += ('layer { name: "acc" type: "Accuracy" bottom: "ip2" bottom: "label" top: "acc" '
+            'include { phase: TEST } }\n')
+    (folder / 'train_val.prototxt').write_text(net)
+    (folder / 'solver.prototxt').write_text(solver % {'prefix': folder / 'snaps' / 'lenet'})
+    return folder
+
+
 def layer_case_names():
     index = REFERENCE / 'layers' / 'index.json'
     return sorted(json.loads(index.read_text())) if index.exists() else []

@@ -1,8 +1,11 @@
 """Running other test modules' tests again inside a GPU test module, and
 the gradient-check cases of the layer test modules."""
+import functools
 import importlib
 import pathlib
 import sys
+
+import pytest
 
 TESTS = pathlib.Path(__file__).resolve().parent
 
@@ -38,13 +41,24 @@ def gradient_cases():
             for case in getattr(import_test_module(path), 'GRADIENT_CASES', [])]
 
 
-def collect_again(namespace, modules=MODULES):
+def collect_again(namespace, modules=MODULES, slow=()):
     """Add every test function of ``modules`` to ``namespace`` (a test
     module's globals) as ``test_again_<module>__<name>``, so pytest runs it
-    there too, under that module's marks and autouse fixtures."""
+    there too, under that module's marks and autouse fixtures; the reruns
+    of the modules in ``slow`` are marked slow (the originals are not)."""
     for path in modules:
         module = import_test_module(path)
         for name, test in vars(module).items():
             if name.startswith('test_') and callable(test):
                 short = module.__name__.replace('.test_', '_')
-                namespace['test_again_%s__%s' % (short.replace('test_', '', 1), name[5:])] = test
+                namespace['test_again_%s__%s' % (short.replace('test_', '', 1), name[5:])] = (
+                    marked_slow(test) if path in slow else test)
+
+
+def marked_slow(test):
+    """A copy of ``test`` (same signature and marks) also marked slow."""
+    @functools.wraps(test)
+    def again(*args, **kwargs):
+        return test(*args, **kwargs)
+    again.pytestmark = list(getattr(test, 'pytestmark', [])) + [pytest.mark.slow.mark]
+    return again

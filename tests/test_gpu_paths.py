@@ -15,7 +15,10 @@ from refcases import reference_path, run_model_case
 from rerun import collect_again
 from test_gpu import LAYER_CASES, assert_gpu_matches_cpu
 
-collect_again(globals())
+# The solver trajectories' GPU-path reruns take about half of this module's
+# time: the default run leaves them to --runslow (CI); their kernels are
+# tested in tests/kernels/test_solver_updates.py, the trajectories on the CPU.
+collect_again(globals(), slow=('test_solver',))
 
 
 @pytest.fixture(autouse=True)

@@ -84,16 +84,11 @@ def test_signals_are_honoured_during_the_test_phase(tmp_path, capsys, monkeypatc
     import signal
     from caffelite import solver as solvers
     from conftest import REFERENCE
-    from refcases import reference_path
-    data = reference_path('data')
-    net = (data / 'data_lmdb_raw' / 'train.prototxt').read_text()
-    net = net.replace('"../lmdb_raw"', '"%s"' % (data / 'lmdb_raw')).replace(
-        '"../mean.binaryproto"', '"%s"' % (data / 'mean.binaryproto'))
-    (tmp_path / 'net.prototxt').write_text(net)
-    (tmp_path / 'solver.prototxt').write_text(
-        'net: "net.prototxt"\nbase_lr: 0.01\nlr_policy: "fixed"\nmax_iter: 9\ndisplay: 0\n'
-        'test_iter: 2\ntest_interval: 3\ntest_initialization: false\nsnapshot: 0\n'
-        'snapshot_after_train: false\nsnapshot_prefix: "%s"\n' % (tmp_path / 'snap' / 'net'))
+    from refcases import lmdb_trainer
+    lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\nbase_lr: 0.01\nlr_policy: "fixed"\n'
+                 'max_iter: 9\ndisplay: 0\ntest_iter: 2\ntest_interval: 3\n'
+                 'test_initialization: false\nsnapshot: 0\nsnapshot_after_train: false\n'
+                 'snapshot_prefix: "%(prefix)s"\n')
     test = solvers.Solver.test
     sent = []
 
@@ -108,7 +103,7 @@ def test_signals_are_honoured_during_the_test_phase(tmp_path, capsys, monkeypatc
     log = capsys.readouterr().err
     # SIGHUP during the test at iteration 3: a snapshot, training goes on;
     # SIGINT during the test at iteration 6: the run stops.
-    snapshots = sorted(n for n in os.listdir(tmp_path / 'snap') if '_iter_' in n)
-    assert snapshots == ['net_iter_3.caffemodel', 'net_iter_3.solverstate']
+    snapshots = sorted(n for n in os.listdir(tmp_path / 'snaps') if '_iter_' in n)
+    assert snapshots == ['lenet_iter_3.caffemodel', 'lenet_iter_3.solverstate']
     assert 'Test interrupted.' in log and 'Optimization stopped early' in log
     assert 'Iteration 9, Testing' not in log

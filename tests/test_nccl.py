@@ -196,14 +196,51 @@ def test_ctrl_c_stops_rank_0_and_the_waiting_ranks(fake_gpus, tmp_path, lmdb, mo
     assert len(snapshots) == 1 and int(snapshots[0][len('snap_iter_'):-len('.caffemodel')]) < 3000
 
 
+def images(source, n):
+    return [source.next_item()[0] for _ in range(n)]
+
+
 @pytest.mark.parametrize('rank,count,expected', [(0, 1, [0, 1, 2, 3, 4]),
                                                  (0, 2, [0, 2, 4, 6, 8]),
                                                  (1, 2, [1, 3, 5, 7, 9]),
                                                  (2, 3, [2, 5, 8, 11, 14])])
 def test_each_solver_reads_its_own_records(lmdb, rank, count, expected):
     """Caffe's DataLayer::Skip: rank r of n keeps record k when k % n == r."""
-    source = LmdbSource(lmdb, 0, 'data', (rank, count))
-    assert [source.next_item()[1] for _ in range(5)] == [k % 3 for k in expected]
+    every = images(LmdbSource(lmdb, 0, 'data'), 15)
+    mine = images(LmdbSource(lmdb, 0, 'data', (rank, count)), 5)
+    assert all(np.array_equal(a, every[k]) for a, k in zip(mine, expected))
+
+
+def test_resumed_ranks_keep_their_shares(lmdb):
+    """Only rank 0 snapshots: rank 1 resumes from rank 0's position one
+    record further, so the two still read disjoint records."""
+    every = images(LmdbSource(lmdb, 0, 'data'), 12)
+    rank0 = LmdbSource(lmdb, 0, 'data', (0, 2))
+    images(rank0, 3)                                    # records 0, 2, 4
+    rank1 = LmdbSource(lmdb, 0, 'data', (1, 2))
+    rank1.seek(rank0.position())
+    assert all(np.array_equal(a, every[k]) for a, k in zip(images(rank1, 3), (7, 9, 11)))
+    assert all(np.array_equal(a, every[k]) for a, k in zip(images(rank0, 3), (6, 8, 10)))
+
+
+def test_a_worker_resumes_its_own_share_with_its_own_randomness(tmp_path, lmdb, monkeypatch):
+    """Every rank restores rank 0's snapshot (caffe train -gpu 0,1 -snapshot):
+    rank 1 continues with its records and keeps its own generator."""
+    monkeypatch.setattr(backend, '_state', dict(backend._state))
+    caffe.set_solver_count(2)
+    proto = solver_file(tmp_path, 'two', lmdb, batch=4)
+    root = caffe.SGDSolver(proto)
+    root.step(2)                                        # read records 0, 2, ... 14
+    _, state = root.snapshot()
+    caffe.set_solver_rank(1)
+    worker = caffe.SGDSolver(proto)
+    own_rng = backend.rng().get_state()[1].copy()
+    worker.restore(state)
+    np.testing.assert_array_equal(backend.rng().get_state()[1], own_rng)
+    worker.net.forward(end='data')
+    every = images(LmdbSource(lmdb, 0, 'data'), 24)
+    expected = np.stack([every[k] for k in (17, 19, 21, 23)]) * np.float32(0.00390625)
+    np.testing.assert_allclose(worker.net.blobs['data'].data, expected, rtol=1e-6)
 
 
 def test_data_layer_shares_records_in_train_nets_only(fake_gpus, tmp_path, lmdb):
@@ -217,6 +254,23 @@ def test_data_layer_shares_records_in_train_nets_only(fake_gpus, tmp_path, lmdb)
     test.forward(end='data')
     assert list(train.blobs['label'].data) == [k % 3 for k in (1, 3, 5, 7, 9)]
     assert list(test.blobs['label'].data) == [k % 3 for k in range(5)]
+
+
+def test_hdf5_data_shares_rows_as_caffe(tmp_path, monkeypatch):
+    """HDF5DataLayer::Skip: rank r of n keeps row k when k % n == r (TRAIN)."""
+    h5py = pytest.importorskip('h5py')
+    monkeypatch.setattr(backend, '_state', dict(backend._state))
+    with h5py.File(tmp_path / 'rows.h5', 'w') as f:
+        f['label'] = np.arange(6, dtype=np.float32)
+    (tmp_path / 'list.txt').write_text('%s\n' % (tmp_path / 'rows.h5'))
+    path = tmp_path / 'net.prototxt'
+    path.write_text('layer { name: "h" type: "HDF5Data" top: "label" '
+                    'hdf5_data_param { source: "%s" batch_size: 2 } }' % (tmp_path / 'list.txt'))
+    caffe.set_solver_count(2)
+    caffe.set_solver_rank(1)
+    train, test = caffe.Net(str(path), caffe.TRAIN), caffe.Net(str(path), caffe.TEST)
+    assert [list(train.forward()['label']) for _ in range(3)] == [[1, 3], [5, 1], [3, 5]]
+    assert list(test.forward()['label']) == [0, 1]
 
 
 def test_layer_wise_reduce_refuses_shared_weights(fake_gpus, tmp_path, lmdb):

@@ -11,8 +11,10 @@ SLOW = ['caffenet', 'alexnet', 'googlenet', 'resnet50', 'fcn32s']
 # open_nsfw's input gradient is 3.3e-2 from Caffe's (relative L2) with
 # OpenBLAS's Sandybridge, Nehalem and SkylakeX kernels and 5.5e-2 with its
 # Haswell and Zen kernels: the forward's last-bit rounding flips ReLU and
-# max-pool near-ties (PyTorch in float64 is 3.5e-2 from Caffe).
-INPUT_GRADIENT_L2 = {'open_nsfw_real': 0.06}
+# max-pool near-ties (PyTorch in float64 is 3.5e-2 from Caffe). OpenBLAS's
+# single-threaded Haswell kernels, which caffelite's CPU threads call
+# (caffelite.threads), round differently again: 6.2e-2.
+INPUT_GRADIENT_L2 = {'open_nsfw_real': 0.07}
 
 
 @pytest.mark.parametrize('case', FAST + [pytest.param(c, marks=pytest.mark.slow) for c in SLOW])

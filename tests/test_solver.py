@@ -144,6 +144,8 @@ def test_inline_net_param_and_missing_net_error():
         caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
 
 
+# Slow (2.5 min here under load; its GPU-path rerun as much): --runslow / CI.
+@pytest.mark.slow
 def test_adagrad_amplifies_rounding_level_changes():
     """Why CHAOTIC relaxes AdaGrad's bound: perturbing the initial weights
     by 1e-7 (float32 rounding) moves its own losses by as much as we differ

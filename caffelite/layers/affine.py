@@ -3,7 +3,7 @@
 (an operand broadcast over the other axes)."""
 import numpy as np
 
-from .. import fillers
+from .. import blas, fillers, threads
 from ..proto import caffe_pb2
 from .base import Layer, outer_inner, register, scatter_add
 
@@ -41,28 +41,46 @@ class InnerProductLayer(Layer):
     def _x(self, bottom):
         return bottom[0].xdata.reshape(-1, bottom[0].count_range(self.axis))
 
-    def forward(self, bottom, top):
+    def _in_parts(self, length, batch, fn):
+        """fn(slice) over parts of an axis of ``length`` of the weights, for
+        a product with ``batch`` rows: spread over threads on the CPU when
+        the layer is large."""
+        lanes = threads.lanes(self.blobs[0].count * batch, length) if self.xp is np else 1
+        parts = threads.slices(length, threads.parts(lanes, length))
+        threads.run_chunks(lambda i, lane: fn(parts[i]), len(parts), lanes)
+
+    def _weight_columns(self, part):
+        """W^T's columns ``part`` (output units), as a (K, len) view."""
         w = self.blobs[0].xdata
-        y = self._x(bottom) @ (w if self.transpose else w.T)
-        if len(self.blobs) > 1:
-            y += self.blobs[1].xdata
-        top[0].xdata[...] = y.reshape(top[0].shape)
+        return w[:, part] if self.transpose else w[part].T
+
+    def forward(self, bottom, top):
+        x = self._x(bottom)
+        y = top[0].xdata.reshape(x.shape[0], -1)
+
+        def part(units):
+            self.xp.matmul(x, self._weight_columns(units), out=y[:, units])
+            if len(self.blobs) > 1:
+                y[:, units] += self.blobs[1].xdata[units]
+        self._in_parts(y.shape[1], x.shape[0], part)
 
     def backward(self, top, propagate_down, bottom):
         dy = top[0].xdiff.reshape(-1, top[0].shape[-1])
         if self.param_propagate_down[0]:
+            # W's rows are output units (or inputs, transposed): each part of
+            # them adds its GEMM into the diff in place (BLAS beta = 1).
             x = self._x(bottom)
-            a, b = (x.T, dy) if self.transpose else (dy.T, x)
-            # Into scratch: a fresh weight-sized product each step costs page
-            # faults (fc6 of VGG is 400 MB).
-            grad = self.xp.matmul(a, b, out=self.workspace.scratch(
-                'ip_grad', (a.shape[0], b.shape[1]), self.xp))
-            self.blobs[0].xdiff[...] += grad.reshape(self.blobs[0].shape)
+            left, right = (x, dy) if self.transpose else (dy, x)
+            dw = self.blobs[0].xdiff
+            self._in_parts(dw.shape[0], dy.shape[0], lambda rows: blas.gemm_accumulate(
+                left[:, rows], right, dw[rows], trans_a=True))
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.sum(axis=0)
         if propagate_down[0]:
             w = self.blobs[0].xdata
-            bottom[0].xdiff[...] = (dy @ (w.T if self.transpose else w)).reshape(bottom[0].shape)
+            dx = bottom[0].xdiff.reshape(dy.shape[0], -1)
+            self._in_parts(dx.shape[1], dy.shape[0], lambda inputs: self.xp.matmul(
+                dy, w[inputs].T if self.transpose else w[:, inputs], out=dx[:, inputs]))
 
 
 @register('Embed')

@@ -15,9 +15,11 @@ Math goes through ``self.xp`` (NumPy or CuPy) and the blobs' ``xdata`` /
 ``xdiff``, so one implementation serves both modes.
 """
 
+import math
+
 import numpy as np
 
-from .. import backend
+from .. import backend, threads
 from ..blob import Blob
 from ..errors import KeywordArgumentError, LayerError
 from ..registry import Registry
@@ -112,6 +114,24 @@ class Layer:
     def xp(self):
         return backend.xp()
 
+    def over_batch(self, num, elements, fn):
+        """fn(batch slice) over a batch of ``num``: on the CPU in parts that
+        threads share when the work (``elements`` elementwise operations)
+        is large (caffelite.threads.over_batch); on the GPU at once."""
+        if self.xp is not np:
+            fn(slice(None))
+            return
+        threads.over_batch(num, elements, fn)
+
+    def over_elements(self, size, fn):
+        """fn(slice) over flat elementwise work of ``size``: on the CPU in
+        cache-sized pieces that threads share when large
+        (caffelite.threads.over_elements); on the GPU at once."""
+        if self.xp is not np:
+            fn(slice(None))
+            return
+        threads.over_elements(size, fn)
+
     def fail(self, message):
         """Raise a LayerError naming this layer."""
         raise LayerError(self.name, self.type, message)
@@ -195,8 +215,8 @@ class Layer:
 
 def outer_inner(shape, axis, length=1):
     """(outer, inner) counts around axes ``axis`` .. ``axis + length - 1``."""
-    return (int(np.prod(shape[:axis], dtype=np.int64)),
-            int(np.prod(shape[axis + length:], dtype=np.int64)))
+    return (math.prod(shape[:axis]),
+            math.prod(shape[axis + length:]))
 
 
 def scatter_add(xp, target, index, values):

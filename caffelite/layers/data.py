@@ -23,6 +23,15 @@ from .base import Layer, register
 log = logging.getLogger('caffelite.layers')
 
 
+def layer_generator(draws):
+    """A data layer's own random generator. As Caffe's DataTransformer
+    InitRand, one that ``draws`` (mirror, a TRAIN crop, shuffle, rand_skip)
+    takes its seed from the global generator, which the solver's
+    random_seed seeds; one that never draws takes none, so the numbers the
+    other layers' fillers get do not depend on it."""
+    return np.random.RandomState(backend.rng().randint(2 ** 31) if draws else 0)
+
+
 class PrefetchingDataLayer(Layer):
     """Base: ``make_source()`` returns a source (``next_item()`` giving one
     (image, label) per call, in order; ``count``, the records in one epoch;
@@ -48,8 +57,14 @@ class PrefetchingDataLayer(Layer):
     def force_channels(self):
         return False, False
 
+    def source_draws(self):
+        """Whether the source draws random numbers (shuffle, rand_skip)."""
+        return False
+
     def setup(self, bottom, top):
-        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        t = self.layer_param.transform_param
+        draws = t.mirror or (self.phase == caffe_pb2.TRAIN and t.crop_size) or self.source_draws()
+        self.rng = layer_generator(draws)
         self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
                                            rng=self.rng)
         source = self.make_source()
@@ -125,6 +140,7 @@ class BatchMaker:
 @register('Data')
 class DataLayer(PrefetchingDataLayer):
     """Reads Datum records from an LMDB in key order, wrapping around."""
+    shares_records = True       # among the solvers of a multi-GPU run (solver_share)
 
     def batch_size(self):
         return self.layer_param.data_param.batch_size
@@ -132,6 +148,9 @@ class DataLayer(PrefetchingDataLayer):
     def force_channels(self):
         p = self.layer_param.transform_param
         return p.force_color, p.force_gray
+
+    def source_draws(self):
+        return bool(self.layer_param.data_param.rand_skip)
 
     def make_source(self):
         p = self.layer_param.data_param
@@ -157,20 +176,22 @@ def solver_share(phase):
 class LmdbSource:
     """The (image, label) of each Datum of an LMDB in key order, cyclically,
     after ``skip`` records; ``share`` is this solver's (rank, count) (see
-    solver_share). Its position is the key of the next record."""
+    solver_share). Its position is the key of the next record; as only rank
+    0 snapshots, a saved position is rank 0's, and solver rank r resumes r
+    records further, where its share starts."""
 
     def __init__(self, path, skip, layer_name, share=(0, 1)):
         if not os.path.isdir(path):
             raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
         self.path, self.layer_name = path, layer_name
-        rank, self.stride = share
+        self.rank, self.stride = share
         txn = open_readonly(path).begin(buffers=False)
         self.count = txn.stat()['entries']
         if self.count == 0:
             raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
         self.cursor = txn.cursor()
         self.cursor.first()
-        for _ in range(skip + rank):
+        for _ in range(skip + self.rank):
             self._advance()
 
     def _advance(self):
@@ -201,6 +222,8 @@ class LmdbSource:
             raise CaffeError("layer '%s': LMDB %s has no record %r to resume from (was the "
                              "database changed?)" % (self.layer_name, self.path,
                                                      position['key'].decode(errors='replace')))
+        for _ in range(self.rank):
+            self._advance()
 
 
 @register('ImageData')
@@ -210,6 +233,10 @@ class ImageDataLayer(PrefetchingDataLayer):
 
     def batch_size(self):
         return self.layer_param.image_data_param.batch_size
+
+    def source_draws(self):
+        p = self.layer_param.image_data_param
+        return bool(p.shuffle or p.rand_skip)
 
     def make_source(self):
         p = self.layer_param.image_data_param
@@ -340,6 +367,7 @@ class HDF5DataLayer(Layer):
     """Rows of the datasets named like the tops, from the .h5 files listed
     in ``hdf5_data_param.source``; optional shuffling of the rows, drawn
     from the layer's own generator."""
+    shares_records = True       # among the solvers of a multi-GPU run (solver_share)
     exact_num_bottom = 0
     min_top = 1
 
@@ -363,7 +391,7 @@ class HDF5DataLayer(Layer):
         rows = {len(c) for c in self._columns}
         self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
         self._rows = rows.pop()
-        self.rng = np.random.RandomState(backend.rng().randint(2 ** 31))
+        self.rng = layer_generator(p.shuffle)
         self._order = np.arange(self._rows)
         self._shuffle = p.shuffle
         if self._shuffle:

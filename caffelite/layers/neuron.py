@@ -24,10 +24,13 @@ def sigmoid(xp, x):
 class NeuronLayer(Layer):
     """One bottom, one top of the same shape. Subclasses define ``f(x)`` and
     ``grad(x, y, dy)``; ``needs_input`` says whether ``grad`` reads x (then an
-    in-place forward keeps a copy of it)."""
+    in-place forward keeps a copy of it). ``elementwise`` layers (each output
+    element depends on its own input element alone) run over flat pieces of
+    the blob (Layer.over_elements)."""
     exact_num_bottom = 1
     exact_num_top = 1
     needs_input = True
+    elementwise = True
 
     def reshape(self, bottom, top):
         top[0].reshape_like(bottom[0])
@@ -36,11 +39,27 @@ class NeuronLayer(Layer):
         x = bottom[0].xdata
         in_place = bottom[0] is top[0]
         self._x = x.copy() if self.needs_input and in_place else None
-        top[0].xdata[...] = self.f(x)
+        if not self.elementwise:
+            top[0].xdata[...] = self.f(x)
+            return
+        flat, y = x.reshape(-1), top[0].xdata.reshape(-1)
+
+        def piece(s):
+            y[s] = self.f(flat[s])
+        self.over_elements(flat.size, piece)
 
     def backward(self, top, propagate_down, bottom):
-        if propagate_down[0]:
-            bottom[0].xdiff[...] = self.grad(self.input(bottom), top[0].xdata, top[0].xdiff)
+        if not propagate_down[0]:
+            return
+        x, y, dy = self.input(bottom), top[0].xdata, top[0].xdiff
+        if not self.elementwise:
+            bottom[0].xdiff[...] = self.grad(x, y, dy)
+            return
+        x, y, dy, dx = (a.reshape(-1) for a in (x, y, dy, bottom[0].xdiff))
+
+        def piece(s):
+            dx[s] = self.grad(x[s], y[s], dy[s])
+        self.over_elements(dx.size, piece)
 
     def input(self, bottom):
         """x of the last forward, shape of the bottom (valid when ``needs_input``)."""
@@ -266,8 +285,9 @@ class DropoutLayer(NeuronLayer):
     """TRAIN: keep each unit with probability 1 - dropout_ratio and scale the
     kept ones by 1 / (1 - ratio) (the mask is kept for backward); TEST:
     identity. BVLC's schema has no ``scale_train``: scaling is always at
-    TRAIN time."""
+    TRAIN time. (Not elementwise: one draw covers the whole blob.)"""
     needs_input = False
+    elementwise = False
 
     def setup(self, bottom, top):
         p = self.layer_param.dropout_param
@@ -291,7 +311,8 @@ class DropoutLayer(NeuronLayer):
 class PReLULayer(NeuronLayer):
     """max(x, 0) + a * min(x, 0) with a learned slope a per channel (axis 1)
     or one shared scalar slope; the slope diff accumulates
-    sum(dy * x) over x <= 0."""
+    sum(dy * x) over x <= 0. (Not elementwise: the slope follows the channel.)"""
+    elementwise = False
 
     def setup(self, bottom, top):
         p = self.layer_param.prelu_param

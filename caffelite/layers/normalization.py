@@ -29,23 +29,38 @@ class LRNLayer(Layer):
     def reshape(self, bottom, top):
         top[0].reshape_like(bottom[0])
 
+    def _work(self, x):
+        """Elementwise operations of a pass: about a window's worth per element."""
+        return x.size * self.size * (self.size if self.within else 1)
+
     def forward(self, bottom, top):
+        """Image by image (the windows never cross images), in parts of the
+        batch (Layer.over_batch)."""
         x = bottom[0].xdata
         self._x = x.copy() if bottom[0] is top[0] else None
-        if self.within:
-            y, self.scale = lrn_op.lrn_within_forward(x, self.size, self.alpha, self.beta)
-        else:
-            y, self.scale = lrn_op.lrn_across_forward(x, self.size, self.alpha, self.beta,
-                                                      self.k)
-        top[0].xdata[...] = y
+        y = top[0].xdata
+        self.scale = self.xp.empty(x.shape, np.float32)
+
+        def part(s):
+            if self.within:
+                y_part, self.scale[s] = lrn_op.lrn_within_forward(x[s], self.size, self.alpha,
+                                                                  self.beta)
+            else:
+                y_part, self.scale[s] = lrn_op.lrn_across_forward(x[s], self.size, self.alpha,
+                                                                  self.beta, self.k)
+            y[s] = y_part
+        self.over_batch(x.shape[0], self._work(x), part)
 
     def backward(self, top, propagate_down, bottom):
         if not propagate_down[0]:
             return
         x = self._x if self._x is not None else bottom[0].xdata
+        y, dy, dx = top[0].xdata, top[0].xdiff, bottom[0].xdiff
         grad = lrn_op.lrn_within_backward if self.within else lrn_op.lrn_across_backward
-        bottom[0].xdiff[...] = grad(x, top[0].xdata, self.scale, top[0].xdiff,
-                                    self.size, self.alpha, self.beta)
+
+        def part(s):
+            dx[s] = grad(x[s], y[s], self.scale[s], dy[s], self.size, self.alpha, self.beta)
+        self.over_batch(x.shape[0], self._work(x), part)
 
 
 @register('BatchNorm')

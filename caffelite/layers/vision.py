@@ -6,9 +6,11 @@ operations in the opposite order, so each layer's forward is the other's
 backward-data pass. Sizes come from caffelite.geometry; the array work
 from caffelite.ops.im2col and caffelite.ops.pooling.
 """
+import math
+
 import numpy as np
 
-from .. import backend, fillers, geometry
+from .. import backend, fillers, geometry, threads, winograd
 from ..errors import CaffeError
 from ..ops import im2col as im2col_op
 from ..ops import pooling as pool_op
@@ -20,12 +22,17 @@ from .base import Layer, register
 # whole VGG batch would take gigabytes) and keeps every GPU kernel buffer
 # within the 32-bit indexing of kernels/*.cu.
 PATCH_BUDGET = 2 ** 27
+# Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
+# CPU with at least this many channels per group in and out: below, its
+# transforms cost more than the multiply-adds it saves (measured on VGG-16's
+# layers: 64 channels at 224x224 slower, 128 at 112x112 faster).
+WINOGRAD_MIN_CHANNELS = 128
 
 
 def _fold_leading(shape, axis):
     """(N, C, *S) view shape of ``shape`` with every axis before the
     channel ``axis`` folded into N."""
-    return (int(np.prod(shape[:axis], dtype=np.int64)),) + tuple(shape[axis:])
+    return (math.prod(shape[:axis]),) + tuple(shape[axis:])
 
 
 def _spatial_window(layer, param, bottom, min_spatial):
@@ -102,82 +109,198 @@ class _ConvBase(Layer):
         """``array`` (a bottom or top) viewed as (N, C, *S)."""
         return array.reshape(_fold_leading(array.shape, self.axis))
 
-    # --- GEMM passes on (N, C, *S) arrays; W is (g, out/g, in/g * K) ---------
+    # --- GEMM passes on (n, C, *S) chunks of the batch; W is (g, out/g, in/g * K) --
+    # Each pass runs on one chunk with the scratch of one lane (caffelite.threads).
     def _grouped_weight(self):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
-    def _scratch(self, name, shape):
-        return self.workspace.scratch(name, shape, self.xp)
-
-    def _gemm_layout(self, a):
-        """(N, A, *S) -> (g, A/g, N * prod(S)): a GEMM operand with the batch
-        in the columns (one transposing copy, into scratch)."""
+    def _gemm_layout(self, a, space):
+        """(n, A, *S) -> (g, A/g, n * prod(S)): a GEMM operand with the batch
+        in the columns (one transposing copy, unless n is 1)."""
         n, channels = a.shape[:2]
-        layout = self.workspace.empty('conv_layout', (channels, n, int(np.prod(a.shape[2:]))),
-                                      self.xp)
+        if n == 1:
+            return a.reshape(self.group, channels // self.group, -1)
+        layout = space.empty('conv_layout', (channels, n, math.prod(a.shape[2:])), self.xp)
         layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
         return layout.reshape(self.group, channels // self.group, -1)
 
-    def _batch_slices(self, num):
-        """Slices of a batch of ``num`` whose patch matrix fits PATCH_BUDGET."""
-        image_channels = self.num_output if self.transposed else self.channels
-        per_image = (image_channels * int(np.prod(self.window.kernel))
-                     * int(np.prod(self.col_shape)))
+    def _image_channels(self):
+        """Channels of the side im2col reads: a Convolution's bottom, a
+        Deconvolution's top."""
+        return self.num_output if self.transposed else self.channels
+
+    def _batch_slices(self, num, lanes=1):
+        """Chunks of a batch of ``num``: patch matrices of at most
+        PATCH_BUDGET elements, and enough chunks for ``lanes`` threads."""
+        per_image = (self._image_channels() * math.prod(self.window.kernel)
+                     * math.prod(self.col_shape))
         step = max(1, PATCH_BUDGET // max(per_image, 1))
+        step = min(step, -(-num // threads.parts(lanes, num)))
         return [slice(i, i + step) for i in range(0, num, step)]
 
-    def _im2col(self, x):
-        """(g, in/g * K, N * P) patch matrix of x (N, in, *S), in scratch."""
-        cols = im2col_op.im2col(x, self.window, self.col_shape, cols=self._scratch(
-            'conv_cols', im2col_op.patch_shape(x.shape, self.window, self.col_shape)),
-            workspace=self.workspace)
+    def _over_batch(self, num, fn):
+        """fn(batch slice, lane workspace, inner lanes) for every chunk of
+        the batch. On the CPU, threads share the chunks when the layer is
+        large (caffelite.threads.lanes); a batch of one image is shared by
+        channels instead: ``inner`` threads then split each pass of its one
+        chunk (a patch matrix's rows, a GEMM's output rows)."""
+        lanes = inner = 1
+        if self.xp is np:
+            macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
+                    * math.prod(self.col_shape) * num)
+            lanes = threads.lanes(macs, num)
+            inner = threads.lanes(macs, self.channels) if num == 1 else 1
+        parts = self._batch_slices(num, lanes)
+        threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane), inner),
+                           len(parts), lanes)
+
+    def _in_parts(self, items, space, inner, fn):
+        """fn(item, slice, lane workspace) over ``items``, each a (item,
+        length) pair cut into parts that ``inner`` threads share; lane 0
+        keeps the caller's workspace ``space``."""
+        work = [(item, part) for item, length in items
+                for part in threads.slices(length, threads.parts(inner, length))]
+        threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
+                                              self.workspace.lane(lane)), len(work), inner)
+
+    def _gemm_rows(self, a, b, out, space, inner, add=False):
+        """out[g] = a[g] @ b[g] (or +=) for stacks (g, M, K), (g, K, N),
+        (g, M, N), by parts of the M rows."""
+        def part(group, rows, _):
+            if add:
+                out[group, rows] += a[group, rows] @ b[group]
+            else:
+                self.xp.matmul(a[group, rows], b[group], out=out[group, rows])
+        self._in_parts([(group, a.shape[1]) for group in range(a.shape[0])], space, inner, part)
+
+    def _im2col(self, x, space, inner=1):
+        """(g, in/g * K, n * P) patch matrix of x (n, in, *S); with ``inner``
+        threads, filled by parts of the channels."""
+        cols = space.scratch('conv_cols', im2col_op.patch_shape(x.shape, self.window,
+                                                                self.col_shape), self.xp)
+        if inner == 1:
+            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space)
+        else:
+            if cols is None:
+                cols = np.empty(im2col_op.patch_shape(x.shape, self.window, self.col_shape),
+                                x.dtype)
+            taps = math.prod(self.window.kernel)
+
+            def part(_, channels, lane_space):
+                im2col_op.im2col(x[:, channels], self.window, self.col_shape,
+                                 cols=cols[channels.start * taps:channels.stop * taps],
+                                 workspace=lane_space)
+            self._in_parts([(0, x.shape[1])], space, inner, part)
         return cols.reshape(self.group, -1, cols.shape[1])
 
     def _per_image(self, a):
-        """Whether a pointwise (1x1) pass over a (N, C, *S) should skip the
+        """Whether a pointwise (1x1) pass over a (n, C, *S) should skip the
         patch matrix (a itself) and run one GEMM per image straight into its
         output. Measured: this avoids two transposing copies and wins unless
         many small planes make the per-image GEMMs too thin."""
-        plane = int(np.prod(a.shape[2:]))
+        plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
-    def _convolve(self, x, out):
-        """out (N, out, *O) = W * x for x (N, in, *S)."""
+    def _uses_winograd(self):
+        """Whether the host passes that are 3x3 convolutions run Winograd's
+        F(2x2, 3x3): a 2-D 3x3 stride-1 window and enough channels."""
+        return (self.xp is np and len(self.window.kernel) == 2 and winograd.applies(self.window)
+                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS)
+
+    def _winograd_kernels(self, transposed):
+        """The transformed kernels (caffelite.winograd) of each group: of the
+        weights as they map bottom to top, or of their transpose."""
+        w = self.blobs[0].xdata
+        w = w.reshape((self.group, w.shape[0] // self.group) + w.shape[1:])
+        if transposed:
+            return [winograd.kernel_transform(winograd.transposed_weights(g)) for g in w]
+        return [winograd.kernel_transform(g) for g in w]
+
+    def _winograd(self, a, out, kernels, pad, space, inner):
+        """out (n, *, *O) = the 3x3 convolution of a (n, *, *S), group by
+        group, with the transformed ``kernels``; ``inner`` threads share
+        each step's channels."""
+        def split(length, fn):
+            self._in_parts([(0, length)], space, inner, lambda _, part, lane_space: fn(part))
+        a_step, out_step = a.shape[1] // self.group, out.shape[1] // self.group
+        for group, u in enumerate(kernels):
+            winograd.convolve(a[:, group * a_step:(group + 1) * a_step], u, pad,
+                              out[:, group * out_step:(group + 1) * out_step], split)
+
+    def _convolve(self, x, out, space, inner):
+        """out (n, out, *O) = W * x for x (n, in, *S)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = x.shape[0]
+        if self._kernels is not None:
+            # A Convolution's forward (W), a Deconvolution's backward.
+            self._winograd(x, out, self._kernels, self.window.pad, space, inner)
+            return
+        if n == 1:
+            image = (x.reshape(g, x.shape[1] // g, -1) if self._per_image(x)
+                     else self._im2col(x, space, inner))
+            self._gemm_rows(w, image, out.reshape(g, w.shape[1], -1), space, inner)
+            return
         if self._per_image(x):
             xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
                       out=out.reshape(n, g, w.shape[1], -1))
             return
-        cols = self._im2col(x)
-        y = xp.matmul(w, cols, out=self._scratch('conv_gemm', w.shape[:2] + cols.shape[2:]))
-        # (out, N * P) -> (N, out, P): one strided copy into the top.
+        cols = self._im2col(x, space)
+        y = xp.matmul(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:],
+                                                  xp))
+        # (out, n * P) -> (n, out, P): one strided copy into the top.
         out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
 
-    def _convolve_transpose(self, y, out):
-        """out (N, in, *S) = W^T * y for y (N, out, *O) (col2im of the
+    def _convolve_transpose(self, y, out, space, inner):
+        """out (n, in, *S) = W^T * y for y (n, out, *O) (col2im of the
         patch-matrix gradient)."""
         xp, w, g = self.xp, self._grouped_weight(), self.group
         n = y.shape[0]
+        if self._kernels is not None:
+            # W^T at stride 1: the flipped, transposed 3x3 kernel, padding 2 - pad.
+            self._winograd(y, out, self._kernels, tuple(2 - p for p in self.window.pad), space,
+                           inner)
+            return
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
+            if n == 1:
+                self._gemm_rows(w_t, y.reshape(g, y.shape[1] // g, -1),
+                                out.reshape(g, w_t.shape[1], -1), space, inner)
+                return
             xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
                       out=out.reshape(n, g, w_t.shape[1], -1))
             return
-        layout = self._gemm_layout(y)
-        cols = xp.matmul(w_t, layout,
-                         out=self._scratch('conv_cols', (g, w_t.shape[1], layout.shape[2])))
-        im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
-                         x=out, workspace=self.workspace)
+        layout = self._gemm_layout(y, space)
+        if n == 1:
+            # By parts of each group's channels: their patch rows, then
+            # their col2im, independent of the other channels.
+            taps = math.prod(self.window.kernel)
+            per_group = out.shape[1] // g
 
-    def _accumulate_weight_grad(self, y, x):
-        """W diff += y * im2col(x)^T for y (N, out, *O) and x (N, in, *S)."""
-        # one 2-D GEMM per group: NumPy's matmul over a 3-D stack with a
-        # transposed operand leaves BLAS (measured 2 s against 0.07 s for a
-        # 16 x 147456 x 27 product)
-        dw = self.xp.stack([o @ c.T for o, c in zip(self._gemm_layout(y), self._im2col(x))])
-        self.blobs[0].xdiff[...] += dw.reshape(self.blobs[0].shape)
+            def part(group, channels, lane_space):
+                rows = slice(channels.start * taps, channels.stop * taps)
+                first = group * per_group
+                im2col_op.col2im(w_t[group, rows] @ layout[group],
+                                 (1, channels.stop - channels.start) + out.shape[2:],
+                                 self.window, self.col_shape,
+                                 x=out[:, first + channels.start:first + channels.stop],
+                                 workspace=lane_space)
+            self._in_parts([(group, per_group) for group in range(g)], space, inner, part)
+            return
+        cols = xp.matmul(w_t, layout, out=space.scratch(
+            'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))
+        im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
+                         x=out, workspace=space)
+
+    def _accumulate_weight_grad(self, y, x, space, dw, inner):
+        """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
+        x (n, in, *S), as one 2-D GEMM per group: NumPy's matmul over a 3-D
+        stack with a transposed operand leaves BLAS (measured 2 s against
+        0.07 s for a 16 x 147456 x 27 product). (A GEMM with beta = 1
+        measured 10% slower here than matmul and an add: the weights are
+        small next to the product.)"""
+        layout, cols = self._gemm_layout(y, space), self._im2col(x, space, inner)
+        self._gemm_rows(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:
@@ -193,23 +316,47 @@ class _ConvBase(Layer):
         return (top, bottom) if self.transposed else (bottom, top)
 
     def forward(self, bottom, top):
+        # The forward runs W (a Convolution) or W^T (a Deconvolution).
+        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd()
+                         else None)
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
-            for part in self._batch_slices(x.shape[0]):
-                self._forward_op(x[part], y[part])
-            self._add_bias(y)
+
+            def chunk(part, space, inner):
+                self._forward_op(x[part], y[part], space, inner)
+                self._add_bias(y[part])
+            self._over_batch(x.shape[0], chunk)
 
     def backward(self, top, propagate_down, bottom):
+        self._kernels = (self._winograd_kernels(not self.transposed)
+                         if self._uses_winograd() and any(propagate_down) else None)
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
             dx = self._nchw(b.xdiff) if down else None
             image, other = self._image_and_other(x, dy)
-            for part in self._batch_slices(x.shape[0]):
+            # Each lane adds its chunks' weight gradients into a buffer of its
+            # own (lane 0: the diff itself); the others are added at the end.
+            grads = {}
+
+            def chunk(part, space, inner):
                 if self.param_propagate_down[0]:
-                    self._accumulate_weight_grad(other[part], image[part])
+                    if space not in grads:
+                        grads[space] = (self._grouped_weight_diff() if space is self.workspace
+                                        else self.xp.zeros(self._grouped_weight().shape,
+                                                           np.float32))
+                    self._accumulate_weight_grad(other[part], image[part], space, grads[space],
+                                                 inner)
                 if down:
-                    self._backward_op(dy[part], dx[part])
+                    self._backward_op(dy[part], dx[part], space, inner)
+            self._over_batch(x.shape[0], chunk)
+            for space, grad in grads.items():
+                if space is not self.workspace:
+                    self._grouped_weight_diff()[...] += grad
+
+    def _grouped_weight_diff(self):
+        dw = self.blobs[0].xdiff
+        return dw.reshape(self.group, dw.shape[0] // self.group, -1)
 
 
 @register('Convolution')
@@ -218,11 +365,11 @@ class ConvolutionLayer(_ConvBase):
     dilation (repeated or _h/_w), group, bias_term and axis as in Caffe.
     ``force_nd_im2col`` is accepted; the one im2col serves every rank."""
 
-    def _forward_op(self, x, y):
-        self._convolve(x, y)
+    def _forward_op(self, x, y, space, inner):
+        self._convolve(x, y, space, inner)
 
-    def _backward_op(self, dy, dx):
-        self._convolve_transpose(dy, dx)
+    def _backward_op(self, dy, dx, space, inner):
+        self._convolve_transpose(dy, dx, space, inner)
 
 
 @register('Deconvolution')
@@ -231,11 +378,11 @@ class DeconvolutionLayer(_ConvBase):
     its forward is Convolution's backward-data pass, so a stride upsamples."""
     transposed = True
 
-    def _forward_op(self, x, y):
-        self._convolve_transpose(x, y)
+    def _forward_op(self, x, y, space, inner):
+        self._convolve_transpose(x, y, space, inner)
 
-    def _backward_op(self, dy, dx):
-        self._convolve(dy, dx)
+    def _backward_op(self, dy, dx, space, inner):
+        self._convolve(dy, dx, space, inner)
 
 
 @register('Im2col')
@@ -253,7 +400,7 @@ class Im2colLayer(Layer):
         shape = bottom[0].shape
         self.out = geometry.conv_shape(shape[self.axis + 1:], self.window)
         self.check(all(o > 0 for o in self.out), 'output would be empty for input %s' % (shape,))
-        rows = shape[self.axis] * int(np.prod(self.window.kernel))
+        rows = shape[self.axis] * math.prod(self.window.kernel)
         top[0].reshape(shape[:self.axis] + (rows,) + self.out)
 
     def forward(self, bottom, top):
@@ -266,7 +413,7 @@ class Im2colLayer(Layer):
         if not propagate_down[0]:
             return
         x_shape = _fold_leading(bottom[0].shape, self.axis)
-        dy = top[0].xdiff.reshape(x_shape[0], -1, int(np.prod(top[0].shape[self.axis + 1:])))
+        dy = top[0].xdiff.reshape(x_shape[0], -1, math.prod(top[0].shape[self.axis + 1:]))
         cols = dy.transpose(1, 0, 2).reshape(dy.shape[1], -1)
         bottom[0].xdiff.reshape(x_shape)[...] = im2col_op.col2im(
             cols, x_shape, self.window, self.out, workspace=self.workspace)
@@ -277,27 +424,52 @@ MAX, AVE, STOCHASTIC = (caffe_pb2.PoolingParameter.MAX, caffe_pb2.PoolingParamet
 
 
 class _Pooler:
-    """One 2-D pooling (method, PoolWindow, output size); shared by Pooling
-    and SPP. Keeps what its backward needs from the last forward."""
+    """One 2-D pooling (method, PoolWindow, output size) for ``layer``;
+    shared by Pooling and SPP. Keeps what its backward needs from the last
+    forward. On the CPU, MAX and AVE run over parts of the batch that
+    threads share (Layer.over_batch)."""
 
-    def __init__(self, method, window, out, train):
-        self.method, self.window, self.out, self.train = method, window, out, train
+    def __init__(self, layer, method, window, out, train):
+        self.layer, self.method, self.window, self.out, self.train = (layer, method, window, out,
+                                                                      train)
         self._x = self._top = self._mask = None
+
+    def _host(self):
+        return self.layer.xp is np
+
+    def _in_parts(self, shape, fn, dtype=np.float32):
+        """A host array of ``shape`` (batch first) filled part by part:
+        out[part] = fn(part)."""
+        out = np.empty(shape, dtype)
+        work = math.prod(shape) * math.prod(self.window.kernel)
+
+        def part(s):
+            out[s] = fn(s)
+        self.layer.over_batch(shape[0], work, part)
+        return out
 
     def forward(self, x):
         """(N, C, H, W) -> (N, C, oh, ow)."""
+        top_shape = x.shape[:2] + self.out
         if self.method == MAX:
-            # Without a mask from the forward, mask() derives it from (x, top)
-            # only when asked for.
+            # On the host, mask() derives the mask from (x, top) only when
+            # asked for; the GPU kernel writes both in one pass.
             self._x = x
-            self._top, self._mask = pool_op.max_forward(x, self.window, self.out)
+            if self._host():
+                self._top, self._mask = self._in_parts(top_shape, lambda s: pool_op.max_forward(
+                    x[s], self.window, self.out)[0]), None
+            else:
+                self._top, self._mask = pool_op.max_forward(x, self.window, self.out)
             return self._top
         if self.method == AVE:
+            if self._host():
+                return self._in_parts(top_shape, lambda s: pool_op.ave_forward(
+                    x[s], self.window, self.out))
             return pool_op.ave_forward(x, self.window, self.out)
         if not self.train:
             return pool_op.stochastic_forward_test(x, self.window, self.out)
         xp = backend.array_module(x)
-        uniform = backend.uniform(x.shape[:2] + self.out, xp)
+        uniform = backend.uniform(top_shape, xp)
         top, self._mask = pool_op.stochastic_forward_train(x, self.window, self.out, uniform)
         return top
 
@@ -305,19 +477,28 @@ class _Pooler:
         """Input index (row * W + col) each output came from (-1: none):
         MAX's argmax or the stochastic sample of the last forward."""
         if self._mask is None:
-            self._mask = pool_op.max_mask(self._x, self._top, self.window)
+            self._mask = self._in_parts(self._top.shape, lambda s: pool_op.max_mask(
+                self._x[s], self._top[s], self.window), np.int32)
         return self._mask
 
     def backward(self, dy, x_shape):
         """(N, C, oh, ow) top diff -> (N, C, H, W) bottom diff."""
-        if self.method == AVE:
-            return pool_op.ave_backward(dy, x_shape, self.window)
         window = self.window
         if self.method == STOCHASTIC:
             if not self.train:
                 raise CaffeError('stochastic pooling has no backward in the TEST phase')
             window = window._replace(pad=(0, 0))
-        return pool_op.max_backward(dy, self.mask(), x_shape, window)
+        mask = self.mask() if self.method != AVE else None
+
+        def part(s):
+            part_dy = dy[s]
+            shape = part_dy.shape[:1] + tuple(x_shape[1:])
+            if self.method == AVE:
+                return pool_op.ave_backward(part_dy, shape, window)
+            return pool_op.max_backward(part_dy, mask[s], shape, window)
+        if self._host():
+            return self._in_parts(tuple(x_shape), part)
+        return part(slice(None))
 
 
 @register('Pooling')
@@ -354,7 +535,7 @@ class PoolingLayer(Layer):
         if self.layer_param.pooling_param.global_pooling:
             self.window = self.window._replace(kernel=(h, w))
         out = geometry.pool_shape(h, w, self.window, self.ceil)
-        self.pooler = _Pooler(self.method, self.window, out, self.phase == caffe_pb2.TRAIN)
+        self.pooler = _Pooler(self, self.method, self.window, out, self.phase == caffe_pb2.TRAIN)
         for t in top:
             t.reshape(n, c, *out)
 
@@ -401,7 +582,7 @@ class SPPLayer(Layer):
                 geometry.check_pool_window(window, self.method == STOCHASTIC)
             except CaffeError as e:
                 self.fail('pyramid level %d on a %dx%d input: %s' % (level, h, w, e))
-            self.levels.append(_Pooler(self.method, window, geometry.pool_shape(h, w, window),
+            self.levels.append(_Pooler(self, self.method, window, geometry.pool_shape(h, w, window),
                                        True))
         if self.height == 1:
             top[0].reshape(n, c, 1, 1)

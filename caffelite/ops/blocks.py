@@ -1,5 +1,7 @@
 """Block copies (Concat, Slice, Crop), Eltwise MAX and per-channel moments
 (BatchNorm): NumPy halves, and GPU halves running kernels/blocks.cu."""
+import math
+
 import numpy as np
 
 from .. import cuda
@@ -73,8 +75,8 @@ def copy_block(src, dst, axis, src_offset, dst_offset, size):
 
 @copy_block.gpu
 def copy_block(src, dst, axis, src_offset, dst_offset, size):
-    outer = int(np.prod(src.shape[:axis], dtype=np.int64))
-    inner = int(np.prod(src.shape[axis + 1:], dtype=np.int64))
+    outer = math.prod(src.shape[:axis])
+    inner = math.prod(src.shape[axis + 1:])
     launch('copy_block', outer * size * inner, src=src, src_dim=src.shape[axis],
            src_offset=src_offset, dst=dst, dst_dim=dst.shape[axis], dst_offset=dst_offset,
            block=size, inner=inner)

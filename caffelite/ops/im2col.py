@@ -13,6 +13,7 @@ The GPU halves run kernels/im2col.cu for 2-D windows; for N-d ones they
 call the host half, whose array code runs on CuPy arrays as well.
 """
 import itertools
+import math
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _tap_slices(tap, stride, dilation, out):
 
 def patch_shape(x_shape, window, out):
     """Shape (C * prod(kernel), N * prod(out)) of im2col's patch matrix."""
-    return (x_shape[1] * int(np.prod(window.kernel)), x_shape[0] * int(np.prod(out)))
+    return (x_shape[1] * math.prod(window.kernel), x_shape[0] * math.prod(out))
 
 
 @op

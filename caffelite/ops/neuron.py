@@ -1,6 +1,8 @@
 """Elementwise neuron functions: a NumPy half, and a GPU half running the
 kernels of kernels/neuron.cu. Arrays are float32; outputs are new arrays
 shaped like the input."""
+import math
+
 import numpy as np
 
 from .. import cuda
@@ -127,7 +129,7 @@ def scale_by_mask(dy, mask):
 
 def _channel_layout(x):
     """(outer, channels, inner) of an array whose channel axis is 1."""
-    return x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64))
+    return x.shape[0], x.shape[1], math.prod(x.shape[2:])
 
 
 def _slope_args(x, slope):

@@ -2,6 +2,8 @@
 views: subtract the per-position max over the channels, exponentiate,
 normalize, as Caffe does for numerical safety. The GPU half runs
 kernels/softmax.cu."""
+import math
+
 import numpy as np
 
 from .. import cuda
@@ -11,7 +13,7 @@ launch = cuda.launcher(__name__)
 
 
 def _as_3d(x, axis):
-    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    outer = math.prod(x.shape[:axis])
     return x.reshape(outer, x.shape[axis], -1)
 
 

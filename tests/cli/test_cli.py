@@ -9,24 +9,16 @@ import pytest
 from caffelite.cli import main
 from caffelite.training_log import parse_log
 from conftest import REFERENCE
-from refcases import reference_path
+from refcases import lmdb_trainer, reference_path
 
 
 @pytest.fixture
 def trainer(tmp_path):
     """The reference LMDB trainer, with snapshots and a test net into tmp_path."""
-    data = reference_path('data')
-    net = (data / 'data_lmdb_raw' / 'train.prototxt').read_text()
-    net = net.replace('"../lmdb_raw"', '"%s"' % (data / 'lmdb_raw')).replace(
-        '"../mean.binaryproto"', '"%s"' % (data / 'mean.binaryproto'))
-    net += ('layer { name: "acc" type: "Accuracy" bottom: "ip2" bottom: "label" top: "acc" '
-            'include { phase: TEST } }\n')
-    (tmp_path / 'train_val.prototxt').write_text(net)
-    (tmp_path / 'solver.prototxt').write_text(
-        'net: "train_val.prototxt"\ntype: "SGD"\nbase_lr: 0.02\nmomentum: 0.9\n'
-        'lr_policy: "fixed"\nmax_iter: 20\ndisplay: 5\ntest_iter: 2\ntest_interval: 10\n'
-        'snapshot: 10\nsnapshot_prefix: "%s"\n' % (tmp_path / 'snaps' / 'lenet'))
-    return tmp_path
+    return lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\ntype: "SGD"\nbase_lr: 0.02\n'
+                        'momentum: 0.9\nlr_policy: "fixed"\nmax_iter: 20\ndisplay: 5\n'
+                        'test_iter: 2\ntest_interval: 10\nsnapshot: 10\n'
+                        'snapshot_prefix: "%(prefix)s"\n')
 
 
 def test_train_logs_like_caffe_and_snapshots(trainer, capsys):

@@ -10,24 +10,15 @@ import pytest
 
 from caffelite.cli import main
 from caffelite.run_lock import prefix_lock
-from refcases import reference_path
+from refcases import lmdb_trainer, reference_path
 
 
 @pytest.fixture
 def trainer(tmp_path):
     """The reference LMDB LeNet (320 images, batch 16) with a test net."""
-    data = reference_path('data')
-    net = (data / 'data_lmdb_raw' / 'train.prototxt').read_text()
-    net = net.replace('"../lmdb_raw"', '"%s"' % (data / 'lmdb_raw')).replace(
-        '"../mean.binaryproto"', '"%s"' % (data / 'mean.binaryproto'))
-    net += ('layer { name: "acc" type: "Accuracy" bottom: "ip2" bottom: "label" top: "acc" '
-            'include { phase: TEST } }\n')
-    (tmp_path / 'train_val.prototxt').write_text(net)
-    (tmp_path / 'solver.prototxt').write_text(
-        'net: "train_val.prototxt"\nbase_lr: 0.01\nmomentum: 0.9\nlr_policy: "fixed"\n'
-        'max_iter: 6\ndisplay: 1\ntest_iter: 2\ntest_interval: 3\nsnapshot: 3\n'
-        'snapshot_prefix: "%s"\n' % (tmp_path / 'snaps' / 'lenet'))
-    return tmp_path
+    return lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\nbase_lr: 0.01\nmomentum: 0.9\n'
+                        'lr_policy: "fixed"\nmax_iter: 6\ndisplay: 1\ntest_iter: 2\n'
+                        'test_interval: 3\nsnapshot: 3\nsnapshot_prefix: "%(prefix)s"\n')
 
 
 def train(trainer, capsys, *extra):

@@ -93,8 +93,8 @@ def test_every_bvlc_layer_type_is_exported_or_refused():
     from caffelite.export.refusals import REASONS
     assert len(BVLC_TYPES) == 61
     handled = set(CONVERTERS) | {'Input'}
-    assert set(BVLC_TYPES) == handled
-    assert len(handled - set(REASONS)) == 45
+    assert set(BVLC_TYPES) <= handled
+    assert len(set(BVLC_TYPES) - set(REASONS)) == 45
 
 
 def _x(shape):

@@ -146,6 +146,8 @@ def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_pat
     assert np.argmax(net.predict([picture], oversample=False)[0]) == int(label)
 
 
+# Slow (about 1.6 min here under load): --runslow / CI.
+@pytest.mark.slow
 def test_abort_then_resume_after_a_server_restart(server, dataset, data_root):
     job = make_model(server, dataset, 'long', train_epochs='20', val_interval='5')
     while not server.client.get('/models/%s.json' % job['id']).json()['snapshots']:

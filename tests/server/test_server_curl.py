@@ -20,6 +20,8 @@ def curl(server, *args):
     return out.stdout
 
 
+# Slow (about 1.8 min here under load): --runslow / CI.
+@pytest.mark.slow
 def test_digits_rest_walkthrough(server, data_root, tmp_path):
     cookie = str(tmp_path / 'digits.cookie')
     mnist = data_root / 'images'

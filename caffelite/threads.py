@@ -1,0 +1,168 @@
+"""CPU threads: how many threads each operation of a Net uses, and the
+chunks of a large operation spread over them by caffelite itself.
+
+OpenBLAS's own threads synchronize many times inside one GEMM. On a machine
+whose cores are busy with other work each of those waits can last a
+scheduler time slice: LeNet's GEMMs ran several times slower with two BLAS
+threads than with one, a CaffeNet step twice as slow, VGG-16 at batch 1
+slower than on one thread. So a Net runs its passes with single-threaded
+BLAS (set through threadpoolctl for the pass, then restored), and a layer
+chooses per operation, by its size (``lanes``): a small one runs on one
+thread, with nothing to hand off; a large one is cut into chunks of
+independent items (images of a batch; for a single image, its channels or
+the rows of a GEMM), which the calling thread and the pool's workers take
+from one counter until none is left. A worker that the machine does not
+schedule leaves its share to the others instead of stalling them, and the
+only wait is for chunks already begun.
+
+``CAFFELITE_THREADS`` sets how many threads share the work (default: the
+cores this process may run on).
+"""
+import concurrent.futures
+import contextlib
+import itertools
+import os
+import threading
+
+from . import backend
+
+# Work (in multiply-adds) below which more threads do not pay for the
+# hand-off: a few hundred microseconds of GEMM.
+MIN_SPLIT_MACS = 20 * 10 ** 6
+# Chunks per thread: several, so a thread that gets less CPU time does fewer.
+CHUNKS_PER_LANE = 4
+# Elementwise work: pieces whose few arrays fit in a core's L2 cache, and
+# the size from which threads share them.
+PIECE = 1 << 15
+MIN_SPLIT_ELEMENTS = 1 << 19
+# One elementwise operation on a float takes about as long as this many
+# multiply-adds of a GEMM (memory against arithmetic).
+ELEMENT_MACS = 40
+
+_state = threading.local()
+_pool = []
+_blas = []
+
+
+def count():
+    """Threads that share the work of one operation."""
+    env = os.environ.get('CAFFELITE_THREADS')
+    if env:
+        return max(1, int(env))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _blas_libraries():
+    """threadpoolctl's controllers of the BLAS libraries caffelite calls,
+    NumPy's and SciPy's (two OpenBLAS builds in the wheels), found once;
+    SciPy's is loaded first so that it is among them."""
+    if not _blas:
+        import scipy.linalg.blas  # noqa: F401  (caffelite.blas calls it)
+        from threadpoolctl import ThreadpoolController
+        _blas.append(ThreadpoolController().select(user_api='blas').lib_controllers)
+    return _blas[0]
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Run the block with ``n`` BLAS threads, then restore the counts it
+    found."""
+    libraries = _blas_libraries()
+    before = [lib.num_threads for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for lib, old in zip(libraries, before):
+            lib.set_num_threads(old)
+
+
+def net_pass():
+    """The context of a Net's forward or backward pass: single-threaded
+    BLAS in CPU mode (layers ask for more per operation); nothing on the
+    GPU."""
+    if backend.mode() == backend.GPU:
+        return contextlib.nullcontext()
+    return blas_threads(1)
+
+
+def lanes(macs, items):
+    """How many threads should share an operation of ``macs``
+    multiply-adds over ``items`` independent items: one when it is small."""
+    if macs < MIN_SPLIT_MACS:
+        return 1
+    return max(1, min(count(), items))
+
+
+def parts(lanes, items):
+    """How many chunks ``lanes`` threads should cut ``items`` into."""
+    return 1 if lanes == 1 else min(items, CHUNKS_PER_LANE * lanes)
+
+
+def slices(length, parts):
+    """``parts`` slices of nearly equal size that cover range(length)."""
+    bounds = [length * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def _executor():
+    """The pool of worker threads, made at first use."""
+    if not _pool:
+        _pool.append(concurrent.futures.ThreadPoolExecutor(
+            max(1, count() - 1), thread_name_prefix='caffelite'))
+    return _pool[0]
+
+
+def run_chunks(fn, chunks, lanes):
+    """Call ``fn(chunk, lane)`` for every chunk in ``range(chunks)``, spread
+    over the calling thread (lane 0) and up to ``lanes - 1`` pool workers
+    (lanes 1, 2...): each lane takes the next chunk number until none is
+    left. ``lane`` names the per-thread scratch a chunk may use. Exceptions
+    reach the caller."""
+    lanes = min(lanes, chunks)
+    if lanes <= 1 or getattr(_state, 'in_chunk', False):
+        for chunk in range(chunks):
+            fn(chunk, 0)
+        return
+    numbers = itertools.count()     # next() is atomic under the GIL
+
+    def lane(index):
+        _state.in_chunk = True
+        try:
+            chunk = next(numbers)
+            while chunk < chunks:
+                fn(chunk, index)
+                chunk = next(numbers)
+        finally:
+            _state.in_chunk = False
+
+    futures = [_executor().submit(lane, i) for i in range(1, lanes)]
+    try:
+        lane(0)
+    finally:
+        # Every lane is done before the caller goes on (or raises).
+        concurrent.futures.wait(futures)
+    for future in futures:
+        future.result()
+
+
+def over_elements(size, fn):
+    """fn(slice) over cache-sized pieces of range(size), for elementwise
+    work on flat arrays: the temporaries of a NumPy expression on a piece
+    stay in the cache, and threads share the pieces when ``size`` is large."""
+    pieces = slices(size, max(1, -(-size // PIECE)))
+    lanes = count() if size >= MIN_SPLIT_ELEMENTS else 1
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), lanes)
+
+
+def over_batch(num, elements, fn):
+    """fn(slice) over parts of a batch of ``num`` images, for an operation
+    of about ``elements`` elementwise operations in all: threads share the
+    parts when it is large."""
+    shared = lanes(elements * ELEMENT_MACS, num)
+    pieces = slices(num, parts(shared, num))
+    run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), shared)

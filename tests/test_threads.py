@@ -1,0 +1,148 @@
+"""caffelite.threads: chunks shared by lanes, BLAS threads per operation,
+and layers that split their work giving the one-thread result."""
+import threading
+
+import numpy as np
+import pytest
+
+import caffelite as caffe
+import fake_cupy
+from caffelite import threads
+
+
+def test_every_chunk_runs_once_and_lanes_have_their_own_ids(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    seen, lanes_of_thread = [], {}
+    release = threading.Barrier(2, timeout=10)
+
+    def chunk(i, lane):
+        if i < 2:
+            release.wait()      # both lanes hold a chunk at the same time
+        seen.append(i)
+        lanes_of_thread.setdefault(threading.get_ident(), set()).add(lane)
+    threads.run_chunks(chunk, 9, 2)
+    assert sorted(seen) == list(range(9))
+    assert sorted(map(sorted, lanes_of_thread.values())) == [[0], [1]]
+
+
+def test_a_chunk_error_reaches_the_caller_after_every_lane_stops(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    done = []
+
+    def chunk(i, lane):
+        if i == 3:
+            raise ValueError('chunk 3')
+        done.append(i)
+    with pytest.raises(ValueError, match='chunk 3'):
+        threads.run_chunks(chunk, 8, 2)
+    assert 3 not in done and len(done) == 7
+
+
+def test_nested_chunks_run_in_their_lane(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    inner = []
+    threads.run_chunks(lambda i, lane: threads.run_chunks(
+        lambda j, sub: inner.append((lane, sub)), 3, 2), 2, 2)
+    assert len(inner) == 6 and all(sub == 0 for _, sub in inner)
+
+
+def test_lanes_by_size_and_items(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    big = threads.MIN_SPLIT_MACS
+    assert threads.lanes(big - 1, 64) == 1          # small: one thread
+    assert threads.lanes(big, 64) == 2
+    assert threads.lanes(big, 1) == 1               # one item cannot be shared
+    assert threads.parts(2, 64) == 2 * threads.CHUNKS_PER_LANE and threads.parts(1, 64) == 1
+    monkeypatch.setenv('CAFFELITE_THREADS', '1')
+    assert threads.lanes(big, 64) == 1
+    assert threads.slices(10, 3) == [slice(0, 3), slice(3, 6), slice(6, 10)]
+
+
+def test_blas_threads_are_set_for_a_block_and_restored():
+    libraries = threads._blas_libraries()
+    assert len(libraries) >= 1
+    before = [lib.num_threads for lib in libraries]
+    with threads.blas_threads(1):
+        assert [lib.num_threads for lib in libraries] == [1] * len(libraries)
+    assert [lib.num_threads for lib in libraries] == before
+
+
+def test_a_gpu_pass_leaves_blas_alone(monkeypatch):
+    fake_cupy.install(monkeypatch)
+    caffe.set_mode_gpu()
+    try:
+        assert isinstance(threads.net_pass(), type(threads.contextlib.nullcontext()))
+    finally:
+        caffe.set_mode_cpu()
+
+
+NET = '''force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: %d dim: 4 dim: 9 dim: 9 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 6 kernel_size: 3 pad: 1 stride: 2 group: 2
+                            weight_filler { type: "gaussian" std: 0.3 }
+                            bias_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+layer { name: "up" type: "Deconvolution" bottom: "conv" top: "up"
+        convolution_param { num_output: 4 kernel_size: 3 stride: 2 group: 2
+                            weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "mix" type: "Convolution" bottom: "up" top: "mix"
+        convolution_param { num_output: 5 kernel_size: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "norm" type: "LRN" bottom: "mix" top: "norm" lrn_param { local_size: 3 } }
+layer { name: "pool" type: "Pooling" bottom: "norm" top: "pool"
+        pooling_param { pool: MAX kernel_size: 2 stride: 1 } }
+layer { name: "ave" type: "Pooling" bottom: "pool" top: "ave"
+        pooling_param { pool: AVE kernel_size: 2 stride: 1 pad: 1 } }
+layer { name: "sig" type: "Sigmoid" bottom: "ave" top: "sig" }
+layer { name: "ip" type: "InnerProduct" bottom: "sig" top: "ip"
+        inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.3 }
+                              bias_filler { type: "gaussian" std: 0.3 } } }
+'''
+
+
+def forward_backward(text, output, layers):
+    """Forward and backward of the net ``text`` (TRAIN) from seeded random
+    weights, data and output diff: [output, data diff, param diffs of
+    ``layers``] (the net has an input 'data' and force_backward)."""
+    caffe.set_random_seed(3)
+    net = caffe.Net(text, caffe.TRAIN)
+    rng = np.random.RandomState(0)
+    net.blobs['data'].data[...] = rng.randn(*net.blobs['data'].shape)
+    net.forward()
+    net.blobs[output].diff[...] = rng.randn(*net.blobs[output].shape)
+    net.backward()
+    return [net.blobs[output].data.copy(), net.blobs['data'].diff.copy()] + [
+        p.diff.copy() for layer in layers for p in net.params[layer]]
+
+
+def run_net(threads_env, monkeypatch, min_macs, batch):
+    monkeypatch.setenv('CAFFELITE_THREADS', threads_env)
+    monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', min_macs)
+    monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
+    monkeypatch.setattr(threads, 'PIECE', 50)
+    return forward_backward(NET % batch, 'ip', ('conv', 'up', 'mix', 'ip'))
+
+
+@pytest.mark.parametrize('batch', [6, 1])
+def test_layers_split_over_threads_give_the_one_thread_result(monkeypatch, batch):
+    """A batch is split by images; a single image by channels and GEMM rows."""
+    one = run_net('1', monkeypatch, 10 ** 12, batch)
+    split = run_net('2', monkeypatch, 0, batch)       # every operation split among threads
+    for ours, ref in zip(split, one):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_elementwise_pieces_cover_the_array_once(monkeypatch):
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, 'PIECE', 7)
+    for min_split, callers in ((0, None), (101, {threading.get_ident()})):
+        monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_split)
+        hits = np.zeros(100, np.int32)
+        idents = set()
+
+        def piece(s):
+            idents.add(threading.get_ident())
+            hits[s] += 1
+        threads.over_elements(100, piece)
+        assert (hits == 1).all()
+        assert callers is None or idents == callers     # small: the caller alone
