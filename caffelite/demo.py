@@ -1,23 +1,27 @@
 """The embedded demo: the whole DIGITS workflow on a dataset that ships
-inside scikit-learn (1,797 8x8 handwritten digits).
+inside scikit-learn (1,797 8x8 handwritten digits), as DIGITS jobs that
+``caffelite serve`` opens.
 
 1. Export the digits, upscaled to 28x28, as an image folder (one folder per
    class), the layout DIGITS' "new dataset" form asks for.
-2. Create the dataset (as ``caffelite dataset create``): split
-   train/val/test, LMDBs, mean, labels.
-3. Write LeNet's train_val.prototxt, deploy.prototxt and solver.prototxt
-   (built with NetSpec).
-4. Train (as ``caffelite train --epochs``): SGD, testing on the val split.
+2. A dataset job (as the form's ``folder`` method): train/val/test LMDBs,
+   mean, labels, in ``jobs/<id>/``.
+3. A model job of LeNet (an all-in-one network with DIGITS' stage rules):
+   DIGITS writes its train_val, deploy and solver prototxt.
+4. Train it (the job's worker: ``caffe train`` on the job's solver), testing
+   on the val split every epoch.
 5. Classify every held-out test image with the trained snapshot and report
    the accuracy.
+
+``caffelite-demo/dataset`` and ``caffelite-demo/model`` name the two job
+folders.
 """
 import os
 import time
 
 import numpy as np
 
-from .net_spec import NetSpec, layers as L, params as P
-from .protoio import atomic_open
+from .errors import CaffeError
 
 
 def export_digits(folder):
@@ -34,76 +38,63 @@ def export_digits(folder):
     return len(digits.target)
 
 
-def lenet(source, batch_size, mean_file, phase_include=None, deploy=False):
-    """LeNet as in Caffe's MNIST example, with a data layer or a deploy input."""
-    n = NetSpec()
-    if deploy:
-        n.data = L.Input(shape=dict(dim=[1, 1, 28, 28]))
-    else:
-        n.data, n.label = L.Data(source=source, backend=P.Data.LMDB, batch_size=batch_size,
-                                 ntop=2, transform_param=dict(mean_file=mean_file),
-                                 include=phase_include)
-    # Pixel scaling lives in the net (as in DIGITS' LeNet), so the deploy net
-    # takes mean-subtracted 0-255 pixels like every other Caffe classifier.
-    n.scaled = L.Power(n.data, scale=0.00390625)
-    xavier = dict(type='xavier')
-    learn = [dict(lr_mult=1), dict(lr_mult=2)]
-    n.conv1 = L.Convolution(n.scaled, kernel_size=5, num_output=20, weight_filler=xavier,
-                            param=learn)
-    n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.MAX)
-    n.conv2 = L.Convolution(n.pool1, kernel_size=5, num_output=50, weight_filler=xavier,
-                            param=learn)
-    n.pool2 = L.Pooling(n.conv2, kernel_size=2, stride=2, pool=P.Pooling.MAX)
-    n.ip1 = L.InnerProduct(n.pool2, num_output=500, weight_filler=xavier, param=learn)
-    n.relu1 = L.ReLU(n.ip1, in_place=True)
-    n.ip2 = L.InnerProduct(n.relu1, num_output=10, weight_filler=xavier, param=learn)
-    if deploy:
-        n.prob = L.Softmax(n.ip2)
-    else:
-        n.loss = L.SoftmaxWithLoss(n.ip2, n.label)
-    return n.to_proto()
-
-
-def write_models(workdir, dataset):
-    """train_val.prototxt, deploy.prototxt and solver.prototxt in workdir."""
+def lenet():
+    """LeNet as in Caffe's MNIST example, as a DIGITS all-in-one network:
+    pixels scaled by 1/256 inside the net (so the deploy net takes
+    mean-subtracted 0-255 pixels like every other Caffe classifier), the
+    class probabilities in ``prob``."""
+    from .digits import networks as n
     from .proto import caffe_pb2
-    mean = os.path.join(dataset, 'mean.binaryproto')
-    train = lenet(os.path.join(dataset, 'train_db'), 64, mean, [dict(phase=caffe_pb2.TRAIN)])
-    val_data = lenet(os.path.join(dataset, 'val_db'), 60, mean,
-                     [dict(phase=caffe_pb2.TEST)]).layer[0]
     net = caffe_pb2.NetParameter(name='LeNet')
-    # Both data layers feed 'data' and 'label', each in its own phase.
-    for layer in [train.layer[0], val_data] + list(train.layer[1:]):
-        net.layer.add().CopyFrom(layer)
-    net.layer.add(name='accuracy', type='Accuracy', bottom=['ip2', 'label'],
-                  top=['accuracy']).include.add(phase=caffe_pb2.TEST)
-    paths = {}
-    for name, text in (('train_val', str(net)),
-                       ('deploy', str(lenet(None, None, None, deploy=True)))):
-        paths[name] = os.path.join(workdir, name + '.prototxt')
-        with atomic_open(paths[name], 'w') as f:
-            f.write(text)
-    paths['solver'] = os.path.join(workdir, 'solver.prototxt')
-    with atomic_open(paths['solver'], 'w') as f:
-        f.write('net: "%s"\ntest_iter: 3\ntest_interval: 50\nbase_lr: 0.01\nmomentum: 0.9\n'
-                'weight_decay: 0.0005\nlr_policy: "inv"\ngamma: 0.0001\npower: 0.75\n'
-                'display: 25\nmax_iter: 1000\nsnapshot: 0\nsnapshot_prefix: "%s"\n'
-                'random_seed: 1\n' % (paths['train_val'], os.path.join(workdir, 'snapshots',
-                                                                        'lenet')))
-    return paths
+    n.data_layers(net, ['data', 'label'], 64, 60)
+    n.layer(net, 'scaled', 'Power', ['data'], power_param=dict(scale=0.00390625))
+    xavier = n.filler('xavier')
+    x = n.conv(net, 'conv1', 'scaled', 20, 5, xavier)
+    x = n.pool(net, 'pool1', x, 2, 2)
+    x = n.conv(net, 'conv2', x, 50, 5, xavier)
+    x = n.pool(net, 'pool2', x, 2, 2)
+    x = n.fc(net, 'ip1', x, 500, xavier, relu='relu1')
+    n.classifier_head(net, n.fc(net, 'ip2', x, 10, xavier), softmax='prob')
+    return net
 
 
-def train(solver_path, epochs):
-    """Train from the solver file for ``epochs`` passes over the training
-    set; return the path of the final snapshot's weights."""
-    from .model_folder import write_model_folder
-    from .solver import get_solver
-    solver = get_solver(solver_path)
-    solver.set_epochs(epochs)
-    solver.param.snapshot = 0       # the final snapshot is enough for the demo
-    write_model_folder(solver, os.path.dirname(solver.param.snapshot_prefix))
-    solver.solve()
-    return '%s_iter_%d.caffemodel' % (solver.param.snapshot_prefix, solver.iter)
+def dataset_job(store, images, log):
+    """The dataset job of the image folder, built by its worker."""
+    from .digits.forms import parse_dataset_form
+    from .server import datasets, offline
+    values, _ = parse_dataset_form(dict(
+        dataset_name='digits', folder_train=images, resize_width='28', resize_height='28',
+        resize_channels='1', folder_pct_val='10', folder_pct_test='10', encoding='png'))
+    job = datasets.create_job(store, values, 'demo', images, seed=1)
+    if offline.run_job(store, job) != 'Done':
+        raise CaffeError('the dataset job failed: %s' % job['error'])
+    counts = job['counts']
+    log('  %d train, %d val, %d test images of %d classes'
+        % (counts['train'], counts['val'], counts['test'], job['labels']))
+    return job
+
+
+def model_job(store, dataset, epochs, log):
+    """A LeNet model job on ``dataset``, trained for ``epochs`` by its worker:
+    SGD at a fixed rate of 0.05 (DIGITS' weight decay, rate / 100, is then
+    Caffe's MNIST 5e-4), batch 64, a test every epoch, the final snapshot
+    kept."""
+    from .digits.forms import parse_model_form, sweep
+    from .server import models, offline
+    network = lenet()
+    [(values, _)] = sweep(parse_model_form(dict(
+        model_name='lenet', dataset=dataset['id'], method='custom', custom_network=str(network),
+        batch_size='64', learning_rate='0.05', lr_policy='fixed', random_seed='1'))[0])
+    # the form counts whole epochs; the demo also takes a fraction of one
+    values.update(train_epochs=epochs, snapshot_interval=epochs)
+    job = models.create_job(store, values, 'lenet', 'demo', dataset, network)
+
+    def report(event, data):
+        if event == 'graph' and (data['phase'], data['name']) == ('val', 'accuracy'):
+            log('  epoch %g: val accuracy %.4f' % (data['epoch'], data['value']))
+    if offline.run_job(store, job, report) != 'Done':
+        raise CaffeError('the model job failed: %s' % job['error'])
+    return job
 
 
 def evaluate(deploy, weights, dataset):
@@ -121,22 +112,20 @@ def evaluate(deploy, weights, dataset):
 
 
 # What the demo writes into its folder (and --force removes first).
-OUTPUTS = ('digits', 'dataset', 'snapshots', 'train_val.prototxt', 'deploy.prototxt',
-           'solver.prototxt')
+OUTPUTS = ('digits', 'jobs', 'dataset', 'model')
 
 
 def prepare_folder(workdir, force):
     """Make ``workdir`` ready for a fresh demo: refuse one holding an
     earlier demo's files unless ``force``, which removes those files."""
     import shutil
-    from .errors import CaffeError
-    present = [name for name in OUTPUTS if os.path.exists(os.path.join(workdir, name))]
+    present = [name for name in OUTPUTS if os.path.lexists(os.path.join(workdir, name))]
     if present and not force:
         raise CaffeError('%s already holds an earlier demo (%s); give --force to build it '
                          'again from scratch, or another --dir' % (workdir, ', '.join(present)))
     for name in present:
         path = os.path.join(workdir, name)
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
         else:
             os.unlink(path)
@@ -146,28 +135,36 @@ def prepare_folder(workdir, force):
 def run(workdir, epochs=20, log=print, force=False):
     """The whole demo in ``workdir`` (see prepare_folder for ``force``);
     returns the test accuracy."""
-    from .tools import dataset as datasets
+    from .server import models
+    from .server.jobs import JobStore
     start = time.time()
     workdir = os.path.abspath(workdir)
     prepare_folder(workdir, force)
-    images, dataset = os.path.join(workdir, 'digits'), os.path.join(workdir, 'dataset')
+    images = os.path.join(workdir, 'digits')
+    store = JobStore(os.path.join(workdir, 'jobs'))
     log('[1/5] exporting %d scikit-learn digits as 28x28 PNGs into %s'
         % (export_digits(images), images))
-    log('[2/5] creating the dataset (train/val/test LMDBs, mean, labels) in %s' % dataset)
-    classes, items = datasets.scan_folder(images)
-    report = datasets.create_dataset(dataset, items, classes, width=28, height=28,
-                                     color=False, val_percent=10, test_percent=10,
-                                     encoding='png', seed=1)
-    log(datasets.summary(report, classes))
-    log('[3/5] writing LeNet prototxts into %s' % workdir)
-    paths = write_models(workdir, dataset)
-    log('[4/5] training %g epochs from %s' % (epochs, paths['solver']))
-    weights = train(paths['solver'], epochs)
+    log('[2/5] creating the dataset job (train/val/test LMDBs, mean, labels) in %s'
+        % store.jobs_dir)
+    dataset = dataset_job(store, images, log)
+    log('[3/5] making the LeNet model job (train_val, deploy and solver prototxt)')
+    log('[4/5] training it for %g epochs' % epochs)
+    model = model_job(store, dataset, epochs, log)
+    for name, job in (('dataset', dataset), ('model', model)):
+        os.symlink(os.path.join('jobs', job['id']), os.path.join(workdir, name))
+    folder = os.path.join(workdir, 'model')
+    weights = models.snapshot_path(model, store.path(model['id']))
     log('[5/5] classifying the held-out test images with %s' % weights)
-    accuracy, items, predicted, probs = evaluate(paths['deploy'], weights, dataset)
+    data = os.path.join(workdir, 'dataset')
+    accuracy, items, predicted, probs = evaluate(os.path.join(folder, 'deploy.prototxt'),
+                                                 weights, data)
     for (path, label), guess, p in list(zip(items, predicted, probs))[:5]:
         log('  %s: true %s, predicted %d (p=%.3f)' % (os.path.relpath(path, workdir), label,
                                                       guess, p[guess]))
     log('test accuracy: %.2f%% on %d held-out images (%.0f s in all)'
         % (100 * accuracy, len(items), time.time() - start))
+    log('the dataset and model are DIGITS jobs (%s = %s, %s = %s); open them with\n'
+        '  caffelite serve --jobs-dir %s --data-root %s'
+        % (os.path.join(workdir, 'dataset'), store.path(dataset['id']), folder,
+           store.path(model['id']), store.jobs_dir, images))
     return accuracy

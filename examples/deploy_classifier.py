@@ -7,7 +7,7 @@ the input is resized to the dataset's size, the size of its mean image
 usage: python deploy_classifier.py MODEL_JOB_DIR DATA_JOB_DIR IMAGE
 (MODEL_JOB_DIR holds deploy.prototxt and the snapshot_iter_N.caffemodel
 files, or a sub-folder of snapshots; DATA_JOB_DIR holds mean.jpg. After
-``caffelite demo``: caffelite-demo/snapshots caffelite-demo/dataset IMAGE)
+``caffelite demo``: caffelite-demo/model caffelite-demo/dataset IMAGE)
 """
 import sys
 

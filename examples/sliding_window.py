@@ -6,7 +6,7 @@ are loaded in color or gray as the net takes them (the demo's LeNet reads
 gray digits).
 
 usage: python sliding_window.py MODEL_JOB_DIR DATA_JOB_DIR IMAGE [TARGET_CLASS]
-(after ``caffelite demo``: caffelite-demo/snapshots caffelite-demo/dataset IMAGE,
+(after ``caffelite demo``: caffelite-demo/model caffelite-demo/dataset IMAGE,
 IMAGE a mosaic of 28 x 28 digits)
 """
 import sys

@@ -21,29 +21,36 @@ def test_demo_trains_lenet_to_97_percent(tmp_path):
     accuracy = demo.run(str(tmp_path / 'demo'), log=lines.append)
     assert accuracy >= 0.97, lines
     assert (tmp_path / 'demo' / 'dataset' / 'mean.jpg').exists()
-    assert list((tmp_path / 'demo' / 'snapshots').glob('*.caffemodel'))
+    assert list((tmp_path / 'demo' / 'model').glob('snapshot_iter_*.caffemodel'))
 
 
 def test_demo_command_one_epoch_reports_accuracy(tmp_path, capsys, monkeypatch):
     """One epoch (23 iterations) through the CLI verb: well above chance
-    (10%), the accuracy printed, exit status 0. Its folders then serve
-    ``caffelite classify --model`` and the course code as their docs say,
-    and a second run into the folder asks for --force."""
+    (10%), the accuracy printed, exit status 0. The dataset and the model
+    are DIGITS jobs that ``caffelite serve`` lists (the command printed);
+    the model job serves ``caffelite classify --model`` and the course code
+    as their docs say, and a second run into the folder asks for --force."""
+    from caffelite.server.jobs import JobStore
     work = tmp_path / 'demo'
     assert main(['demo', '--dir', str(work), '--epochs', '1']) == 0
     out = capsys.readouterr().out
     accuracy = float(re.search(r'test accuracy: ([\d.]+)% on 180 held-out images', out).group(1))
     assert accuracy >= 50, out
-    snapshots = work / 'snapshots'
-    assert (snapshots / 'lenet_iter_23.caffemodel').exists()
-    for name in ('deploy.prototxt', 'labels.txt', 'mean.binaryproto', 'mean.jpg'):
-        assert (snapshots / name).exists(), name      # the model folder of the snapshots
+    assert 'caffelite serve --jobs-dir %s' % (work / 'jobs') in out
+    store = JobStore(str(work / 'jobs'))
+    assert not store.load_all()
+    assert sorted((j['type'], j['status']) for j in store.list()) == [
+        ('dataset', 'Done'), ('model', 'Done')]
+    snapshots = work / 'model'
+    assert (snapshots / 'snapshot_iter_23.caffemodel').exists()
+    for name in ('deploy.prototxt', 'train_val.prototxt', 'solver.prototxt', 'original.prototxt',
+                 'caffe_output.log', 'labels.txt', 'mean.binaryproto', 'mean.jpg'):
+        assert (snapshots / name).exists(), name      # DIGITS' model job folder
     digit = sorted((work / 'digits' / '3').iterdir())[0]
-    for model in (work, snapshots):
-        assert main(['classify', '--model', str(model), '--json', '--top-k', '1',
-                     str(digit)]) == 0
-        [result] = json.loads(capsys.readouterr().out)
-        assert result['predictions'][0]['label'] in [str(k) for k in range(10)]
+    assert main(['classify', '--model', str(snapshots), '--json', '--top-k', '1',
+                 str(digit)]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result['predictions'][0]['label'] in [str(k) for k in range(10)]
     examples = pathlib.Path(__file__).resolve().parents[1] / 'examples'
     deploy = runpy.run_path(str(examples / 'deploy_classifier.py'), run_name='not_main')
     prediction = deploy['main'](str(snapshots), str(work / 'dataset'), str(digit))

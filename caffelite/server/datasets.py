@@ -29,13 +29,13 @@ def new_dataset_facts(values, image_folder):
                 resize_mode=values['resize_mode'], encoding=values['encoding'])
 
 
-def create_job(store, values, user, image_folder):
+def create_job(store, values, user, image_folder, seed=0):
     """Register a dataset job of dataset form ``values`` reading
-    ``image_folder`` (not yet run)."""
+    ``image_folder`` (not yet run); ``seed`` drives the split's shuffle."""
     job_id = store.reserve()
     try:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, **new_dataset_facts(values, image_folder))
+                           form=values, seed=seed, **new_dataset_facts(values, image_folder))
         return store.add(job_id, job)
     except BaseException:
         store.discard(job_id)

@@ -119,7 +119,8 @@ def build_dataset(job_dir):
     report = dataset.create_dataset(
         build, items, classes, form['resize_width'], form['resize_height'],
         form['resize_channels'] == '3', form['resize_mode'], form['folder_pct_val'],
-        form['folder_pct_test'], form['encoding'], progress=ProgressLog(len(items)))
+        form['folder_pct_test'], form['encoding'], seed=job.get('seed', 0),
+        progress=ProgressLog(len(items)))
     for name in os.listdir(build):
         os.replace(os.path.join(build, name), os.path.join(job_dir, name))
     os.rmdir(build)
