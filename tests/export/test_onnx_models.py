@@ -3,6 +3,7 @@ Runtime against Caffe's recorded blobs, and against caffelite), every
 model-zoo deploy net with synthetic weights (the heavy ones at reduced
 size), the real LeNet on real digits, and legacy V0/V1 nets."""
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -180,3 +181,17 @@ def test_detectnet_deploy_with_clustering_after_onnx_runtime(tmp_path):
     expected = net.forward(data=image)['bbox-list']
     assert expected[0, 0, 4] > np.log(2)     # a box grouped from several proposals
     np.testing.assert_allclose(boxes, expected, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_detectnet_zoo_deploy_exports_with_its_clustering_tail(tmp_path):
+    """The zoo's full DetectNet deploy net (GoogLeNet trunk at 1248x384)
+    with synthetic weights: exported with its clustering left to
+    postprocess, and equal to caffelite through ONNX Runtime."""
+    from caffelite.export import to_onnx
+    from caffelite.resources import shipped_dir
+    deploy = pathlib.Path(shipped_dir('model_zoo', 'manifest.json')) / 'detectnet' / 'deploy.prototxt'
+    net = caffelite.Net(str(deploy), caffelite.TEST)
+    synthetic_weights(net)
+    model = to_onnx(net, tmp_path / 'detectnet.onnx', python_tail=True, check=True)
+    assert {o.name for o in model.graph.output} == {'coverage', 'bboxes'}
