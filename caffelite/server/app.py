@@ -106,6 +106,7 @@ def routes():
     j, d, m = views_jobs, views_datasets, views_models
     table = [
         ('/', j.index, ['GET']), ('/index.json', j.index, ['GET']),
+        ('/completed_jobs.json', j.completed_jobs, ['GET']),
         ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),

@@ -53,6 +53,11 @@ def test_dataset_job_in_digits_layout(server, dataset):
     assert d['distribution']['val'] == [7, 7, 7]
     listed = server.client.get('/index.json').json()['datasets']
     assert dataset in [j['id'] for j in listed]
+    # DIGITS' home page list: running jobs apart, finished ones by kind
+    completed = server.client.get('/completed_jobs.json').json()
+    assert set(completed) == {'running', 'datasets', 'models', 'pretrained_models'}
+    assert dataset in [j['id'] for j in completed['datasets']]
+    assert dataset not in [j['id'] for j in completed['running']]
 
 
 def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_path):
