@@ -135,7 +135,7 @@ def prepare_folder(workdir, force):
 def run(workdir, epochs=20, log=print, force=False):
     """The whole demo in ``workdir`` (see prepare_folder for ``force``);
     returns the test accuracy."""
-    from .server import models
+    from .model_folder import latest_snapshot
     from .server.jobs import JobStore
     start = time.time()
     workdir = os.path.abspath(workdir)
@@ -153,7 +153,7 @@ def run(workdir, epochs=20, log=print, force=False):
     for name, job in (('dataset', dataset), ('model', model)):
         os.symlink(os.path.join('jobs', job['id']), os.path.join(workdir, name))
     folder = os.path.join(workdir, 'model')
-    weights = models.snapshot_path(model, store.path(model['id']))
+    weights = latest_snapshot(folder)
     log('[5/5] classifying the held-out test images with %s' % weights)
     data = os.path.join(workdir, 'dataset')
     accuracy, items, predicted, probs = evaluate(os.path.join(folder, 'deploy.prototxt'),

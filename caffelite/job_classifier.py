@@ -9,30 +9,17 @@ and ``mean.jpg``. Images are resized (squashed) to the net input, put in
 Caffe's BGR 0-255 layout, the mean image or pixel is subtracted, and the
 softmax output gives the top-k labels.
 """
-import glob
 import os
-import re
 
 import numpy as np
 
 from . import io
 from .codec import load_mean
 from .errors import CaffeError
+from .model_folder import latest_snapshot
 from .net import TEST, Net
 from .textfile import read_lines
 from .images import IMAGE_EXTENSIONS
-
-
-def latest_snapshot(folder):
-    """The .caffemodel of the highest iteration in ``folder`` or, when it
-    has none, in its sub-folders (where ``caffelite train`` and the demo put
-    them when the snapshot_prefix names one, e.g. ``snapshots/lenet``)."""
-    found = (glob.glob(os.path.join(folder, '*.caffemodel'))
-             or glob.glob(os.path.join(folder, '*', '*.caffemodel')))
-    if not found:
-        raise CaffeError('no .caffemodel in %s or its sub-folders' % folder)
-    iteration = lambda p: int((re.findall(r'_iter_(\d+)', p) or ['-1'])[-1])
-    return max(found, key=lambda p: (iteration(p), os.path.getmtime(p)))
 
 
 def resolve_model(model, weights=None, mean=None, labels=None):

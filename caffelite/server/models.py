@@ -13,6 +13,7 @@ from ..codec import load_mean
 from ..digits import networks, solver as digits_solver, split
 from ..digits.forms import lr_policy, parse_network_text, pretrained_paths
 from ..errors import CaffeError
+from ..model_folder import snapshot_files
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
@@ -23,7 +24,6 @@ from .worker import error_of
 ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt',
                                        'deploy.prototxt', 'solver.prototxt')
 LOG_FILE = 'caffe_output.log'
-SNAPSHOT = re.compile(r'^snapshot_iter_(\d+)\.(caffemodel|solverstate)$')
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
 # Where a resumed run starts: Caffe's restore line, or ours when there is no
 # solverstate to restore.
@@ -138,16 +138,11 @@ def network_for(values, store):
 
 def snapshots(job, job_dir):
     """[(path, epoch)] of a model job's .caffemodel snapshots, by iteration."""
-    found = []
-    if not job.get('max_iter') or not os.path.isdir(job_dir):
-        return found
-    for name in os.listdir(job_dir):
-        m = SNAPSHOT.match(name)
-        if m and m.group(2) == 'caffemodel':
-            found.append((int(m.group(1)), os.path.join(job_dir, name)))
+    if not job.get('max_iter'):
+        return []
     return [(path, digits_solver.snapshot_epoch(it, job['max_iter'],
                                                 job['form']['train_epochs']))
-            for it, path in sorted(found)]
+            for it, path in snapshot_files(job_dir)]
 
 
 def snapshot_path(job, job_dir, epoch=None):
@@ -166,12 +161,7 @@ def snapshot_path(job, job_dir, epoch=None):
 
 def solverstates(job_dir):
     """[(iteration, path)] of the .solverstate files, oldest first."""
-    found = []
-    for name in os.listdir(job_dir):
-        m = SNAPSHOT.match(name)
-        if m and m.group(2) == 'solverstate':
-            found.append((int(m.group(1)), os.path.join(job_dir, name)))
-    return sorted(found)
+    return snapshot_files(job_dir, 'solverstate')
 
 
 def prune_solverstates(job_dir, newest):
