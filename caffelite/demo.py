@@ -105,7 +105,7 @@ def evaluate(deploy, weights, dataset):
                                os.path.join(dataset, 'labels.txt'))
     with open(os.path.join(dataset, 'test.txt')) as f:
         items = [line.rsplit(' ', 1) for line in f.read().splitlines() if line.strip()]
-    probs = classifier.probabilities([classifier.preprocess(path) for path, _ in items])
+    probs = classifier.probabilities([classifier.load(path) for path, _ in items])
     labels = np.array([int(label) for _, label in items])
     predicted = probs.argmax(axis=1)
     return float((predicted == labels).mean()), items, predicted, probs
