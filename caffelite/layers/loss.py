@@ -50,6 +50,13 @@ class LossLayer(Layer):
             value = 1
         return max(1.0, float(value))
 
+    def rows_and_labels(self, bottom):
+        """(the predictions as an N x K matrix, the N int64 labels, row
+        indices 0..N-1): what a per-item loss picks each label's entry with."""
+        x = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
+        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
+        return x, labels, self.xp.arange(x.shape[0])
+
     def ignore_label(self):
         p = self.layer_param.loss_param
         return p.ignore_label if p.HasField('ignore_label') else None
@@ -295,10 +302,9 @@ class HingeLossLayer(LossLayer):
     exact_num_bottom = 2
 
     def _margins(self, bottom):
-        x = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
-        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
+        x, labels, rows = self.rows_and_labels(bottom)
         sign = self.xp.ones(x.shape, np.float32)
-        sign[self.xp.arange(x.shape[0]), labels] = -1
+        sign[rows, labels] = -1
         return self.xp.maximum(0, 1 + sign * x), sign
 
     def forward(self, bottom, top):
@@ -324,9 +330,7 @@ class MultinomialLogisticLossLayer(LossLayer):
     exact_num_bottom = 2
 
     def _picked(self, bottom):
-        p = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
-        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
-        rows = self.xp.arange(p.shape[0])
+        p, labels, rows = self.rows_and_labels(bottom)
         return self.xp.maximum(p[rows, labels], LOG_THRESHOLD), rows, labels
 
     def forward(self, bottom, top):
