@@ -32,14 +32,10 @@ def new_dataset_facts(values, image_folder):
 def create_job(store, values, user, image_folder, seed=0):
     """Register a dataset job of dataset form ``values`` reading
     ``image_folder`` (not yet run); ``seed`` drives the split's shuffle."""
-    job_id = store.reserve()
-    try:
+    with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
                            form=values, seed=seed, **new_dataset_facts(values, image_folder))
         return store.add(job_id, job)
-    except BaseException:
-        store.discard(job_id)
-        raise
 
 
 def worker_argv(job_dir):

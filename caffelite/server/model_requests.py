@@ -10,17 +10,14 @@ from starlette.exceptions import HTTPException
 from ..errors import CaffeError
 from .security import resolve_server_path
 from .views_jobs import get_job, server
-from .web import read_form
+from .web import job_id_from, read_form
 
 MAX_CLASSIFY_PIXELS = 64 << 20
 
 
 def model_job(request, fields):
     """The model job named by the form's ``job_id`` or the route."""
-    job_id = fields.get('job_id') or request.path_params.get('job_id')
-    if not job_id:
-        raise HTTPException(400, 'job_id is a required field')
-    return get_job(request, job_id, 'model')
+    return get_job(request, job_id_from(request, fields), 'model')
 
 
 def epoch_field(fields, name='snapshot_epoch'):

@@ -79,9 +79,8 @@ def create_job(store, values, name, user, dataset_job, network, weights=(), sour
     """Reserve, write and register one model job of model form ``values``
     (not yet run): its original.prototxt and, when the dataset is done, the
     other prototxt files."""
-    job_id = store.reserve()
-    job_dir = store.path(job_id)
-    try:
+    with store.reserved() as job_id:
+        job_dir = store.path(job_id)
         job = jobs.new_job('model', name, user, values['group_name'], form=values,
                            dataset_id=dataset_job['id'], pretrained_model=list(weights),
                            source_job_id=source, lr_policy=lr_policy(values))
@@ -92,9 +91,6 @@ def create_job(store, values, name, user, dataset_job, network, weights=(), sour
             write_model_files(job, job_dir, network, dataset_job,
                               store.path(dataset_job['id']), gpu)
         return store.add(job_id, job)
-    except BaseException:
-        store.discard(job_id)
-        raise
 
 
 def read_network(path):

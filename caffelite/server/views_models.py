@@ -201,9 +201,8 @@ async def to_pretrained(request):
     except CaffeError as e:
         raise HTTPException(400, str(e)) from None
     dataset = state.store.get(job['dataset_id'])
-    job_id = state.store.reserve()
-    folder = state.store.path(job_id)
-    try:
+    with state.store.reserved() as job_id:
+        folder = state.store.path(job_id)
         shutil.copyfile(weights, os.path.join(folder, 'model.caffemodel'))
         shutil.copyfile(state.store.path(job['id'], models.ORIGINAL),
                         os.path.join(folder, models.ORIGINAL))
@@ -213,9 +212,6 @@ async def to_pretrained(request):
                                    image_dims=dataset['image_dims'],
                                    resize_mode=dataset['resize_mode'], source_job_id=job['id'],
                                    snapshot=os.path.basename(weights))
-    except BaseException:
-        state.store.discard(job_id)
-        raise
     return pretrained.answer(request, state, made)
 
 
