@@ -26,7 +26,7 @@ from .errors import CaffeError
 from .images import IMAGE_EXTENSIONS
 from .model_folder import latest_snapshot
 from .net import TEST, Net
-from .textfile import read_lines
+from .textfile import read_labels
 
 MEAN_USES = ('image', 'pixel', 'none')
 
@@ -145,8 +145,7 @@ class JobClassifier:
         shape = self.net.blobs[self.input].shape
         self.image_dims = tuple(image_dims or (shape[2], shape[3], shape[1]))
         self.resize_mode = resize_mode
-        self.labels = [line.strip() for line in read_lines(labels) if line.strip()] \
-            if labels else []
+        self.labels = read_labels(labels) if labels else []
         self.transformer = io.Transformer({self.input: (1,) + tuple(shape[1:])})
         self.transformer.set_transpose(self.input, (2, 0, 1))
         if shape[1] == 3:

@@ -10,6 +10,7 @@ import os
 import re
 import time
 
+from .. import textfile
 from ..tools.dataset import SPLITS
 from . import jobs
 from .executor import worker_command
@@ -43,8 +44,7 @@ def worker_argv(job_dir):
 
 
 def read_labels(job_dir):
-    with open(os.path.join(job_dir, LABELS_FILE), encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
+    return textfile.read_labels(os.path.join(job_dir, LABELS_FILE))
 
 
 def finished_facts(job_dir):
