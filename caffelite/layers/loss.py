@@ -231,9 +231,9 @@ class AccuracyLayer(Layer):
         self.check(not any(propagate_down), 'Accuracy has no gradient')
 
 
-@register('EuclideanLoss')
-class EuclideanLossLayer(LossLayer):
-    """sum((a - b)^2) / (2 N); both bottoms get gradients."""
+class PairLossLayer(LossLayer):
+    """Base of the losses of a prediction a against a target b of the same
+    count, both of which get gradients (Euclidean, DetectNet's L1)."""
     exact_num_bottom = 2
 
     def allow_force_backward(self, bottom_index):
@@ -241,19 +241,38 @@ class EuclideanLossLayer(LossLayer):
 
     def reshape(self, bottom, top):
         super().reshape(bottom, top)
-        self.check(bottom[0].count == bottom[1].count, 'inputs must have the same dimension')
+        self.check(bottom[0].count == bottom[1].count,
+                   'inputs must have the same dimension (%s vs %s)'
+                   % (bottom[0].shape, bottom[1].shape))
 
-    def forward(self, bottom, top):
-        self.diff = bottom[0].xdata - bottom[1].xdata.reshape(bottom[0].shape)
-        n = bottom[0].shape[0] if bottom[0].num_axes else 1
-        top[0].xdata[...] = (self.diff * self.diff).sum() / np.float32(2 * n)
+    def difference(self, bottom):
+        """a - b, in a's shape."""
+        return bottom[0].xdata - bottom[1].xdata.reshape(bottom[0].shape)
 
-    def backward(self, top, propagate_down, bottom):
-        n = bottom[0].shape[0] if bottom[0].num_axes else 1
+    @staticmethod
+    def batch(bottom):
+        """N, a's first axis (1 for a scalar)."""
+        return bottom[0].shape[0] if bottom[0].num_axes else 1
+
+    def backward_pair(self, top, propagate_down, bottom, gradient):
+        """a's gradient ``gradient`` * loss weight / N, b's its negative."""
+        n = np.float32(self.batch(bottom))
         for i, sign in ((0, 1), (1, -1)):
             if propagate_down[i]:
-                scale = sign * self.loss_weight(top) / np.float32(n)
-                bottom[i].xdiff[...] = (scale * self.diff).reshape(bottom[i].shape)
+                scale = sign * self.loss_weight(top) / n
+                bottom[i].xdiff[...] = (scale * gradient).reshape(bottom[i].shape)
+
+
+@register('EuclideanLoss')
+class EuclideanLossLayer(PairLossLayer):
+    """sum((a - b)^2) / (2 N)."""
+
+    def forward(self, bottom, top):
+        self.diff = self.difference(bottom)
+        top[0].xdata[...] = (self.diff * self.diff).sum() / np.float32(2 * self.batch(bottom))
+
+    def backward(self, top, propagate_down, bottom):
+        self.backward_pair(top, propagate_down, bottom, self.diff)
 
 
 @register('SigmoidCrossEntropyLoss')
