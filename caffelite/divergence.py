@@ -4,13 +4,22 @@ infinity, else the first, in backward order, whose gradient (of a bottom
 or of a parameter) does."""
 import numpy as np
 
+from . import backend
 from .backend import to_host
 
 
-def _finite(array):
-    # A float64 sum is non-finite exactly when an element is (float32
-    # values cannot overflow it), and needs no boolean temporary.
-    return bool(np.isfinite(float(array.sum(dtype=np.float64))))
+def finite(array):
+    """Whether every element of ``array`` (NumPy or CuPy) is finite.
+
+    The dot product of the array with itself (one BLAS pass, no
+    temporary) is finite when every element is, and NaN or infinite when
+    one is not, or when the squares overflow: only then are the elements
+    tested one by one."""
+    flat = array.reshape(-1)
+    xp = backend.array_module(flat)
+    with np.errstate(over='ignore', invalid='ignore'):
+        square = xp.dot(flat, flat)
+    return bool(xp.isfinite(square)) or bool(xp.isfinite(flat).all())
 
 
 def first_non_finite(net):
@@ -19,7 +28,7 @@ def first_non_finite(net):
     for i, layer in enumerate(net.layers):
         for blob_id in net._top_ids[i]:
             blob = net._blobs[blob_id]
-            if blob.count and not _finite(blob.xdata):
+            if blob.count and not finite(blob.xdata):
                 return "layer '%s' (%s) output '%s' (%s)" % (
                     layer.name, layer.type, net._blob_names[blob_id], _kinds(blob.xdata))
     for i in reversed(range(len(net.layers))):
@@ -27,20 +36,15 @@ def first_non_finite(net):
         if not net._layer_need_backward[i]:
             continue
         for k, param in enumerate(layer.blobs):
-            if param.count and not _finite(param.xdiff):
+            if param.count and not finite(param.xdiff):
                 return "layer '%s' (%s) gradient of param %d (%s)" % (
                     layer.name, layer.type, k, _kinds(param.xdiff))
         for j, blob_id in enumerate(net._bottom_ids[i]):
             blob = net._blobs[blob_id]
-            if net._bottom_need_backward[i][j] and blob.count and not _finite(blob.xdiff):
+            if net._bottom_need_backward[i][j] and blob.count and not finite(blob.xdiff):
                 return "layer '%s' (%s) gradient of bottom '%s' (%s)" % (
                     layer.name, layer.type, net._blob_names[blob_id], _kinds(blob.xdiff))
     return None
-
-
-def all_finite(blobs, field='xdiff'):
-    """Whether every blob's ``field`` array is finite."""
-    return all(_finite(getattr(blob, field)) for blob in blobs if blob.count)
 
 
 def _kinds(array):

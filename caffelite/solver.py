@@ -4,7 +4,7 @@
 ``iter_size`` forward/backward passes, smoothed loss, display, update,
 snapshots) and SGDSolver::ApplyUpdate (learning-rate policy, gradient
 clipping, normalization, L1/L2 regularization); subclasses only differ in
-``compute_update`` and in how many history blobs they keep.
+``update_rule`` and in how many history blobs they keep.
 """
 import logging
 import math
@@ -454,11 +454,14 @@ class Solver:
             log.info('Iteration %d, lr = %g', self.iter, rate)
             self._emit(phase='lr', iter=self.iter, lr=float(rate))
         self._clip_gradients()
+        finite = True
         for i, blob in enumerate(self.net.learnable_params):
             self._normalize(blob)
-            self._regularize(i, blob)
-            self.compute_update(i, blob, rate * self.net.params_lr[i])
-        if not divergence.all_finite(self.net.learnable_params):
+            rule, histories, scalars = self.update_rule(i, rate * self.net.params_lr[i])
+            if blob.count:
+                finite &= updates.update(blob.xdiff, blob.xdata, histories, rule, scalars,
+                                         *self._decay(i))
+        if not finite:
             self._diverged('the weight update is not finite')
         for blob in self.net.learnable_params:
             blob.xdata[...] -= blob.xdiff
@@ -479,20 +482,21 @@ class Solver:
         if self.param.iter_size > 1:
             blob.xdiff[...] *= np.float32(1.0 / self.param.iter_size)
 
-    def _regularize(self, i, blob):
+    def _decay(self, i):
+        """(weight decay, regularization type) of learnable param ``i``."""
         decay = self.param.weight_decay * self.net.params_weight_decay[i]
-        if not decay:
-            return
         kind = self.param.regularization_type
-        if kind not in ('L1', 'L2'):
+        if decay and kind not in ('L1', 'L2'):
             raise CaffeError('unknown regularization_type %r' % kind)
-        updates.regularize(blob.xdiff, blob.xdata, decay, kind)
+        return decay, kind
 
     def history_of(self, i, k=0):
         """History blob ``k`` (0 or 1) of learnable param ``i``."""
         return self.history[k * len(self.net.learnable_params) + i]
 
-    def compute_update(self, i, blob, local_rate):
+    def update_rule(self, i, local_rate):
+        """(rule op of caffelite.ops.solver_updates, its history arrays, its
+        scalars) that turn param ``i``'s regularized gradient into its step."""
         raise NotImplementedError
 
     # --- snapshots ---------------------------------------------------------
@@ -565,17 +569,16 @@ class Solver:
 class SGDSolver(Solver):
     """Momentum SGD: history = momentum * history + rate * diff."""
 
-    def compute_update(self, i, blob, local_rate):
-        updates.sgd(blob.xdiff, self.history_of(i).xdata, self.param.momentum, local_rate)
+    def update_rule(self, i, local_rate):
+        return updates.sgd, [self.history_of(i).xdata], (self.param.momentum, local_rate)
 
 
 @_solver('Nesterov')
 class NesterovSolver(Solver):
     """Nesterov momentum: step by (1 + m) * h_new - m * h_old."""
 
-    def compute_update(self, i, blob, local_rate):
-        updates.nesterov(blob.xdiff, self.history_of(i).xdata, self.param.momentum,
-                         local_rate)
+    def update_rule(self, i, local_rate):
+        return updates.nesterov, [self.history_of(i).xdata], (self.param.momentum, local_rate)
 
 
 class _NoMomentumSolver(Solver):
@@ -589,8 +592,8 @@ class _NoMomentumSolver(Solver):
 class AdaGradSolver(_NoMomentumSolver):
     """history += diff^2; step = rate * diff / (sqrt(history) + delta)."""
 
-    def compute_update(self, i, blob, local_rate):
-        updates.adagrad(blob.xdiff, self.history_of(i).xdata, self.param.delta, local_rate)
+    def update_rule(self, i, local_rate):
+        return updates.adagrad, [self.history_of(i).xdata], (self.param.delta, local_rate)
 
 
 @_solver('RMSProp')
@@ -602,9 +605,9 @@ class RMSPropSolver(_NoMomentumSolver):
         if not 0 <= self.param.rms_decay <= 1:
             raise CaffeError('rms_decay must be in [0, 1]')
 
-    def compute_update(self, i, blob, local_rate):
-        updates.rmsprop(blob.xdiff, self.history_of(i).xdata, self.param.rms_decay,
-                        self.param.delta, local_rate)
+    def update_rule(self, i, local_rate):
+        return (updates.rmsprop, [self.history_of(i).xdata],
+                (self.param.rms_decay, self.param.delta, local_rate))
 
 
 @_solver('AdaDelta')
@@ -612,9 +615,9 @@ class AdaDeltaSolver(Solver):
     """AdaDelta: a second history set holds the squared updates."""
     history_sets = 2
 
-    def compute_update(self, i, blob, local_rate):
-        updates.adadelta(blob.xdiff, self.history_of(i, 0).xdata, self.history_of(i, 1).xdata,
-                         self.param.momentum, self.param.delta, local_rate)
+    def update_rule(self, i, local_rate):
+        return (updates.adadelta, [self.history_of(i, 0).xdata, self.history_of(i, 1).xdata],
+                (self.param.momentum, self.param.delta, local_rate))
 
 
 @_solver('Adam')
@@ -622,12 +625,12 @@ class AdamSolver(Solver):
     """Adam with Caffe's bias correction folded into the rate."""
     history_sets = 2
 
-    def compute_update(self, i, blob, local_rate):
+    def update_rule(self, i, local_rate):
         b1, b2 = self.param.momentum, self.param.momentum2
         t = self.iter + 1
         corrected = local_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        updates.adam(blob.xdiff, self.history_of(i, 0).xdata, self.history_of(i, 1).xdata,
-                     b1, b2, self.param.delta, corrected)
+        return (updates.adam, [self.history_of(i, 0).xdata, self.history_of(i, 1).xdata],
+                (b1, b2, self.param.delta, corrected))
 
 
 def solver_types():

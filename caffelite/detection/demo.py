@@ -144,10 +144,10 @@ def run(workdir, sizes=None, log=print):
     log('[3/5] DetectNet-style train_val, deploy and solver in %s' % workdir)
     log('[4/5] caffelite train -solver %s' % paths['solver'])
     trained = time.time()
-    get_solver(paths['solver']).solve()
+    solver = get_solver(paths['solver'])
+    solver.solve()
     seconds = time.time() - trained
-    weights = os.path.join(workdir, 'snapshots', 'detectnet_iter_%d.caffemodel'
-                           % sizes['iterations'])
+    weights = solver.last_snapshot
     image_dir, label_dir = splits['test']
     names = sorted(os.listdir(image_dir))
     found = detect(paths['deploy'], weights, image_dir, names)

@@ -114,14 +114,16 @@ class Layer:
     def xp(self):
         return backend.xp()
 
-    def over_batch(self, num, elements, fn):
+    def over_batch(self, num, elements, fn, size=0):
         """fn(batch slice) over a batch of ``num``: on the CPU in parts that
         threads share when the work (``elements`` elementwise operations)
-        is large (caffelite.threads.over_batch); on the GPU at once."""
+        is large, and whose share of the largest array (of ``size``
+        elements) stays in the cache (caffelite.threads.over_batch); on the
+        GPU at once."""
         if self.xp is not np:
             fn(slice(None))
             return
-        threads.over_batch(num, elements, fn)
+        threads.over_batch(num, elements, fn, size)
 
     def over_elements(self, size, fn):
         """fn(slice) over flat elementwise work of ``size``: on the CPU in

@@ -49,7 +49,7 @@ class LRNLayer(Layer):
                 y_part, self.scale[s] = lrn_op.lrn_across_forward(x[s], self.size, self.alpha,
                                                                   self.beta, self.k)
             y[s] = y_part
-        self.over_batch(x.shape[0], self._work(x), part)
+        self.over_batch(x.shape[0], self._work(x), part, x.size)
 
     def backward(self, top, propagate_down, bottom):
         if not propagate_down[0]:
@@ -60,7 +60,7 @@ class LRNLayer(Layer):
 
         def part(s):
             dx[s] = grad(x[s], y[s], self.scale[s], dy[s], self.size, self.alpha, self.beta)
-        self.over_batch(x.shape[0], self._work(x), part)
+        self.over_batch(x.shape[0], self._work(x), part, x.size)
 
 
 @register('BatchNorm')

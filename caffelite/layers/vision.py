@@ -437,34 +437,45 @@ class _Pooler:
     def _host(self):
         return self.layer.xp is np
 
-    def _in_parts(self, shape, fn, dtype=np.float32):
-        """A host array of ``shape`` (batch first) filled part by part:
-        out[part] = fn(part)."""
-        out = np.empty(shape, dtype)
-        work = math.prod(shape) * math.prod(self.window.kernel)
+    def _in_parts(self, outputs, fn, size):
+        """Fill the host arrays ``outputs`` (batch first, the first one
+        sizing the work) part by part: fn(part) returns their values there
+        (a tuple when there are several). ``size``: the elements of the
+        input (Layer.over_batch's cache-sized parts)."""
+        work = outputs[0].size * math.prod(self.window.kernel)
 
         def part(s):
-            out[s] = fn(s)
-        self.layer.over_batch(shape[0], work, part)
-        return out
+            values = fn(s)
+            for out, value in zip(outputs, values if len(outputs) > 1 else (values,)):
+                out[s] = value
+        self.layer.over_batch(outputs[0].shape[0], work, part, size)
 
     def forward(self, x):
         """(N, C, H, W) -> (N, C, oh, ow)."""
         top_shape = x.shape[:2] + self.out
         if self.method == MAX:
-            # On the host, mask() derives the mask from (x, top) only when
-            # asked for; the GPU kernel writes both in one pass.
+            # On the host a training forward derives the mask too, from
+            # the same phase split; otherwise mask() derives it from
+            # (x, top) when asked for. The GPU kernel writes both in one pass.
             self._x = x
-            if self._host():
-                self._top, self._mask = self._in_parts(top_shape, lambda s: pool_op.max_forward(
-                    x[s], self.window, self.out)[0]), None
+            if self._host() and self.train:
+                self._top, self._mask = np.empty(top_shape, np.float32), np.empty(top_shape,
+                                                                                  np.int32)
+                self._in_parts([self._top, self._mask], lambda s: pool_op.max_forward(
+                    x[s], self.window, self.out, with_mask=True), x.size)
+            elif self._host():
+                self._top, self._mask = np.empty(top_shape, np.float32), None
+                self._in_parts([self._top], lambda s: pool_op.max_forward(
+                    x[s], self.window, self.out)[0], x.size)
             else:
                 self._top, self._mask = pool_op.max_forward(x, self.window, self.out)
             return self._top
         if self.method == AVE:
             if self._host():
-                return self._in_parts(top_shape, lambda s: pool_op.ave_forward(
-                    x[s], self.window, self.out))
+                top = np.empty(top_shape, np.float32)
+                self._in_parts([top], lambda s: pool_op.ave_forward(x[s], self.window, self.out),
+                               x.size)
+                return top
             return pool_op.ave_forward(x, self.window, self.out)
         if not self.train:
             return pool_op.stochastic_forward_test(x, self.window, self.out)
@@ -477,28 +488,32 @@ class _Pooler:
         """Input index (row * W + col) each output came from (-1: none):
         MAX's argmax or the stochastic sample of the last forward."""
         if self._mask is None:
-            self._mask = self._in_parts(self._top.shape, lambda s: pool_op.max_mask(
-                self._x[s], self._top[s], self.window), np.int32)
+            self._mask = np.empty(self._top.shape, np.int32)
+            self._in_parts([self._mask], lambda s: pool_op.max_mask(self._x[s], self._top[s],
+                                                                    self.window), self._x.size)
         return self._mask
 
-    def backward(self, dy, x_shape):
-        """(N, C, oh, ow) top diff -> (N, C, H, W) bottom diff."""
+    def backward(self, dy, dx):
+        """(N, C, oh, ow) top diff -> (N, C, H, W) bottom diff ``dx``."""
         window = self.window
         if self.method == STOCHASTIC:
             if not self.train:
                 raise CaffeError('stochastic pooling has no backward in the TEST phase')
             window = window._replace(pad=(0, 0))
         mask = self.mask() if self.method != AVE else None
-
-        def part(s):
-            part_dy = dy[s]
-            shape = part_dy.shape[:1] + tuple(x_shape[1:])
-            if self.method == AVE:
-                return pool_op.ave_backward(part_dy, shape, window)
-            return pool_op.max_backward(part_dy, mask[s], shape, window)
+        if self.method == AVE:
+            part = lambda s: pool_op.ave_backward(dy[s], dx[s].shape, window)
+            if self._host():
+                self._in_parts([dx], part, dx.size)
+            else:
+                dx[...] = part(slice(None))
+            return
         if self._host():
-            return self._in_parts(tuple(x_shape), part)
-        return part(slice(None))
+            # Written in place, part by part: the scatter-add needs no copy.
+            self.layer.over_batch(dx.shape[0], dx.size, lambda s: pool_op.max_backward(
+                dy[s], mask[s], dx[s].shape, window, dx[s]), dx.size)
+        else:
+            pool_op.max_backward(dy, mask, dx.shape, window, dx)
 
 
 @register('Pooling')
@@ -547,7 +562,7 @@ class PoolingLayer(Layer):
     def backward(self, top, propagate_down, bottom):
         if propagate_down[0]:
             try:
-                bottom[0].xdiff[...] = self.pooler.backward(top[0].xdiff, bottom[0].shape)
+                self.pooler.backward(top[0].xdiff, bottom[0].xdiff)
             except CaffeError as e:
                 self.fail(str(e))
 
@@ -600,10 +615,13 @@ class SPPLayer(Layer):
             return
         n, c = bottom[0].shape[:2]
         dy = top[0].xdiff.reshape(n, -1)
-        dx, start = 0, 0
-        for q in self.levels:
+        dx = bottom[0].xdiff
+        level_dx = self.xp.empty_like(dx)
+        start = 0
+        for i, q in enumerate(self.levels):
             size = c * q.out[0] * q.out[1]
             part = self.xp.ascontiguousarray(dy[:, start:start + size]).reshape((n, c) + q.out)
-            dx = dx + q.backward(part, bottom[0].shape)
+            q.backward(part, level_dx if i else dx)
+            if i:
+                dx += level_dx
             start += size
-        bottom[0].xdiff[...] = dx

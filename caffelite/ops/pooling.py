@@ -41,9 +41,10 @@ def _phase_range(phase, stride, pad, size, length):
 
 def _phase_shape(x_shape, kernel, stride, out):
     """Shape (sh, sw, N, C, Hq, Wq) of a phase-split array: long enough
-    for the last window's last tap."""
-    return tuple(stride) + tuple(x_shape[:2]) + tuple(
-        (k - 1) // s + o for k, s, o in zip(kernel, stride, out))
+    for the last window's last tap, and one row more, which keeps every
+    tap's run of whole phase rows (_flat_taps) inside it."""
+    hq, wq = ((k - 1) // s + o for k, s, o in zip(kernel, stride, out))
+    return tuple(stride) + tuple(x_shape[:2]) + (hq + 1, wq)
 
 
 def _phase_split(x, window, out, fill):
@@ -88,6 +89,36 @@ def _taps(phases, kernel, stride, out):
             yield i * kernel[1] + j, phases[i % stride[0], j % stride[1], :, :, rows, cols]
 
 
+def _flat_taps(phases, kernel, stride, out):
+    """(tap index, (N * C, oh * Wq) view) of each kernel tap, in row-major
+    window order: each window row runs on over the phase array's whole
+    width Wq, so that a tap of a plane is one unit-stride run (an operation
+    over the windows of a plane is one long loop, not oh short ones). The
+    columns past ow are other positions: callers crop them (_crop) or feed
+    them zeros."""
+    sh, sw, n, c, hq, wq = phases.shape
+    flat = phases.reshape(sh, sw, n * c, hq * wq)
+    length = out[0] * wq
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            start = (i // stride[0]) * wq + j // stride[1]
+            yield i * kernel[1] + j, flat[i % stride[0], j % stride[1], :, start:start + length]
+
+
+def _crop(flat, shape):
+    """(N, C, oh, ow) view of a (N * C, oh * Wq) array of _flat_taps' layout."""
+    return flat.reshape(tuple(shape[:3]) + (-1,))[..., :shape[3]]
+
+
+def _widen(top, wq):
+    """(N * C, oh * wq) copy of top (N, C, oh, ow) in _flat_taps' layout;
+    zeros in the extra columns."""
+    n, c, oh, ow = top.shape
+    wide = np.zeros((n * c, oh, wq), top.dtype)
+    wide[:, :, :ow] = top.reshape(n * c, oh, ow)
+    return wide.reshape(n * c, -1)
+
+
 def _source_index(tap, x_shape, window):
     """Input index ``row * W + col`` of kernel tap ``tap`` (an int array
     shaped (..., oh, ow)) of each window; meaningful where that tap lies
@@ -103,21 +134,25 @@ def _source_index(tap, x_shape, window):
 
 
 @op
-def max_forward(x, window, out):
+def max_forward(x, window, out, with_mask=False):
     """(top, mask): the window maxima (N, C, oh, ow), and max_mask's argmax
-    mask where it comes free (the GPU kernel writes both in one pass). On
-    the host the mask is None: max_mask derives it when a backward asks,
-    which inference never does."""
+    mask. On the host the mask comes only ``with_mask`` (a training
+    forward, from the same phase split; else None: max_mask derives it when
+    a backward asks, which inference never does); the GPU kernel always
+    writes both in one pass."""
     phases = _phase_split(x, window, out, LOWEST)
-    top = np.full(x.shape[:2] + tuple(out), LOWEST, x.dtype)
-    for _, tap in _taps(phases, window.kernel, window.stride, out):
+    wq = phases.shape[-1]
+    top = np.full((x.shape[0] * x.shape[1], out[0] * wq), LOWEST, x.dtype)
+    for _, tap in _flat_taps(phases, window.kernel, window.stride, out):
         # fmax ignores NaN, as Caffe's strict '>' comparison does.
         np.fmax(top, tap, out=top)
-    return top, None
+    shape = x.shape[:2] + tuple(out)
+    mask = _first_max(phases, top, x.shape, window, out) if with_mask else None
+    return np.ascontiguousarray(_crop(top, shape)), mask
 
 
 @max_forward.gpu
-def max_forward(x, window, out):
+def max_forward(x, window, out, with_mask=False):
     top = cuda.empty(x.shape[:2] + tuple(out))
     mask = cuda.empty(top.shape, np.int32)
     launch('max_pool_forward', top.size, x=x, top=top, mask=mask,
@@ -132,49 +167,46 @@ def max_mask(x, top, window):
     arrays: on the GPU, max_forward returns the mask.)"""
     out = top.shape[2:]
     phases = _phase_split(x, window, out, LOWEST)
+    return _first_max(phases, _widen(top, phases.shape[-1]), x.shape, window, out)
+
+
+def _first_max(phases, top, x_shape, window, out):
+    """max_mask from x's phase split and its maxima ``top`` in _flat_taps'
+    layout."""
     # In the smallest int type that holds the taps (int8 halves the time).
     best = np.zeros(top.shape, _tap_type(window))
     # Last tap first, so the first tap equal to the max is written last;
     # best = k where hit, as branch-free arithmetic (a masked copy is ~3x slower).
-    for k, tap in reversed(list(_taps(phases, window.kernel, window.stride, out))):
+    for k, tap in reversed(list(_flat_taps(phases, window.kernel, window.stride, out))):
         best -= (best - k) * (tap == top)
-    index = _source_index(best, x.shape, window)
+    # Indexed while contiguous (the extra columns get indices of their own).
+    index = _source_index(best.reshape(best.shape[0], out[0], -1), x_shape, window)
     # A window without input keeps -FLT_MAX, and Caffe's '>' never picks an
     # element equal to -FLT_MAX either.
-    return np.where(top == LOWEST, -1, index).astype(np.int32)
+    index = np.where(top.reshape(index.shape) == LOWEST, -1, index)
+    return _crop(index, tuple(x_shape[:2]) + tuple(out)).astype(np.int32)
 
 
 @op
-def max_backward(dy, mask, x_shape, window):
-    """(N, C, H, W) gradient: each top diff routed to the input element its
-    mask names (none for -1); also the backward of stochastic pooling.
-    Summed tap by tap into the phase-split input (see _phase_split), where
-    every tap of every window is a unit-stride block."""
-    out = dy.shape[2:]
-    tap = _tap_of(mask, x_shape, window)
-    phases = np.zeros(_phase_shape(x_shape, window.kernel, window.stride, out), dy.dtype)
-    routed = np.empty_like(dy)
-    for k, view in _taps(phases, window.kernel, window.stride, out):
-        # Windows overlap, so one input may receive several diffs: they add
-        # up. (A product with the 0/1 hit mask measured 4x faster than a
-        # masked add.)
-        np.multiply(dy, tap == k, out=routed)
-        view += routed
-    return _merge_phases(phases, x_shape, window.stride, window.pad)
-
-
-def _tap_of(mask, x_shape, window):
-    """The kernel tap (row-major index in the window) of each mask entry,
-    -1 where the mask is -1: the inverse of _source_index (in _tap_type,
-    which compares fastest)."""
-    kernel, stride, pad = window
-    rows, cols = np.divmod(mask, x_shape[3])
-    rows -= (np.arange(mask.shape[-2]) * stride[0] - pad[0])[:, None]
-    cols -= (np.arange(mask.shape[-1]) * stride[1] - pad[1])[None, :]
-    rows *= kernel[1]
-    rows += cols
-    rows[mask < 0] = -1
-    return rows.astype(_tap_type(window))
+def max_backward(dy, mask, x_shape, window, dx=None):
+    """(N, C, H, W) gradient, written into ``dx`` when given: each top diff
+    added to the input element its mask names (none for -1); also the
+    backward of stochastic pooling. Windows overlap, so one input may
+    receive several diffs: NumPy's unbuffered scatter-add sums them in the
+    order of the top, as Caffe's loop does."""
+    n, c, h, w = x_shape
+    if dx is None:
+        dx = np.empty(tuple(x_shape), dy.dtype)
+    if not dx.flags.c_contiguous:
+        raise ValueError('max_backward writes into a C-contiguous dx')
+    dx[...] = 0
+    index = (mask.reshape(n * c, -1) + np.arange(0, n * c * h * w, h * w)[:, None]).reshape(-1)
+    values = dy.reshape(-1)
+    if (mask < 0).any():
+        routed = mask.reshape(-1) >= 0
+        index, values = index[routed], values[routed]
+    np.add.at(dx.reshape(-1), index, values)
+    return dx
 
 
 def _tap_type(window):
@@ -183,8 +215,9 @@ def _tap_type(window):
 
 
 @max_backward.gpu
-def max_backward(dy, mask, x_shape, window):
-    dx = cuda.empty(tuple(x_shape))
+def max_backward(dy, mask, x_shape, window, dx=None):
+    if dx is None:
+        dx = cuda.empty(tuple(x_shape))
     launch('max_pool_backward', dx.size, dy=dy, mask=mask, dx=dx,
            **_kernel_args(x_shape, window, dy.shape[2:]))
     return dx

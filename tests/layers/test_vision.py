@@ -408,14 +408,16 @@ def pool_geometry(layer):
     return q.window.kernel, q.window.stride, q.window.pad, q.out
 
 
-@pytest.mark.parametrize('method', ['MAX', 'AVE'])
+# MAX's host forward derives its mask with the maxima in TRAIN, on demand in TEST.
+@pytest.mark.parametrize('method,phase', [('MAX', caffe_pb2.TEST), ('MAX', caffe_pb2.TRAIN),
+                                          ('AVE', caffe_pb2.TEST)])
 @pytest.mark.parametrize('case', sorted(POOL_CASES))
-def test_pooling_forward(method, case):
+def test_pooling_forward(method, phase, case):
     params, shape = POOL_CASES[case]
     x = gaussian(*shape)
     tops = 2 if method == 'MAX' else 1
     layer, _, top = setup('type: "Pooling" pooling_param { pool: %s %s }' % (method, params),
-                          x, num_tops=tops)
+                          x, num_tops=tops, phase=phase)
     y, mask = naive_pool(x, method, *pool_geometry(layer))
     assert top[0].shape == y.shape
     np.testing.assert_allclose(top[0].data, y, rtol=1e-5, atol=1e-6)
@@ -432,21 +434,23 @@ def test_pooling_gradient(method, case):
     check_gradient(layer, bottom, top)
 
 
-def test_max_pooling_backward_routes_through_the_mask():
+@pytest.mark.parametrize('phase', [caffe_pb2.TEST, caffe_pb2.TRAIN])
+def test_max_pooling_backward_routes_through_the_mask(phase):
     x = gaussian(2, 3, 5, 5)
     x[0, 0, 1, 2] = x[0, 0, 1, 3] = 9.0      # a tie: the first in row-major order wins
     layer, bottom, top = setup('type: "Pooling" pooling_param { kernel_size: 3 stride: 2 '
-                               'pad: 1 }', x, num_tops=2)
+                               'pad: 1 }', x, num_tops=2, phase=phase)
     dy = gaussian(*top[0].shape, seed=1)
     top[0].diff[...] = dy
     layer.layer_backward(top, [True], bottom)
     mask = top[1].data.astype(int)
     # Window (0, 1) covers columns 1..3 and holds both; window (0, 2) only the second.
     assert mask[0, 0, 0, 1] == 1 * 5 + 2 and mask[0, 0, 0, 2] == 1 * 5 + 3
+    # Overlapping windows' diffs add up in Caffe's order (the top's), bit for bit.
     expected = np.zeros(x.shape, np.float32)
     for n, c, oy, ox in spatial_ranges(mask.shape):
         expected[n, c].flat[mask[n, c, oy, ox]] += dy[n, c, oy, ox]
-    np.testing.assert_allclose(bottom[0].diff, expected, rtol=1e-6)
+    np.testing.assert_array_equal(bottom[0].diff, expected)
 
 
 def test_max_pooling_ignores_nan_like_caffe():
