@@ -102,6 +102,7 @@ def test_broken_lmdbs_name_the_database_and_record(tmp_path, capsys):
 @pytest.mark.parametrize('module, argv, extra', [
     ('matplotlib', ['plot', 'log.jsonl', 'out.png'], 'plot'),
     ('pydot', ['draw', 'net.prototxt', 'out.dot'], 'draw'),
+    ('uvicorn', ['serve', '--jobs-dir', 'jobs'], 'serve'),
 ])
 def test_missing_optional_module_names_its_extra(module, argv, extra, tmp_path, capsys,
                                                  monkeypatch):
