@@ -72,6 +72,13 @@ def test_forward_returns_the_tops_of_the_end_layer(chain):
     np.testing.assert_allclose(out['ip2'], ip(chain, 'ip2', chain.blobs['ip'].data), rtol=1e-5)
 
 
+def test_top_and_bottom_ids_are_methods_of_a_layer_index(chain):
+    # pycaffe.py builds top_names from these: [net._blob_names[i] for i in net._top_ids(li)]
+    for li, name in enumerate(chain._layer_names):
+        assert [chain._blob_names[i] for i in chain._top_ids(li)] == chain.top_names[name]
+        assert [chain._blob_names[i] for i in chain._bottom_ids(li)] == chain.bottom_names[name]
+
+
 def test_an_in_place_layer_runs_alone(chain):
     chain.blobs['ip'].data[...] = [[-1, 2, -3, 4]] * 2
     out = chain.forward(start='relu', end='relu')
