@@ -69,7 +69,7 @@ class ServerState:
         return pretrained_json(job, folder)
 
     def load(self):
-        """Read the jobs folder; jobs cut off by a stop are marked Abort
+        """Read the jobs folder; jobs cut off by a stop are marked Aborted
         (their orphan workers stopped) and model curves rebuilt."""
         for job in self.store.load_all():
             stop_orphan(job.get('pid'))

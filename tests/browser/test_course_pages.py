@@ -194,14 +194,14 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
                            arg=first)
     shoot(page, shots, 'model_training')
     page.click('[data-action=abort]')
-    expect_status(page, 'Abort', 10000)
+    expect_status(page, 'Aborted', 10000)
     page.click('[data-action=resume]')
     expect_status(page, 'Running')
     resumed = chart_points(page)
     page.wait_for_function("(n) => document.getElementById('loss-chart').lineChart.points() > n",
                            arg=resumed, timeout=TRAINING_TIMEOUT)
     page.click('[data-action=abort]')
-    expect_status(page, 'Abort', 10000)
+    expect_status(page, 'Aborted', 10000)
     page.click('[data-action=delete]')
     page.wait_for_url('**/')
 

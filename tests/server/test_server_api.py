@@ -162,7 +162,7 @@ def test_abort_then_resume_after_a_server_restart(server, dataset, data_root):
     assert r.status_code == 200 and r.text == 'Job aborted.'
     assert time.time() - started < 2
     aborted = server.client.get('/models/%s.json' % job['id']).json()
-    assert aborted['status'] == 'Abort' and aborted['snapshots'] and aborted['resumable']
+    assert aborted['status'] == 'Aborted' and aborted['snapshots'] and aborted['resumable']
 
     r = server.client.post('/models/%s/resume' % job['id'])
     assert r.status_code == 200
@@ -180,7 +180,7 @@ def test_abort_then_resume_after_a_server_restart(server, dataset, data_root):
     server.start()
     server.login()
     listed = server.client.get('/models/%s.json' % job['id']).json()
-    assert listed['status'] == 'Abort' and listed['error']['type'] == 'Interrupted'
+    assert listed['status'] == 'Aborted' and listed['error']['type'] == 'Interrupted'
     assert len(listed['train_outputs']['loss']) > 1
     resumed_from = listed['snapshots'][-1]
     assert server.client.post('/jobs/%s/resume' % job['id']).status_code == 200

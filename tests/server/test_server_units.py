@@ -165,3 +165,15 @@ def test_an_upload_that_is_no_image_is_called_the_upload():
         model_requests.classify_image(None, None, None, io.BytesIO(b'plain text'))
     assert error.value.status_code == 400
     assert error.value.detail == 'cannot read the image: cannot identify image file the upload'
+
+
+def test_an_aborted_job_has_digits_status_name_also_when_read_from_an_older_state(tmp_path):
+    import json
+    from caffelite.server import jobs
+    assert jobs.ABORT == 'Aborted'                      # DIGITS' Status.name for 'A'
+    job_id = '20261201-000000-abcd'
+    os.makedirs(str(tmp_path / job_id))
+    with open(str(tmp_path / job_id / jobs.STATE_FILE), 'w') as f:
+        json.dump({'type': 'model', 'status': 'Abort', 'created': 0}, f)
+    store = jobs.JobStore(str(tmp_path))
+    assert store.load_all() == [] and store.jobs[job_id]['status'] == 'Aborted'
