@@ -101,7 +101,8 @@ def test_make_a_dataset_from_a_folder(page, site, shots):
     shoot(page, shots, 'dataset_show')
     page.click('text=Explore the db >> nth=0')
     page.select_option('#label', label='stripes')
-    page.click('text=Show')
+    with page.expect_navigation():                      # Show submits the form: a new page
+        page.click('text=Show')
     captions = page.locator('.gallery figcaption').all_inner_texts()
     assert captions and set(captions) == {'stripes'}
     shoot(page, shots, 'dataset_explore')
