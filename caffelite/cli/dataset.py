@@ -38,6 +38,11 @@ def register(subparsers):
                    help='percent of the images for validation')
     c.add_argument('--test-percent', type=float, default=0, metavar='P',
                    help='percent of the images for testing')
+    c.add_argument('--val-folder', default=None, metavar='DIR',
+                   help='validation images: all of DIR (class sub-folders named as the '
+                        'training classes) instead of --val-percent')
+    c.add_argument('--test-folder', default=None, metavar='DIR',
+                   help='test images: all of DIR instead of --test-percent')
     flag(c, 'encoding', default='png', choices=('none', 'png', 'jpg'),
          help='store raw pixels or PNG/JPEG bytes in the Datums')
     flag(c, 'seed', type=int, default=0, metavar='N',
@@ -55,9 +60,15 @@ def run_create(args):
     else:
         classes, items = dataset.scan_folder(args.image_dir)
     print('%d images in %d classes' % (len(items), len(classes)))
+    fixed = {}
+    for split, folder in (('val', args.val_folder), ('test', args.test_folder)):
+        if folder:
+            fixed[split] = dataset.relabel(*dataset.scan_folder(folder), classes, folder)
+            print('%s: %d images in %s' % (split, len(fixed[split]), folder))
     report = dataset.create_dataset(args.out_dir, items, classes, args.width, args.height,
                                     args.color, args.resize_mode, args.val_percent,
-                                    args.test_percent, args.encoding, args.seed)
+                                    args.test_percent, args.encoding, args.seed,
+                                    fixed=fixed)
     print(dataset.summary(report, classes))
     print('dataset written to %s' % args.out_dir)
     return 0

@@ -8,9 +8,10 @@ class name per line), ``mean.binaryproto`` and ``mean.jpg`` (the mean of
 the training images).
 
 Images are split, read, resized and encoded as DIGITS does: each class is
-cut into train/val/test by the percentages after a seeded shuffle, images
-go through one of DIGITS' four resize modes (see :mod:`caffelite.images`),
-and Datums hold raw BGR bytes or PNG/JPEG bytes. Record keys are
+cut into train/val/test by the percentages after a seeded shuffle (or the
+val/test split is all of a separate folder, labelled by the training
+folder's classes), images go through one of DIGITS' four resize modes (see
+:mod:`caffelite.images`), and Datums hold raw BGR bytes or PNG/JPEG bytes. Record keys are
 convert_imageset's ``%08d_<name>``. The whole dataset is built in a hidden
 temporary folder beside OUT_DIR and renamed into place at the end, so a
 failed run leaves nothing under OUT_DIR.
@@ -44,16 +45,23 @@ Item = collections.namedtuple('Item', 'path name label')
 Report = collections.namedtuple('Report', 'counts skipped')
 
 
-def scan_folder(image_dir):
-    """(class names, [Item]) of an image folder: the classes are its sorted
-    sub-folder names; each class's images are found recursively, in sorted
-    order, by extension (hidden files and folders are ignored)."""
+def class_folders(image_dir):
+    """The class names of an image folder: its sorted sub-folder names
+    (hidden ones ignored)."""
     if not os.path.isdir(image_dir):
         raise CaffeError('%s is not a folder' % image_dir)
     classes = sorted(d for d in os.listdir(image_dir)
                      if not d.startswith('.') and os.path.isdir(os.path.join(image_dir, d)))
     if not classes:
         raise CaffeError('%s has no class sub-folders' % image_dir)
+    return classes
+
+
+def scan_folder(image_dir):
+    """(class names, [Item]) of an image folder: the classes are its sorted
+    sub-folder names; each class's images are found recursively, in sorted
+    order, by extension (hidden files and folders are ignored)."""
+    classes = class_folders(image_dir)
     items = []
     for label, name in enumerate(classes):
         for folder, dirs, files in os.walk(os.path.join(image_dir, name)):
@@ -64,6 +72,25 @@ def scan_folder(image_dir):
                     rel = os.path.relpath(path, image_dir).replace(os.sep, '/')
                     items.append(Item(os.path.abspath(path), rel, label))
     return classes, items
+
+
+def check_classes(classes, known, folder):
+    """Raise CaffeError naming the ``classes`` of ``folder`` (a separate
+    validation or test folder) that ``known`` (the training classes) lacks."""
+    known = set(known)
+    missing = [name for name in classes if name not in known]
+    if missing:
+        raise CaffeError('%s has class folder(s) that the training images do not: %s'
+                         % (folder, ', '.join(missing)))
+
+
+def relabel(classes, items, known, folder):
+    """``items`` of ``folder`` (whose class names are ``classes``) labelled
+    by the index of their class in ``known``, as DIGITS labels a separate
+    validation or test folder with the training folder's labels."""
+    check_classes(classes, known, folder)
+    index = {name: label for label, name in enumerate(known)}
+    return [item._replace(label=index[classes[item.label]]) for item in items]
 
 
 def scan_list(list_file, root='', labels_file=None):
@@ -113,15 +140,20 @@ def split_sizes(total, val_percent, test_percent):
     return train, val, total - train - val
 
 
-def split_items(items, val_percent, test_percent, rng):
+def split_items(items, val_percent, test_percent, rng, fixed=None):
     """{split: [Item]} as DIGITS splits an image folder: each class's images
     are shuffled by ``rng`` (a numpy RandomState) and cut by the
     percentages, so every split keeps the class proportions of the whole
-    set; each split is then shuffled across classes."""
+    set; each split is then shuffled across classes. ``fixed`` ({'val' or
+    'test': [Item]}, from separate folders) gives a split its images
+    outright; its percentage then counts as 0, as in DIGITS' form."""
+    fixed = fixed or {}
+    val_percent = 0 if 'val' in fixed else val_percent
+    test_percent = 0 if 'test' in fixed else test_percent
     by_class = collections.defaultdict(list)
     for item in items:
         by_class[item.label].append(item)
-    splits = {name: [] for name in SPLITS}
+    splits = {name: list(fixed.get(name, ())) for name in SPLITS}
     for label in sorted(by_class):
         group = [by_class[label][i] for i in rng.permutation(len(by_class[label]))]
         train, val, _ = split_sizes(len(group), val_percent, test_percent)
@@ -213,12 +245,13 @@ def save_mean_image(mean, path):
 
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                    resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
-                   seed=0, progress=None):
+                   seed=0, progress=None, fixed=None):
     """Build the dataset of ``items`` (see :func:`scan_folder`) in
     ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
     'jpg'; ``seed`` drives the split shuffle and the fill modes' noise;
-    ``progress(split, done, total)`` is called after each image of a split.
-    Returns a :data:`Report`."""
+    ``progress(split, done, total)`` is called after each image of a split;
+    ``fixed`` gives the val and/or test split ready-made images (see
+    :func:`split_items`, :func:`relabel`). Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
     if not items:
@@ -228,7 +261,7 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
     if encoding not in ('none', 'png', 'jpg'):
         raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
     rng = np.random.RandomState(seed)
-    splits = split_items(items, val_percent, test_percent, rng)
+    splits = split_items(items, val_percent, test_percent, rng, fixed)
     remove_stale_temps(os.path.dirname(os.path.abspath(out_dir)))
     tmp = temp_folder_beside(out_dir)
     try:

@@ -461,3 +461,57 @@ def test_failed_dataset_leaves_nothing_behind(tmp_path):
     with pytest.raises(CaffeError, match='no readable training images'):
         dataset.create_dataset(str(tmp_path / 'ds'), items, classes, 4, 4, val_percent=0)
     assert os.listdir(tmp_path) == ['img']
+
+
+def make_val_folder(root, counts):
+    """A separate validation folder: ``counts`` {class: images} of the
+    class's flat color."""
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full((6, 6, 3), COLORS[name], np.uint8)).save(
+                root / name / ('v%d.png' % i))
+    return root
+
+
+def read_split(path):
+    return sorted(line.rsplit(' ', 1) for line in path.read_text().splitlines())
+
+
+def test_dataset_with_a_separate_val_folder(tmp_path):
+    """The val split is all of the val folder, labelled by the training
+    classes; the training split keeps all of the training folder even
+    though val_percent is 50."""
+    classes, items = dataset.scan_folder(str(make_tree(tmp_path / 'img', per_class=3)))
+    folder = str(make_val_folder(tmp_path / 'val', {'plum': 2, 'apple': 1}))
+    val = dataset.relabel(*dataset.scan_folder(folder), classes, folder)
+    report = dataset.create_dataset(str(tmp_path / 'ds'), items, classes, 4, 4,
+                                    val_percent=50, fixed={'val': val})
+    assert classes == ['apple', 'kiwi', 'plum']
+    assert report.counts['train'] == {0: 3, 1: 3, 2: 3} and not report.counts['test']
+    assert report.counts['val'] == {0: 1, 2: 2}
+    assert read_split(tmp_path / 'ds' / 'val.txt') == [
+        [str(tmp_path / 'val' / 'apple' / 'v0.png'), '0'],
+        [str(tmp_path / 'val' / 'plum' / 'v0.png'), '2'],
+        [str(tmp_path / 'val' / 'plum' / 'v1.png'), '2']]
+    trained = read_split(tmp_path / 'ds' / 'train.txt')
+    assert len(trained) == 9 and all(path.startswith(str(tmp_path / 'img')) for path, _ in trained)
+
+
+def test_separate_folder_with_an_unknown_class_is_refused(tmp_path):
+    folder = str(make_val_folder(tmp_path / 'val', {'plum': 1, 'kiwi': 1}))
+    with pytest.raises(CaffeError, match='val has class folder.* kiwi$'):
+        dataset.relabel(*dataset.scan_folder(folder), ['apple', 'plum'], folder)
+
+
+def test_dataset_create_cli_with_a_test_folder(tmp_path, capsys):
+    tree = make_tree(tmp_path / 'img', per_class=2)
+    folder = make_val_folder(tmp_path / 'held-out', {'kiwi': 2})
+    out = tmp_path / 'ds'
+    assert main(['dataset', 'create', str(tree), str(out), '-width', '4', '-height', '4',
+                 '--val-percent', '0', '--test-percent', '50',
+                 '--test-folder', str(folder)]) == 0
+    assert read_split(out / 'test.txt') == [[str(folder / 'kiwi' / ('v%d.png' % i)), '1']
+                                            for i in range(2)]
+    assert len(read_split(out / 'train.txt')) == 6
+    assert 'test: 2 images in' in capsys.readouterr().out
