@@ -16,6 +16,8 @@ from ..images import RESIZE_MODES
 from . import networks, solver, split
 
 REQUIRED = 'This field is required.'
+# The dataset splits DIGITS' form can read from a folder of their own.
+SEPARATE_SPLITS = ('val', 'test')
 
 
 class Field:
@@ -98,7 +100,13 @@ DATASET_FIELDS = {
     'folder_train_min_per_class': Field('int', 2, low=1),
     'folder_train_max_per_class': Field('int', low=1),
     'has_val_folder': Field('bool', False),
+    'folder_val': Field('str', required={'method': 'folder', 'has_val_folder': True}),
+    'folder_val_min_per_class': Field('int', 2, low=1),
+    'folder_val_max_per_class': Field('int', low=1),
     'has_test_folder': Field('bool', False),
+    'folder_test': Field('str', required={'method': 'folder', 'has_test_folder': True}),
+    'folder_test_min_per_class': Field('int', 2, low=1),
+    'folder_test_max_per_class': Field('int', low=1),
     'encoding': Field('choice', 'png', ('none', 'png', 'jpg')),
     'resize_channels': Field('choice', '3', ('1', '3')),
     'resize_width': Field('int', 256, low=1, high=4096, required=True),
@@ -115,16 +123,24 @@ def parse_dataset_form(form):
     if values['folder_pct_val'] + values['folder_pct_test'] > 100:
         errors.setdefault('folder_pct_val', []).append(
             'The validation and test percentages add up to more than 100.')
-    for flag in ('has_val_folder', 'has_test_folder'):
-        if values[flag]:
-            errors.setdefault(flag, []).append(
-                'Separate validation/test folders are not supported yet; use '
-                'folder_pct_val and folder_pct_test.')
-    low, high = values['folder_train_min_per_class'], values['folder_train_max_per_class']
-    if low is not None and high is not None and high < low:
-        errors.setdefault('folder_train_max_per_class', []).append(
-            'Field must be greater than folder_train_min_per_class.')
+    for split in SEPARATE_SPLITS:
+        if values['has_%s_folder' % split] and values['method'] != 'folder':
+            errors.setdefault('has_%s_folder' % split, []).append(
+                'A separate %s folder is read on the server: use method=folder.' % split)
+    for split in ('train',) + SEPARATE_SPLITS:
+        low = values['folder_%s_min_per_class' % split]
+        high = values['folder_%s_max_per_class' % split]
+        if low is not None and high is not None and high < low:
+            errors.setdefault('folder_%s_max_per_class' % split, []).append(
+                'Field must be greater than folder_%s_min_per_class.' % split)
     return values, errors
+
+
+def separate_folders(values):
+    """{'val' / 'test': folder} of the splits a dataset form reads from
+    their own folder (has_val_folder, has_test_folder)."""
+    return {split: values['folder_' + split] for split in SEPARATE_SPLITS
+            if values['has_%s_folder' % split]}
 
 
 # --- the model form (ImageClassificationModelForm) ---------------------------

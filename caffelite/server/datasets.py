@@ -11,6 +11,7 @@ import re
 import time
 
 from .. import textfile
+from ..digits.forms import SEPARATE_SPLITS
 from ..tools.dataset import SPLITS
 from . import jobs
 from .executor import worker_command
@@ -22,21 +23,60 @@ PROCESSED = re.compile(r'Processed (\d+)/(\d+) images')
 CREATING = re.compile(r'Creating (train|val|test)_db')
 
 
-def new_dataset_facts(values, image_folder):
-    """The facts a dataset job starts with, from its form values."""
+def new_dataset_facts(values, image_folder, separate=None):
+    """The facts a dataset job starts with, from its form values; a
+    separate val or test folder (``separate``: {split: real path}) is the
+    fact ``<split>_folder``."""
     return dict(image_folder=image_folder,
                 image_dims=[values['resize_height'], values['resize_width'],
                             int(values['resize_channels'])],
-                resize_mode=values['resize_mode'], encoding=values['encoding'])
+                resize_mode=values['resize_mode'], encoding=values['encoding'],
+                **{split + '_folder': path for split, path in (separate or {}).items()})
 
 
-def create_job(store, values, user, image_folder, seed=0):
+def create_job(store, values, user, image_folder, seed=0, separate=None):
     """Register a dataset job of dataset form ``values`` reading
-    ``image_folder`` (not yet run); ``seed`` drives the split's shuffle."""
+    ``image_folder`` and the ``separate`` val/test folders ({split: real
+    path}) (not yet run); ``seed`` drives the split's shuffle."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, seed=seed, **new_dataset_facts(values, image_folder))
+                           form=values, seed=seed,
+                           **new_dataset_facts(values, image_folder, separate))
         return store.add(job_id, job)
+
+
+def folders_of(job):
+    """{split: folder} of the splits a dataset job reads from a folder of
+    their own."""
+    return {split: job[split + '_folder'] for split in SEPARATE_SPLITS
+            if job.get(split + '_folder')}
+
+
+def parse_task_name(splits):
+    """DIGITS' name of a folder's parse task, e.g. 'Parse Folder (train/val)'."""
+    return 'Parse Folder (%s)' % '/'.join(splits)
+
+
+def parse_folder_tasks(job, counts):
+    """DIGITS' ParseFolderTasks of a dataset job: one per folder read (the
+    training folder, then each separate val/test folder), with its counts
+    and, beyond DIGITS' keys, the folder."""
+    separate = folders_of(job)
+    form = job['form']
+    percents = {'val': form['folder_pct_val'], 'test': form['folder_pct_test']}
+    cut = [s for s in SEPARATE_SPLITS if percents[s] and s not in separate]
+    from_train = (['train'] if sum(percents[s] for s in cut) < 100 else []) + cut
+    tasks = [dict(name=parse_task_name(from_train), folder=job['image_folder'],
+                  label_count=job.get('labels', 0),
+                  **{s + '_count': counts.get(s, 0) if s in from_train else 0
+                     for s in SPLITS})]
+    distribution = job.get('distribution') or {}
+    for split, folder in separate.items():
+        tasks.append(dict(name=parse_task_name([split]), folder=folder,
+                          label_count=sum(1 for n in distribution.get(split, []) if n),
+                          **{s + '_count': counts.get(s, 0) if s == split else 0
+                             for s in SPLITS}))
+    return tasks
 
 
 def worker_argv(job_dir):
@@ -109,11 +149,7 @@ def dataset_json(job, job_dir, detailed=True):
     counts = job.get('counts') or {}
     d.update(directory=job_dir, status_history=job['status_history'],
              distribution=job.get('distribution'), encoding=job['encoding'])
-    d['ParseFolderTasks'] = [{'name': 'Parse Folder (train/val)',
-                              'label_count': job.get('labels', 0),
-                              'train_count': counts.get('train', 0),
-                              'val_count': counts.get('val', 0),
-                              'test_count': counts.get('test', 0)}]
+    d['ParseFolderTasks'] = parse_folder_tasks(job, counts)
     d['CreateDbTasks'] = [{'name': 'Create DB (%s)' % split, 'entries': counts[split],
                            'image_width': w, 'image_height': h, 'image_channels': c,
                            'backend': 'lmdb', 'encoding': job['encoding'],

@@ -1,6 +1,6 @@
 """Dataset routes: DIGITS' classification dataset form, from a server
-folder (under ``--data-root``) or an uploaded archive (``method=archive``,
-the file in ``archive``)."""
+folder (under ``--data-root``; separate val/test folders too) or an
+uploaded archive (``method=archive``, the file in ``archive``)."""
 import os
 import shutil
 import tempfile
@@ -8,7 +8,9 @@ import tempfile
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form
+from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form, separate_folders
+from ..errors import CaffeError
+from ..tools import dataset
 from . import archives, datasets
 from .security import resolve_server_path
 from .views_jobs import get_job, server
@@ -56,6 +58,26 @@ async def _unpacked_archive(state, upload):
     return destination
 
 
+def check_separate_classes(folder, separate):
+    """FormErrors naming each separate val/test folder ({split: path}) that
+    is not an image folder or has a class the training ``folder`` lacks
+    (DIGITS labels those images with the training folder's labels)."""
+    if not separate:
+        return
+    try:
+        known = dataset.class_folders(folder)
+    except CaffeError as e:
+        raise FormErrors({'folder_train': [str(e)]}) from None
+    errors = {}
+    for split, path in separate.items():
+        try:
+            dataset.check_classes(dataset.class_folders(path), known, path)
+        except CaffeError as e:
+            errors['folder_' + split] = [str(e)]
+    if errors:
+        raise FormErrors(errors)
+
+
 async def create(request):
     """Make a dataset job; JSON answers the job, browsers go to its page."""
     state = server(request)
@@ -67,11 +89,15 @@ async def create(request):
     if errors:
         raise FormErrors(errors)
     unpacked = folder = None
+    separate = {}
     if values['method'] == 'folder':
-        folder = resolve_server_path(values['folder_train'], state.config.data_roots,
-                                     'folder_train')
+        roots = state.config.data_roots
+        folder = resolve_server_path(values['folder_train'], roots, 'folder_train')
+        separate = {split: resolve_server_path(path, roots, 'folder_' + split)
+                    for split, path in separate_folders(values).items()}
         if not os.path.isdir(folder):
             raise FormErrors({'folder_train': ['Folder does not exist']})
+        check_separate_classes(folder, separate)
     else:
         unpacked = await _unpacked_archive(state, files['archive'])
     job = None
@@ -79,7 +105,7 @@ async def create(request):
         if unpacked:
             # the images move into the job folder, which the job then names
             folder = archives.image_root(unpacked)
-        job = datasets.create_job(state.store, values, user, folder)
+        job = datasets.create_job(state.store, values, user, folder, separate=separate)
         if unpacked:
             images = state.store.path(job['id'], 'images')
             os.replace(unpacked, images)

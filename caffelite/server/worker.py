@@ -99,10 +99,22 @@ class ProgressLog:
             log.info('Processed %d/%d images', overall, self.total)
 
 
+def separate_split(split, folder, form, known):
+    """The [Item] of a separate val or test ``folder``, after its own
+    per-class limits, labelled by the training classes ``known``."""
+    from ..tools import dataset
+    classes, items = dataset.scan_folder(folder)
+    classes, items = keep_classes(classes, items, form['folder_%s_min_per_class' % split],
+                                  form['folder_%s_max_per_class' % split])
+    log.info('Found %d %s images in %d classes in %s', len(items), split, len(classes), folder)
+    return dataset.relabel(classes, items, known, folder)
+
+
 def build_dataset(job_dir):
     """Create the dataset described by ``JOB_DIR/status.json``'s form into
     the job folder (built aside, moved in when complete)."""
     from ..tools import dataset
+    from .datasets import folders_of
     with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
         job = json.load(f)
     form = job['form']
@@ -115,12 +127,14 @@ def build_dataset(job_dir):
                                  'classification dataset needs 2 or more'
                                  % (folder, len(classes), form['folder_train_min_per_class']))
     log.info('Found %d images in %d classes in %s', len(items), len(classes), folder)
+    fixed = {split: separate_split(split, path, form, classes)
+             for split, path in folders_of(job).items()}
     build = os.path.join(job_dir, '.dataset')
     report = dataset.create_dataset(
         build, items, classes, form['resize_width'], form['resize_height'],
         form['resize_channels'] == '3', form['resize_mode'], form['folder_pct_val'],
         form['folder_pct_test'], form['encoding'], seed=job.get('seed', 0),
-        progress=ProgressLog(len(items)))
+        progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed)
     for name in os.listdir(build):
         os.replace(os.path.join(build, name), os.path.join(job_dir, name))
     os.rmdir(build)

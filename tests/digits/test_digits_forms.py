@@ -20,7 +20,21 @@ def test_dataset_form_defaults_and_limits():
     _, errors = forms.parse_dataset_form({'dataset_name': 'x', 'folder_train': '/d',
                                           'folder_pct_val': '70', 'folder_pct_test': '40',
                                           'backend': 'hdf5', 'has_val_folder': 'y'})
-    assert set(errors) == {'folder_pct_val', 'backend', 'has_val_folder'}
+    assert set(errors) == {'folder_pct_val', 'backend', 'folder_val'}
+
+
+def test_dataset_form_separate_folders():
+    values, errors = forms.parse_dataset_form({
+        'dataset_name': 'x', 'folder_train': '/d', 'has_val_folder': 'y', 'folder_val': '/v',
+        'folder_test': '/t', 'folder_val_min_per_class': '3'})
+    assert not errors and forms.separate_folders(values) == {'val': '/v'}
+    assert (values['folder_val_min_per_class'], values['folder_test_min_per_class']) == (3, 2)
+    _, errors = forms.parse_dataset_form({
+        'dataset_name': 'x', 'method': 'archive', 'has_test_folder': 'y', 'folder_test': '/t',
+        'folder_test_min_per_class': '5', 'folder_test_max_per_class': '4'})
+    assert errors == {
+        'has_test_folder': ['A separate test folder is read on the server: use method=folder.'],
+        'folder_test_max_per_class': ['Field must be greater than folder_test_min_per_class.']}
 
 
 def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():

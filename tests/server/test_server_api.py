@@ -4,6 +4,7 @@ pretrained model, download, abort, and resume after a server restart."""
 import io
 import json
 import os
+import shutil
 import tarfile
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 
 import caffelite
 from caffelite.codec import load_mean
-from server_fixtures import CLASSES, make_model
+from server_fixtures import CLASSES, make_dataset, make_images, make_model
 from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
@@ -38,6 +39,34 @@ class EventReader(threading.Thread):
                     self.events.append((event, json.loads(line[6:])))
                     if event == 'status' and self.events[-1][1]['status'] in ('Done', 'Error'):
                         return
+
+
+def listed_paths(path):
+    with open(path) as f:
+        return sorted(line.rsplit(' ', 1)[0] for line in f)
+
+
+def test_dataset_with_a_separate_val_folder(server, data_root, tmp_path):
+    """DIGITS' has_val_folder: the val split is all of folder_val and
+    folder_pct_val counts as 0, so the training split is all of folder_train."""
+    root = data_root / ('separate-%s' % tmp_path.name)
+    train, val = make_images(str(root / 'train'), 4, 8), make_images(str(root / 'val'), 2, 8)
+    shutil.rmtree(os.path.join(val, 'light'))
+    job_id = make_dataset(server, train, 'separate', has_val_folder='y', folder_val=val,
+                          folder_pct_val='50', resize_width='8', resize_height='8')
+    assert server.wait(job_id)['status'] == 'Done'
+    folder = os.path.join(server.jobs_dir, job_id)
+    found = lambda top: sorted(os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs)
+    assert listed_paths(os.path.join(folder, 'val.txt')) == found(os.path.realpath(val))
+    assert listed_paths(os.path.join(folder, 'train.txt')) == found(os.path.realpath(train))
+    d = server.client.get('/datasets/%s.json' % job_id).json()
+    assert d['distribution']['val'] == [2, 0, 2]  # dark, light, stripes: train's labels
+    assert [(t['name'], t['folder'], t['train_count'], t['val_count'], t['label_count'])
+            for t in d['ParseFolderTasks']] == [
+        ('Parse Folder (train)', os.path.realpath(train), 12, 0, 3),
+        ('Parse Folder (val)', os.path.realpath(val), 0, 4, 2)]
+    page = server.client.get('/datasets/%s' % job_id).text
+    assert os.path.realpath(val) in page and 'Parse Folder (val)' in page
 
 
 def test_dataset_job_in_digits_layout(server, dataset):

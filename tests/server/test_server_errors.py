@@ -2,6 +2,7 @@
 DIGITS' error shapes, the server still up, no job folder made."""
 import io
 import os
+import shutil
 import socket
 import zipfile
 
@@ -83,6 +84,30 @@ def test_folder_outside_the_data_root(server, tmp_path, unchanged):
     r = post_dataset(server, tmp_path / 'outside')
     assert r.status_code == 403
     assert 'outside the allowed data roots' in r.json()['error']['message']
+
+
+def test_val_folder_with_a_class_the_train_folder_lacks(server, data_root, tmp_path,
+                                                      unchanged):
+    root = data_root / ('unknown-class-%s' % tmp_path.name)
+    train, val = make_images(str(root / 'train'), 2, 8), make_images(str(root / 'val'), 1, 8)
+    shutil.rmtree(os.path.join(train, 'stripes'))
+    r = server.client.post('/datasets/images/classification.json', data=dict(
+        method='folder', folder_train=train, dataset_name='x', has_val_folder='y',
+        folder_val=val))
+    assert r.status_code == 400
+    assert r.json() == {'errors': {'folder_val': [
+        '%s has class folder(s) that the training images do not: stripes'
+        % os.path.realpath(val)]}}
+
+
+def test_test_folder_outside_the_data_root(server, data_root, tmp_path, unchanged):
+    make_images(str(tmp_path / 'outside'), per_class=1, size=8)
+    r = server.client.post('/datasets/images/classification.json', data=dict(
+        method='folder', folder_train=str(data_root / 'images'), dataset_name='x',
+        has_test_folder='y', folder_test=str(tmp_path / 'outside')))
+    assert r.status_code == 403
+    assert 'folder_test %s is outside the allowed data roots' % (tmp_path / 'outside') in \
+        r.json()['error']['message']
 
 
 def test_dotdot_escape(server, data_root, tmp_path, unchanged):
