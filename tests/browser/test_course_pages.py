@@ -71,6 +71,24 @@ def test_dataset_form_says_what_is_wrong_with_a_folder(page, site):
     assert 'nothing' not in [d['name'] for d in site.client.get('/index.json').json()['datasets']]
 
 
+def test_dataset_form_separate_val_folder(page, site):
+    """The validation folder's fields show only while its box is checked,
+    and the server's answer about that folder shows beside it."""
+    page.goto('/datasets/images/classification/new')
+    assert not page.is_visible('#folder_val') and not page.is_visible('#folder_test')
+    page.check('#has_val_folder')
+    assert page.is_visible('#folder_val') and not page.is_visible('#folder_test')
+    assert unlabeled_controls(page) == []
+    page.fill('#folder_train', str(site.data_root / 'images'))
+    page.fill('#folder_val', str(site.data_root))
+    page.fill('#dataset_name', 'val-folder')
+    page.click('button[type=submit]')
+    error = page.wait_for_selector('.field-error[data-for=folder_val]')
+    assert 'the training images do not: images, one_class' in error.inner_text()
+    page.uncheck('#has_val_folder')
+    assert not page.is_visible('#folder_val')
+
+
 def test_make_a_dataset_from_a_folder(page, site, shots):
     page.context.clear_cookies()
     page.goto('/datasets/images/classification/new')

@@ -1,8 +1,9 @@
 'use strict';
 /* The new dataset form: a preview of every resize mode at the chosen size,
    a check of the chosen folder (classes, images, unreadable files) before
-   the job is made, and the form posted to the JSON route with its errors
-   shown beside the fields. */
+   the job is made, separate validation/test folders shown while their box
+   is checked, and the form posted to the JSON route with its errors shown
+   beside the fields. */
 (() => {
   const form = document.getElementById('dataset-form');
   const folder = document.getElementById('folder_train');
@@ -17,6 +18,13 @@
   }
   form.querySelectorAll('[name=method]').forEach((r) => r.addEventListener('change', showSource));
   showSource();
+
+  /* --- separate validation / test folders: shown while their box is checked */
+  form.querySelectorAll('[data-shows]').forEach((box) => {
+    const show = () => { document.getElementById(box.dataset.shows).hidden = !box.checked; };
+    box.addEventListener('change', show);
+    show();
+  });
 
   /* --- resize previews ----------------------------------------------------- */
   let timer = null;
