@@ -67,5 +67,6 @@ setup(
         'tqdm>=4.0',
     ],
     extras_require=EXTRAS,
-    entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
+    entry_points={'console_scripts': ['caffelite=caffelite.cli:main',
+                                      'caffe=caffelite.cli:main']},
 )

@@ -31,9 +31,9 @@ EXTRAS = {'matplotlib': 'plot', 'pydot': 'draw', 'sklearn': 'demo', 'cupy': 'gpu
           'python_multipart': 'serve'}
 
 
-def build_parser():
+def build_parser(prog='caffelite'):
     parser = GflagsParser(
-        prog='caffelite',
+        prog=prog,
         description='Caffe-compatible deep learning: train, test, time, '
                     'classify, datasets and model zoo.')
     parser.add_argument('--version', action='version', version='caffelite ' + __version__)
@@ -65,8 +65,15 @@ def describe_failure(error):
             % (type(error).__name__, error)), 1
 
 
+def program_name():
+    """'caffe' when run through the ``caffe`` command (Caffe's own name, so
+    that course material's ``caffe train -solver ...`` runs as written),
+    else 'caffelite'."""
+    return 'caffe' if os.path.basename(sys.argv[0] or '') == 'caffe' else 'caffelite'
+
+
 def main(argv=None):
-    parser = build_parser()
+    parser = build_parser(program_name())
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):
         parser.print_help()
@@ -92,7 +99,7 @@ def main(argv=None):
         if getattr(args, 'debug', False):
             traceback.print_exc()
         message, code = describe_failure(e)
-        print('caffelite %s: error: %s' % (args.command, message.splitlines()[0]),
+        print('%s %s: error: %s' % (parser.prog, args.command, message.splitlines()[0]),
               file=sys.stderr)
         return code
     finally:

@@ -221,3 +221,13 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path, capsys, monkeypatch):
     assert code == 1
     assert err == ('caffelite serve: error: cannot listen on 127.0.0.1 port %d: Address '
                    'already in use (another server there? give another --port)' % port)
+
+
+def test_the_caffe_command_speaks_as_caffe(tmp_path, capsys, monkeypatch):
+    # setup.py installs the same main as 'caffe', for course material's 'caffe train -solver ...'
+    monkeypatch.setattr(sys, 'argv', ['/venv/bin/caffe'])
+    code, err = run(['train', '-solver', tmp_path / 'missing.prototxt'], capsys)
+    assert code == 1 and err.startswith('caffe train: error: ') and 'missing.prototxt' in err
+    with pytest.raises(SystemExit):
+        main(['train', '--help'])
+    assert capsys.readouterr().out.startswith('usage: caffe train')
