@@ -27,6 +27,9 @@ PATCH_BUDGET = 2 ** 27
 # 7 at load ~3.5: conv1 forward 128 -> 107 ms, backward 126 -> 110; conv2
 # 222 -> 220 and 553 -> 513 ms).
 HOST_PATCH_BUDGET = 2 ** 21
+# Output planes (elements) below which a host convolution's patch matrices
+# run batch-last (_ConvBase._batch_last).
+BATCH_LAST_PLANE = 128
 # Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
 # CPU with at least this many channels per group in and out: below, its
 # transforms cost more than the multiply-adds it saves (measured on VGG-16's
@@ -120,14 +123,27 @@ class _ConvBase(Layer):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
+    def _batch_last(self, n):
+        """Whether the patch matrices of a chunk of ``n`` images order their
+        columns batch-last (caffelite.ops.im2col): on the host, for a batch
+        and small planes, where im2col's and col2im's runs would otherwise
+        be one short output row long."""
+        return self.xp is np and n > 1 and math.prod(self.col_shape) < BATCH_LAST_PLANE
+
     def _gemm_layout(self, a, space):
         """(n, A, *S) -> (g, A/g, n * prod(S)): a GEMM operand with the batch
-        in the columns (one transposing copy, unless n is 1)."""
+        in the columns, in the patch matrices' order (one transposing copy,
+        unless n is 1)."""
         n, channels = a.shape[:2]
         if n == 1:
             return a.reshape(self.group, channels // self.group, -1)
-        layout = space.empty('conv_layout', (channels, n, math.prod(a.shape[2:])), self.xp)
-        layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
+        plane = math.prod(a.shape[2:])
+        if self._batch_last(n):
+            layout = space.empty('conv_layout', (channels, plane, n), self.xp)
+            layout[...] = a.reshape(n, channels, plane).transpose(1, 2, 0)
+        else:
+            layout = space.empty('conv_layout', (channels, n, plane), self.xp)
+            layout[...] = a.reshape(n, channels, plane).transpose(1, 0, 2)
         return layout.reshape(self.group, channels // self.group, -1)
 
     def _image_channels(self):
@@ -187,7 +203,8 @@ class _ConvBase(Layer):
         cols = space.scratch('conv_cols', im2col_op.patch_shape(x.shape, self.window,
                                                                 self.col_shape), self.xp)
         if inner == 1:
-            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space)
+            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space,
+                                    batch_last=self._batch_last(x.shape[0]))
         else:
             if cols is None:
                 cols = np.empty(im2col_op.patch_shape(x.shape, self.window, self.col_shape),
@@ -256,7 +273,11 @@ class _ConvBase(Layer):
         y = xp.matmul(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:],
                                                   xp))
         # (out, n * P) -> (n, out, P): one strided copy into the top.
-        out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
+        top = out.reshape(n, out.shape[1], -1)
+        if self._batch_last(n):
+            top[...] = y.reshape(out.shape[1], -1, n).transpose(2, 0, 1)
+        else:
+            top[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
 
     def _convolve_transpose(self, y, out, space, inner):
         """out (n, in, *S) = W^T * y for y (n, out, *O) (col2im of the
@@ -297,7 +318,7 @@ class _ConvBase(Layer):
         cols = xp.matmul(w_t, layout, out=space.scratch(
             'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))
         im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
-                         x=out, workspace=space)
+                         x=out, workspace=space, batch_last=self._batch_last(n))
 
     def _accumulate_weight_grad(self, y, x, space, dw, inner):
         """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
