@@ -167,7 +167,7 @@ class _ConvBase(Layer):
         the batch. On the CPU, threads share the chunks when the layer is
         large (caffelite.threads.lanes); a batch of one image is shared by
         channels instead: ``inner`` threads then split each pass of its one
-        chunk (a patch matrix's rows, a GEMM's output rows)."""
+        chunk (a patch matrix's rows, a GEMM's output rows or columns)."""
         lanes = inner = 1
         if self.xp is np:
             macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
@@ -187,15 +187,23 @@ class _ConvBase(Layer):
         threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
                                               self.workspace.lane(lane)), len(work), inner)
 
-    def _gemm_rows(self, a, b, out, space, inner, add=False):
+    def _gemm_parts(self, a, b, out, space, inner, add=False):
         """out[g] = a[g] @ b[g] (or +=) for stacks (g, M, K), (g, K, N),
-        (g, M, N), by parts of the M rows."""
-        def part(group, rows, _):
+        (g, M, N), by parts of the longer of the M rows and the N columns:
+        each part then reads only its share of the larger operand (by rows,
+        every part of a wide product reads all of b: VGG-16's conv1_2 at
+        batch 1, 64 x 576 by 576 x 50176 in 8 parts, took 110 ms against 50
+        by columns)."""
+        by_columns = b.shape[2] > a.shape[1]
+
+        def part(group, span, _):
+            rows, cols = (slice(None), span) if by_columns else (span, slice(None))
             if add:
-                out[group, rows] += a[group, rows] @ b[group]
+                out[group, rows, cols] += a[group, rows] @ b[group][:, cols]
             else:
-                self.xp.matmul(a[group, rows], b[group], out=out[group, rows])
-        self._in_parts([(group, a.shape[1]) for group in range(a.shape[0])], space, inner, part)
+                self.xp.matmul(a[group, rows], b[group][:, cols], out=out[group, rows, cols])
+        length = b.shape[2] if by_columns else a.shape[1]
+        self._in_parts([(group, length) for group in range(a.shape[0])], space, inner, part)
 
     def _im2col(self, x, space, inner=1):
         """(g, in/g * K, n * P) patch matrix of x (n, in, *S); with ``inner``
@@ -263,7 +271,7 @@ class _ConvBase(Layer):
         if n == 1:
             image = (x.reshape(g, x.shape[1] // g, -1) if self._per_image(x)
                      else self._im2col(x, space, inner))
-            self._gemm_rows(w, image, out.reshape(g, w.shape[1], -1), space, inner)
+            self._gemm_parts(w, image, out.reshape(g, w.shape[1], -1), space, inner)
             return
         if self._per_image(x):
             xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
@@ -292,7 +300,7 @@ class _ConvBase(Layer):
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
             if n == 1:
-                self._gemm_rows(w_t, y.reshape(g, y.shape[1] // g, -1),
+                self._gemm_parts(w_t, y.reshape(g, y.shape[1] // g, -1),
                                 out.reshape(g, w_t.shape[1], -1), space, inner)
                 return
             xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
@@ -328,7 +336,7 @@ class _ConvBase(Layer):
         measured 10% slower here than matmul and an add: the weights are
         small next to the product.)"""
         layout, cols = self._gemm_layout(y, space), self._im2col(x, space, inner)
-        self._gemm_rows(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
+        self._gemm_parts(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:
