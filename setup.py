@@ -3,6 +3,37 @@ generated protobuf module, the CUDA kernel sources (as caffelite/kernels) and
 the model zoo definitions (as caffelite/model_zoo)."""
 from setuptools import find_packages, setup
 
+# One extra per feature the README shows; [all] is every one of them but
+# the GPU, and [test] is [all] with the test tools.
+FEATURES = {
+    'draw': ['pydot>=1.4'],
+    'plot': ['matplotlib>=3.5'],
+    'demo': ['scikit-learn>=1.0'],
+    # Detector.detect_selective_search: Felzenszwalb segmentation, colour spaces
+    'detect': ['scikit-image>=0.19'],
+    # caffelite serve: DIGITS' web app and JSON API
+    'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
+    # caffelite export onnx: the onnx package builds and checks the graph,
+    # ONNX Runtime runs it for --check.
+    'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
+    # The course's deploy code resizes with cv2.resize. OpenCV 4: the
+    # detection tests compare with cv2.groupRectangles, which OpenCV 5.0's
+    # main wheel no longer has.
+    'opencv': ['opencv-python-headless>=4.5,<5'],
+}
+ALL = sorted({requirement for group in FEATURES.values() for requirement in group})
+EXTRAS = dict(
+    FEATURES,
+    all=ALL,
+    # CuPy wheels with NVIDIA's CUDA libraries from PyPI; [gpu] suits any
+    # driver for CUDA 12 or newer, [gpu-cuda13] uses CUDA 13's libraries.
+    gpu=['cupy-cuda12x[ctk]>=14'],
+    **{'gpu-cuda13': ['cupy-cuda13x[ctk]>=14']},
+    # the pages' tests drive the system's Chromium (no browser download)
+    test=ALL + ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50', 'httpx>=0.24',
+                'playwright>=1.40'],
+)
+
 setup(
     name='caffelite',
     version='0.1.0',
@@ -22,36 +53,16 @@ setup(
                                        'static/*']},
     install_requires=[
         'numpy>=1.22',
+        # sgemm with beta = 1 (caffelite.blas), ndimage (selective search)
+        'scipy>=1.8',
+        # BLAS thread counts inside a Net pass (caffelite.threads)
+        'threadpoolctl>=3.0',
         'protobuf>=3.20',
         'Pillow>=9.0',
         'lmdb>=1.0',
         'h5py>=3.0',
         'tqdm>=4.0',
     ],
-    extras_require={
-        # CuPy wheels with NVIDIA's CUDA libraries from PyPI; [gpu] suits any
-        # driver for CUDA 12 or newer, [gpu-cuda13] uses CUDA 13's libraries.
-        'gpu': ['cupy-cuda12x[ctk]>=14'],
-        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14'],
-        'draw': ['pydot>=1.4'],
-        'plot': ['matplotlib>=3.5'],
-        'demo': ['scikit-learn>=1.0'],
-        # Detector.detect_selective_search: Felzenszwalb segmentation, colour spaces
-        'detect': ['scikit-image>=0.19'],
-        # caffelite serve: DIGITS' web app and JSON API
-        'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
-        # caffelite export onnx: the onnx package builds and checks the
-        # graph, ONNX Runtime runs it for --check.
-        'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
-        # OpenCV 4: the detection tests compare with cv2.groupRectangles,
-        # which OpenCV 5.0's main wheel no longer has.
-        'test': ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50',
-                 'pydot>=1.4', 'matplotlib>=3.5', 'scikit-learn>=1.0', 'scikit-image>=0.19',
-                 'onnx>=1.14', 'onnxruntime>=1.16', 'opencv-python-headless>=4.5,<5',
-                 'httpx>=0.24', 'starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0',
-                 'python-multipart>=0.0.9',
-                 # the pages' tests drive the system's Chromium (no browser download)
-                 'playwright>=1.40'],
-    },
+    extras_require=EXTRAS,
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main']},
 )

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import caffelite as caffe  # noqa: E402
 from caffelite.codec import load_mean  # noqa: E402
-from caffelite.digits.inference import DigitsClassifier  # noqa: E402
+from caffelite.job_classifier import JobClassifier  # noqa: E402
 from caffelite.proto import caffe_pb2  # noqa: E402
 from caffelite.protoio import read_text  # noqa: E402
 from harness import compare, environment, report  # noqa: E402
@@ -195,12 +195,10 @@ def classify_latency(server, name, job_id, dataset_id, image, channels, requests
         os.path.join(folder, 'deploy.prototxt'), os.path.join(folder, model['snapshot file']),
         image_dims=mean.shape[1:], mean=mean.mean(axis=(1, 2)), raw_scale=255,
         channel_swap=(2, 1, 0) if channels == 3 else None)
-    with open(os.path.join(dataset_dir, 'labels.txt')) as f:
-        labels = f.read().split()
-    digits = DigitsClassifier(os.path.join(folder, 'deploy.prototxt'),
-                              os.path.join(folder, model['snapshot file']), labels,
-                              model['image dimensions'], model['image resize mode'], 'image',
-                              mean_file)
+    digits = JobClassifier(os.path.join(folder, 'deploy.prototxt'),
+                           os.path.join(folder, model['snapshot file']), mean_file,
+                           os.path.join(dataset_dir, 'labels.txt'), model['image dimensions'],
+                           model['image resize mode'], 'image')
     picture = caffe.io.load_image(image, color=channels == 3)
     with open(image, 'rb') as f:
         payload = f.read()
@@ -214,9 +212,9 @@ def classify_latency(server, name, job_id, dataset_id, image, channels, requests
         classifier.predict([picture], oversample=False)
 
     def same_work():
-        digits.top_k(digits.probabilities([digits.load(io.BytesIO(payload))])[0])
+        digits.top(digits.probabilities([digits.load(io.BytesIO(payload))])[0])
     server_name, local_name = 'classify_one.json (server)', 'Classifier.predict (in-process)'
-    own_name = 'DigitsClassifier (in-process)'
+    own_name = 'JobClassifier (in-process)'
     times = compare([(server_name, request), (local_name, predict), (own_name, same_work)],
                     repeats=requests, warmup=3)
     medians = report('%s, one image' % name, times, unit='images')

@@ -18,6 +18,10 @@ from .net_spec import NetSpec, layers, params, to_proto
 from .parallel import NCCL
 from .timer import Timer
 from . import io  # noqa: F401
+# pycaffe's code says ``import caffe.draw`` / ``from caffe.coord_map import
+# crop``; under ``import caffelite as caffe`` there is no package named caffe
+# to import them from, so the attributes are there from the start.
+from . import coord_map, draw  # noqa: F401
 from .classifier import Classifier
 from .detector import Detector
 

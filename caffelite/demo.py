@@ -105,7 +105,7 @@ def evaluate(deploy, weights, dataset):
                                os.path.join(dataset, 'labels.txt'))
     with open(os.path.join(dataset, 'test.txt')) as f:
         items = [line.rsplit(' ', 1) for line in f.read().splitlines() if line.strip()]
-    probs = classifier.probabilities([classifier.preprocess(path) for path, _ in items])
+    probs = classifier.probabilities([classifier.load(path) for path, _ in items])
     labels = np.array([int(label) for _, label in items])
     predicted = probs.argmax(axis=1)
     return float((predicted == labels).mean()), items, predicted, probs
@@ -135,7 +135,7 @@ def prepare_folder(workdir, force):
 def run(workdir, epochs=20, log=print, force=False):
     """The whole demo in ``workdir`` (see prepare_folder for ``force``);
     returns the test accuracy."""
-    from .server import models
+    from .model_folder import latest_snapshot
     from .server.jobs import JobStore
     start = time.time()
     workdir = os.path.abspath(workdir)
@@ -153,7 +153,7 @@ def run(workdir, epochs=20, log=print, force=False):
     for name, job in (('dataset', dataset), ('model', model)):
         os.symlink(os.path.join('jobs', job['id']), os.path.join(workdir, name))
     folder = os.path.join(workdir, 'model')
-    weights = models.snapshot_path(model, store.path(model['id']))
+    weights = latest_snapshot(folder)
     log('[5/5] classifying the held-out test images with %s' % weights)
     data = os.path.join(workdir, 'dataset')
     accuracy, items, predicted, probs = evaluate(os.path.join(folder, 'deploy.prototxt'),

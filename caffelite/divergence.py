@@ -26,22 +26,23 @@ def first_non_finite(net):
     """A description of the first non-finite output or gradient of ``net``
     after its last forward and backward, or None when all are finite."""
     for i, layer in enumerate(net.layers):
-        for blob_id in net._top_ids[i]:
+        for blob_id in net._top_ids(i):
             blob = net._blobs[blob_id]
             if blob.count and not finite(blob.xdata):
                 return "layer '%s' (%s) output '%s' (%s)" % (
                     layer.name, layer.type, net._blob_names[blob_id], _kinds(blob.xdata))
+    layer_need, bottom_need = net.layer_need_backward, net.bottom_need_backward
     for i in reversed(range(len(net.layers))):
         layer = net.layers[i]
-        if not net._layer_need_backward[i]:
+        if not layer_need[i]:
             continue
         for k, param in enumerate(layer.blobs):
             if param.count and not finite(param.xdiff):
                 return "layer '%s' (%s) gradient of param %d (%s)" % (
                     layer.name, layer.type, k, _kinds(param.xdiff))
-        for j, blob_id in enumerate(net._bottom_ids[i]):
+        for j, blob_id in enumerate(net._bottom_ids(i)):
             blob = net._blobs[blob_id]
-            if net._bottom_need_backward[i][j] and blob.count and not finite(blob.xdiff):
+            if bottom_need[i][j] and blob.count and not finite(blob.xdiff):
                 return "layer '%s' (%s) gradient of bottom '%s' (%s)" % (
                     layer.name, layer.type, net._blob_names[blob_id], _kinds(blob.xdiff))
     return None

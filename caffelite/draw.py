@@ -12,7 +12,7 @@ a blob whose last mention is as a top (a loss, an output) keeps Graphviz's
 plain ellipse. Edges out of a Data layer say ``Batch N``, out of a
 convolution or inner product its ``num_output``.
 """
-from .errors import NetError
+from .errors import MissingProgramError, NetError
 from .proto import caffe_pb2
 
 LAYER_STYLE_DEFAULT = {'shape': 'record', 'fillcolor': '#6495ED', 'style': 'filled'}
@@ -141,8 +141,17 @@ def get_pydot_graph(caffe_net, rankdir, label_edges=True, phase=None, display_lr
 
 def draw_net(caffe_net, rankdir, ext='png', phase=None, display_lrm=False):
     """The graph rendered by Graphviz in format ``ext``, as bytes."""
-    return get_pydot_graph(caffe_net, rankdir, phase=phase, display_lrm=display_lrm).create(
-        format=ext)
+    graph = get_pydot_graph(caffe_net, rankdir, phase=phase, display_lrm=display_lrm)
+    try:
+        return graph.create(format=ext)
+    except FileNotFoundError as e:
+        # pydot's own message ('"dot" not found in path') says neither what
+        # dot is nor that the Graphviz source needs no program at all.
+        raise MissingProgramError(
+            "drawing a .%s needs Graphviz's 'dot' program, which is not on PATH "
+            "(install Graphviz: apt install graphviz, brew install graphviz, "
+            "conda install graphviz); a .dot, .gv or .raw file is the Graphviz "
+            "source and needs no program" % ext) from e
 
 
 # Extensions written as the Graphviz source itself, without running Graphviz

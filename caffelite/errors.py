@@ -78,6 +78,12 @@ class MissingFileError(CaffeRuntimeError, FileNotFoundError):
         return str(self.args[0])
 
 
+class MissingProgramError(CaffeError, FileNotFoundError):
+    """An outside program a feature runs is not on PATH (Graphviz's ``dot``
+    for drawing an image); the message says how to get it or do without.
+    A FileNotFoundError, as pydot's own error for it is."""
+
+
 class NameNotFoundError(CaffeError, KeyError):
     """A name missing from one of a net's name-keyed views (``net.blobs``,
     ``net.params``, ``net.layer_dict``...): a KeyError, as pycaffe's

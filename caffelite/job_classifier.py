@@ -1,38 +1,34 @@
-"""Classifying image files with a model job the way DIGITS deploys one
-(``caffelite classify``): the model, weights, mean and labels are resolved
-from files, and results are top-k (label, probability) lists. pycaffe's
-array-in, array-out ``caffe.Classifier`` is :mod:`caffelite.classifier`.
+"""Classifying image files with a model job the way DIGITS does at
+inference, so that a model answers in ``caffelite classify``, the demo and
+the server what it answered in DIGITS. pycaffe's array-in, array-out
+``caffe.Classifier`` is :mod:`caffelite.classifier`.
 
 A DIGITS model job folder holds ``deploy.prototxt``, ``snapshot_iter_N.caffemodel``
 files and often ``labels.txt``; its dataset job folder holds ``mean.binaryproto``
-and ``mean.jpg``. Images are resized (squashed) to the net input, put in
-Caffe's BGR 0-255 layout, the mean image or pixel is subtracted, and the
-softmax output gives the top-k labels.
+and ``mean.jpg``. For each image, :class:`JobClassifier`:
+
+1. reads it as DIGITS' datasets did (PIL, RGB or L) and resizes it to the
+   dataset's size with the dataset's resize mode (by default: squashed to
+   the net input);
+2. resizes it to the deploy input when that differs (a crop size),
+   transposes it to C x H x W, RGB -> BGR for 3 channels, keeps 0-255;
+3. subtracts the mean pixel, or the mean image truncated to integers and
+   resized (bilinear) to the deploy input, as DIGITS' transformer does;
+4. takes the class probabilities from the last output of the deploy net.
 """
-import glob
 import os
-import re
 
 import numpy as np
 
-from . import io
+from . import images, io
 from .codec import load_mean
 from .errors import CaffeError
-from .net import TEST, Net
-from .textfile import read_lines
 from .images import IMAGE_EXTENSIONS
+from .model_folder import latest_snapshot
+from .net import TEST, Net
+from .textfile import read_labels
 
-
-def latest_snapshot(folder):
-    """The .caffemodel of the highest iteration in ``folder`` or, when it
-    has none, in its sub-folders (where ``caffelite train`` and the demo put
-    them when the snapshot_prefix names one, e.g. ``snapshots/lenet``)."""
-    found = (glob.glob(os.path.join(folder, '*.caffemodel'))
-             or glob.glob(os.path.join(folder, '*', '*.caffemodel')))
-    if not found:
-        raise CaffeError('no .caffemodel in %s or its sub-folders' % folder)
-    iteration = lambda p: int((re.findall(r'_iter_(\d+)', p) or ['-1'])[-1])
-    return max(found, key=lambda p: (iteration(p), os.path.getmtime(p)))
+MEAN_USES = ('image', 'pixel', 'none')
 
 
 def resolve_model(model, weights=None, mean=None, labels=None):
@@ -74,21 +70,43 @@ def _first_in(folders, names):
     return None
 
 
-def load_mean_for(path, shape):
-    """A C x H x W mean (BGR, 0-255) fitted to the input ``shape`` (C, H, W):
-    a mean.binaryproto or mean.jpg, center-cropped or resized to H x W."""
+def read_mean(path, channels):
+    """The C x H x W mean (BGR, 0-255) of a mean.binaryproto or a mean.jpg
+    for a net of ``channels`` channels."""
     if path.endswith('.binaryproto'):
         mean = load_mean(path)
     else:
-        image = io.load_image(path, color=shape[0] == 3) * 255.0
-        mean = image.transpose(2, 0, 1)[::-1] if shape[0] == 3 else image.transpose(2, 0, 1)
-    c, h, w = shape
-    if mean.shape[0] != c:
-        raise CaffeError('mean %s has %d channels, the net takes %d' % (path, mean.shape[0], c))
+        pixels = images.read_like_digits(path, channels == 3)
+        mean = pixels.reshape(pixels.shape[:2] + (-1,)).transpose(2, 0, 1)[::-1]
+    if mean.shape[0] != channels:
+        raise CaffeError('mean %s has %d channels, the net takes %d'
+                         % (path, mean.shape[0], channels))
+    return np.asarray(mean, np.float32)
+
+
+def load_mean_for(path, shape):
+    """A C x H x W mean fitted to the input ``shape`` (C, H, W) as Caffe's
+    data layer fits it at test time: center-cropped to H x W, or resized
+    when smaller."""
+    mean = read_mean(path, shape[0])
+    _, h, w = shape
     if mean.shape[1] >= h and mean.shape[2] >= w:
         top, left = (mean.shape[1] - h) // 2, (mean.shape[2] - w) // 2
         return mean[:, top:top + h, left:left + w]
     return io.resize_image(mean.transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
+
+
+def digits_mean(path, use_mean, shape):
+    """The mean DIGITS subtracts for an input ``shape`` (C, H, W): the mean
+    pixel (C,), or the mean image truncated to uint8 and resized like an
+    image to H x W."""
+    mean = read_mean(path, shape[0])
+    if use_mean == 'pixel':
+        return mean.mean(axis=(1, 2))
+    picture = mean.astype(np.uint8).transpose(1, 2, 0)
+    picture = picture[:, :, 0] if picture.shape[2] == 1 else picture
+    resized = images.resize_like_digits(picture, int(shape[1]), int(shape[2]), 'squash')
+    return resized.reshape(resized.shape[:2] + (-1,)).transpose(2, 0, 1).astype(np.float32)
 
 
 def list_images(paths):
@@ -105,60 +123,89 @@ def list_images(paths):
 
 
 class JobClassifier:
-    """A deploy net with its mean and labels (resolved from a job folder or
-    given as files), classifying image files."""
+    """A deploy net with its weights, labels and the preprocessing of its
+    dataset, classifying image files (see the module's steps).
 
-    def __init__(self, model, weights=None, mean=None, labels=None):
+    ``model`` is a job folder or a deploy.prototxt (``resolve_model`` fills
+    in the weights, mean and labels a folder holds); ``image_dims`` is the
+    dataset's (height, width, channels) (default: the net input),
+    ``resize_mode`` its resize mode and ``use_mean`` the model's
+    image/pixel/none.
+    """
+
+    def __init__(self, model, weights=None, mean=None, labels=None, image_dims=None,
+                 resize_mode='squash', use_mean='image'):
+        if use_mean not in MEAN_USES:
+            raise CaffeError('use_mean must be one of %s, not %r' % (', '.join(MEAN_USES),
+                                                                      use_mean))
         model, weights, mean, labels = resolve_model(model, weights, mean, labels)
         self.net = Net(model, TEST)
         self.net.copy_from(weights).require_some()
         self.input = self.net.inputs[0]
         shape = self.net.blobs[self.input].shape
-        self.shape = shape[1:]
-        self.mean = load_mean_for(mean, self.shape) if mean else None
-        self.labels = None
-        if labels:
-            self.labels = [line.strip() for line in read_lines(labels) if line.strip()]
+        self.image_dims = tuple(image_dims or (shape[2], shape[3], shape[1]))
+        self.resize_mode = resize_mode
+        self.labels = read_labels(labels) if labels else []
+        self.transformer = io.Transformer({self.input: (1,) + tuple(shape[1:])})
+        self.transformer.set_transpose(self.input, (2, 0, 1))
+        if shape[1] == 3:
+            self.transformer.set_channel_swap(self.input, (2, 1, 0))
+        if mean and use_mean != 'none':
+            self.transformer.set_mean(self.input, digits_mean(mean, use_mean, shape[1:]))
+        self.rng = np.random.RandomState(0)
 
-    def preprocess(self, path):
-        c, h, w = self.shape
-        image = io.resize_image(io.load_image(path, color=c == 3), (h, w)) * 255.0
-        x = image.transpose(2, 0, 1)
-        if c == 3:
-            x = x[::-1]     # RGB -> Caffe's BGR
-        return x - self.mean if self.mean is not None else x
+    def load(self, path):
+        """H x W x C uint8 pixels of an image (a path or a file object) at
+        the dataset's size."""
+        height, width, channels = self.image_dims
+        pixels = images.read_like_digits(path, channels == 3)
+        pixels = images.resize_like_digits(pixels, height, width, self.resize_mode, self.rng)
+        return pixels.reshape(pixels.shape[:2] + (-1,))
 
-    def probabilities(self, images):
-        """(N, classes) outputs of the net for N preprocessed images (N x C x
-        H x W) in one forward pass: the input is reshaped to N, as DIGITS
-        does."""
-        batch = np.asarray(images, np.float32)
-        self.net.blobs[self.input].reshape(batch.shape)
-        probs = self.net.forward_all(**{self.input: batch})[self.net.outputs[0]]
-        return probs.reshape(len(batch), -1)
+    def probabilities(self, pictures):
+        """(N, classes) scores of N loaded pictures (H x W x C uint8) in one
+        forward pass (the input reshaped to N, as DIGITS does): the last
+        output of the deploy net."""
+        batch = np.stack([self.transformer.preprocess(self.input, p) for p in pictures])
+        blob = self.net.blobs[self.input]
+        if blob.shape != batch.shape:
+            blob.reshape(*batch.shape)
+            self.net.reshape()
+        blob.data[...] = batch
+        outputs = self.net.forward()
+        return np.asarray(outputs[self.net.outputs[-1]]).reshape(len(pictures), -1)
 
-    def classify(self, paths, top_k=5, batch_size=32):
-        """Yield, for each path in order, (path, [(label, probability), ...]
-        best first, None), or (path, None, reason) when the image cannot be
-        read. Images are read and run ``batch_size`` at a time, so memory
-        does not grow with the number of images."""
+    def each(self, paths, batch_size=32):
+        """Yield, for each path in order, (path, its (classes,) scores, None),
+        or (path, None, reason) when the image cannot be read. Images go
+        through the net ``batch_size`` at a time, so memory does not grow
+        with the number of images."""
         for start in range(0, len(paths), batch_size):
             chunk = paths[start:start + batch_size]
-            inputs, failures = {}, {}
-            for path in chunk:
+            pictures, failures = {}, {}
+            for i, path in enumerate(chunk):
                 try:
-                    inputs[path] = self.preprocess(path)
+                    pictures[i] = self.load(path)
                 except CaffeError as e:
-                    failures[path] = str(e)
-            tops = {}
-            if inputs:
-                probs = self.probabilities(np.stack(list(inputs.values())))
-                tops = {path: self._top(p, top_k) for path, p in zip(inputs, probs)}
-            for path in chunk:
-                yield path, tops.get(path), failures.get(path)
+                    failures[i] = str(e)
+            scores = {}
+            if pictures:
+                scores = dict(zip(pictures, self.probabilities(list(pictures.values()))))
+            for i, path in enumerate(chunk):
+                yield path, scores.get(i), failures.get(i)
 
-    def _top(self, probabilities, top_k):
-        order = np.argsort(-probabilities)[:top_k]
-        names = [self.labels[i] if self.labels and i < len(self.labels) else str(i)
-                 for i in order]
-        return [(n, float(probabilities[i])) for n, i in zip(names, order)]
+    def classify(self, paths, top_k=5, batch_size=32):
+        """Like ``each``, with the ``top_k`` [(label, probability), ...] of
+        each readable image in place of its scores."""
+        for path, scores, failure in self.each(paths, batch_size):
+            yield path, None if scores is None else self.top(scores, top_k), failure
+
+    def top(self, scores, k=5):
+        """[(label, probability)] of the best ``k`` classes, best first: only
+        labelled classes when there are labels (as DIGITS), class numbers
+        when there are none."""
+        order = np.argsort(-scores, kind='stable')
+        if self.labels:
+            return [(self.labels[i], float(scores[i])) for i in order
+                    if i < len(self.labels)][:k]
+        return [(str(i), float(scores[i])) for i in order[:k]]

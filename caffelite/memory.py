@@ -34,7 +34,7 @@ def available_bytes():
 def blob_bytes(net):
     """Bytes of float32 storage the net's blobs and parameters will use."""
     elements = 0
-    for blob, backward in zip(net._blobs, net._blob_need_backward):
+    for blob, backward in zip(net._blobs, net.blob_need_backward.values()):
         elements += blob.count * (2 if backward else 1)
     for blob in net.learnable_params:
         elements += 2 * blob.count

@@ -142,7 +142,7 @@ class Net:
         self._blob_loss_weights = []
         self.layers = []
         self._layer_names = []
-        self._bottom_ids, self._top_ids = [], []
+        self._layer_bottom_ids, self._layer_top_ids = [], []
         self._bottom_need_backward, self._layer_need_backward = [], []
         self._inputs, self._params, self._param_layer_index = [], [], []
         self._param_owners, self._param_names_index = [], {}
@@ -190,8 +190,8 @@ class Net:
             needed = max(layer.min_top or 0, layer.exact_num_top or 0)
             while len(tops) < needed:
                 tops.append(self._new_blob('(automatic)'))
-        self._bottom_ids.append(bottoms)
-        self._top_ids.append(tops)
+        self._layer_bottom_ids.append(bottoms)
+        self._layer_top_ids.append(tops)
         self._bottom_need_backward.append(bottom_need)
         try:
             layer.layer_setup(self._vec(bottoms), self._vec(tops))
@@ -286,16 +286,16 @@ class Net:
         under_loss, skip_backprop = set(), set()
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
-            tops = [self._blob_names[t] for t in self._top_ids[i]]
+            tops = [self._blob_names[t] for t in self._layer_top_ids[i]]
             contributes = any(layer.loss(j) or name in under_loss
                               for j, name in enumerate(tops))
             all_skip = all(name in skip_backprop for name in tops)
             if self._layer_need_backward[i] and all_skip:
                 self._layer_need_backward[i] = False
-                self._bottom_need_backward[i] = [False] * len(self._bottom_ids[i])
+                self._bottom_need_backward[i] = [False] * len(self._layer_bottom_ids[i])
             if not contributes:
                 self._layer_need_backward[i] = False
-            for j, blob_id in enumerate(self._bottom_ids[i]):
+            for j, blob_id in enumerate(self._layer_bottom_ids[i]):
                 name = self._blob_names[blob_id]
                 if contributes:
                     under_loss.add(name)
@@ -306,7 +306,7 @@ class Net:
         if force_backward:
             for i, layer in enumerate(self.layers):
                 self._layer_need_backward[i] = True
-                for j, blob_id in enumerate(self._bottom_ids[i]):
+                for j, blob_id in enumerate(self._layer_bottom_ids[i]):
                     need = self._bottom_need_backward[i][j] or layer.allow_force_backward(j)
                     self._bottom_need_backward[i][j] = need
                     self._blob_need_backward[blob_id] |= need
@@ -366,18 +366,31 @@ class Net:
         """Layer name -> the names of its tops."""
         return self._view('top_names', 'layer', lambda: (
             (name, [self._blob_names[i] for i in ids])
-            for name, ids in zip(self._layer_names, self._top_ids)))
+            for name, ids in zip(self._layer_names, self._layer_top_ids)))
 
     @property
     def bottom_names(self):
         """Layer name -> the names of its bottoms."""
         return self._view('bottom_names', 'layer', lambda: (
             (name, [self._blob_names[i] for i in ids])
-            for name, ids in zip(self._layer_names, self._bottom_ids)))
+            for name, ids in zip(self._layer_names, self._layer_bottom_ids)))
+
+    def _top_ids(self, i):
+        """The blob indices of layer ``i``'s tops (pycaffe's ``net._top_ids(i)``)."""
+        return list(self._layer_top_ids[i])
+
+    def _bottom_ids(self, i):
+        """The blob indices of layer ``i``'s bottoms (pycaffe's ``net._bottom_ids(i)``)."""
+        return list(self._layer_bottom_ids[i])
 
     @property
     def layer_need_backward(self):
         return list(self._layer_need_backward)
+
+    @property
+    def bottom_need_backward(self):
+        """Per layer, whether each bottom gets a gradient (Caffe's Net accessor)."""
+        return [list(flags) for flags in self._bottom_need_backward]
 
     @property
     def blob_need_backward(self):
@@ -448,7 +461,7 @@ class Net:
 
     def _run_layer(self, i, direction):
         layer = self.layers[i]
-        bottom, top = self._vec(self._bottom_ids[i]), self._vec(self._top_ids[i])
+        bottom, top = self._vec(self._layer_bottom_ids[i]), self._vec(self._layer_top_ids[i])
         try:
             if direction == 'forward':
                 return layer.layer_forward(bottom, top)
@@ -577,7 +590,7 @@ class Net:
     def reshape(self):
         """Propagate input shape changes through every layer."""
         for i, layer in enumerate(self.layers):
-            layer.reshape(self._vec(self._bottom_ids[i]), self._vec(self._top_ids[i]))
+            layer.reshape(self._vec(self._layer_bottom_ids[i]), self._vec(self._layer_top_ids[i]))
 
     def clear_param_diffs(self):
         for blob in self.learnable_params:

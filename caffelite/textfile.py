@@ -23,3 +23,9 @@ def read_lines(path, errors='strict'):
                          line) from None
     lines = [line[:-1] if line.endswith('\r') else line for line in text.split('\n')]
     return lines[:-1] if lines and not lines[-1] else lines
+
+
+def read_labels(path):
+    """The class names of a labels.txt: one a line, stripped, blank lines
+    skipped (as DIGITS reads them)."""
+    return [line.strip() for line in read_lines(path) if line.strip()]

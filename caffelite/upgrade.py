@@ -61,6 +61,7 @@ V1_TYPES = {
     'SLICE': 'Slice', 'TANH': 'TanH', 'WINDOW_DATA': 'WindowData', 'THRESHOLD': 'Threshold',
 }
 
+# Caffe's old SolverType enum names and the ``type`` strings that replaced them.
 SOLVER_TYPES = {'SGD': 'SGD', 'NESTEROV': 'Nesterov', 'ADAGRAD': 'AdaGrad',
                 'RMSPROP': 'RMSProp', 'ADADELTA': 'AdaDelta', 'ADAM': 'Adam'}
 

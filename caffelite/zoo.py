@@ -230,4 +230,5 @@ def fetch(name, dest_dir='.', progress=True, timeout=60):
             return download(url, dest, info, progress, timeout)
         except CaffeError as e:
             failures.append(str(e))
-    raise CaffeError("could not fetch the weights of '%s':\n  %s" % (name, '\n  '.join(failures)))
+    # one line: the command line shows an error's first line only
+    raise CaffeError("could not fetch the weights of '%s': %s" % (name, '; '.join(failures)))

@@ -12,7 +12,8 @@ files, or a sub-folder of snapshots; DATA_JOB_DIR holds mean.jpg. After
 import sys
 
 import caffelite as caffe
-from caffelite.job_classifier import input_shape, latest_snapshot
+from caffelite.job_classifier import input_shape
+from caffelite.model_folder import latest_snapshot
 
 
 def resize(image, size):

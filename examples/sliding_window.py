@@ -14,7 +14,8 @@ import sys
 import numpy as np
 
 import caffelite as caffe
-from caffelite.job_classifier import input_shape, latest_snapshot
+from caffelite.job_classifier import input_shape
+from caffelite.model_folder import latest_snapshot
 
 
 def detect(model_job_dir, data_job_dir, image_path, target=1, size=None):

@@ -41,8 +41,9 @@ def assert_close(ours, ref, rel, abs_scale, what):
         % (what, err.flat[worst], worst, ours.flat[worst], ref.flat[worst]))
 
 
-def run_layer_case(name):
-    """Build, run and compare one layers/<name> case."""
+def load_layer_case(name):
+    """(net with the case's weights, its recorded arrays, {bottom blob:
+    array}) of one layers/<name> case, the net reshaped to its bottoms."""
     folder = reference_path('layers', name)
     case = json.loads((folder / 'case.json').read_text())
     data = np.load(folder / 'data.npz')
@@ -51,6 +52,19 @@ def run_layer_case(name):
     weights = folder / 'weights.caffemodel'
     if weights.exists():
         net.copy_from(str(weights))
+    bottoms = {}
+    for key in data.files:
+        kind, blob = key.split(':', 1)
+        if kind == 'bottom':
+            net.blobs[blob].reshape(data[key].shape)
+            bottoms[blob] = data[key]
+    net.reshape()
+    return net, data, bottoms
+
+
+def run_layer_case(name):
+    """Build, run and compare one layers/<name> case."""
+    net, data, bottoms = load_layer_case(name)
     for key in data.files:
         if key.startswith('param:'):
             # Recorded as saved, i.e. what copy_from must load (a TRAIN
@@ -58,11 +72,8 @@ def run_layer_case(name):
             layer, i = key[6:].rsplit(':', 1)
             assert_close(net.params[layer][int(i)].data, data[key], 1e-4, 1e-5,
                          '%s %s' % (name, key))
-    for key in data.files:
-        kind, blob = key.split(':', 1)
-        if kind == 'bottom':
-            net.blobs[blob].reshape(data[key].shape)
-            net.blobs[blob].data[...] = data[key]
+    for blob, value in bottoms.items():
+        net.blobs[blob].data[...] = value
     net.clear_param_diffs()
     net._forward()
     for key in data.files:

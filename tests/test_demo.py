@@ -28,8 +28,9 @@ def test_demo_command_one_epoch_reports_accuracy(tmp_path, capsys, monkeypatch):
     """One epoch (23 iterations) through the CLI verb: well above chance
     (10%), the accuracy printed, exit status 0. The dataset and the model
     are DIGITS jobs that ``caffelite serve`` lists (the command printed);
-    the model job serves ``caffelite classify --model`` and the course code
-    as their docs say, and a second run into the folder asks for --force."""
+    the model job (or the demo's folder) serves ``caffelite classify
+    --model``, ``caffelite export onnx --model`` and the course code as their
+    docs say, and a second run into the folder asks for --force."""
     from caffelite.server.jobs import JobStore
     work = tmp_path / 'demo'
     assert main(['demo', '--dir', str(work), '--epochs', '1']) == 0
@@ -51,6 +52,10 @@ def test_demo_command_one_epoch_reports_accuracy(tmp_path, capsys, monkeypatch):
                  str(digit)]) == 0
     [result] = json.loads(capsys.readouterr().out)
     assert result['predictions'][0]['label'] in [str(k) for k in range(10)]
+    for folder in (snapshots, work):    # the job folder, and the demo's folder above it
+        assert main(['export', 'onnx', '--model', str(folder),
+                     '--out', str(tmp_path / 'demo.onnx')]) == 0
+        assert capsys.readouterr().out.startswith(str(snapshots / 'deploy.prototxt'))
     examples = pathlib.Path(__file__).resolve().parents[1] / 'examples'
     deploy = runpy.run_path(str(examples / 'deploy_classifier.py'), run_name='not_main')
     prediction = deploy['main'](str(snapshots), str(work / 'dataset'), str(digit))

@@ -107,3 +107,10 @@ def test_unlabelled_edges_and_source_files(lenet, tmp_path):
         draw.draw_net_to_file(lenet, out, 'TB', caffe.TRAIN, display_lrm=True)
         assert open(out).read() == draw.get_pydot_graph(
             lenet, 'TB', phase=caffe.TRAIN, display_lrm=True).to_string()
+
+
+def test_image_without_graphviz_names_the_program_and_the_way_out(lenet, tmp_path, monkeypatch):
+    monkeypatch.setenv('PATH', str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="Graphviz's 'dot' program.*a .dot, .gv"):
+        draw.draw_net_to_file(lenet, str(tmp_path / 'net.png'))
+    assert not (tmp_path / 'net.png').exists()

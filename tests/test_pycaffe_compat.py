@@ -4,7 +4,10 @@ blobs, the builtin exception types pycaffe raises, and the rest of its top
 level (logging, Timer, solver ranks, callbacks, share_weights, restore...).
 Each expectation is pycaffe's documented or coded behaviour."""
 import logging
+import pathlib
 import re
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -67,6 +70,13 @@ def test_forward_returns_the_tops_of_the_end_layer(chain):
     out = chain.forward(start='ip2', blobs=['data'])
     assert set(out) == {'ip2', 'data'}
     np.testing.assert_allclose(out['ip2'], ip(chain, 'ip2', chain.blobs['ip'].data), rtol=1e-5)
+
+
+def test_top_and_bottom_ids_are_methods_of_a_layer_index(chain):
+    # pycaffe.py builds top_names from these: [net._blob_names[i] for i in net._top_ids(li)]
+    for li, name in enumerate(chain._layer_names):
+        assert [chain._blob_names[i] for i in chain._top_ids(li)] == chain.top_names[name]
+        assert [chain._blob_names[i] for i in chain._bottom_ids(li)] == chain.bottom_names[name]
 
 
 def test_an_in_place_layer_runs_alone(chain):
@@ -402,3 +412,13 @@ def test_layer_dict_and_params_in_layer_order(tmp_path):
     assert list(net.params) == ['ip', 'scale', 'ip2']
     assert [len(blobs) for blobs in net.params.values()] == [2, 1, 2]
     assert net.blobs is net.blobs and net.params is net.params     # cached, as pycaffe
+
+
+def test_draw_and_coord_map_come_with_the_package():
+    # pycaffe's 'import caffe.draw' has no spelling under 'import caffelite as
+    # caffe'; a fresh interpreter shows that the package import alone binds them.
+    code = ('import caffelite as caffe; '
+            'print(caffe.draw.draw_net_to_file.__name__, caffe.coord_map.crop.__name__)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         cwd=str(pathlib.Path(caffe.__file__).parents[1]), check=True)
+    assert out.stdout.split() == ['draw_net_to_file', 'crop']

@@ -407,12 +407,16 @@ def test_fetch_falls_back_to_a_mirror_and_keeps_a_verified_file(local_model, tmp
     assert len(Handler.ranges) == 1                   # already there and verified
 
 
-def test_fetch_reports_every_failed_url(local_model, tmp_path, monkeypatch):
+def test_fetch_reports_every_failed_url(local_model, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(local_model, 'sha1', '0' * 40)
     with pytest.raises(caffe.CaffeError) as error:
         zoo.fetch('local', str(tmp_path), progress=False)
     assert 'offline' in str(error.value) and 'checksum mismatch' in str(error.value)
     assert os.listdir(tmp_path) == []
+    # the command's one line of error carries both reasons
+    assert main(['zoo', 'fetch', 'local', '--dir', str(tmp_path), '--quiet']) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'offline' in err and 'checksum mismatch' in err
 
 
 def test_zoo_cli(local_model, tmp_path, capsys, monkeypatch):

@@ -11,6 +11,7 @@ argument at fault and exits non-zero; ``--debug`` adds the traceback.
 import contextlib
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import traceback
@@ -76,7 +77,15 @@ def main(argv=None):
         with warnings.catch_warnings(), guard:
             # the commands' log lines already say what these warnings say
             warnings.simplefilter('ignore', WeightsWarning)
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe fails here, not at exit
+            return code
+    except BrokenPipeError:
+        # The reader of our output went away (| head): end quietly, as
+        # Unix tools do, and point stdout at nothing so that the flush at
+        # exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: the status a shell gives a tool that signal ended
     except (Exception, KeyboardInterrupt) as e:
         if getattr(args, 'debug', False):
             traceback.print_exc()

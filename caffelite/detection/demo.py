@@ -31,8 +31,12 @@ AUGMENTATION = dict(crop_prob=1, shift_x=16, shift_y=16, flip_prob=0.5, rotation
                     desaturation_prob=0.5, desaturation_max=0.5)
 
 
-def write_models(workdir, dataset, size, batch, iterations):
-    """train_val.prototxt, deploy.prototxt and solver.prototxt in workdir."""
+VAL_BATCH = 16
+
+
+def write_models(workdir, dataset, size, batch, iterations, val_count):
+    """train_val.prototxt, deploy.prototxt and solver.prototxt in workdir;
+    each test covers the ``val_count`` validation canvases once."""
     from google.protobuf import text_format
     from ..protoio import atomic_open
     paths = {name: os.path.join(workdir, name + '.prototxt')
@@ -41,13 +45,14 @@ def write_models(workdir, dataset, size, batch, iterations):
     def trunk(net, bottom, train):
         return networks.small_trunk(net, bottom, train, WIDTHS)
     nets = {'train_val': networks.train_val(
-                trunk, dataset, size, STRIDE, batch=(batch, 16), mean=64,
+                trunk, dataset, size, STRIDE, batch=(batch, VAL_BATCH), mean=64,
                 augmentation=AUGMENTATION, clustering=CLUSTERING, min_cvg_len=12, coverage_bias=-3,
                 name='DetectNet-demo'),
             'deploy': networks.deploy(trunk, size, STRIDE, mean=64,
                                       clustering=CLUSTERING, name='DetectNet-demo'),
             'solver': networks.solver(paths['train_val'], lr=2e-3, max_iter=iterations,
-                                      stepsize=int(iterations * 0.7), test_iter=3,
+                                      stepsize=int(iterations * 0.7),
+                                      test_iter=-(-val_count // VAL_BATCH),
                                       test_interval=max(iterations // 3, 1),
                                       display=max(iterations // 20, 1), seed=1,
                                       snapshot_prefix=os.path.join(workdir, 'snapshots',
@@ -134,14 +139,15 @@ def run(workdir, sizes=None, log=print):
     create_detection_dataset(dataset, splits['train'][0], splits['train'][1], splits['val'][0],
                              splits['val'][1], padding=(width, height), val_min_box_size=0,
                              custom_classes='dontcare,' + synthetic.CLASS_NAME)
-    paths = write_models(workdir, dataset, CANVAS['size'], sizes['batch'], sizes['iterations'])
+    paths = write_models(workdir, dataset, CANVAS['size'], sizes['batch'], sizes['iterations'],
+                         sizes['val'])
     log('[3/5] DetectNet-style train_val, deploy and solver in %s' % workdir)
     log('[4/5] caffelite train -solver %s' % paths['solver'])
     trained = time.time()
-    get_solver(paths['solver']).solve()
+    solver = get_solver(paths['solver'])
+    solver.solve()
     seconds = time.time() - trained
-    weights = os.path.join(workdir, 'snapshots', 'detectnet_iter_%d.caffemodel'
-                           % sizes['iterations'])
+    weights = solver.last_snapshot
     image_dir, label_dir = splits['test']
     names = sorted(os.listdir(image_dir))
     found = detect(paths['deploy'], weights, image_dir, names)

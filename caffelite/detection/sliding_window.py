@@ -15,7 +15,7 @@ import collections
 
 import numpy as np
 
-from .. import codec, geometry, io
+from .. import codec, geometry, io, textfile
 from ..errors import CaffeError
 from ..net import TEST, Net
 
@@ -29,8 +29,7 @@ def read_labels(path, count):
     """Class names from a labels.txt (one per line), or '0'..'count-1'."""
     if not path:
         return [str(i) for i in range(count)]
-    with open(path, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
+    names = textfile.read_labels(path)
     if len(names) < count:
         raise CaffeError('%s names %d classes, the net outputs %d' % (path, len(names), count))
     return names[:count]

@@ -10,10 +10,9 @@ import math
 
 from ..errors import CaffeError
 from ..proto import caffe_pb2
-
-# DIGITS' solver_type choices and Caffe's ``type`` names for them.
-SOLVER_TYPES = {'SGD': 'SGD', 'NESTEROV': 'Nesterov', 'ADAGRAD': 'AdaGrad',
-                'RMSPROP': 'RMSProp', 'ADADELTA': 'AdaDelta', 'ADAM': 'Adam'}
+# DIGITS' solver_type choices are the names of Caffe's old SolverType enum,
+# which the upgrade of V1 solver files maps to ``type`` names already.
+from ..upgrade import SOLVER_TYPES
 NO_MOMENTUM = ('ADAGRAD', 'RMSPROP')
 LR_POLICIES = ('fixed', 'step', 'multistep', 'exp', 'inv', 'poly', 'sigmoid')
 # Each policy's form fields and their defaults, in % of training.

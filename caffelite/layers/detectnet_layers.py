@@ -6,7 +6,7 @@ from .. import backend, codec, io
 from ..detection import augment, coverage
 from ..proto import caffe_pb2
 from .base import Layer, register
-from .loss import LossLayer
+from .loss import PairLossLayer
 
 
 @register('DetectNetTransformation')
@@ -107,28 +107,14 @@ def _chw(mean):
 
 
 @register('L1Loss')
-class L1LossLayer(LossLayer):
+class L1LossLayer(PairLossLayer):
     """sum(|a - b|) / N over two equally sized bottoms (N the first axis);
     gradients sign(a - b) / N and its negative, scaled by the loss weight."""
-    exact_num_bottom = 2
-
-    def allow_force_backward(self, bottom_index):
-        return True
-
-    def reshape(self, bottom, top):
-        super().reshape(bottom, top)
-        self.check(bottom[0].count == bottom[1].count,
-                   'inputs must have the same dimension (%s vs %s)'
-                   % (bottom[0].shape, bottom[1].shape))
 
     def forward(self, bottom, top):
-        diff = bottom[0].xdata - bottom[1].xdata.reshape(bottom[0].shape)
+        diff = self.difference(bottom)
         self.sign = self.xp.sign(diff)
-        top[0].xdata[...] = self.xp.abs(diff).sum() / np.float32(bottom[0].shape[0])
+        top[0].xdata[...] = self.xp.abs(diff).sum() / np.float32(self.batch(bottom))
 
     def backward(self, top, propagate_down, bottom):
-        n = np.float32(bottom[0].shape[0])
-        for i, sign in ((0, 1), (1, -1)):
-            if propagate_down[i]:
-                scale = sign * self.loss_weight(top) / n
-                bottom[i].xdiff[...] = (scale * self.sign).reshape(bottom[i].shape)
+        self.backward_pair(top, propagate_down, bottom, self.sign)

@@ -50,6 +50,13 @@ class LossLayer(Layer):
             value = 1
         return max(1.0, float(value))
 
+    def rows_and_labels(self, bottom):
+        """(the predictions as an N x K matrix, the N int64 labels, row
+        indices 0..N-1): what a per-item loss picks each label's entry with."""
+        x = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
+        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
+        return x, labels, self.xp.arange(x.shape[0])
+
     def ignore_label(self):
         p = self.layer_param.loss_param
         return p.ignore_label if p.HasField('ignore_label') else None
@@ -224,9 +231,9 @@ class AccuracyLayer(Layer):
         self.check(not any(propagate_down), 'Accuracy has no gradient')
 
 
-@register('EuclideanLoss')
-class EuclideanLossLayer(LossLayer):
-    """sum((a - b)^2) / (2 N); both bottoms get gradients."""
+class PairLossLayer(LossLayer):
+    """Base of the losses of a prediction a against a target b of the same
+    count, both of which get gradients (Euclidean, DetectNet's L1)."""
     exact_num_bottom = 2
 
     def allow_force_backward(self, bottom_index):
@@ -234,19 +241,38 @@ class EuclideanLossLayer(LossLayer):
 
     def reshape(self, bottom, top):
         super().reshape(bottom, top)
-        self.check(bottom[0].count == bottom[1].count, 'inputs must have the same dimension')
+        self.check(bottom[0].count == bottom[1].count,
+                   'inputs must have the same dimension (%s vs %s)'
+                   % (bottom[0].shape, bottom[1].shape))
 
-    def forward(self, bottom, top):
-        self.diff = bottom[0].xdata - bottom[1].xdata.reshape(bottom[0].shape)
-        n = bottom[0].shape[0] if bottom[0].num_axes else 1
-        top[0].xdata[...] = (self.diff * self.diff).sum() / np.float32(2 * n)
+    def difference(self, bottom):
+        """a - b, in a's shape."""
+        return bottom[0].xdata - bottom[1].xdata.reshape(bottom[0].shape)
 
-    def backward(self, top, propagate_down, bottom):
-        n = bottom[0].shape[0] if bottom[0].num_axes else 1
+    @staticmethod
+    def batch(bottom):
+        """N, a's first axis (1 for a scalar)."""
+        return bottom[0].shape[0] if bottom[0].num_axes else 1
+
+    def backward_pair(self, top, propagate_down, bottom, gradient):
+        """a's gradient ``gradient`` * loss weight / N, b's its negative."""
+        n = np.float32(self.batch(bottom))
         for i, sign in ((0, 1), (1, -1)):
             if propagate_down[i]:
-                scale = sign * self.loss_weight(top) / np.float32(n)
-                bottom[i].xdiff[...] = (scale * self.diff).reshape(bottom[i].shape)
+                scale = sign * self.loss_weight(top) / n
+                bottom[i].xdiff[...] = (scale * gradient).reshape(bottom[i].shape)
+
+
+@register('EuclideanLoss')
+class EuclideanLossLayer(PairLossLayer):
+    """sum((a - b)^2) / (2 N)."""
+
+    def forward(self, bottom, top):
+        self.diff = self.difference(bottom)
+        top[0].xdata[...] = (self.diff * self.diff).sum() / np.float32(2 * self.batch(bottom))
+
+    def backward(self, top, propagate_down, bottom):
+        self.backward_pair(top, propagate_down, bottom, self.diff)
 
 
 @register('SigmoidCrossEntropyLoss')
@@ -295,10 +321,9 @@ class HingeLossLayer(LossLayer):
     exact_num_bottom = 2
 
     def _margins(self, bottom):
-        x = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
-        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
+        x, labels, rows = self.rows_and_labels(bottom)
         sign = self.xp.ones(x.shape, np.float32)
-        sign[self.xp.arange(x.shape[0]), labels] = -1
+        sign[rows, labels] = -1
         return self.xp.maximum(0, 1 + sign * x), sign
 
     def forward(self, bottom, top):
@@ -324,9 +349,7 @@ class MultinomialLogisticLossLayer(LossLayer):
     exact_num_bottom = 2
 
     def _picked(self, bottom):
-        p = bottom[0].xdata.reshape(bottom[0].shape[0], -1)
-        labels = bottom[1].xdata.reshape(-1).astype(np.int64)
-        rows = self.xp.arange(p.shape[0])
+        p, labels, rows = self.rows_and_labels(bottom)
         return self.xp.maximum(p[rows, labels], LOG_THRESHOLD), rows, labels
 
     def forward(self, bottom, top):

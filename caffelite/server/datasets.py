@@ -10,6 +10,7 @@ import os
 import re
 import time
 
+from .. import textfile
 from ..tools.dataset import SPLITS
 from . import jobs
 from .executor import worker_command
@@ -32,14 +33,10 @@ def new_dataset_facts(values, image_folder):
 def create_job(store, values, user, image_folder, seed=0):
     """Register a dataset job of dataset form ``values`` reading
     ``image_folder`` (not yet run); ``seed`` drives the split's shuffle."""
-    job_id = store.reserve()
-    try:
+    with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
                            form=values, seed=seed, **new_dataset_facts(values, image_folder))
         return store.add(job_id, job)
-    except BaseException:
-        store.discard(job_id)
-        raise
 
 
 def worker_argv(job_dir):
@@ -47,8 +44,7 @@ def worker_argv(job_dir):
 
 
 def read_labels(job_dir):
-    with open(os.path.join(job_dir, LABELS_FILE), encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
+    return textfile.read_labels(os.path.join(job_dir, LABELS_FILE))
 
 
 def finished_facts(job_dir):

@@ -6,7 +6,7 @@ import collections
 import os
 import threading
 
-from ..digits.inference import DigitsClassifier
+from ..job_classifier import JobClassifier
 from . import datasets, models
 
 CACHE_SIZE = 4
@@ -38,10 +38,11 @@ class ClassifierCache:
                 return self.loaded[key]
         dataset = self.store.get(job['dataset_id'])
         dataset_dir = self.store.path(dataset['id'])
-        classifier = DigitsClassifier(
-            os.path.join(job_dir, models.DEPLOY), weights, datasets.read_labels(dataset_dir),
-            dataset['image_dims'], dataset['resize_mode'], job['form']['use_mean'],
-            os.path.join(dataset_dir, datasets.MEAN_FILE))
+        classifier = JobClassifier(
+            os.path.join(job_dir, models.DEPLOY), weights,
+            os.path.join(dataset_dir, datasets.MEAN_FILE),
+            os.path.join(dataset_dir, datasets.LABELS_FILE), dataset['image_dims'],
+            dataset['resize_mode'], job['form']['use_mean'])
         with self.lock:
             self.loaded[key] = LoadedClassifier(classifier)
             while len(self.loaded) > self.size:

@@ -11,6 +11,7 @@ form values that made it, for cloning), ``pid`` (of its running worker) and
 the facts of its type (see :mod:`caffelite.server.datasets` and
 :mod:`caffelite.server.models`).
 """
+import contextlib
 import json
 import os
 import re
@@ -73,6 +74,18 @@ class JobStore:
                 return job_id
             except FileExistsError:
                 continue
+
+    @contextlib.contextmanager
+    def reserved(self):
+        """A new job id (``reserve``) for the block, whose folder is
+        discarded when the block raises: the block registers the job
+        (``add``) or leaves nothing behind."""
+        job_id = self.reserve()
+        try:
+            yield job_id
+        except BaseException:
+            self.discard(job_id)
+            raise
 
     def add(self, job_id, job):
         """Register ``job`` under a reserved id and save it."""

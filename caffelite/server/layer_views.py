@@ -3,7 +3,6 @@ image as the network saw it, the top-5 predictions and, on request
 (``show_visualizations``), every layer's weights and activations as image
 tiles with their mean, standard deviation and histogram, and the network's
 parameter count. The JSON route stays the API's (``{"predictions"}``)."""
-import io
 import math
 
 import numpy as np
@@ -11,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from . import views_models
 from .gallery import data_uri
-from .views_jobs import server
-from .web import read_form, render, wants_json
+from .model_requests import classify_image, loaded_classifier, read_classify_one
+from .web import render, wants_json
 
 HISTOGRAM_BINS = 20
 MAX_TILES = 400
@@ -140,7 +139,7 @@ def layer_visualizations(net):
 def inspect(state, job, epoch, image, visualize):
     """{'image': data URI of the image as the net saw it (dataset size and
     resize mode), 'visualizations', 'parameter_count'} for one image."""
-    loaded = views_models._classifier(state, job, epoch)
+    loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
         if hasattr(image, 'seek'):
             image.seek(0)
@@ -158,14 +157,8 @@ async def classify_one_page(request):
     the API's; a browser gets the page of the result."""
     if wants_json(request):
         return await views_models.classify_one(request)
-    state = server(request)
-    fields, files = await read_form(request)
-    job = views_models._model(request, fields)
-    image = views_models._image_source(state, fields, files)
-    if not isinstance(image, str):
-        image = io.BytesIO(await image.read())
-    epoch = views_models._epoch(fields)
-    predictions = await run_in_threadpool(views_models._classify_one, state, job, epoch, image)
+    state, fields, job, image, epoch = await read_classify_one(request)
+    predictions = await run_in_threadpool(classify_image, state, job, epoch, image)
     visualize = (fields.get('show_visualizations') or '').lower() not in ('', '0', 'false', 'n')
     details = await run_in_threadpool(inspect, state, job, epoch, image, visualize)
     return render(request, 'models/images/classification/classify_one.html', dict(

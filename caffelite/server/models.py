@@ -13,6 +13,7 @@ from ..codec import load_mean
 from ..digits import networks, solver as digits_solver, split
 from ..digits.forms import lr_policy, parse_network_text, pretrained_paths
 from ..errors import CaffeError
+from ..model_folder import snapshot_files
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
@@ -23,7 +24,6 @@ from .worker import error_of
 ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt',
                                        'deploy.prototxt', 'solver.prototxt')
 LOG_FILE = 'caffe_output.log'
-SNAPSHOT = re.compile(r'^snapshot_iter_(\d+)\.(caffemodel|solverstate)$')
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
 # Where a resumed run starts: Caffe's restore line, or ours when there is no
 # solverstate to restore.
@@ -79,9 +79,8 @@ def create_job(store, values, name, user, dataset_job, network, weights=(), sour
     """Reserve, write and register one model job of model form ``values``
     (not yet run): its original.prototxt and, when the dataset is done, the
     other prototxt files."""
-    job_id = store.reserve()
-    job_dir = store.path(job_id)
-    try:
+    with store.reserved() as job_id:
+        job_dir = store.path(job_id)
         job = jobs.new_job('model', name, user, values['group_name'], form=values,
                            dataset_id=dataset_job['id'], pretrained_model=list(weights),
                            source_job_id=source, lr_policy=lr_policy(values))
@@ -92,9 +91,6 @@ def create_job(store, values, name, user, dataset_job, network, weights=(), sour
             write_model_files(job, job_dir, network, dataset_job,
                               store.path(dataset_job['id']), gpu)
         return store.add(job_id, job)
-    except BaseException:
-        store.discard(job_id)
-        raise
 
 
 def read_network(path):
@@ -138,16 +134,11 @@ def network_for(values, store):
 
 def snapshots(job, job_dir):
     """[(path, epoch)] of a model job's .caffemodel snapshots, by iteration."""
-    found = []
-    if not job.get('max_iter') or not os.path.isdir(job_dir):
-        return found
-    for name in os.listdir(job_dir):
-        m = SNAPSHOT.match(name)
-        if m and m.group(2) == 'caffemodel':
-            found.append((int(m.group(1)), os.path.join(job_dir, name)))
+    if not job.get('max_iter'):
+        return []
     return [(path, digits_solver.snapshot_epoch(it, job['max_iter'],
                                                 job['form']['train_epochs']))
-            for it, path in sorted(found)]
+            for it, path in snapshot_files(job_dir)]
 
 
 def snapshot_path(job, job_dir, epoch=None):
@@ -166,12 +157,7 @@ def snapshot_path(job, job_dir, epoch=None):
 
 def solverstates(job_dir):
     """[(iteration, path)] of the .solverstate files, oldest first."""
-    found = []
-    for name in os.listdir(job_dir):
-        m = SNAPSHOT.match(name)
-        if m and m.group(2) == 'solverstate':
-            found.append((int(m.group(1)), os.path.join(job_dir, name)))
-    return sorted(found)
+    return snapshot_files(job_dir, 'solverstate')
 
 
 def prune_solverstates(job_dir, newest):

@@ -91,8 +91,7 @@ async def upload(request):
         await files['model_def_file'].seek(0)
     if errors:
         raise FormErrors(errors)
-    job_id = state.store.reserve()
-    try:
+    with state.store.reserved() as job_id:
         for field, (name, _) in FILES.items():
             if field in files:
                 await run_in_threadpool(_save, files[field], state.store.path(job_id, name))
@@ -100,7 +99,4 @@ async def upload(request):
                        image_dims=[values['height'], values['width'], values['channels']],
                        resize_mode=values['resize_mode'], source_job_id=None,
                        snapshot='model.caffemodel')
-    except BaseException:
-        state.store.discard(job_id)
-        raise
     return answer(request, state, job)

@@ -34,6 +34,16 @@ def get_job(request, job_id=None, job_type=None):
     return job
 
 
+async def owned_job(request, job_type=None):
+    """(form fields, the request's job) once its user is logged in and may
+    change the job."""
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    job = get_job(request, job_type=job_type)
+    require_permission(job, user)
+    return fields, job
+
+
 async def index(request):
     """DIGITS' home: every job, newest first, grouped by kind."""
     state = server(request)
@@ -93,10 +103,7 @@ def _done(request, text, job):
 
 
 async def abort(request):
-    fields, _ = await read_form(request)
-    user = require_login(request, fields)
-    job = get_job(request)
-    require_permission(job, user)
+    _, job = await owned_job(request)
     if not await server(request).runner.abort(job):
         raise HTTPException(403, 'Job not aborted: job %s is %s' % (job['id'], job['status']))
     return _done(request, 'Job aborted.', job)
@@ -104,10 +111,7 @@ async def abort(request):
 
 async def resume(request):
     """Train an aborted (or failed) model job on from its newest solverstate."""
-    fields, _ = await read_form(request)
-    user = require_login(request, fields)
-    job = get_job(request, job_type='model')
-    require_permission(job, user)
+    _, job = await owned_job(request, job_type='model')
     if job['status'] not in (jobs.ABORT, jobs.ERROR) or not job.get('files_written'):
         raise HTTPException(403, 'Job not resumed: job %s is %s' % (job['id'], job['status']))
     server(request).runner.resume(job)
@@ -116,10 +120,7 @@ async def resume(request):
 
 async def delete(request):
     """Delete a job and its folder (aborting it first)."""
-    fields, _ = await read_form(request)
-    user = require_login(request, fields)
-    job = get_job(request)
-    require_permission(job, user)
+    _, job = await owned_job(request)
     state = server(request)
     users = [j['id'] for j in state.store.dependents(job['id'])]
     if users:
@@ -133,10 +134,7 @@ async def delete(request):
 
 async def edit(request):
     """PUT /jobs/<id>: rename (job_name) or annotate (job_notes) a job."""
-    fields, _ = await read_form(request)
-    user = require_login(request, fields)
-    job = get_job(request)
-    require_permission(job, user)
+    fields, job = await owned_job(request)
     if 'job_name' in fields:
         if not fields['job_name'].strip():
             raise HTTPException(400, 'name cannot be blank')

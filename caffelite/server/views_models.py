@@ -22,11 +22,12 @@ from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..solver import learning_rate
 from . import datasets, jobs, models, netsvg, pretrained
+from .model_requests import (classify_image, classify_images, epoch_field, model_job,
+                             percent_top, read_classify_one)
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
 
-MAX_CLASSIFY_PIXELS = 64 << 20
 NETWORK_FIELDS = {'standard': 'standard_networks', 'previous': 'previous_networks',
                   'pretrained': 'pretrained_networks', 'custom': 'custom_network'}
 
@@ -112,69 +113,10 @@ async def show(request):
     return render(request, 'models/images/classification/show.html', state.job_json(job))
 
 
-def _model(request, fields):
-    job_id = fields.get('job_id') or request.path_params.get('job_id')
-    if not job_id:
-        raise HTTPException(400, 'job_id is a required field')
-    return get_job(request, job_id, 'model')
-
-
-def _epoch(fields, name='snapshot_epoch'):
-    text = (fields.get(name) or '').strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise HTTPException(400, '%s must be a number, not %r' % (name, text)) from None
-
-
-def _classifier(state, job, epoch):
-    try:
-        return state.classifiers.get(job, epoch)
-    except CaffeError as e:
-        raise HTTPException(400, str(e)) from None
-
-
-def _image_source(state, fields, files):
-    """The image of a classify request: an upload (bytes) or a server path."""
-    if fields.get('image_path'):
-        return resolve_server_path(fields['image_path'], state.config.data_roots, 'image_path')
-    if 'image_file' in files:
-        return files['image_file']
-    raise HTTPException(400, 'must provide image_path or image_file')
-
-
-def _classify_one(state, job, epoch, image):
-    from PIL import Image
-    try:
-        with Image.open(image) as probe:
-            if probe.width * probe.height > MAX_CLASSIFY_PIXELS:
-                raise HTTPException(400, 'the image has %dx%d pixels, more than the %d allowed'
-                                    % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise HTTPException(400, 'cannot read the image: %s' % e) from None
-    if hasattr(image, 'seek'):
-        image.seek(0)
-    loaded = _classifier(state, job, epoch)
-    with loaded.lock:
-        try:
-            picture = loaded.classifier.load(image)
-        except CaffeError as e:
-            raise HTTPException(400, str(e)) from None
-        scores = loaded.classifier.probabilities([picture])[0]
-        return loaded.classifier.top_k(scores)
-
-
 async def classify_one(request):
     """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
-    state = server(request)
-    fields, files = await read_form(request)
-    job = _model(request, fields)
-    image = _image_source(state, fields, files)
-    if not isinstance(image, str):
-        image = io.BytesIO(await image.read())
-    predictions = await run_in_threadpool(_classify_one, state, job, _epoch(fields), image)
+    state, _, job, image, epoch = await read_classify_one(request)
+    predictions = await run_in_threadpool(classify_image, state, job, epoch, image)
     return render(request, 'models/images/classification/classify_one.html',
                   {'predictions': predictions})
 
@@ -195,28 +137,31 @@ async def _image_list(request, state, fields, files):
     return paths, real, truths
 
 
-def _classify_many(state, job, epoch, real):
-    loaded = _classifier(state, job, epoch)
-    with loaded.lock:
-        scores, kept, failed = loaded.classifier.classify(real)
-        return loaded.classifier, scores, kept, failed
+async def _classified_list(request, fields, files):
+    """(paths as given, ground truths, classifier, scores, indices of the
+    classified paths, {path as given: reason} of the others) of a list
+    request; 400 when no image could be classified."""
+    state = server(request)
+    job = model_job(request, fields)
+    paths, real, truths = await _image_list(request, state, fields, files)
+    classifier, scores, kept, failed = await run_in_threadpool(
+        classify_images, state, job, epoch_field(fields), real)
+    if not kept:
+        raise HTTPException(400, 'Unable to classify any image from the list')
+    errors = {paths[real.index(p)]: reason for p, reason in failed.items()}
+    return paths, truths, classifier, scores, kept, errors
 
 
 async def classify_many(request):
     """{"classifications": {path: [[label, percent]...]}} and, when the list
     gives labels, top-1/top-5 accuracy, a confusion matrix and per-class
     accuracy."""
-    state = server(request)
     fields, files = await read_form(request)
-    job = _model(request, fields)
-    paths, real, truths = await _image_list(request, state, fields, files)
-    classifier, scores, kept, failed = await run_in_threadpool(
-        _classify_many, state, job, _epoch(fields), real)
-    if not kept:
-        raise HTTPException(400, 'Unable to classify any image from the list')
-    data = {'classifications': {paths[i]: classifier.top_k(s) for i, s in zip(kept, scores)},
-            'labels': classifier.labels,
-            'errors': {paths[real.index(p)]: reason for p, reason in failed.items()}}
+    paths, truths, classifier, scores, kept, failed = await _classified_list(request, fields,
+                                                                            files)
+    data = {'classifications': {paths[i]: percent_top(classifier, s)
+                                for i, s in zip(kept, scores)},
+            'labels': classifier.labels, 'errors': failed}
     report = accuracy_report(scores, [truths[i] for i in kept], len(classifier.labels))
     if report:
         data.update(report)
@@ -225,17 +170,11 @@ async def classify_many(request):
 
 async def top_n(request):
     """The ``top_n`` (default 9) images of each class with the highest score."""
-    state = server(request)
     fields, files = await read_form(request)
-    job = _model(request, fields)
     count = (fields.get('top_n') or '9').strip()
     if not count.isdigit():
         raise HTTPException(400, 'top_n must be a number')
-    paths, real, _ = await _image_list(request, state, fields, files)
-    classifier, scores, kept, _ = await run_in_threadpool(
-        _classify_many, state, job, _epoch(fields), real)
-    if not kept:
-        raise HTTPException(400, 'Unable to classify any image from the list')
+    paths, _, classifier, scores, kept, _ = await _classified_list(request, fields, files)
     best = np.argsort(-scores, axis=0, kind='stable')[:int(count)]
     results = [{'label': label,
                 'images': [{'path': paths[kept[i]], 'score': round(100 * float(scores[i, c]), 2)}
@@ -245,8 +184,8 @@ async def top_n(request):
 
 
 def _epoch_arg(request, fields):
-    return _epoch(request.query_params, 'epoch') if 'epoch' in request.query_params \
-        else _epoch(fields)
+    return epoch_field(request.query_params, 'epoch') if 'epoch' in request.query_params \
+        else epoch_field(fields)
 
 
 async def to_pretrained(request):
@@ -262,9 +201,8 @@ async def to_pretrained(request):
     except CaffeError as e:
         raise HTTPException(400, str(e)) from None
     dataset = state.store.get(job['dataset_id'])
-    job_id = state.store.reserve()
-    folder = state.store.path(job_id)
-    try:
+    with state.store.reserved() as job_id:
+        folder = state.store.path(job_id)
         shutil.copyfile(weights, os.path.join(folder, 'model.caffemodel'))
         shutil.copyfile(state.store.path(job['id'], models.ORIGINAL),
                         os.path.join(folder, models.ORIGINAL))
@@ -274,9 +212,6 @@ async def to_pretrained(request):
                                    image_dims=dataset['image_dims'],
                                    resize_mode=dataset['resize_mode'], source_job_id=job['id'],
                                    snapshot=os.path.basename(weights))
-    except BaseException:
-        state.store.discard(job_id)
-        raise
     return pretrained.answer(request, state, made)
 
 
@@ -355,9 +290,9 @@ async def customize(request):
     snapshot = None
     if job['type'] == 'pretrained':
         snapshot = os.path.join(folder, 'model.caffemodel')
-    elif _epoch(fields):
+    elif epoch_field(fields):
         try:
-            snapshot = models.snapshot_path(job, folder, _epoch(fields))
+            snapshot = models.snapshot_path(job, folder, epoch_field(fields))
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
     return JSONResponse({'network': network, 'snapshot': snapshot, 'python_layer': None})

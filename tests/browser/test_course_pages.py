@@ -3,12 +3,14 @@ Chromium against a real server: a dataset from a folder of three classes,
 LeNet for 2 epochs, one image tested (top 5 and layer visualizations), a
 list tested (confusion matrix), a clone with more epochs watched, aborted
 and resumed, a pretrained model trained from, and a custom network whose
-syntax error shows at its line. Each page is saved as a screenshot."""
+syntax error shows at its line. Each page is saved as a screenshot.
+The jobs a step starts from (the dataset, the trained LeNet) come from
+module fixtures made through the JSON API, so any test also runs alone."""
 import re
 
 import pytest
 
-from browser_harness import (browser, chart_points, page, shoot, shots, site,  # noqa: F401
+from browser_harness import (browser, chart_points, live, page, shoot, shots, site,  # noqa: F401
                              unlabeled_controls)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
@@ -16,18 +18,28 @@ TRAINING_TIMEOUT = 120000
 
 
 @pytest.fixture(scope='module')
-def course():
-    """What the steps made, for the steps after them (ids of jobs)."""
-    return {}
+def shapes(site):
+    """The id of a dataset job of the three classes, made through the JSON
+    API as the course's first step makes it in the page, for the steps
+    after it (each test can run alone)."""
+    job_id = live.make_dataset(site, site.data_root / 'images', name='shapes',
+                               username='student')
+    assert site.wait(job_id)['status'] == 'Done'
+    return job_id
+
+
+@pytest.fixture(scope='module')
+def lenet(site, shapes):
+    """The id of LeNet trained 2 epochs on ``shapes`` (the course's model),
+    made through the JSON API."""
+    job = live.make_model(site, shapes, username='student')
+    assert site.wait(job['id'], timeout=TRAINING_TIMEOUT / 1000)['status'] == 'Done'
+    return job['id']
 
 
 def expect_status(page, status, timeout=TRAINING_TIMEOUT):
     from playwright.sync_api import expect
     expect(page.locator('#job-status-badge')).to_have_text(status, timeout=timeout)
-
-
-def job_id(page, kind):
-    return re.search(r'/%s/([0-9-]+[0-9a-f]{4})$' % kind, page.url).group(1)
 
 
 def test_home_tabs_work_from_the_keyboard(page, shots):
@@ -56,10 +68,10 @@ def test_dataset_form_says_what_is_wrong_with_a_folder(page, site):
     page.click('button[type=submit]')
     page.wait_for_selector('.field-error[data-for=folder_train]')
     assert page.url.endswith('/datasets/images/classification/new')
-    assert site.client.get('/index.json').json()['datasets'] == []
+    assert 'nothing' not in [d['name'] for d in site.client.get('/index.json').json()['datasets']]
 
 
-def test_make_a_dataset_from_a_folder(page, site, shots, course):
+def test_make_a_dataset_from_a_folder(page, site, shots):
     page.context.clear_cookies()
     page.goto('/datasets/images/classification/new')
     assert unlabeled_controls(page) == []
@@ -79,7 +91,6 @@ def test_make_a_dataset_from_a_folder(page, site, shots, course):
     page.fill('#login-username', 'student')
     page.keyboard.press('Enter')
     page.wait_for_url('**/datasets/2*')
-    course['dataset'] = job_id(page, 'datasets')
     expect_status(page, 'Done', 60000)
     assert page.locator('.bars').count() == 2
     assert page.locator('.bars').first.locator('.bar').count() == 3
@@ -96,7 +107,7 @@ def test_make_a_dataset_from_a_folder(page, site, shots, course):
     shoot(page, shots, 'dataset_explore')
 
 
-def test_home_follows_new_jobs_live(page, site, course):
+def test_home_follows_new_jobs_live(page, site):
     page.goto('/')
     r = site.client.post('/datasets/images/classification.json', data=dict(
         username='student', method='folder', folder_train=str(site.data_root / 'images'),
@@ -109,10 +120,10 @@ def test_home_follows_new_jobs_live(page, site, course):
     assert site.client.delete('/datasets/%s' % new, params={'username': 'student'}).status_code == 200
 
 
-def test_train_lenet_for_two_epochs(page, shots, course):
+def test_train_lenet_for_two_epochs(page, shots, shapes):
     page.goto('/models/images/classification/new')
     assert unlabeled_controls(page) == []
-    page.select_option('#dataset', course['dataset'])
+    page.select_option('#dataset', shapes)
     page.check('#standard-lenet')
     for name, value in (('train_epochs', '2'), ('learning_rate', '0.02'), ('batch_size', '16'),
                         ('random_seed', '1'), ('model_name', 'lenet')):
@@ -121,7 +132,6 @@ def test_train_lenet_for_two_epochs(page, shots, course):
     shoot(page, shots, 'model_new')
     page.click('button[type=submit]')
     page.wait_for_url('**/models/2*')
-    course['lenet'] = job_id(page, 'models')
     expect_status(page, 'Done')
     assert chart_points(page) > 0 and chart_points(page, 'lr-chart') > 0
     assert 'loss (train)' in page.inner_text('#loss-chart .legend')
@@ -132,8 +142,8 @@ def test_train_lenet_for_two_epochs(page, shots, course):
     shoot(page, shots, 'model_show')
 
 
-def test_test_one_image_and_its_layers(page, site, shots, course):
-    page.goto('/models/' + course['lenet'])
+def test_test_one_image_and_its_layers(page, site, shots, lenet):
+    page.goto('/models/' + lenet)
     page.click('[data-test=classify_one]')
     alert = page.wait_for_selector('.alert.error')
     assert 'image_path or image_file' in alert.inner_text()
@@ -151,9 +161,9 @@ def test_test_one_image_and_its_layers(page, site, shots, course):
     shoot(page, shots, 'classify_one')
 
 
-def test_test_a_list_with_labels(page, site, shots, course):
-    page.goto('/models/' + course['lenet'])
-    page.set_input_files('#image_list', site.jobs_dir + '/' + course['dataset'] + '/val.txt')
+def test_test_a_list_with_labels(page, site, shots, shapes, lenet):
+    page.goto('/models/' + lenet)
+    page.set_input_files('#image_list', site.jobs_dir + '/' + shapes + '/val.txt')
     page.click('[data-test=classify_many]')
     page.wait_for_selector('#results #confusion-matrix')
     assert re.match(r'\d+(\.\d+)?%', page.inner_text('#top1-accuracy'))
@@ -166,8 +176,8 @@ def test_test_a_list_with_labels(page, site, shots, course):
     shoot(page, shots, 'classify_many')
 
 
-def test_clone_watch_abort_and_resume(page, shots, course):
-    page.goto('/models/' + course['lenet'])
+def test_clone_watch_abort_and_resume(page, shots, lenet):
+    page.goto('/models/' + lenet)
     page.click('text=Clone Job')
     page.wait_for_url('**/models/images/classification/new?clone=*')
     assert page.input_value('#train_epochs') == '2' and page.is_checked('#standard-lenet')
@@ -176,7 +186,6 @@ def test_clone_watch_abort_and_resume(page, shots, course):
     page.fill('#model_name', 'lenet longer')
     page.click('button[type=submit]')
     page.wait_for_url('**/models/2*')
-    course['long'] = job_id(page, 'models')
     expect_status(page, 'Running')
     page.wait_for_function("document.getElementById('loss-chart').lineChart.points() > 0",
                            timeout=TRAINING_TIMEOUT)
@@ -197,15 +206,15 @@ def test_clone_watch_abort_and_resume(page, shots, course):
     page.wait_for_url('**/')
 
 
-def test_pretrained_model_and_a_model_from_it(page, shots, course):
-    page.goto('/models/' + course['lenet'])
+def test_pretrained_model_and_a_model_from_it(page, shots, shapes, lenet):
+    page.goto('/models/' + lenet)
     page.click('[data-test=to_pretrained]')
     page.wait_for_url('**/pretrained_models/*')
     shoot(page, shots, 'pretrained')
     page.click('text=Train a new model from it')
     assert page.get_attribute('#tab-pretrained', 'aria-selected') == 'true'
     assert page.is_checked('#panel-pretrained input[type=radio]')
-    page.select_option('#dataset', course['dataset'])
+    page.select_option('#dataset', shapes)
     page.fill('#train_epochs', '1')
     page.fill('#model_name', 'from pretrained')
     page.click('button[type=submit]')
@@ -214,10 +223,10 @@ def test_pretrained_model_and_a_model_from_it(page, shots, course):
     assert 'model.caffemodel' in page.inner_text('#main')
 
 
-def test_custom_network_syntax_error_shows_at_its_line(page, site, shots, course):
+def test_custom_network_syntax_error_shows_at_its_line(page, site, shots, shapes):
     models = len(site.client.get('/index.json').json()['models'])
     page.goto('/models/images/classification/new')
-    page.select_option('#dataset', course['dataset'])
+    page.select_option('#dataset', shapes)
     page.click('button[data-customize=lenet]')
     page.wait_for_selector('#panel-custom:not([hidden])')
     text = page.input_value('#custom_network')

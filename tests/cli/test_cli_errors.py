@@ -192,3 +192,14 @@ def test_classify_streams_batches_and_skips_unreadable_images(model, tmp_path, c
     code, err = run(['classify', '--model', model, tmp_path / 'img'], capsys)
     assert code == 1 and err == ('caffelite classify: error: 2 of 10 images could not be read '
                                  '(the others were classified)')
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    # 'caffelite zoo list | head -1': the pipe closes after the first line.
+    import subprocess
+    reader = subprocess.Popen([sys.executable, '-m', 'caffelite', 'zoo', 'list'],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    reader.stdout.close()
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b''

@@ -18,6 +18,8 @@ def test_pipeline_at_reduced_size(tmp_path, capsys):
                  'deploy.prototxt', 'solver.prototxt', 'snapshots/detectnet_iter_3.caffemodel',
                  'detections.png', 'predictions/00000.txt', 'images/test/labels/00003.txt'):
         assert (work / path).exists(), path
+    # each test covers the 4 validation canvases once (one batch of 16)
+    assert 'test_iter: 1\n' in (work / 'solver.prototxt').read_text()
     assert lines[-2].startswith('[5/5] 4 held-out images') and 'VOC AP' in lines[-2]
     # the predictions score with the command line tool
     assert main(['evaluate-detection', str(work / 'predictions'),

@@ -14,7 +14,7 @@ from caffelite.export import build_model, check_model
 from caffelite.export.verify import CheckError
 from conftest import REFERENCE
 from export_helpers import export_and_check, make_net, run_onnx
-from refcases import assert_close, layer_case_names, reference_path
+from refcases import assert_close, layer_case_names, load_layer_case
 
 REFUSED_CASES = {
     'accuracy_topk': 'Accuracy', 'contrastive_loss': 'ContrastiveLoss',
@@ -25,29 +25,11 @@ REFUSED_CASES = {
 }
 
 
-def _reference_case(name):
-    folder = reference_path('layers', name)
-    case = json.loads((folder / 'case.json').read_text())
-    data = np.load(folder / 'data.npz')
-    phase = caffelite.TRAIN if case.get('phase') == 'TRAIN' else caffelite.TEST
-    net = caffelite.Net(str(folder / 'net.prototxt'), phase)
-    if (folder / 'weights.caffemodel').exists():
-        net.copy_from(str(folder / 'weights.caffemodel'))
-    feed = {}
-    for key in data.files:
-        kind, blob = key.split(':', 1)
-        if kind == 'bottom':
-            net.blobs[blob].reshape(data[key].shape)
-            feed[blob] = data[key]
-    net.reshape()
-    return net, data, feed
-
-
 @pytest.mark.parametrize('case', [c for c in layer_case_names() if c not in REFUSED_CASES]
                          or ['(no reference data)'])
 def test_reference_layer_case(case):
     """ONNX Runtime on Caffe's bottoms gives Caffe's tops (forward tolerance)."""
-    net, data, feed = _reference_case(case)
+    net, data, feed = load_layer_case(case)
     model = build_model(net)
     got = run_onnx(model, feed)
     compared = 0
@@ -61,7 +43,7 @@ def test_reference_layer_case(case):
 
 @pytest.mark.parametrize('case', sorted(REFUSED_CASES))
 def test_reference_loss_cases_are_refused_by_name(case):
-    net, _, _ = _reference_case(case)
+    net, _, _ = load_layer_case(case)
     with pytest.raises(LayerError) as info:
         build_model(net)
     assert info.value.layer_type == REFUSED_CASES[case]

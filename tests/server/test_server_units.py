@@ -144,3 +144,16 @@ def test_nan_and_error_lines_name_the_failure(tmp_path):
     assert watch.error['type'] == 'NaNError' and '"loss"' in watch.error['message']
     watch.feed('E1201 10:00:00.000000 42 worker.py:1] WeightsError: conv1 has 2 blobs')
     assert watch.error == {'type': 'WeightsError', 'message': 'conv1 has 2 blobs'}
+
+
+def test_a_reserved_job_folder_is_removed_when_its_block_fails(tmp_path):
+    from caffelite.server.jobs import JobStore
+    store = JobStore(str(tmp_path))
+    with pytest.raises(ValueError):
+        with store.reserved() as job_id:
+            open(store.path(job_id, 'half.txt'), 'w').close()
+            raise ValueError('the form was wrong')
+    assert not os.path.exists(store.path(job_id)) and job_id not in store.jobs
+    with store.reserved() as kept:
+        store.add(kept, {'type': 'dataset'})
+    assert os.path.isdir(store.path(kept)) and store.jobs[kept]['id'] == kept

@@ -1,0 +1,104 @@
+"""What the routes that run a model job take from a request and do with
+it: the job, the snapshot epoch, the image, the job's loaded classifier,
+and the classification of one image or of a list; shared by the JSON API
+(views_models) and the test pages (layer_views)."""
+import io
+
+import numpy as np
+from starlette.exceptions import HTTPException
+
+from ..errors import CaffeError
+from .security import resolve_server_path
+from .views_jobs import get_job, server
+from .web import job_id_from, read_form
+
+MAX_CLASSIFY_PIXELS = 64 << 20
+
+
+def model_job(request, fields):
+    """The model job named by the form's ``job_id`` or the route."""
+    return get_job(request, job_id_from(request, fields), 'model')
+
+
+def epoch_field(fields, name='snapshot_epoch'):
+    """The snapshot epoch a form names (None: the newest)."""
+    text = (fields.get(name) or '').strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise HTTPException(400, '%s must be a number, not %r' % (name, text)) from None
+
+
+def loaded_classifier(state, job, epoch):
+    """The job's LoadedClassifier at ``epoch``; 400 when it has no such
+    snapshot."""
+    try:
+        return state.classifiers.get(job, epoch)
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def image_source(state, fields, files):
+    """The image of a classify request: an upload (bytes) or a server path."""
+    if fields.get('image_path'):
+        return resolve_server_path(fields['image_path'], state.config.data_roots, 'image_path')
+    if 'image_file' in files:
+        return files['image_file']
+    raise HTTPException(400, 'must provide image_path or image_file')
+
+
+async def read_classify_one(request):
+    """(state, form fields, job, image path or BytesIO, epoch) of a
+    classify_one request."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = model_job(request, fields)
+    image = image_source(state, fields, files)
+    if not isinstance(image, str):
+        image = io.BytesIO(await image.read())
+    return state, fields, job, image, epoch_field(fields)
+
+
+def percent_top(classifier, scores, k=5):
+    """DIGITS' [[label, percent rounded to 2 decimals]] of the best ``k``."""
+    return [[label, round(100.0 * p, 2)] for label, p in classifier.top(scores, k)]
+
+
+def _check_size(image):
+    from PIL import Image
+    try:
+        with Image.open(image) as probe:
+            if probe.width * probe.height > MAX_CLASSIFY_PIXELS:
+                raise HTTPException(400, 'the image has %dx%d pixels, more than the %d allowed'
+                                    % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise HTTPException(400, 'cannot read the image: %s' % e) from None
+    if hasattr(image, 'seek'):
+        image.seek(0)
+
+
+def classify_image(state, job, epoch, image):
+    """The top 5 [[label, percent]] of one image (a path or a file object)."""
+    _check_size(image)
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        try:
+            picture = loaded.classifier.load(image)
+        except CaffeError as e:
+            raise HTTPException(400, str(e)) from None
+        return percent_top(loaded.classifier, loaded.classifier.probabilities([picture])[0])
+
+
+def classify_images(state, job, epoch, paths, batch_size=16):
+    """(classifier, scores (N, classes) of the N readable images, their
+    indices in ``paths``, {path: reason} of the others)."""
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        results = list(loaded.classifier.each(paths, batch_size))
+    kept = [i for i, (_, scores, _) in enumerate(results) if scores is not None]
+    scores = np.array([results[i][1] for i in kept]).reshape(
+        len(kept), -1 if kept else len(loaded.classifier.labels))
+    failed = {path: reason for path, _, reason in results if reason}
+    return loaded.classifier, scores, kept, failed
