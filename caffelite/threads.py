@@ -102,12 +102,21 @@ def blas_threads(n):
 
 def net_pass():
     """The context of a Net's forward or backward pass: single-threaded
-    BLAS in CPU mode (layers ask for more per operation), with a fresh
-    sample of how busy the machine is; nothing on the GPU."""
+    BLAS in CPU mode (layers ask for more per operation), then a sample of
+    how busy the machine is; nothing on the GPU."""
     if backend.mode() == backend.GPU:
         return contextlib.nullcontext()
+    return _host_pass()
+
+
+@contextlib.contextmanager
+def _host_pass():
+    with blas_threads(1):
+        yield
+    # Sampled at the end, when the pass has run a while: at its start, the
+    # threads of a program that just ran (PyTorch's spin for a millisecond
+    # or more after each call) would still count as other work.
     sample_load()
-    return blas_threads(1)
 
 
 def sample_load():
@@ -124,8 +133,8 @@ def sample_load():
 def busy():
     """Whether other work keeps the cores caffelite would share an
     operation over busy: on average, runnable tasks besides this thread for
-    at least half of the other cores."""
-    return _others[0] >= (count() - 1) / 2
+    at least three quarters of the other cores."""
+    return _others[0] >= 0.75 * (count() - 1)
 
 
 def lanes(macs, items):
