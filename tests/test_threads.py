@@ -53,6 +53,7 @@ def test_nested_chunks_run_in_their_lane(monkeypatch):
 
 def test_lanes_by_size_and_items(monkeypatch):
     monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, '_others', [0.0])    # an idle machine
     big = threads.MIN_SPLIT_MACS
     assert threads.lanes(big - 1, 64) == 1          # small: one thread
     assert threads.lanes(big, 64) == 2
