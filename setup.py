@@ -32,6 +32,9 @@ EXTRAS = dict(
     # the pages' tests drive the system's Chromium (no browser download)
     test=ALL + ['pytest>=7', 'hypothesis>=6', 'grpcio-tools>=1.50', 'httpx>=0.24',
                 'playwright>=1.40'],
+    # benchmarks/: PyTorch is the peer (install a CPU build first to avoid
+    # PyPI's CUDA one), httpx and Playwright drive the server and the pages
+    bench=ALL + ['torch>=2.0', 'httpx>=0.24', 'playwright>=1.40'],
 )
 
 setup(

@@ -20,6 +20,9 @@ from .codec import (array_to_blobproto, array_to_datum, arraylist_to_blobprotove
                     blobproto_to_array, blobprotovector_str_to_arraylist, datum_to_array)
 from .errors import CaffeIOError, ImageReadError  # noqa: F401 (raised by load_image)
 from .images import read_like_skimage
+# pycaffe's io module imports caffe_pb2, and much pycaffe code reads a mean
+# file as caffe.io.caffe_pb2.BlobProto()
+from .proto import caffe_pb2  # noqa: F401
 
 
 class UnknownInputError(CaffeIOError, KeyError):

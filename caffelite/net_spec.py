@@ -124,7 +124,9 @@ class Function:
 
 
 def _check_top(value, what):
-    if not isinstance(value, Top):
+    # A Function stands for a layer without tops (``L.Silence(x, ntop=0)``):
+    # pycaffe emits it, named after its NetSpec attribute.
+    if not isinstance(value, (Top, Function)):
         hint = ('; a layer with several tops returns a tuple: pass or name each top'
                 if isinstance(value, tuple) else '')
         raise NotATopError('%s is not a Top (type is %s)%s' % (what, type(value), hint))

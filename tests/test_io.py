@@ -343,6 +343,15 @@ def test_io_conversions_round_trip():
         caffe.io.array_to_datum(image[0])
 
 
+def test_a_mean_file_read_the_common_pycaffe_way(tmp_path):
+    mean = np.random.RandomState(2).rand(1, 3, 4, 5).astype(np.float32)
+    (tmp_path / 'mean.binaryproto').write_bytes(
+        caffe.io.array_to_blobproto(mean).SerializeToString())
+    blob = caffe.io.caffe_pb2.BlobProto()
+    blob.ParseFromString((tmp_path / 'mean.binaryproto').read_bytes())
+    np.testing.assert_array_equal(caffe.io.blobproto_to_array(blob), mean)
+
+
 def test_transformer_preprocess_deprocess():
     t = caffe.io.Transformer({'data': (1, 3, 4, 5)})
     t.set_transpose('data', (2, 0, 1))

@@ -175,6 +175,16 @@ def test_to_proto_of_a_non_top_is_an_attribute_error():
     assert not hasattr(n, 'missing')
 
 
+def test_a_layer_without_tops_is_named_by_its_netspec_attribute():
+    n = caffe.NetSpec()
+    n.data, n.label = L.Input(shape=[dict(dim=[2, 3]), dict(dim=[2])], ntop=2)
+    n.silence = L.Silence(n.label, ntop=0)
+    last = n.to_proto().layer[-1]
+    assert (last.name, last.type, list(last.bottom), list(last.top)) == (
+        'silence', 'Silence', ['label'], [])
+    assert caffe.to_proto(L.Silence(n.data, ntop=0)).layer[-1].name == 'Silence1'
+
+
 def spatial_spec():
     n = caffe.NetSpec()
     n.data = L.Input(shape=dict(dim=[1, 3, 16, 16]))

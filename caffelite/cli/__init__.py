@@ -26,7 +26,9 @@ from ._flags import GflagsParser
 
 # The extra of setup.py that installs each optional module a command may need.
 EXTRAS = {'matplotlib': 'plot', 'pydot': 'draw', 'sklearn': 'demo', 'cupy': 'gpu',
-          'onnx': 'onnx', 'onnxruntime': 'onnx'}
+          'onnx': 'onnx', 'onnxruntime': 'onnx', 'skimage': 'detect', 'cv2': 'opencv',
+          'starlette': 'serve', 'uvicorn': 'serve', 'jinja2': 'serve', 'multipart': 'serve',
+          'python_multipart': 'serve'}
 
 
 def build_parser():

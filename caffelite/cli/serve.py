@@ -1,5 +1,6 @@
 """``caffelite serve``: NVIDIA DIGITS' web app and JSON API (see
 caffelite.server), on uvicorn."""
+import socket
 import sys
 
 
@@ -26,11 +27,27 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
+def check_port(host, port):
+    """Raise OSError, in one line, when ``host:port`` cannot be listened on
+    (another server there): uvicorn would only log it after our 'open
+    http://...' line. SO_REUSEADDR as uvicorn sets it, so that a port whose
+    last connections linger in TIME_WAIT still passes."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            raise OSError('cannot listen on %s port %d: %s (another server there? give '
+                          'another --port)' % (host, port, e.strerror or e)) from None
+
+
 def run(args):
     import uvicorn
     from ..server.app import ServerConfig, create_app
     from ..server.security import needs_token, new_token
     from ._common import setup_logging
+    check_port(args.host, args.port)
     token = args.token
     generated = token is None and needs_token(args.host)
     if generated:

@@ -69,7 +69,7 @@ class ServerState:
         return pretrained_json(job, folder)
 
     def load(self):
-        """Read the jobs folder; jobs cut off by a stop are marked Abort
+        """Read the jobs folder; jobs cut off by a stop are marked Aborted
         (their orphan workers stopped) and model curves rebuilt."""
         for job in self.store.load_all():
             stop_orphan(job.get('pid'))
@@ -106,6 +106,7 @@ def routes():
     j, d, m = views_jobs, views_datasets, views_models
     table = [
         ('/', j.index, ['GET']), ('/index.json', j.index, ['GET']),
+        ('/completed_jobs.json', j.completed_jobs, ['GET']),
         ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),

@@ -4,7 +4,7 @@ atomically; DIGITS kept a Python-2 pickle there as ``status.pickle``).
 
 A job's state is a plain dict: ``id``, ``type`` ('dataset', 'model' or
 'pretrained'), ``name``, ``username``, ``group``, ``status`` (DIGITS'
-names: Initialized, Waiting, Running, Done, Abort, Error),
+names: Initialized, Waiting, Running, Done, Aborted, Error),
 ``status_history`` ([[status, unix time]]), ``progress`` (0..1), ``eta``
 (seconds or None), ``error`` ({'type', 'message'} or None), ``form`` (the
 form values that made it, for cloning), ``pid`` (of its running worker) and
@@ -22,7 +22,7 @@ from ..errors import CaffeError
 from ..protoio import atomic_open
 
 STATE_FILE = 'status.json'
-INIT, WAIT, RUN, DONE, ABORT, ERROR = 'Initialized', 'Waiting', 'Running', 'Done', 'Abort', 'Error'
+INIT, WAIT, RUN, DONE, ABORT, ERROR = 'Initialized', 'Waiting', 'Running', 'Done', 'Aborted', 'Error'
 RUNNING = (INIT, WAIT, RUN)
 ID_PATTERN = re.compile(r'^\d{8}-\d{6}-[0-9a-f]{4}$')
 
@@ -115,7 +115,7 @@ class JobStore:
 
     def load_all(self):
         """Read every job folder. A job that was waiting or running when the
-        server stopped becomes Abort (it can be resumed); returns those."""
+        server stopped becomes Aborted (it can be resumed); returns those."""
         interrupted = []
         for name in sorted(os.listdir(self.jobs_dir)):
             state = self.path(name, STATE_FILE)
@@ -127,6 +127,8 @@ class JobStore:
                 except ValueError:
                     continue
             job['id'] = name
+            if job['status'] == 'Abort':     # a state written before the status took DIGITS' name
+                job['status'] = ABORT
             self.jobs[name] = job
             if job['status'] in RUNNING:
                 interrupted.append(job)

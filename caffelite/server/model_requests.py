@@ -74,7 +74,10 @@ def _check_size(image):
                 raise HTTPException(400, 'the image has %dx%d pixels, more than the %d allowed'
                                     % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise HTTPException(400, 'cannot read the image: %s' % e) from None
+        # PIL names an upload by the repr of its buffer ('<_io.BytesIO object
+        # at 0x...>'); say 'the upload' instead
+        raise HTTPException(400, 'cannot read the image: %s'
+                            % str(e).replace(repr(image), 'the upload')) from None
     if hasattr(image, 'seek'):
         image.seek(0)
 

@@ -311,5 +311,5 @@ def model_json(job, job_dir, dataset_job, detailed=True):
                  train_epochs=job['form']['train_epochs'],
                  train_outputs=job.get('train_outputs', {}),
                  val_outputs=job.get('val_outputs', {}),
-                 resumable=job['status'] in ('Abort', 'Error') and bool(job.get('max_iter')))
+                 resumable=job['status'] in (jobs.ABORT, jobs.ERROR) and bool(job.get('max_iter')))
     return d

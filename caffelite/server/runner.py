@@ -1,6 +1,6 @@
 """Running jobs: each submitted job is an asyncio task that waits for its
 device on the executor, runs its worker, follows its output and leaves the
-job Done, Abort or Error (with the exception that failed it, named).
+job Done, Aborted or Error (with the exception that failed it, named).
 
 A model job waits for its dataset job first, and writes its prototxt files
 then if the dataset was not finished when the job was made. Abort stops a

@@ -55,6 +55,19 @@ async def index(request):
     return render(request, 'home.html', data)
 
 
+async def completed_jobs(request):
+    """DIGITS' /completed_jobs.json: the jobs still running (any kind)
+    apart, then the finished datasets, models and pretrained models."""
+    state = server(request)
+    data = {'running': [], 'datasets': [], 'models': [], 'pretrained_models': []}
+    lists = {'dataset': 'datasets', 'model': 'models', 'pretrained': 'pretrained_models'}
+    for job in state.store.list():
+        running = job['status'] in jobs.RUNNING and job['type'] != 'pretrained'
+        data['running' if running else lists[job['type']]].append(
+            state.job_json(job, detailed=False))
+    return JSONResponse(data)
+
+
 async def login(request):
     """Ask for a username (no password, as DIGITS); it is kept in a cookie."""
     fields, _ = await read_form(request)

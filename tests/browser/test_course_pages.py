@@ -101,7 +101,8 @@ def test_make_a_dataset_from_a_folder(page, site, shots):
     shoot(page, shots, 'dataset_show')
     page.click('text=Explore the db >> nth=0')
     page.select_option('#label', label='stripes')
-    page.click('text=Show')
+    with page.expect_navigation():                      # Show submits the form: a new page
+        page.click('text=Show')
     captions = page.locator('.gallery figcaption').all_inner_texts()
     assert captions and set(captions) == {'stripes'}
     shoot(page, shots, 'dataset_explore')
@@ -194,14 +195,14 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
                            arg=first)
     shoot(page, shots, 'model_training')
     page.click('[data-action=abort]')
-    expect_status(page, 'Abort', 10000)
+    expect_status(page, 'Aborted', 10000)
     page.click('[data-action=resume]')
     expect_status(page, 'Running')
     resumed = chart_points(page)
     page.wait_for_function("(n) => document.getElementById('loss-chart').lineChart.points() > n",
                            arg=resumed, timeout=TRAINING_TIMEOUT)
     page.click('[data-action=abort]')
-    expect_status(page, 'Abort', 10000)
+    expect_status(page, 'Aborted', 10000)
     page.click('[data-action=delete]')
     page.wait_for_url('**/')
 

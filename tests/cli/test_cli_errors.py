@@ -102,6 +102,7 @@ def test_broken_lmdbs_name_the_database_and_record(tmp_path, capsys):
 @pytest.mark.parametrize('module, argv, extra', [
     ('matplotlib', ['plot', 'log.jsonl', 'out.png'], 'plot'),
     ('pydot', ['draw', 'net.prototxt', 'out.dot'], 'draw'),
+    ('uvicorn', ['serve', '--jobs-dir', 'jobs'], 'serve'),
 ])
 def test_missing_optional_module_names_its_extra(module, argv, extra, tmp_path, capsys,
                                                  monkeypatch):
@@ -203,3 +204,20 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     reader.stdout.close()
     assert reader.wait(timeout=60) == 141
     assert reader.stderr.read() == b''
+
+
+def test_serve_on_a_port_in_use_is_one_line(tmp_path, capsys, monkeypatch):
+    import socket
+    import uvicorn
+
+    def never(*args, **kwargs):
+        raise AssertionError('the server started')
+    monkeypatch.setattr(uvicorn, 'run', never)
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, err = run(['serve', '--jobs-dir', tmp_path / 'jobs', '--port', port], capsys)
+    assert code == 1
+    assert err == ('caffelite serve: error: cannot listen on 127.0.0.1 port %d: Address '
+                   'already in use (another server there? give another --port)' % port)

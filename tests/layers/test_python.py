@@ -64,3 +64,39 @@ def test_python_layer_load_error_names_the_layer(tmp_path):
                     'layer: "X" } }')
     with pytest.raises(caffe.LayerError, match="'p'.*nope_module"):
         caffe.Net(path, caffe.TEST)
+
+
+PYCAFFE_MODULE = '''import caffe
+import caffe.io
+from caffe import layers as L
+from caffe.proto import caffe_pb2
+
+
+class Twice(caffe.Layer):
+    """Written for pycaffe: every caffe name it uses is caffelite's."""
+
+    def setup(self, bottom, top):
+        self.names = (caffe, caffe.io, L, caffe_pb2)
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = 2 * bottom[0].data
+'''
+
+
+def test_a_module_written_for_pycaffe_imports_caffe(tmp_path):
+    import importlib.machinery
+    import sys
+    if importlib.machinery.PathFinder.find_spec('caffe') is not None:
+        pytest.skip('a package named caffe is installed: it keeps the name')
+    (tmp_path / 'pycaffe_twice.py').write_text(PYCAFFE_MODULE)
+    net = caffe.Net(net_file(tmp_path, '''name: "n"
+        input: "data" input_shape { dim: 2 dim: 3 }
+        layer { type: "Python" name: "twice" bottom: "data" top: "out"
+          python_param { module: "pycaffe_twice" layer: "Twice" } }'''), caffe.TEST)
+    np.testing.assert_allclose(net.forward(data=np.ones((2, 3)))['out'], 2)
+    # one set of modules under two names, no second copy
+    assert net.layer_dict['twice'].names == (caffe, caffe.io, caffe.layers,
+                                             sys.modules['caffelite.proto.caffe_pb2'])

@@ -53,6 +53,11 @@ def test_dataset_job_in_digits_layout(server, dataset):
     assert d['distribution']['val'] == [7, 7, 7]
     listed = server.client.get('/index.json').json()['datasets']
     assert dataset in [j['id'] for j in listed]
+    # DIGITS' home page list: running jobs apart, finished ones by kind
+    completed = server.client.get('/completed_jobs.json').json()
+    assert set(completed) == {'running', 'datasets', 'models', 'pretrained_models'}
+    assert dataset in [j['id'] for j in completed['datasets']]
+    assert dataset not in [j['id'] for j in completed['running']]
 
 
 def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_path):
@@ -157,7 +162,7 @@ def test_abort_then_resume_after_a_server_restart(server, dataset, data_root):
     assert r.status_code == 200 and r.text == 'Job aborted.'
     assert time.time() - started < 2
     aborted = server.client.get('/models/%s.json' % job['id']).json()
-    assert aborted['status'] == 'Abort' and aborted['snapshots'] and aborted['resumable']
+    assert aborted['status'] == 'Aborted' and aborted['snapshots'] and aborted['resumable']
 
     r = server.client.post('/models/%s/resume' % job['id'])
     assert r.status_code == 200
@@ -175,7 +180,7 @@ def test_abort_then_resume_after_a_server_restart(server, dataset, data_root):
     server.start()
     server.login()
     listed = server.client.get('/models/%s.json' % job['id']).json()
-    assert listed['status'] == 'Abort' and listed['error']['type'] == 'Interrupted'
+    assert listed['status'] == 'Aborted' and listed['error']['type'] == 'Interrupted'
     assert len(listed['train_outputs']['loss']) > 1
     resumed_from = listed['snapshots'][-1]
     assert server.client.post('/jobs/%s/resume' % job['id']).status_code == 200

@@ -9,7 +9,7 @@ import pytest
 from starlette.exceptions import HTTPException
 
 from caffelite.digits import networks
-from caffelite.server import archives, events, netsvg, security, web
+from caffelite.server import archives, events, model_requests, netsvg, security, web
 
 
 def tar_with(tmp_path, member, data=b'x'):
@@ -157,3 +157,23 @@ def test_a_reserved_job_folder_is_removed_when_its_block_fails(tmp_path):
     with store.reserved() as kept:
         store.add(kept, {'type': 'dataset'})
     assert os.path.isdir(store.path(kept)) and store.jobs[kept]['id'] == kept
+
+
+def test_an_upload_that_is_no_image_is_called_the_upload():
+    # checked before the model is looked at, so no job is needed
+    with pytest.raises(HTTPException) as error:
+        model_requests.classify_image(None, None, None, io.BytesIO(b'plain text'))
+    assert error.value.status_code == 400
+    assert error.value.detail == 'cannot read the image: cannot identify image file the upload'
+
+
+def test_an_aborted_job_has_digits_status_name_also_when_read_from_an_older_state(tmp_path):
+    import json
+    from caffelite.server import jobs
+    assert jobs.ABORT == 'Aborted'                      # DIGITS' Status.name for 'A'
+    job_id = '20261201-000000-abcd'
+    os.makedirs(str(tmp_path / job_id))
+    with open(str(tmp_path / job_id / jobs.STATE_FILE), 'w') as f:
+        json.dump({'type': 'model', 'status': 'Abort', 'created': 0}, f)
+    store = jobs.JobStore(str(tmp_path))
+    assert store.load_all() == [] and store.jobs[job_id]['status'] == 'Aborted'
