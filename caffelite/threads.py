@@ -13,7 +13,10 @@ independent items (images of a batch; for a single image, its channels or
 the rows of a GEMM), which the calling thread and the pool's workers take
 from one counter until none is left. A worker that the machine does not
 schedule leaves its share to the others instead of stalling them, and the
-only wait is for chunks already begun.
+only wait is for chunks already begun. That wait is what a busy machine
+makes long, so the size from which an operation is shared rises while other
+work keeps the cores busy (``busy``: the kernel's count of runnable tasks,
+sampled at every Net pass).
 
 ``CAFFELITE_THREADS`` sets how many threads share the work (default: the
 cores this process may run on).
@@ -31,6 +34,12 @@ from . import backend
 # step at load ~2, 40 alternations: 43.1 ms with this, 45.3 with 2e7, 49.6
 # never splitting.
 MIN_SPLIT_MACS = 10 ** 8
+# The same while other processes keep the cores busy: only operations of
+# many milliseconds are shared. LeNet b64 training step at load ~2.2, 20x5
+# alternations: 34.8 ms splitting from 1e8, 26.9 never splitting.
+MIN_SPLIT_MACS_BUSY = 10 ** 9
+# Weight of the newest sample in the running mean of other runnable tasks.
+BUSY_SAMPLE_WEIGHT = 0.25
 # Chunks per thread: several, so a thread that gets less CPU time does fewer.
 CHUNKS_PER_LANE = 4
 # Elementwise work: pieces whose few arrays fit in a core's L2 cache, and
@@ -50,6 +59,8 @@ BLOCK = 1 << 20
 _state = threading.local()
 _pool = []
 _blas = []
+_others = [0.0]     # running mean of the runnable tasks besides this thread
+LOADAVG = '/proc/loadavg'
 
 
 def count():
@@ -91,17 +102,46 @@ def blas_threads(n):
 
 def net_pass():
     """The context of a Net's forward or backward pass: single-threaded
-    BLAS in CPU mode (layers ask for more per operation); nothing on the
-    GPU."""
+    BLAS in CPU mode (layers ask for more per operation), then a sample of
+    how busy the machine is; nothing on the GPU."""
     if backend.mode() == backend.GPU:
         return contextlib.nullcontext()
-    return blas_threads(1)
+    return _host_pass()
+
+
+@contextlib.contextmanager
+def _host_pass():
+    with blas_threads(1):
+        yield
+    # Sampled at the end, when the pass has run a while: at its start, the
+    # threads of a program that just ran (PyTorch's spin for a millisecond
+    # or more after each call) would still count as other work.
+    sample_load()
+
+
+def sample_load():
+    """Add the tasks runnable now besides this thread (Linux's
+    /proc/loadavg) to their running mean; elsewhere nothing changes."""
+    try:
+        with open(LOADAVG) as f:
+            running = int(f.read().split()[3].split('/')[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return
+    _others[0] += BUSY_SAMPLE_WEIGHT * (running - _others[0])
+
+
+def busy():
+    """Whether other work keeps the cores caffelite would share an
+    operation over busy: on average, runnable tasks besides this thread for
+    at least three quarters of the other cores."""
+    return _others[0] >= 0.75 * (count() - 1)
 
 
 def lanes(macs, items):
     """How many threads should share an operation of ``macs``
-    multiply-adds over ``items`` independent items: one when it is small."""
-    if macs < MIN_SPLIT_MACS:
+    multiply-adds over ``items`` independent items: one when it is small
+    (for a busy machine, larger)."""
+    if macs < (MIN_SPLIT_MACS_BUSY if busy() else MIN_SPLIT_MACS):
         return 1
     return max(1, min(count(), items))
 

@@ -53,6 +53,7 @@ def test_nested_chunks_run_in_their_lane(monkeypatch):
 
 def test_lanes_by_size_and_items(monkeypatch):
     monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, '_others', [0.0])    # an idle machine
     big = threads.MIN_SPLIT_MACS
     assert threads.lanes(big - 1, 64) == 1          # small: one thread
     assert threads.lanes(big, 64) == 2
@@ -123,6 +124,7 @@ def forward_backward(text, output, layers):
 def run_net(threads_env, monkeypatch, min_macs, batch):
     monkeypatch.setenv('CAFFELITE_THREADS', threads_env)
     monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', min_macs)
+    monkeypatch.setattr(threads, 'MIN_SPLIT_MACS_BUSY', min_macs)
     monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
     monkeypatch.setattr(threads, 'PIECE', 50)
     return forward_backward(NET % batch, 'ip', ('conv', 'up', 'mix', 'ip'))
@@ -173,3 +175,20 @@ def test_a_forked_child_gets_its_own_workers(monkeypatch):
             os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 2) == b'ok'
+
+
+def test_a_busy_machine_shares_only_large_operations(monkeypatch, tmp_path):
+    """The running mean of other runnable tasks (from /proc/loadavg's
+    running count, less the reader) decides which threshold applies."""
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, '_others', [0.0])
+    loadavg = tmp_path / 'loadavg'
+    monkeypatch.setattr(threads, 'LOADAVG', str(loadavg))
+    middle = (threads.MIN_SPLIT_MACS + threads.MIN_SPLIT_MACS_BUSY) // 2
+    for running, busy in (('1', False), ('3', True), ('1', False)):
+        loadavg.write_text('2.00 1.50 1.00 %s/120 4242\n' % running)
+        for _ in range(20):
+            threads.sample_load()
+        assert threads.busy() == busy
+        assert threads.lanes(middle, 8) == (1 if busy else 2)
+        assert threads.lanes(threads.MIN_SPLIT_MACS_BUSY, 8) == 2

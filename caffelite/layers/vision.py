@@ -22,6 +22,14 @@ from .base import Layer, register
 # whole VGG batch would take gigabytes) and keeps every GPU kernel buffer
 # within the 32-bit indexing of kernels/*.cu.
 PATCH_BUDGET = 2 ** 27
+# On the CPU, slices whose patch matrix (8 MB) stays in the last-level cache
+# from im2col to the GEMM that reads it (CaffeNet b32, one thread, best of
+# 7 at load ~3.5: conv1 forward 128 -> 107 ms, backward 126 -> 110; conv2
+# 222 -> 220 and 553 -> 513 ms).
+HOST_PATCH_BUDGET = 2 ** 21
+# Output planes (elements) below which a host convolution's patch matrices
+# run batch-last (_ConvBase._batch_last).
+BATCH_LAST_PLANE = 128
 # Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
 # CPU with at least this many channels per group in and out: below, its
 # transforms cost more than the multiply-adds it saves (measured on VGG-16's
@@ -115,14 +123,27 @@ class _ConvBase(Layer):
         w = self.blobs[0].xdata
         return w.reshape(self.group, w.shape[0] // self.group, -1)
 
+    def _batch_last(self, n):
+        """Whether the patch matrices of a chunk of ``n`` images order their
+        columns batch-last (caffelite.ops.im2col): on the host, for a batch
+        and small planes, where im2col's and col2im's runs would otherwise
+        be one short output row long."""
+        return self.xp is np and n > 1 and math.prod(self.col_shape) < BATCH_LAST_PLANE
+
     def _gemm_layout(self, a, space):
         """(n, A, *S) -> (g, A/g, n * prod(S)): a GEMM operand with the batch
-        in the columns (one transposing copy, unless n is 1)."""
+        in the columns, in the patch matrices' order (one transposing copy,
+        unless n is 1)."""
         n, channels = a.shape[:2]
         if n == 1:
             return a.reshape(self.group, channels // self.group, -1)
-        layout = space.empty('conv_layout', (channels, n, math.prod(a.shape[2:])), self.xp)
-        layout[...] = a.reshape(n, channels, -1).transpose(1, 0, 2)
+        plane = math.prod(a.shape[2:])
+        if self._batch_last(n):
+            layout = space.empty('conv_layout', (channels, plane, n), self.xp)
+            layout[...] = a.reshape(n, channels, plane).transpose(1, 2, 0)
+        else:
+            layout = space.empty('conv_layout', (channels, n, plane), self.xp)
+            layout[...] = a.reshape(n, channels, plane).transpose(1, 0, 2)
         return layout.reshape(self.group, channels // self.group, -1)
 
     def _image_channels(self):
@@ -132,10 +153,12 @@ class _ConvBase(Layer):
 
     def _batch_slices(self, num, lanes=1):
         """Chunks of a batch of ``num``: patch matrices of at most
-        PATCH_BUDGET elements, and enough chunks for ``lanes`` threads."""
+        PATCH_BUDGET elements (HOST_PATCH_BUDGET on the CPU), and enough
+        chunks for ``lanes`` threads."""
         per_image = (self._image_channels() * math.prod(self.window.kernel)
                      * math.prod(self.col_shape))
-        step = max(1, PATCH_BUDGET // max(per_image, 1))
+        budget = min(PATCH_BUDGET, HOST_PATCH_BUDGET) if self.xp is np else PATCH_BUDGET
+        step = max(1, budget // max(per_image, 1))
         step = min(step, -(-num // threads.parts(lanes, num)))
         return [slice(i, i + step) for i in range(0, num, step)]
 
@@ -144,7 +167,7 @@ class _ConvBase(Layer):
         the batch. On the CPU, threads share the chunks when the layer is
         large (caffelite.threads.lanes); a batch of one image is shared by
         channels instead: ``inner`` threads then split each pass of its one
-        chunk (a patch matrix's rows, a GEMM's output rows)."""
+        chunk (a patch matrix's rows, a GEMM's output rows or columns)."""
         lanes = inner = 1
         if self.xp is np:
             macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
@@ -164,15 +187,23 @@ class _ConvBase(Layer):
         threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
                                               self.workspace.lane(lane)), len(work), inner)
 
-    def _gemm_rows(self, a, b, out, space, inner, add=False):
+    def _gemm_parts(self, a, b, out, space, inner, add=False):
         """out[g] = a[g] @ b[g] (or +=) for stacks (g, M, K), (g, K, N),
-        (g, M, N), by parts of the M rows."""
-        def part(group, rows, _):
+        (g, M, N), by parts of the longer of the M rows and the N columns:
+        each part then reads only its share of the larger operand (by rows,
+        every part of a wide product reads all of b: VGG-16's conv1_2 at
+        batch 1, 64 x 576 by 576 x 50176 in 8 parts, took 110 ms against 50
+        by columns)."""
+        by_columns = b.shape[2] > a.shape[1]
+
+        def part(group, span, _):
+            rows, cols = (slice(None), span) if by_columns else (span, slice(None))
             if add:
-                out[group, rows] += a[group, rows] @ b[group]
+                out[group, rows, cols] += a[group, rows] @ b[group][:, cols]
             else:
-                self.xp.matmul(a[group, rows], b[group], out=out[group, rows])
-        self._in_parts([(group, a.shape[1]) for group in range(a.shape[0])], space, inner, part)
+                self.xp.matmul(a[group, rows], b[group][:, cols], out=out[group, rows, cols])
+        length = b.shape[2] if by_columns else a.shape[1]
+        self._in_parts([(group, length) for group in range(a.shape[0])], space, inner, part)
 
     def _im2col(self, x, space, inner=1):
         """(g, in/g * K, n * P) patch matrix of x (n, in, *S); with ``inner``
@@ -180,7 +211,8 @@ class _ConvBase(Layer):
         cols = space.scratch('conv_cols', im2col_op.patch_shape(x.shape, self.window,
                                                                 self.col_shape), self.xp)
         if inner == 1:
-            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space)
+            cols = im2col_op.im2col(x, self.window, self.col_shape, cols=cols, workspace=space,
+                                    batch_last=self._batch_last(x.shape[0]))
         else:
             if cols is None:
                 cols = np.empty(im2col_op.patch_shape(x.shape, self.window, self.col_shape),
@@ -239,7 +271,7 @@ class _ConvBase(Layer):
         if n == 1:
             image = (x.reshape(g, x.shape[1] // g, -1) if self._per_image(x)
                      else self._im2col(x, space, inner))
-            self._gemm_rows(w, image, out.reshape(g, w.shape[1], -1), space, inner)
+            self._gemm_parts(w, image, out.reshape(g, w.shape[1], -1), space, inner)
             return
         if self._per_image(x):
             xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
@@ -249,7 +281,11 @@ class _ConvBase(Layer):
         y = xp.matmul(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:],
                                                   xp))
         # (out, n * P) -> (n, out, P): one strided copy into the top.
-        out.reshape(n, out.shape[1], -1)[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
+        top = out.reshape(n, out.shape[1], -1)
+        if self._batch_last(n):
+            top[...] = y.reshape(out.shape[1], -1, n).transpose(2, 0, 1)
+        else:
+            top[...] = y.reshape(out.shape[1], n, -1).transpose(1, 0, 2)
 
     def _convolve_transpose(self, y, out, space, inner):
         """out (n, in, *S) = W^T * y for y (n, out, *O) (col2im of the
@@ -264,7 +300,7 @@ class _ConvBase(Layer):
         w_t = w.transpose(0, 2, 1)
         if self._per_image(y):
             if n == 1:
-                self._gemm_rows(w_t, y.reshape(g, y.shape[1] // g, -1),
+                self._gemm_parts(w_t, y.reshape(g, y.shape[1] // g, -1),
                                 out.reshape(g, w_t.shape[1], -1), space, inner)
                 return
             xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
@@ -290,7 +326,7 @@ class _ConvBase(Layer):
         cols = xp.matmul(w_t, layout, out=space.scratch(
             'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))
         im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
-                         x=out, workspace=space)
+                         x=out, workspace=space, batch_last=self._batch_last(n))
 
     def _accumulate_weight_grad(self, y, x, space, dw, inner):
         """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
@@ -300,7 +336,7 @@ class _ConvBase(Layer):
         measured 10% slower here than matmul and an add: the weights are
         small next to the product.)"""
         layout, cols = self._gemm_layout(y, space), self._im2col(x, space, inner)
-        self._gemm_rows(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
+        self._gemm_parts(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:

@@ -8,6 +8,11 @@ index ``(c * k1 + i1) * k2 + i2 ...`` (Caffe's weight layout), column index
 ``(n * o1 + y1) * o2 + y2 ...``. Putting the batch in the columns lets a
 convolution be one GEMM for the whole batch. Zero padding, as Caffe.
 
+On the host the columns may instead run batch-last (``batch_last``): column
+index ``(y1 * o2 + y2 ...) * N + n``. Then every copy of im2col and every
+add of col2im runs over ``o_last * N`` contiguous elements instead of
+``o_last``, which pays for small output planes (LeNet's 8x8 at batch 64).
+
 The host halves take an optional Workspace for their large temporaries.
 The GPU halves run kernels/im2col.cu for 2-D windows; for N-d ones they
 call the host half, whose array code runs on CuPy arrays as well.
@@ -65,16 +70,28 @@ def patch_shape(x_shape, window, out):
 
 
 @op
-def im2col(x, window, out, cols=None, workspace=None):
+def im2col(x, window, out, cols=None, workspace=None, batch_last=False):
     """(N, C, *S) -> (C * prod(kernel), N * prod(out)) patch matrix, written
-    into ``cols`` when given (of patch_shape)."""
+    into ``cols`` when given (of patch_shape); columns batch-last when
+    asked."""
     n, c = x.shape[:2]
     padded = pad_spatial(x, window.pad, window.pad, workspace=workspace)
-    step = padded.strides
-    windows = as_strided(
-        padded, (c,) + window.kernel + (n,) + tuple(out),
-        (step[1],) + tuple(s * d for s, d in zip(step[2:], window.dilation)) + (step[0],)
-        + tuple(s * st for s, st in zip(step[2:], window.stride)))
+    if batch_last:
+        # (C, *S, N): the batch is the innermost axis of every window row.
+        moved = (workspace or Workspace()).empty('batch_last', padded.shape[1:] + (n,),
+                                                 np, x.dtype)
+        moved[...] = np.moveaxis(padded, 0, -1)
+        step = moved.strides
+        windows = as_strided(
+            moved, (c,) + window.kernel + tuple(out) + (n,),
+            (step[0],) + tuple(s * d for s, d in zip(step[1:-1], window.dilation))
+            + tuple(s * st for s, st in zip(step[1:-1], window.stride)) + (step[-1],))
+    else:
+        step = padded.strides
+        windows = as_strided(
+            padded, (c,) + window.kernel + (n,) + tuple(out),
+            (step[1],) + tuple(s * d for s, d in zip(step[2:], window.dilation)) + (step[0],)
+            + tuple(s * st for s, st in zip(step[2:], window.stride)))
     # The one copy: the windowed view laid out as the GEMM operand.
     if cols is None:
         return windows.reshape(patch_shape(x.shape, window, out))
@@ -83,7 +100,9 @@ def im2col(x, window, out, cols=None, workspace=None):
 
 
 @im2col.gpu
-def im2col(x, window, out, cols=None, workspace=None):
+def im2col(x, window, out, cols=None, workspace=None, batch_last=False):
+    if batch_last:
+        raise ValueError('batch-last patch matrices are for the host')
     if x.ndim != 4:
         return im2col.host(x, window, out, cols, workspace)
     if cols is None:
@@ -96,10 +115,11 @@ def im2col(x, window, out, cols=None, workspace=None):
 
 
 @op
-def col2im(cols, x_shape, window, out, x=None, workspace=None):
-    """Adjoint of im2col: (C * prod(kernel), N * prod(out)) -> x_shape,
-    summing every patch entry into its input element (padding dropped),
-    written into ``x`` when given. Loops over kernel taps only."""
+def col2im(cols, x_shape, window, out, x=None, workspace=None, batch_last=False):
+    """Adjoint of im2col: (C * prod(kernel), N * prod(out)) -> x_shape
+    (columns batch-last when asked), summing every patch entry into its
+    input element (padding dropped), written into ``x`` when given. Loops
+    over kernel taps only."""
     n, c = x_shape[:2]
     spatial = tuple(x_shape[2:])
     xp = array_module(cols)
@@ -107,14 +127,19 @@ def col2im(cols, x_shape, window, out, x=None, workspace=None):
         x = xp.empty(tuple(x_shape), cols.dtype)
     # Summed in the patch matrix's (C, N) order, which keeps every tap's
     # add close to contiguous, then moved to (N, C) by one copy. For small
-    # planes and a batch, the batch goes innermost first (one copy), so that
-    # each tap's add runs over rows of out_w * N elements, not out_w (LeNet's
-    # conv2, 8x8 from 64 images: 6.1 -> 3.8 ms; from 13x13 up it is slower).
-    batch_last = n > 1 and math.prod(out) < SMALL_PLANE
-    patches = cols.reshape((c,) + window.kernel + (n,) + tuple(out))
-    padded_shape = tuple(s + 2 * p for s, p in zip(spatial, window.pad))
+    # planes and a batch, the batch goes innermost first (one copy, none for
+    # batch-last columns), so that each tap's add runs over rows of
+    # out_w * N elements, not out_w (LeNet's conv2, 8x8 from 64 images:
+    # 6.1 -> 3.8 ms; from 13x13 up it is slower).
     if batch_last:
+        patches = cols.reshape((c,) + window.kernel + tuple(out) + (n,))
+    else:
+        patches = cols.reshape((c,) + window.kernel + (n,) + tuple(out))
+    padded_shape = tuple(s + 2 * p for s, p in zip(spatial, window.pad))
+    innermost = batch_last or (n > 1 and math.prod(out) < SMALL_PLANE)
+    if innermost and not batch_last:
         patches = xp.ascontiguousarray(xp.moveaxis(patches, 1 + len(spatial), -1))
+    if innermost:
         lead, tail, shape = (slice(None),), (slice(None),), (c,) + padded_shape + (n,)
     else:
         lead, tail, shape = (slice(None), slice(None)), (), (c, n) + padded_shape
@@ -125,12 +150,14 @@ def col2im(cols, x_shape, window, out, x=None, workspace=None):
             padded[lead + _tap_slices(tap, window.stride, window.dilation, out) + tail] += \
                 patches[(slice(None),) + tap]
     interior = padded[lead + tuple(slice(p, p + s) for p, s in zip(window.pad, spatial)) + tail]
-    x[...] = xp.moveaxis(interior, -1, 0) if batch_last else xp.moveaxis(interior, 0, 1)
+    x[...] = xp.moveaxis(interior, -1, 0) if innermost else xp.moveaxis(interior, 0, 1)
     return x
 
 
 @col2im.gpu
-def col2im(cols, x_shape, window, out, x=None, workspace=None):
+def col2im(cols, x_shape, window, out, x=None, workspace=None, batch_last=False):
+    if batch_last:
+        raise ValueError('batch-last patch matrices are for the host')
     if len(x_shape) != 4:
         return col2im.host(cols, x_shape, window, out, x, workspace)
     if x is None:

@@ -38,12 +38,26 @@ def window_sum(v, before, after):
     return total
 
 
+def negative_power(scale, beta):
+    """scale ** -beta (float32, NumPy or CuPy). For Caffe's usual beta of
+    0.75, as 1 / (sqrt(s) sqrt(sqrt(s))): NumPy's float32 power runs
+    element by element on this CPU, three times as long (17 against 5 ms on
+    AlexNet's norm1 at batch 10), and the square roots are within 2.5e-7
+    relative of the exact value (pow: 1.2e-7), far inside the tolerances."""
+    if beta != 0.75:
+        return scale ** f32(-beta)
+    xp = backend.array_module(scale)
+    root = xp.sqrt(scale)
+    root *= xp.sqrt(root)
+    return xp.reciprocal(root, out=root)
+
+
 @op
 def lrn_across_forward(x, size, alpha, beta, k):
     """x (N, C, H, W) -> (y, scale), both (N, C, H, W)."""
     pre = (size - 1) // 2
     scale = f32(k) + f32(alpha / size) * window_sum(x * x, pre, size - 1 - pre)
-    return x * scale ** f32(-beta), scale
+    return x * negative_power(scale, beta), scale
 
 
 @lrn_across_forward.gpu
@@ -61,7 +75,7 @@ def lrn_across_backward(x, y, scale, dy, size, alpha, beta):
     (sum of dy y / scale over the channels whose window holds c)."""
     pre = (size - 1) // 2
     ratio = window_sum(dy * y / scale, size - 1 - pre, pre)
-    return dy * scale ** f32(-beta) - f32(2 * alpha * beta / size) * x * ratio
+    return dy * negative_power(scale, beta) - f32(2 * alpha * beta / size) * x * ratio
 
 
 @lrn_across_backward.gpu
@@ -85,14 +99,14 @@ def lrn_within_forward(x, size, alpha, beta):
     """x (N, C, H, W) -> (y, scale), both (N, C, H, W)."""
     avg = pooling.ave_forward(x * x, _within_window(size), x.shape[2:])
     scale = f32(alpha) * avg + f32(1)
-    return x * scale ** f32(-beta), scale
+    return x * negative_power(scale, beta), scale
 
 
 def lrn_within_backward(x, y, scale, dy, size, alpha, beta):
     """dx (N, C, H, W) through Caffe's composition: the product's two
     inputs, the power layer's gradient power * scale * out / base, the
     pooling's even spread and the square's 2 x."""
-    power_out = scale ** f32(-beta)
+    power_out = negative_power(scale, beta)
     d_power = dy * x
     d_avg = d_power * (power_out / scale * f32(-beta * alpha))
     d_square = pooling.ave_backward(d_avg, x.shape, _within_window(size))

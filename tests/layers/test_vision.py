@@ -179,9 +179,10 @@ conv_geometries = st.integers(1, 3).flatmap(lambda d: st.tuples(
 
 
 @settings(max_examples=60, deadline=None)
-@given(conv_geometries)
-def test_col2im_is_the_adjoint_of_im2col(g):
-    """<col2im(c), x> == <c, im2col(x)> for N-d geometries (1 to 3 axes)."""
+@given(conv_geometries, st.booleans())
+def test_col2im_is_the_adjoint_of_im2col(g, batch_last):
+    """<col2im(c), x> == <c, im2col(x)> for N-d geometries (1 to 3 axes),
+    in either column order."""
     n, c, spatial, kernel, stride, pad, dilation, seed = g
     window = geometry.ConvWindow(tuple(kernel), tuple(stride), tuple(pad), tuple(dilation))
     out = geometry.conv_shape(spatial, window)
@@ -189,10 +190,10 @@ def test_col2im_is_the_adjoint_of_im2col(g):
         return
     rng = np.random.RandomState(seed)
     x = rng.randn(n, c, *spatial)
-    cols = im2col_op.im2col(x, window, out)
+    cols = im2col_op.im2col(x, window, out, batch_last=batch_last)
     assert cols.shape == (c * np.prod(kernel), n * np.prod(out))
     other = rng.randn(*cols.shape)
-    back = im2col_op.col2im(other, x.shape, window, out)
+    back = im2col_op.col2im(other, x.shape, window, out, batch_last=batch_last)
     assert back.shape == x.shape
     np.testing.assert_allclose(np.vdot(back, x), np.vdot(other, cols), rtol=1e-10)
 
@@ -204,7 +205,8 @@ def test_col2im_is_the_adjoint_of_im2col(g):
 ])
 def test_im2col_layout(spatial, window):
     """cols[(c*k1 + i1)*k2 + i2 ..., (n*o1 + y1)*o2 + y2 ...] = padded x at
-    y*stride + i*dilation: Caffe's patch matrix, batch in the columns."""
+    y*stride + i*dilation: Caffe's patch matrix, batch in the columns; the
+    batch-last columns are ((y1*o2 + y2 ...)*N + n)."""
     x = gaussian(2, 3, *spatial)
     out = geometry.conv_shape(spatial, window)
     cols = im2col_op.im2col(x, window, out)
@@ -214,6 +216,9 @@ def test_im2col_layout(spatial, window):
         patch = xp[(slice(None), slice(None)) + window_slices(position, window)]
         expected[(Ellipsis,) + position] = np.moveaxis(patch, 0, -1)
     np.testing.assert_array_equal(cols, expected.reshape(cols.shape))
+    batch_last = np.moveaxis(expected, 1 + len(spatial), -1)
+    np.testing.assert_array_equal(im2col_op.im2col(x, window, out, batch_last=True),
+                                  batch_last.reshape(cols.shape))
 
 
 # --- Convolution -----------------------------------------------------------------------
