@@ -30,18 +30,22 @@ import threading
 from . import backend
 
 # Work (in multiply-adds) below which more threads do not pay for the
-# hand-off (about a millisecond of GEMM). Measured on a LeNet b64 training
-# step at load ~2, 40 alternations: 43.1 ms with this, 45.3 with 2e7, 49.6
-# never splitting.
-MIN_SPLIT_MACS = 10 ** 8
+# hand-off (about 0.3 ms of GEMM). LeNet b64 training step on an idle
+# machine (2 cores), 4 x 15 steps: 17.2-19.5 ms with this, 19.3-23.9 with
+# 3e7, 19.9-22.7 with 1e8; 1e6 no better.
+MIN_SPLIT_MACS = 10 ** 7
 # The same while other processes keep the cores busy: only operations of
 # many milliseconds are shared. LeNet b64 training step at load ~2.2, 20x5
 # alternations: 34.8 ms splitting from 1e8, 26.9 never splitting.
 MIN_SPLIT_MACS_BUSY = 10 ** 9
 # Weight of the newest sample in the running mean of other runnable tasks.
 BUSY_SAMPLE_WEIGHT = 0.25
-# Chunks per thread: several, so a thread that gets less CPU time does fewer.
+# Chunks per thread: up to several, so a thread that gets less CPU time
+# does fewer; but a chunk keeps at least CHUNK_MACS of work, since smaller
+# GEMMs run slower and each chunk costs a hand-off (LeNet b64 conv2 on an
+# idle machine, 2 threads: backward 7.6 ms in 8 chunks, 4.5 in 2).
 CHUNKS_PER_LANE = 4
+CHUNK_MACS = 10 ** 8
 # Elementwise work: pieces whose few arrays fit in a core's L2 cache, and
 # the size from which threads share them.
 PIECE = 1 << 15
@@ -146,9 +150,13 @@ def lanes(macs, items):
     return max(1, min(count(), items))
 
 
-def parts(lanes, items):
-    """How many chunks ``lanes`` threads should cut ``items`` into."""
-    return 1 if lanes == 1 else min(items, CHUNKS_PER_LANE * lanes)
+def parts(lanes, items, macs):
+    """How many chunks ``lanes`` threads should cut ``items`` into, for an
+    operation of ``macs`` multiply-adds: one per lane at least, more (up to
+    CHUNKS_PER_LANE each) while every chunk keeps CHUNK_MACS of work."""
+    if lanes == 1:
+        return 1
+    return min(items, max(lanes, min(CHUNKS_PER_LANE * lanes, macs // CHUNK_MACS)))
 
 
 def slices(length, parts):
@@ -217,6 +225,7 @@ def over_batch(num, elements, fn, size=0):
     of about ``elements`` elementwise operations in all whose largest array
     holds ``size`` elements: parts of at most BLOCK elements of it, which
     threads share when the work is large."""
-    shared = lanes(elements * ELEMENT_MACS, num)
-    pieces = slices(num, max(parts(shared, num), min(num, -(-size // BLOCK))))
+    macs = elements * ELEMENT_MACS
+    shared = lanes(macs, num)
+    pieces = slices(num, max(parts(shared, num, macs), min(num, -(-size // BLOCK))))
     run_chunks(lambda i, lane: fn(pieces[i]), len(pieces), shared)

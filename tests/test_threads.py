@@ -58,7 +58,11 @@ def test_lanes_by_size_and_items(monkeypatch):
     assert threads.lanes(big - 1, 64) == 1          # small: one thread
     assert threads.lanes(big, 64) == 2
     assert threads.lanes(big, 1) == 1               # one item cannot be shared
-    assert threads.parts(2, 64) == 2 * threads.CHUNKS_PER_LANE and threads.parts(1, 64) == 1
+    chunk = threads.CHUNK_MACS
+    assert threads.parts(2, 64, 100 * chunk) == 2 * threads.CHUNKS_PER_LANE
+    assert threads.parts(2, 64, 5 * chunk) == 5      # each chunk keeps CHUNK_MACS
+    assert threads.parts(2, 64, chunk) == 2          # but every lane gets one
+    assert threads.parts(2, 1, 100 * chunk) == 1 and threads.parts(1, 64, 100 * chunk) == 1
     monkeypatch.setenv('CAFFELITE_THREADS', '1')
     assert threads.lanes(big, 64) == 1
     assert threads.slices(10, 3) == [slice(0, 3), slice(3, 6), slice(6, 10)]

@@ -45,8 +45,9 @@ class InnerProductLayer(Layer):
         """fn(slice) over parts of an axis of ``length`` of the weights, for
         a product with ``batch`` rows: spread over threads on the CPU when
         the layer is large."""
-        lanes = threads.lanes(self.blobs[0].count * batch, length) if self.xp is np else 1
-        parts = threads.slices(length, threads.parts(lanes, length))
+        macs = self.blobs[0].count * batch
+        lanes = threads.lanes(macs, length) if self.xp is np else 1
+        parts = threads.slices(length, threads.parts(lanes, length, macs))
         threads.run_chunks(lambda i, lane: fn(parts[i]), len(parts), lanes)
 
     def _weight_columns(self, part):

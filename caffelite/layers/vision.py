@@ -151,15 +151,20 @@ class _ConvBase(Layer):
         Deconvolution's top."""
         return self.num_output if self.transposed else self.channels
 
+    def _macs(self, num):
+        """Multiply-adds of one GEMM pass over a batch of ``num``."""
+        return (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
+                * math.prod(self.col_shape) * num)
+
     def _batch_slices(self, num, lanes=1):
         """Chunks of a batch of ``num``: patch matrices of at most
         PATCH_BUDGET elements (HOST_PATCH_BUDGET on the CPU), and enough
-        chunks for ``lanes`` threads."""
+        chunks for ``lanes`` threads (caffelite.threads.parts)."""
         per_image = (self._image_channels() * math.prod(self.window.kernel)
                      * math.prod(self.col_shape))
         budget = min(PATCH_BUDGET, HOST_PATCH_BUDGET) if self.xp is np else PATCH_BUDGET
         step = max(1, budget // max(per_image, 1))
-        step = min(step, -(-num // threads.parts(lanes, num)))
+        step = min(step, -(-num // threads.parts(lanes, num, self._macs(num))))
         return [slice(i, i + step) for i in range(0, num, step)]
 
     def _over_batch(self, num, fn):
@@ -170,8 +175,7 @@ class _ConvBase(Layer):
         chunk (a patch matrix's rows, a GEMM's output rows or columns)."""
         lanes = inner = 1
         if self.xp is np:
-            macs = (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
-                    * math.prod(self.col_shape) * num)
+            macs = self._macs(num)
             lanes = threads.lanes(macs, num)
             inner = threads.lanes(macs, self.channels) if num == 1 else 1
         parts = self._batch_slices(num, lanes)
@@ -183,7 +187,7 @@ class _ConvBase(Layer):
         length) pair cut into parts that ``inner`` threads share; lane 0
         keeps the caller's workspace ``space``."""
         work = [(item, part) for item, length in items
-                for part in threads.slices(length, threads.parts(inner, length))]
+                for part in threads.slices(length, threads.parts(inner, length, self._macs(1)))]
         threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
                                               self.workspace.lane(lane)), len(work), inner)
 
