@@ -51,9 +51,19 @@ def test_nested_chunks_run_in_their_lane(monkeypatch):
     assert len(inner) == 6 and all(sub == 0 for _, sub in inner)
 
 
-def test_lanes_by_size_and_items(monkeypatch):
+def _loadavg(monkeypatch, tmp_path, running):
+    """Point threads at a /proc/loadavg stand-in with ``running`` runnable
+    tasks (the reader included); returns its path."""
+    loadavg = tmp_path / 'loadavg'
+    loadavg.write_text('2.00 1.50 1.00 %d/120 4242\n' % running)
+    monkeypatch.setattr(threads, 'LOADAVG', str(loadavg))
+    return loadavg
+
+
+def test_lanes_by_size_and_items(monkeypatch, tmp_path):
     monkeypatch.setenv('CAFFELITE_THREADS', '2')
     monkeypatch.setattr(threads, '_others', [0.0])    # an idle machine
+    _loadavg(monkeypatch, tmp_path, 1)
     big = threads.MIN_SPLIT_MACS
     assert threads.lanes(big - 1, 64) == 1          # small: one thread
     assert threads.lanes(big, 64) == 2
@@ -131,6 +141,7 @@ def run_net(threads_env, monkeypatch, min_macs, batch):
     monkeypatch.setattr(threads, 'MIN_SPLIT_MACS_BUSY', min_macs)
     monkeypatch.setattr(threads, 'MIN_SPLIT_ELEMENTS', min_macs)
     monkeypatch.setattr(threads, 'PIECE', 50)
+    monkeypatch.setattr(threads, 'CHUNK_MACS', 1)      # as many chunks as allowed
     return forward_backward(NET % batch, 'ip', ('conv', 'up', 'mix', 'ip'))
 
 
@@ -186,8 +197,7 @@ def test_a_busy_machine_shares_only_large_operations(monkeypatch, tmp_path):
     running count, less the reader) decides which threshold applies."""
     monkeypatch.setenv('CAFFELITE_THREADS', '2')
     monkeypatch.setattr(threads, '_others', [0.0])
-    loadavg = tmp_path / 'loadavg'
-    monkeypatch.setattr(threads, 'LOADAVG', str(loadavg))
+    loadavg = _loadavg(monkeypatch, tmp_path, 1)
     middle = (threads.MIN_SPLIT_MACS + threads.MIN_SPLIT_MACS_BUSY) // 2
     for running, busy in (('1', False), ('3', True), ('1', False)):
         loadavg.write_text('2.00 1.50 1.00 %s/120 4242\n' % running)
@@ -196,3 +206,17 @@ def test_a_busy_machine_shares_only_large_operations(monkeypatch, tmp_path):
         assert threads.busy() == busy
         assert threads.lanes(middle, 8) == (1 if busy else 2)
         assert threads.lanes(threads.MIN_SPLIT_MACS_BUSY, 8) == 2
+
+
+def test_a_core_taken_right_now_keeps_a_middle_operation_on_one_thread(monkeypatch, tmp_path):
+    """Another task runnable at this moment (a program's threads spinning
+    after its call) makes lanes use the busy threshold for this operation,
+    though the running mean still says idle."""
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, '_others', [0.0])
+    _loadavg(monkeypatch, tmp_path, 2)
+    assert not threads.busy()
+    assert threads.lanes(threads.MIN_SPLIT_MACS, 8) == 1
+    assert threads.lanes(threads.MIN_SPLIT_MACS_BUSY, 8) == 2
+    _loadavg(monkeypatch, tmp_path, 1)
+    assert threads.lanes(threads.MIN_SPLIT_MACS, 8) == 2
