@@ -127,10 +127,14 @@ def _source_index(tap, x_shape, window):
     kernel, stride, pad = window
     w = x_shape[3]
     oh, ow = tap.shape[-2:]
-    origin = ((xp.arange(oh)[:, None] * stride[0] - pad[0]) * w
-              + xp.arange(ow)[None, :] * stride[1] - pad[1])
-    offset = (xp.arange(kernel[0])[:, None] * w + xp.arange(kernel[1])[None, :]).ravel()
-    return origin + xp.take(offset, tap)
+    # In int32 (Caffe's mask type): half the memory traffic of int64.
+    origin = ((xp.arange(oh, dtype=xp.int32)[:, None] * stride[0] - pad[0]) * w
+              + xp.arange(ow, dtype=xp.int32)[None, :] * stride[1] - pad[1])
+    offset = (xp.arange(kernel[0], dtype=xp.int32)[:, None] * w
+              + xp.arange(kernel[1], dtype=xp.int32)[None, :]).ravel()
+    index = xp.take(offset, tap)
+    index += origin
+    return index
 
 
 @op
@@ -183,8 +187,10 @@ def _first_max(phases, top, x_shape, window, out):
     index = _source_index(best.reshape(best.shape[0], out[0], -1), x_shape, window)
     # A window without input keeps -FLT_MAX, and Caffe's '>' never picks an
     # element equal to -FLT_MAX either.
-    index = np.where(top.reshape(index.shape) == LOWEST, -1, index)
-    return _crop(index, tuple(x_shape[:2]) + tuple(out)).astype(np.int32)
+    empty = top.reshape(index.shape) == LOWEST
+    if empty.any():
+        index[empty] = -1
+    return np.ascontiguousarray(_crop(index, tuple(x_shape[:2]) + tuple(out)))
 
 
 @op
