@@ -94,7 +94,7 @@ def test_gpu_passes_copy_nothing_to_the_host(case):
 def test_a_host_fallback_in_a_layer_fails(monkeypatch):
     import cupy
 
-    def relu_on_the_host(x, slope):
+    def relu_on_the_host(x, slope, out=None):
         return cupy.asarray(np.maximum(np.asarray(x), 0))
     monkeypatch.setattr(neuron, 'relu_forward', relu_on_the_host)
     net = load_model_case('squeezenet_v1.1')

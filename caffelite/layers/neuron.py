@@ -45,7 +45,7 @@ class NeuronLayer(Layer):
         flat, y = x.reshape(-1), top[0].xdata.reshape(-1)
 
         def piece(s):
-            y[s] = self.f(flat[s])
+            self.write(flat[s], y[s])
         self.over_elements(flat.size, piece)
 
     def backward(self, top, propagate_down, bottom):
@@ -68,6 +68,11 @@ class NeuronLayer(Layer):
     def f(self, x):
         raise NotImplementedError
 
+    def write(self, x, y):
+        """y[...] = f(x) for a flat piece; a layer that can write into y
+        without a temporary overrides this."""
+        y[...] = self.f(x)
+
     def grad(self, x, y, dy):
         raise NotImplementedError
 
@@ -83,6 +88,9 @@ class ReLULayer(NeuronLayer):
 
     def f(self, x):
         return ops.relu_forward(x, self.slope)
+
+    def write(self, x, y):
+        ops.relu_forward(x, self.slope, out=y)
 
     def grad(self, x, y, dy):
         return ops.relu_backward(x if self.needs_input else y, dy, self.slope)
