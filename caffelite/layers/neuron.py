@@ -58,7 +58,7 @@ class NeuronLayer(Layer):
         x, y, dy, dx = (a.reshape(-1) for a in (x, y, dy, bottom[0].xdiff))
 
         def piece(s):
-            dx[s] = self.grad(x[s], y[s], dy[s])
+            self.write_grad(x[s], y[s], dy[s], dx[s])
         self.over_elements(dx.size, piece)
 
     def input(self, bottom):
@@ -72,6 +72,10 @@ class NeuronLayer(Layer):
         """y[...] = f(x) for a flat piece; a layer that can write into y
         without a temporary overrides this."""
         y[...] = self.f(x)
+
+    def write_grad(self, x, y, dy, dx):
+        """dx[...] = grad(x, y, dy) for flat pieces; overridden as write is."""
+        dx[...] = self.grad(x, y, dy)
 
     def grad(self, x, y, dy):
         raise NotImplementedError
@@ -91,6 +95,9 @@ class ReLULayer(NeuronLayer):
 
     def write(self, x, y):
         ops.relu_forward(x, self.slope, out=y)
+
+    def write_grad(self, x, y, dy, dx):
+        ops.relu_backward(x if self.needs_input else y, dy, self.slope, out=dx)
 
     def grad(self, x, y, dy):
         return ops.relu_backward(x if self.needs_input else y, dy, self.slope)

@@ -41,14 +41,21 @@ def relu_forward(x, slope, out=None):
 
 
 @op
-def relu_backward(sign_source, dy, slope):
-    """dy where ``sign_source`` > 0, else dy * slope."""
-    return np.where(sign_source > 0, dy, dy * f32(slope)) if slope else dy * (sign_source > 0)
+def relu_backward(sign_source, dy, slope, out=None):
+    """dy where ``sign_source`` > 0, else dy * slope; written into ``out``
+    (contiguous, shaped like dy) when given."""
+    if slope:
+        grad = np.where(sign_source > 0, dy, dy * f32(slope))
+        if out is None:
+            return grad
+        out[...] = grad
+        return out
+    return np.multiply(dy, sign_source > 0, out=out)
 
 
 @relu_backward.gpu
-def relu_backward(sign_source, dy, slope):
-    return _map('relu_backward', dy, sign_source=sign_source, dy=dy, slope=slope)
+def relu_backward(sign_source, dy, slope, out=None):
+    return _map('relu_backward', dy, into=out, sign_source=sign_source, dy=dy, slope=slope)
 
 
 @op
