@@ -61,6 +61,15 @@ def pool_shape(height, width, window, ceil_mode=True):
                  for size, k, s, p in zip((height, width), *window))
 
 
+def pool_tiles(window, size, out):
+    """True when pooling windows tile a plane of ``size`` (h, w) without
+    overlap into ``out`` (oh, ow): kernel equal to stride (or a single
+    window along the axis), no padding, and every window inside the plane
+    (rows and columns past the last window belong to none)."""
+    return all((k == s or o == 1) and p == 0 and o * k <= n
+               for k, s, p, n, o in zip(*window, size, out))
+
+
 def spp_level(height, width, level):
     """PoolWindow of SPP pyramid level ``level`` (2**level bins per axis):
     the smallest kernel that covers the plane in that many steps, stride

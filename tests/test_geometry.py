@@ -207,3 +207,20 @@ def test_pool_window(text, expected):
 def test_pool_window_errors(text, message):
     with pytest.raises(CaffeError, match=message):
         geometry.pool_window(pool_param(text), 6, 7)
+
+
+@pytest.mark.parametrize('kernel,stride,pad,size,tiles', [
+    ((2, 2), (2, 2), (0, 0), (24, 24), True),
+    ((2, 2), (2, 2), (0, 0), (7, 5), True),         # FLOOR: the last row and column in none
+    ((3, 2), (3, 2), (0, 0), (6, 4), True),
+    ((3, 3), (2, 2), (0, 0), (7, 7), False),        # overlapping windows
+    ((2, 2), (2, 2), (1, 1), (4, 4), False),        # padded
+    ((2, 2), (3, 3), (0, 0), (7, 5), False),        # gaps between windows
+    ((4, 5), (1, 1), (0, 0), (4, 5), True),         # global: one window
+])
+def test_pool_tiles(kernel, stride, pad, size, tiles):
+    window = geometry.PoolWindow(kernel, stride, pad)
+    for ceil_mode in (True, False):
+        out = geometry.pool_shape(*size, window, ceil_mode)
+        expected = tiles and (ceil_mode is False or size != (7, 5))
+        assert geometry.pool_tiles(window, size, out) == expected

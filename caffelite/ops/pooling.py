@@ -15,13 +15,15 @@ caffelite.geometry.pool_shape. Window (y, x) covers rows ``y*sh - ph`` ..
   ``y*sh`` and are clipped to the input.
 
 Host halves loop over kernel taps only: the padded input is first split
-by stride phase (one copy), so each tap is a unit-stride block of it.
+by stride phase (one copy), so each tap is a unit-stride block of it;
+MAX over windows that tile the input (caffelite.geometry.pool_tiles: LeNet's
+and VGG's 2x2, stride 2) needs no copy and reads the taps as views.
 MAX and AVE have GPU halves in kernels/pooling.cu; the stochastic ops are
 written once over the array module.
 """
 import numpy as np
 
-from .. import cuda
+from .. import cuda, geometry
 from ..backend import array_module
 from ..dispatch import op
 
@@ -144,6 +146,9 @@ def max_forward(x, window, out, with_mask=False):
     forward, from the same phase split; else None: max_mask derives it when
     a backward asks, which inference never does); the GPU kernel always
     writes both in one pass."""
+    if geometry.pool_tiles(window, x.shape[2:], out):
+        top = _tiled_max(x, window, out)
+        return top, _tiled_mask(x, top, window) if with_mask else None
     phases = _phase_split(x, window, out, LOWEST)
     wq = phases.shape[-1]
     top = np.full((x.shape[0] * x.shape[1], out[0] * wq), LOWEST, x.dtype)
@@ -170,6 +175,8 @@ def max_mask(x, top, window):
     element equal to its max, -1 for a window with no input element. (Host
     arrays: on the GPU, max_forward returns the mask.)"""
     out = top.shape[2:]
+    if geometry.pool_tiles(window, x.shape[2:], out):
+        return _tiled_mask(x, top, window)
     phases = _phase_split(x, window, out, LOWEST)
     return _first_max(phases, _widen(top, phases.shape[-1]), x.shape, window, out)
 
@@ -191,6 +198,47 @@ def _first_max(phases, top, x_shape, window, out):
     if empty.any():
         index[empty] = -1
     return np.ascontiguousarray(_crop(index, tuple(x_shape[:2]) + tuple(out)))
+
+
+def _tiles(x, window, out):
+    """(N, C, oh, kh, ow, kw) view of x's windows when they tile it
+    (caffelite.geometry.pool_tiles)."""
+    (kh, kw), (oh, ow) = window.kernel, out
+    sn, sc, sh, sw = x.strides
+    return np.lib.stride_tricks.as_strided(x, x.shape[:2] + (oh, kh, ow, kw),
+                                           (sn, sc, sh * kh, sh, sw * kw, sw), writeable=False)
+
+
+def _tiled_max(x, window, out):
+    """max_forward's maxima when the windows tile x: over the taps of each
+    kernel row first (unit-stride runs), then across the row; no phase
+    split copy."""
+    tiles = _tiles(x, window, out)
+    rows = np.fmax(tiles[:, :, :, 0], LOWEST)
+    for i in range(1, tiles.shape[3]):
+        np.fmax(rows, tiles[:, :, :, i], out=rows)
+    top = np.array(rows[..., 0])
+    for j in range(1, tiles.shape[5]):
+        np.fmax(top, rows[..., j], out=top)
+    return top
+
+
+def _tiled_mask(x, top, window):
+    """max_mask when the windows tile x, from views of its taps."""
+    tiles = _tiles(x, window, top.shape[2:])
+    taps = [tiles[:, :, :, i, :, j] for i in range(tiles.shape[3]) for j in range(tiles.shape[5])]
+    first = np.zeros(top.shape, np.min_scalar_type(len(taps)))
+    differs = np.empty(top.shape, bool)
+    # From the last tap back: first = 0 where tap k is the max, else one
+    # more than the first max among the taps after k.
+    for tap in reversed(taps[:-1]):
+        np.not_equal(tap, top, out=differs)
+        first += 1
+        first *= differs
+    index = _source_index(first, x.shape, window)
+    # A window of NaN (or of -FLT_MAX) has no element Caffe's '>' takes.
+    index[top == LOWEST] = -1
+    return index
 
 
 @op

@@ -405,6 +405,10 @@ POOL_CASES = {
     'stride_one_pad': ('kernel_size: 3 stride: 1 pad: 1', (2, 2, 4, 5)),
     'global': ('global_pooling: true', (2, 3, 3, 4)),
     'stride_over_kernel': ('kernel_size: 2 stride: 3', (1, 2, 7, 5)),
+    # Windows that tile the input (geometry.pool_tiles): MAX's host views.
+    'tiles': ('kernel_size: 2 stride: 2', (2, 3, 6, 8)),
+    'tiles_floor_leftover': ('kernel_size: 2 stride: 2 round_mode: FLOOR', (1, 2, 7, 5)),
+    'tiles_rect': ('kernel_h: 3 kernel_w: 2 stride_h: 3 stride_w: 2', (2, 2, 6, 4)),
 }
 
 
@@ -456,6 +460,26 @@ def test_max_pooling_backward_routes_through_the_mask(phase):
     for n, c, oy, ox in spatial_ranges(mask.shape):
         expected[n, c].flat[mask[n, c, oy, ox]] += dy[n, c, oy, ox]
     np.testing.assert_array_equal(bottom[0].diff, expected)
+
+
+@pytest.mark.parametrize('phase', [caffe_pb2.TEST, caffe_pb2.TRAIN])
+def test_tiled_max_pooling_keeps_the_first_max_in_row_major_order(phase):
+    """Windows that tile the input: a tie between (0, 1) and (1, 0) of a
+    window goes to (0, 1), the first in row-major order, though (1, 0)
+    comes first by columns; a NaN diff reaches only the max tap."""
+    x = gaussian(1, 2, 4, 6)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = 9.0
+    x[0, 1, 2, 4] = x[0, 1, 2, 5] = x[0, 1, 3, 4] = 7.0
+    layer, bottom, top = setup('type: "Pooling" pooling_param { kernel_size: 2 stride: 2 }', x,
+                               num_tops=2, phase=phase)
+    assert top[1].data[0, 0, 0, 0] == 0 * 6 + 1 and top[1].data[0, 1, 1, 2] == 2 * 6 + 4
+    dy = gaussian(*top[0].shape, seed=1)
+    dy[0, 0, 0, 0] = np.nan
+    top[0].diff[...] = dy
+    layer.layer_backward(top, [True], bottom)
+    dx = bottom[0].diff
+    assert np.isnan(dx[0, 0, 0, 1]) and np.isnan(dx).sum() == 1
+    assert dx[0, 1, 2, 4] == dy[0, 1, 1, 2] and dx[0, 1, 2, 5] == dx[0, 1, 3, 4] == 0
 
 
 def test_max_pooling_ignores_nan_like_caffe():
