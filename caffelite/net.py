@@ -17,6 +17,7 @@ from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError
                      NameNotFoundError, NetError, WeightsError)
 from .layers import create_layer
 from .layers import python as python_layers
+from .ops import solver_updates
 from .proto import caffe_pb2
 from .weights import copy_weights
 from .workspace import Workspace
@@ -594,7 +595,7 @@ class Net:
 
     def clear_param_diffs(self):
         for blob in self.learnable_params:
-            blob.xdiff[...] = 0
+            solver_updates.clear(blob.xdiff)
 
     # --- weights -----------------------------------------------------------
     def copy_from(self, weights):

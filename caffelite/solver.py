@@ -448,7 +448,8 @@ class Solver:
 
     def apply_update(self):
         """Caffe's SGDSolver::ApplyUpdate: rate, clip, normalize, regularize,
-        compute the update into each diff, then data -= diff."""
+        compute the update into each diff, then data -= diff (in the same
+        pass, where the update is finite)."""
         rate = self.learning_rate()
         if self.param.display and self.iter % self.param.display == 0 and backend.root_solver():
             log.info('Iteration %d, lr = %g', self.iter, rate)
@@ -463,8 +464,6 @@ class Solver:
                                          *self._decay(i))
         if not finite:
             self._diverged('the weight update is not finite')
-        for blob in self.net.learnable_params:
-            blob.xdata[...] -= blob.xdiff
 
     def _clip_gradients(self):
         clip = self.param.clip_gradients

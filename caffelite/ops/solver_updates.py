@@ -13,7 +13,10 @@ memory. Elementwise, the pieces give the very same numbers. ``update``
 goes further: weight decay, the rule and the finiteness check of one blob
 run on each piece while it is in the cache, one pass through memory where
 separate calls took three (CaffeNet's 61M parameters: about 420 -> 150 ms
-of CPU time per step).
+of CPU time per step), and subtracts the step from the weights there too
+(with the diffs cleared by ``clear`` over pieces shared by threads, and
+pieces of 512 KB: paired, 132 -> 81 ms for zeroing, update and
+subtraction).
 """
 import numpy as np
 
@@ -178,18 +181,22 @@ def update(diff, data, histories, rule, scalars, decay, kind):
     """One blob's step into ``diff``: weight decay (``decay`` times ``kind``
     'L2' or 'L1', none when ``decay`` is 0), then ``rule`` (one of the rule
     ops above) with its ``histories`` and ``scalars``, in that order (Caffe's
-    Regularize, then ComputeUpdateValue). Returns whether the step is
-    finite."""
+    Regularize, then ComputeUpdateValue); then data -= diff (Caffe's
+    Net::Update) wherever the step is finite, so that weights never take a
+    NaN. Returns whether the step is finite everywhere. On the host the
+    subtraction runs on each piece while it is in the cache."""
     body = _BODIES[rule]
     diff, data, *histories = _flat([diff, data] + list(histories))
     non_finite = []
 
     def piece(s):
-        g = diff[s]
+        g, w = diff[s], data[s]
         if decay:
-            _regularize(g, data[s], decay, kind)
+            _regularize(g, w, decay, kind)
         body(g, *[h[s] for h in histories], *scalars)
-        if not divergence.finite(g):
+        if divergence.finite(g):
+            w -= g
+        else:
             non_finite.append(s)
     threads.over_elements(diff.size, piece)
     return not non_finite
@@ -200,4 +207,20 @@ def update(diff, data, histories, rule, scalars, decay, kind):
     if decay:
         regularize(diff, data, decay, kind)
     rule(diff, *histories, *scalars)
-    return divergence.finite(diff)
+    finite = divergence.finite(diff)
+    if finite:
+        data -= diff
+    return finite
+
+
+@op
+def clear(array):
+    """array[...] = 0 for a C-contiguous array (a parameter diff before
+    each iteration), by pieces that threads share when it is large."""
+    flat, = _flat([array])
+    threads.over_elements(flat.size, lambda s: flat[s].fill(0))
+
+
+@clear.gpu
+def clear(array):
+    array.fill(0)

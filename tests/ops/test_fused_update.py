@@ -1,6 +1,7 @@
-"""caffelite.ops.solver_updates.update: weight decay, the rule and the
-finiteness check on cache-sized pieces give the numbers of the separate
-whole-array steps, and report a non-finite step wherever it is."""
+"""caffelite.ops.solver_updates.update: weight decay, the rule, the
+finiteness check and data -= diff on cache-sized pieces give the numbers of
+the separate whole-array steps, report a non-finite step wherever it is and
+never write it into the weights."""
 import numpy as np
 import pytest
 
@@ -22,12 +23,13 @@ def arrays(count, seed=0):
 
 def test_sgd_with_decay_equals_caffes_whole_array_steps():
     diff, data, history = arrays(3)
-    d, h = diff.copy(), history.copy()
-    d += np.float32(5e-4) * data
+    d, h, w = diff.copy(), history.copy(), data.copy()
+    d += np.float32(5e-4) * w
     h = np.float32(0.9) * h + np.float32(0.01) * d
     assert updates.update(diff, data, [history], updates.sgd, (0.9, 0.01), 5e-4, 'L2')
     np.testing.assert_array_equal(history, h)
     np.testing.assert_array_equal(diff, h)
+    np.testing.assert_array_equal(data, w - h)
 
 
 @pytest.mark.parametrize('rule,histories,scalars', RULES, ids=[r[0].__name__ for r in RULES])
@@ -39,8 +41,9 @@ def test_update_equals_regularize_then_rule(rule, histories, scalars, decay, kin
     if decay:
         updates.regularize(ref[0], data, decay, kind)
     rule(*ref, *scalars)
+    weights = data - ref[0]
     assert updates.update(diff, data, hist, rule, scalars, decay, kind)
-    for got, expected in zip([diff] + hist, ref):
+    for got, expected in zip([diff, data] + hist, [ref[0], weights] + ref[1:]):
         np.testing.assert_array_equal(got, expected)
 
 
@@ -49,7 +52,12 @@ def test_update_equals_regularize_then_rule(rule, histories, scalars, decay, kin
 def test_update_reports_a_non_finite_step_in_any_piece(value, finite):
     diff, data, history = arrays(3)
     diff.reshape(-1)[-7] = value    # the last piece; 1e30 overflows the squares
+    before = data.copy()
     assert updates.update(diff, data, [history], updates.sgd, (0.0, 1.0), 0, 'L2') == finite
+    assert np.isfinite(data).all()
+    # The first piece is applied either way; the last one only when finite.
+    np.testing.assert_array_equal(data.reshape(-1)[:10], (before - diff).reshape(-1)[:10])
+    assert (data.reshape(-1)[-7] == before.reshape(-1)[-7]) != finite
 
 
 def test_finite_tells_overflowing_squares_from_infinities():
@@ -65,3 +73,9 @@ def test_update_refuses_a_strided_view():
     with pytest.raises(ValueError, match='C-contiguous'):
         updates.update(diff[:, ::2], data[:, ::2], [history[:, ::2]], updates.sgd,
                        (0.9, 0.01), 0, 'L2')
+
+
+def test_clear_zeroes_every_piece():
+    diff, = arrays(1)
+    updates.clear(diff)
+    assert not diff.any()
