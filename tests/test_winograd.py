@@ -65,7 +65,17 @@ def run(batch, min_channels, monkeypatch):
 @pytest.mark.parametrize('batch', [1, 3])
 def test_layers_with_winograd_give_the_im2col_results(batch, monkeypatch):
     monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', 1)
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_TILES', 1)
     net = caffe.Net(NET % batch, caffe.TRAIN)
-    assert all(net.layer_dict[name]._uses_winograd() for name in ('conv', 'up'))
+    assert all(net.layer_dict[name]._uses_winograd(batch) for name in ('conv', 'up'))
     for ours, ref in zip(run(batch, 1, monkeypatch), run(batch, 10 ** 6, monkeypatch)):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_winograd_needs_enough_output_tiles(monkeypatch):
+    """4x3 tiles of 2x2 outputs per image (the 7x6 plane): 12 at batch 1,
+    36 at batch 3."""
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', 1)
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_TILES', 36)
+    conv = caffe.Net(NET % 1, caffe.TRAIN).layer_dict['conv']
+    assert not conv._uses_winograd(1) and conv._uses_winograd(3)

@@ -35,6 +35,12 @@ BATCH_LAST_PLANE = 128
 # transforms cost more than the multiply-adds it saves (measured on VGG-16's
 # layers: 64 channels at 224x224 slower, 128 at 112x112 faster).
 WINOGRAD_MIN_CHANNELS = 128
+# ... and with at least this many of its 2x2 output tiles in the batch, the
+# columns of each of its 16 GEMMs: VGG-16 at batch 1, paired, Winograd's
+# conv5_x (7x7 tiles) forward 12.5-14.4 ms against 8.4-9.1 for im2col and
+# one GEMM, backward 25-28 against 19; conv4_x (14x14 tiles) forward 24
+# against 31, backward the same.
+WINOGRAD_MIN_TILES = 128
 
 
 def _fold_leading(shape, axis):
@@ -238,11 +244,14 @@ class _ConvBase(Layer):
         plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
-    def _uses_winograd(self):
-        """Whether the host passes that are 3x3 convolutions run Winograd's
-        F(2x2, 3x3): a 2-D 3x3 stride-1 window and enough channels."""
+    def _uses_winograd(self, num):
+        """Whether the host passes that are 3x3 convolutions of a batch of
+        ``num`` run Winograd's F(2x2, 3x3): a 2-D 3x3 stride-1 window,
+        enough channels and enough output tiles."""
+        tiles = num * math.prod(-(-size // 2) for size in self.col_shape)
         return (self.xp is np and len(self.window.kernel) == 2 and winograd.applies(self.window)
-                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS)
+                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS
+                and tiles >= WINOGRAD_MIN_TILES)
 
     def _winograd_kernels(self, transposed):
         """The transformed kernels (caffelite.winograd) of each group: of the
@@ -357,7 +366,8 @@ class _ConvBase(Layer):
 
     def forward(self, bottom, top):
         # The forward runs W (a Convolution) or W^T (a Deconvolution).
-        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd()
+        num = math.prod(bottom[0].shape[:self.axis])
+        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd(num)
                          else None)
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
@@ -369,7 +379,8 @@ class _ConvBase(Layer):
 
     def backward(self, top, propagate_down, bottom):
         self._kernels = (self._winograd_kernels(not self.transposed)
-                         if self._uses_winograd() and any(propagate_down) else None)
+                         if self._uses_winograd(math.prod(bottom[0].shape[:self.axis]))
+                         and any(propagate_down) else None)
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
             self._accumulate_bias_grad(dy)
