@@ -652,3 +652,26 @@ def test_convolution_over_batch_slices_equals_whole_batch(case, monkeypatch):
     assert len(layer._batch_slices(bottom[0].shape[0])) == bottom[0].shape[0] > 1
     for ours, ref in zip(sum(forward_backward(layer, bottom, top), []), sum(whole, [])):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('phase', [caffe_pb2.TEST, caffe_pb2.TRAIN])
+@pytest.mark.parametrize('params', ['kernel_size: 3 stride: 2', 'kernel_size: 2 stride: 2'])
+def test_pooling_one_image_by_parts_of_its_channels(params, phase, monkeypatch):
+    """A single image's planes pool in parts of its channels (here one
+    channel per part): the top, the mask and the bottom diff are those of
+    the naive loops."""
+    from caffelite import threads
+    monkeypatch.setattr(threads, 'BLOCK', 1)
+    x = gaussian(1, 5, 6, 8)
+    layer, bottom, top = setup('type: "Pooling" pooling_param { %s }' % params, x,
+                               num_tops=2, phase=phase)
+    y, mask = naive_pool(x, 'MAX', *pool_geometry(layer))
+    np.testing.assert_array_equal(top[0].data, y)
+    np.testing.assert_array_equal(top[1].data, mask)
+    dy = gaussian(*y.shape, seed=1)
+    top[0].diff[...] = dy
+    layer.layer_backward(top, [True], bottom)
+    expected = np.zeros(x.shape, np.float32)
+    for n, c, oy, ox in spatial_ranges(mask.shape):
+        expected[n, c].flat[mask[n, c, oy, ox]] += dy[n, c, oy, ox]
+    np.testing.assert_array_equal(bottom[0].diff, expected)
