@@ -356,8 +356,13 @@ class _ConvBase(Layer):
             y += self.blobs[1].xdata.reshape((1, -1) + (1,) * (y.ndim - 2))
 
     def _accumulate_bias_grad(self, dy):
+        """Caffe's way: each image's plane sums as a product with ones (a
+        GEMV; half the time of NumPy's sum over axes (0, 2) for CaffeNet's
+        conv1), then the images' sums in order."""
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
-            self.blobs[1].xdiff[...] += dy.reshape(dy.shape[0], dy.shape[1], -1).sum(axis=(0, 2))
+            planes = dy.reshape(dy.shape[0], dy.shape[1], -1)
+            ones = self.xp.ones(planes.shape[2], planes.dtype)
+            self.blobs[1].xdiff[...] += (planes @ ones).sum(axis=0)
 
     def _image_and_other(self, bottom, top):
         """(image, other): the side im2col reads (a Convolution's bottom, a
