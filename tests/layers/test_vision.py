@@ -404,6 +404,7 @@ POOL_CASES = {
              (1, 3, 5, 6)),
     'stride_one_pad': ('kernel_size: 3 stride: 1 pad: 1', (2, 2, 4, 5)),
     'global': ('global_pooling: true', (2, 3, 3, 4)),
+    'global_tall': ('global_pooling: true', (1, 2, 34, 3)),     # past np.choose's 32
     'stride_over_kernel': ('kernel_size: 2 stride: 3', (1, 2, 7, 5)),
     # Windows that tile the input (geometry.pool_tiles): MAX's host views.
     'tiles': ('kernel_size: 2 stride: 2', (2, 3, 6, 8)),
@@ -480,6 +481,29 @@ def test_tiled_max_pooling_keeps_the_first_max_in_row_major_order(phase):
     dx = bottom[0].diff
     assert np.isnan(dx[0, 0, 0, 1]) and np.isnan(dx).sum() == 1
     assert dx[0, 1, 2, 4] == dy[0, 1, 1, 2] and dx[0, 1, 2, 5] == dx[0, 1, 3, 4] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 9),
+       st.integers(1, 9), st.booleans(), st.integers(0, 2 ** 31 - 1))
+def test_max_pooling_matches_caffes_loops_with_ties_and_nan(kernel, stride, pad, h, w, ceil,
+                                                            seed):
+    """Any window, stride and padding (pad < kernel, as Caffe requires), on
+    values from a few levels (ties everywhere) with some NaN: the maxima and
+    the mask are those of Caffe's loops."""
+    pad = min(pad, kernel - 1)
+    if (h + 2 * pad < kernel) or (w + 2 * pad < kernel):
+        return
+    rng = np.random.RandomState(seed)
+    x = rng.randint(0, 3, (2, 2, h, w)).astype(np.float32)
+    x[rng.rand(*x.shape) < 0.1] = np.nan
+    window = geometry.PoolWindow((kernel, kernel), (stride, stride), (pad, pad))
+    out = geometry.pool_shape(h, w, window, ceil)
+    top, mask = pool_op.max_forward(x, window, out, with_mask=True)
+    ref_top, ref_mask = naive_pool(x, 'MAX', window.kernel, window.stride, window.pad, out)
+    np.testing.assert_array_equal(top, ref_top)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(pool_op.max_mask(x, top, window), ref_mask)
 
 
 def test_max_pooling_ignores_nan_like_caffe():
