@@ -184,20 +184,32 @@ def max_mask(x, top, window):
 def _first_max(phases, top, x_shape, window, out):
     """max_mask from x's phase split and its maxima ``top`` in _flat_taps'
     layout."""
-    # In the smallest int type that holds the taps (int8 halves the time).
-    best = np.zeros(top.shape, _tap_type(window))
-    # Last tap first, so the first tap equal to the max is written last;
-    # best = k where hit, as branch-free arithmetic (a masked copy is ~3x slower).
-    for k, tap in reversed(list(_flat_taps(phases, window.kernel, window.stride, out))):
-        best -= (best - k) * (tap == top)
+    taps = [tap for _, tap in _flat_taps(phases, window.kernel, window.stride, out)]
     # Indexed while contiguous (the extra columns get indices of their own).
-    index = _source_index(best.reshape(best.shape[0], out[0], -1), x_shape, window)
+    first = _first_equal(taps, top)
+    index = _source_index(first.reshape(first.shape[0], out[0], -1), x_shape, window)
     # A window without input keeps -FLT_MAX, and Caffe's '>' never picks an
     # element equal to -FLT_MAX either.
     empty = top.reshape(index.shape) == LOWEST
     if empty.any():
         index[empty] = -1
     return np.ascontiguousarray(_crop(index, tuple(x_shape[:2]) + tuple(out)))
+
+
+def _first_equal(taps, target):
+    """Elementwise, the index of the first of ``taps`` equal to ``target``
+    (the last index where none is), in the smallest unsigned type that
+    holds it: from the last tap back, 0 where tap k matches, else one more
+    than the first match after k. Three in-place passes per tap on bytes
+    (paired, CaffeNet's pool1 forward with its mask, 4 images: 3.78 -> 3.51
+    ms against a masked subtraction that made three temporaries)."""
+    first = np.zeros(target.shape, np.min_scalar_type(len(taps)))
+    differs = np.empty(target.shape, bool)
+    for tap in reversed(taps[:-1]):
+        np.not_equal(tap, target, out=differs)
+        first += 1
+        first *= differs
+    return first
 
 
 def _tiles(x, window, out):
@@ -227,15 +239,7 @@ def _tiled_mask(x, top, window):
     """max_mask when the windows tile x, from views of its taps."""
     tiles = _tiles(x, window, top.shape[2:])
     taps = [tiles[:, :, :, i, :, j] for i in range(tiles.shape[3]) for j in range(tiles.shape[5])]
-    first = np.zeros(top.shape, np.min_scalar_type(len(taps)))
-    differs = np.empty(top.shape, bool)
-    # From the last tap back: first = 0 where tap k is the max, else one
-    # more than the first max among the taps after k.
-    for tap in reversed(taps[:-1]):
-        np.not_equal(tap, top, out=differs)
-        first += 1
-        first *= differs
-    index = _source_index(first, x.shape, window)
+    index = _source_index(_first_equal(taps, top), x.shape, window)
     # A window of NaN (or of -FLT_MAX) has no element Caffe's '>' takes.
     index[top == LOWEST] = -1
     return index
@@ -261,11 +265,6 @@ def max_backward(dy, mask, x_shape, window, dx=None):
         index, values = index[routed], values[routed]
     np.add.at(dx.reshape(-1), index, values)
     return dx
-
-
-def _tap_type(window):
-    """The smallest signed int type that holds every tap of ``window`` and -1."""
-    return np.min_scalar_type(-window.kernel[0] * window.kernel[1])
 
 
 @max_backward.gpu
