@@ -57,11 +57,13 @@ MIN_SPLIT_ELEMENTS = 1 << 19
 # multiply-adds of a GEMM (memory against arithmetic).
 ELEMENT_MACS = 40
 # Work of many passes over a batch (pooling, LRN) runs on parts of the batch
-# whose arrays stay in the last-level cache from pass to pass: at most this
-# many elements (4 MB of float32) of the largest one. CaffeNet b32 pool1's
+# whose arrays stay in the cache from pass to pass: at most this many
+# elements (2 MB of float32) of the largest one. CaffeNet b32 pool1's
 # training forward: 105 ms at once, 48-52 ms by parts of 2-4 images (LeNet's
-# pool1, 2.9 MB in all: 3 ms at once, 17 ms image by image).
-BLOCK = 1 << 20
+# pool1, 2.9 MB in all: 3 ms at once, 17 ms image by image); paired against
+# 4 MB parts, CaffeNet's poolings and LRNs 99.5 -> 90.3 ms a step (8 MB:
+# 88 -> 101; 1 MB: 83 -> 86), AlexNet b10 pool1 6.6 -> 5.8.
+BLOCK = 1 << 19
 
 _state = threading.local()
 _pool = []
