@@ -715,6 +715,7 @@ def test_convolution_batch_chunks(busy, budget, expected, monkeypatch):
     monkeypatch.setattr(threads, 'busy', lambda: busy)
     monkeypatch.setattr(threads, 'CHUNK_MACS', 1)
     monkeypatch.setattr(vision, 'HOST_PATCH_BUDGET', budget)
+    monkeypatch.setattr(vision, 'PATCH_BUDGET', budget)     # the GPU's (tests/test_gpu_paths.py)
     layer, _, _ = setup('type: "Convolution" convolution_param { num_output: 2 kernel_size: 3 }',
                         gaussian(10, 1, 5, 5))
     chunks = layer._batch_slices(10, lanes=2)
