@@ -84,11 +84,9 @@ def count():
 
 
 def _blas_libraries():
-    """threadpoolctl's controllers of the BLAS libraries caffelite calls,
-    NumPy's and SciPy's (two OpenBLAS builds in the wheels), found once;
-    SciPy's is loaded first so that it is among them."""
+    """threadpoolctl's controllers of the BLAS libraries loaded (NumPy's
+    OpenBLAS, which caffelite's GEMMs call), found once."""
     if not _blas:
-        import scipy.linalg.blas  # noqa: F401  (caffelite.blas calls it)
         from threadpoolctl import ThreadpoolController
         _blas.append(ThreadpoolController().select(user_api='blas').lib_controllers)
     return _blas[0]

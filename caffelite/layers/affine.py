@@ -3,9 +3,14 @@
 (an operand broadcast over the other axes)."""
 import numpy as np
 
-from .. import blas, fillers, threads
+from .. import fillers, threads
 from ..proto import caffe_pb2
 from .base import Layer, outer_inner, register, scatter_add
+
+
+# Largest temporary (elements, 2 MB) of a part of InnerProduct's weight
+# gradient: 64-row parts of CaffeNet's fc6 ran 26 ms, 8 parts 37.
+PART_ELEMENTS = 1 << 19
 
 
 @register('InnerProduct')
@@ -41,16 +46,21 @@ class InnerProductLayer(Layer):
     def _x(self, bottom):
         return bottom[0].xdata.reshape(-1, bottom[0].count_range(self.axis))
 
-    def _in_parts(self, length, batch, fn):
+    def _in_parts(self, length, batch, fn, width=0):
         """fn(slice) over parts of an axis of ``length`` of the weights, for
         a product with ``batch`` rows: spread over threads on the CPU when
         the layer is large. A thin product (a small batch) is bound by
         reading the weights, each element about ELEMENT_MACS multiply-adds
         of work: AlexNet b10 fc6, 3 parts by its multiply-adds, ran 23-28 ms
-        against 19-20 in the 8 parts of its weights."""
+        against 19-20 in the 8 parts of its weights. With ``width`` (the
+        elements of a temporary per unit of the axis), host parts are small
+        enough for a temporary of at most PART_ELEMENTS."""
         macs = self.blobs[0].count * max(batch, threads.ELEMENT_MACS)
         lanes = threads.lanes(macs, length) if self.xp is np else 1
-        parts = threads.slices(length, threads.parts(lanes, length, macs))
+        count = threads.parts(lanes, length, macs)
+        if self.xp is np and width:
+            count = min(length, max(count, -(-length * width // PART_ELEMENTS)))
+        parts = threads.slices(length, count)
         threads.run_chunks(lambda i, lane: fn(parts[i]), len(parts), lanes)
 
     def _weight_columns(self, part):
@@ -72,12 +82,19 @@ class InnerProductLayer(Layer):
         dy = top[0].xdiff.reshape(-1, top[0].shape[-1])
         if self.param_propagate_down[0]:
             # W's rows are output units (or inputs, transposed): each part of
-            # them adds its GEMM into the diff in place (BLAS beta = 1).
+            # them adds its product into the diff through a temporary that
+            # stays in the cache. NumPy's matmul lets other threads run;
+            # SciPy's sgemm, which could add in place (BLAS beta = 1), holds
+            # the GIL, so its parts ran one at a time (paired, two threads:
+            # CaffeNet b32 fc6 37 -> 26 ms, fc7 17 -> 11, AlexNet b10 fc6
+            # 23 -> 18, LeNet ip1 1.1 -> 0.5).
             x = self._x(bottom)
             left, right = (x, dy) if self.transpose else (dy, x)
             dw = self.blobs[0].xdiff
-            self._in_parts(dw.shape[0], dy.shape[0], lambda rows: blas.gemm_accumulate(
-                left[:, rows], right, dw[rows], trans_a=True))
+
+            def part(rows):
+                dw[rows] += left[:, rows].T @ right
+            self._in_parts(dw.shape[0], dy.shape[0], part, width=dw.shape[1])
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.sum(axis=0)
         if propagate_down[0]:

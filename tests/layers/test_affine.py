@@ -1,6 +1,9 @@
 """Affine layers (caffelite/layers/affine.py): InnerProduct, Embed, Bias,
 Scale, Parameter: gradient checks and Parameter's learned top."""
-from layer_helpers import LayerCase, build, gradient_test, labels, normal
+import numpy as np
+import pytest
+
+from layer_helpers import LayerCase, build, forward_backward, gradient_test, labels, normal
 
 GRADIENT_CASES = [
     LayerCase('ip', 'type: "InnerProduct" inner_product_param { num_output: 3 weight_filler { '
@@ -26,3 +29,19 @@ test_gradient = gradient_test(GRADIENT_CASES)
 def test_parameter():
     layer, _, top = build('type: "Parameter" parameter_param { shape { dim: 2 dim: 3 } }')
     assert top[0].shape == (2, 3) and len(layer.blobs) == 1
+
+
+@pytest.mark.parametrize('case', ['ip', 'ip_transpose'])
+def test_inner_product_weight_gradient_by_parts(case, monkeypatch):
+    """With temporaries of at most 2 elements, the weight gradient adds up
+    row by row (several parts, on the host): the same diffs as at once, and
+    a second backward adds to them."""
+    from caffelite.layers import affine
+    case = next(c for c in GRADIENT_CASES if c.id == case)
+    whole = forward_backward(*case.build(1))
+    monkeypatch.setattr(affine, 'PART_ELEMENTS', 2)
+    layer, bottom, top = case.build(1)
+    for ours, ref in zip(sum(forward_backward(layer, bottom, top), []), sum(whole, [])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7)
+    layer.layer_backward(top, [True], bottom)
+    np.testing.assert_allclose(layer.blobs[0].diff, 2 * whole[2][0], rtol=1e-6, atol=1e-7)
