@@ -150,11 +150,12 @@ def sample_load():
 def _busy_now():
     """Whether other tasks are runnable at this moment on every other core
     caffelite would use. A program that just ran (PyTorch's OpenMP threads
-    spin 4-8 ms after each call) keeps a core this way: sharing an operation
-    with it then is slower than one thread (a 50 x 500 x 4096 GEMM at once
-    after a PyTorch LeNet step: 3.6 ms on two threads, 3.2 on one; 2.0 on
-    two 8 ms later). LeNet b64 training step alternating with PyTorch's,
-    60 rounds: 24.5 ms with this check, 26.2 without."""
+    spin 4-8 ms after each call, and were seen at 20-50 ms) keeps a core
+    this way: sharing an operation with it then is slower than one thread
+    (a 50 x 500 x 4096 GEMM at once after a PyTorch LeNet step: 3.6 ms on
+    two threads, 3.2 on one; 2.0 on two 8 ms later). LeNet b64 training
+    step alternating with PyTorch's, 60 rounds: 24.5 ms with this check,
+    26.2 without."""
     running = _runnable_others()
     return running is not None and running >= count() - 1
 
