@@ -4,6 +4,7 @@
 import numpy as np
 
 from .. import fillers, threads
+from ..gemm import product
 from ..proto import caffe_pb2
 from .base import Layer, outer_inner, register, scatter_add
 
@@ -93,7 +94,7 @@ class InnerProductLayer(Layer):
             dw = self.blobs[0].xdiff
 
             def part(rows):
-                dw[rows] += left[:, rows].T @ right
+                dw[rows] += product(left[:, rows].T, right)
             self._in_parts(dw.shape[0], dy.shape[0], part, width=dw.shape[1])
         if len(self.blobs) > 1 and self.param_propagate_down[1]:
             self.blobs[1].xdiff[...] += dy.sum(axis=0)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import backend, fillers, geometry, threads, winograd
+from ..gemm import product
 from ..errors import CaffeError
 from ..ops import im2col as im2col_op
 from ..ops import pooling as pool_op
@@ -215,9 +216,9 @@ class _ConvBase(Layer):
         def part(group, span, _):
             rows, cols = (slice(None), span) if by_columns else (span, slice(None))
             if add:
-                out[group, rows, cols] += a[group, rows] @ b[group][:, cols]
+                out[group, rows, cols] += product(a[group, rows], b[group][:, cols])
             else:
-                self.xp.matmul(a[group, rows], b[group][:, cols], out=out[group, rows, cols])
+                product(a[group, rows], b[group][:, cols], out=out[group, rows, cols])
         length = b.shape[2] if by_columns else a.shape[1]
         self._in_parts([(group, length) for group in range(a.shape[0])], space, inner, part)
 

@@ -12,6 +12,10 @@ GRADIENT_CASES = [
     LayerCase('ip_transpose', 'type: "InnerProduct" inner_product_param { num_output: 3 '
               'transpose: true axis: 2 weight_filler { type: "gaussian" } }',
               [normal(2, 2, 4)]),
+    # One image: the weight gradient is an outer product (caffelite.gemm).
+    LayerCase('ip_batch_of_one', 'type: "InnerProduct" inner_product_param { num_output: 3 '
+              'weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
+              [normal(1, 4)]),
     LayerCase('embed', 'type: "Embed" embed_param { num_output: 3 input_dim: 5 bias_term: true '
               'weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
               [labels(4, 5)], checked=[]),

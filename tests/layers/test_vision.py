@@ -37,6 +37,10 @@ GRADIENT_CASES = [
               '4 group: 2 kernel_h: 2 kernel_w: 3 stride: 2 dilation: 2 pad: 1 weight_filler { '
               'type: "gaussian" } }',
               [normal(2, 4, 7, 7)]),
+    # One image and a 1x1 output: the weight gradient is an outer product.
+    LayerCase('conv_one_output_position', 'type: "Convolution" convolution_param { num_output: '
+              '3 kernel_size: 3 weight_filler { type: "gaussian" } }',
+              [normal(1, 2, 3, 3)]),
     LayerCase('deconv', 'type: "Deconvolution" convolution_param { num_output: 2 kernel_size: 3 '
               'stride: 2 pad: 1 weight_filler { type: "gaussian" } bias_filler { type: '
               '"gaussian" } }',
