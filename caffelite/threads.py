@@ -185,6 +185,14 @@ def parts(lanes, items, macs):
     return min(items, max(lanes, min(CHUNKS_PER_LANE * lanes, macs // CHUNK_MACS)))
 
 
+def shares(lanes, items, macs):
+    """How many chunks ``lanes`` threads should cut ``items`` into for an
+    operation of ``macs`` multiply-adds: one per lane on an idle machine,
+    whose larger GEMMs run faster, several per lane on a busy one
+    (``parts``), so that a thread given less CPU time takes fewer."""
+    return parts(lanes, items, macs) if busy() else min(lanes, items)
+
+
 def slices(length, parts):
     """``parts`` slices of nearly equal size that cover range(length)."""
     bounds = [length * i // parts for i in range(parts + 1)]

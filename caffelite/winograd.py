@@ -93,13 +93,20 @@ def convolve(x, u, pad, y, split):
     transformed kernel ``u`` (kernel_transform), padding ``pad``.
     ``split(length, fn)`` calls fn(slice) over parts of range(length) (the
     caller may share them among threads): input channels for the input
-    transform, output channels for the 16 GEMMs and the output transform."""
+    transform, output channels for the output transform, and for the 16
+    GEMMs the longer of their output channels and their columns (tiles),
+    so that no part's GEMM is thin (VGG-16 at batch 1, conv2_x: 128
+    channels in 8 parts of 16 rows ran at 47 GFLOP/s on one thread, 3136
+    columns in 8 parts at 71)."""
     (n, c), o = x.shape[:2], u.shape[2]
     tiles = tiles_of(y.shape[2:])
     v = np.empty((4, 4, c, n) + tiles, np.float32)
     split(c, lambda part: input_transform(x[:, part], pad, tiles, v[:, :, part]))
     v = v.reshape(4, 4, c, -1)
     m = np.empty((4, 4, o, v.shape[3]), np.float32)
-    split(o, lambda part: np.matmul(u[:, :, part], v, out=m[:, :, part]))
+    if v.shape[3] > o:
+        split(v.shape[3], lambda part: np.matmul(u, v[..., part], out=m[..., part]))
+    else:
+        split(o, lambda part: np.matmul(u[:, :, part], v, out=m[:, :, part]))
     m = m.reshape((4, 4, o, n) + tiles)
     split(o, lambda part: output_transform(m[:, :, part], y[:, part]))

@@ -192,6 +192,15 @@ def test_a_forked_child_gets_its_own_workers(monkeypatch):
     assert os.read(read, 2) == b'ok'
 
 
+def test_shares_one_chunk_per_lane_when_idle_several_when_busy(monkeypatch):
+    chunk = threads.CHUNK_MACS
+    monkeypatch.setattr(threads, 'busy', lambda: False)
+    assert threads.shares(2, 64, 100 * chunk) == 2
+    assert threads.shares(2, 1, 100 * chunk) == 1
+    monkeypatch.setattr(threads, 'busy', lambda: True)
+    assert threads.shares(2, 64, 100 * chunk) == threads.parts(2, 64, 100 * chunk) == 8
+
+
 def test_a_busy_machine_shares_only_large_operations(monkeypatch, tmp_path):
     """The running mean of other runnable tasks (from /proc/loadavg's
     running count, less the reader) decides which threshold applies."""

@@ -26,8 +26,11 @@ def in_thirds(length, fn):
             fn(slice(part[0], part[-1] + 1))
 
 
+# (n, C, H, W, O): the 16 GEMMs split by tiles (more tiles than outputs)
+# or, for the last, by output channels.
 @pytest.mark.parametrize('shape, pad', [((1, 8, 7, 9, 5), (1, 1)), ((2, 3, 6, 6, 4), (0, 0)),
-                                        ((1, 16, 10, 11, 8), (2, 1)), ((3, 4, 5, 5, 6), (1, 1))])
+                                        ((1, 16, 10, 11, 8), (2, 1)), ((3, 4, 5, 5, 6), (1, 1)),
+                                        ((1, 4, 3, 3, 12), (1, 1))])
 def test_forward_and_data_gradient_match_direct_convolution(shape, pad):
     n, c, h, w, o = shape
     rng = np.random.RandomState(sum(shape))

@@ -170,13 +170,13 @@ class _ConvBase(Layer):
         idle machine, whose larger GEMMs run faster (paired, CaffeNet b32's
         conv4 and conv5 -7 to -9% forward and backward, AlexNet b10's conv3
         forward -17%), up to several each on a busy one, so that a thread
-        given less CPU time takes fewer (caffelite.threads.parts)."""
+        given less CPU time takes fewer (caffelite.threads.shares)."""
         per_image = (self._image_channels() * math.prod(self.window.kernel)
                      * math.prod(self.col_shape))
         budget = min(PATCH_BUDGET, HOST_PATCH_BUDGET) if self.xp is np else PATCH_BUDGET
         count = -(-num // max(1, budget // max(per_image, 1)))
         if lanes > 1:
-            wanted = threads.parts(lanes, num, self._macs(num)) if threads.busy() else lanes
+            wanted = threads.shares(lanes, num, self._macs(num))
             count = min(num, -(-max(count, wanted) // lanes) * lanes)
         return threads.slices(num, count)
 
@@ -195,12 +195,17 @@ class _ConvBase(Layer):
         threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane), inner),
                            len(parts), lanes)
 
-    def _in_parts(self, items, space, inner, fn):
+    def _in_parts(self, items, space, inner, fn, width=0):
         """fn(item, slice, lane workspace) over ``items``, each a (item,
         length) pair cut into parts that ``inner`` threads share; lane 0
-        keeps the caller's workspace ``space``."""
+        keeps the caller's workspace ``space``. With ``width`` (elements of
+        a part's temporary per unit of length), parts small enough for a
+        temporary of at most HOST_PATCH_BUDGET."""
+        def count(length):
+            return min(length, max(threads.shares(inner, length, self._macs(1)),
+                                   -(-length * width // HOST_PATCH_BUDGET)))
         work = [(item, part) for item, length in items
-                for part in threads.slices(length, threads.parts(inner, length, self._macs(1)))]
+                for part in threads.slices(length, count(length))]
         threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
                                               self.workspace.lane(lane)), len(work), inner)
 
@@ -336,12 +341,14 @@ class _ConvBase(Layer):
             def part(group, channels, lane_space):
                 rows = slice(channels.start * taps, channels.stop * taps)
                 first = group * per_group
-                im2col_op.col2im(w_t[group, rows] @ layout[group],
-                                 (1, channels.stop - channels.start) + out.shape[2:],
+                cols = xp.matmul(w_t[group, rows], layout[group], out=lane_space.scratch(
+                    'conv_cols', (rows.stop - rows.start, layout.shape[2]), xp))
+                im2col_op.col2im(cols, (1, channels.stop - channels.start) + out.shape[2:],
                                  self.window, self.col_shape,
                                  x=out[:, first + channels.start:first + channels.stop],
                                  workspace=lane_space)
-            self._in_parts([(group, per_group) for group in range(g)], space, inner, part)
+            self._in_parts([(group, per_group) for group in range(g)], space, inner, part,
+                           width=taps * math.prod(self.col_shape))
             return
         cols = xp.matmul(w_t, layout, out=space.scratch(
             'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))

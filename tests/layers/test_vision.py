@@ -725,3 +725,32 @@ def test_convolution_batch_chunks(busy, budget, expected, monkeypatch):
     chunks = layer._batch_slices(10, lanes=2)
     assert [s.stop - s.start for s in chunks] == expected
     assert chunks[0].start == 0 and chunks[-1].stop == 10
+
+
+@pytest.mark.parametrize('budget,parts', [
+    (1 << 27, 2),       # idle: one part of the channels per thread
+    (9 * 25, 4),        # the patch rows of two channels would pass the budget
+])
+def test_single_image_data_gradient_parts(budget, parts, monkeypatch):
+    """A single image's data gradient runs by parts of its channels, each a
+    product and a col2im: one part per thread on an idle machine, smaller
+    where a part's patch rows (channels x 9 taps x 25 positions here)
+    would pass the patch budget; the gradient is the one-part result."""
+    from caffelite import threads
+    from caffelite.layers import vision
+    monkeypatch.setattr(threads, 'busy', lambda: False)
+    definition = ('type: "Convolution" convolution_param { num_output: 3 kernel_size: 3 pad: 1 '
+                  'weight_filler { type: "gaussian" } }')
+    layer, bottom, top = setup(definition, gaussian(1, 4, 5, 5))
+    layer.layer_forward(bottom, top)
+    top[0].diff[...] = np.random.RandomState(3).randn(*top[0].shape)
+    layer.layer_backward(top, [True], bottom)
+    whole = bottom[0].diff.copy()
+    monkeypatch.setattr(vision, 'HOST_PATCH_BUDGET', budget)
+    seen = []
+    original = threads.run_chunks
+    monkeypatch.setattr(threads, 'run_chunks', lambda fn, chunks, lanes: (
+        seen.append(chunks), original(fn, chunks, lanes)))
+    layer._convolve_transpose(top[0].xdiff, bottom[0].xdiff, layer.workspace, 2)
+    assert seen == [parts]
+    np.testing.assert_allclose(bottom[0].diff, whole, rtol=1e-6, atol=1e-6)
