@@ -60,23 +60,17 @@ layer { name: "up" type: "Deconvolution" bottom: "conv" top: "up"
 '''
 
 
-def min_channels(monkeypatch, w_passes, transposed_passes):
-    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS_W', w_passes)
-    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', transposed_passes)
-
-
-def run(batch, channels, monkeypatch):
-    min_channels(monkeypatch, channels, channels)
+def run(batch, min_channels, monkeypatch):
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', min_channels)
     return forward_backward(NET % batch, 'up', ('conv', 'up'))
 
 
 @pytest.mark.parametrize('batch', [1, 3])
 def test_layers_with_winograd_give_the_im2col_results(batch, monkeypatch):
-    min_channels(monkeypatch, 1, 1)
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', 1)
     monkeypatch.setattr(vision, 'WINOGRAD_MIN_TILES', 1)
     net = caffe.Net(NET % batch, caffe.TRAIN)
-    assert all(net.layer_dict[name]._uses_winograd(batch, transposed)
-               for name in ('conv', 'up') for transposed in (False, True))
+    assert all(net.layer_dict[name]._uses_winograd(batch) for name in ('conv', 'up'))
     for ours, ref in zip(run(batch, 1, monkeypatch), run(batch, 10 ** 6, monkeypatch)):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
@@ -84,26 +78,7 @@ def test_layers_with_winograd_give_the_im2col_results(batch, monkeypatch):
 def test_winograd_needs_enough_output_tiles(monkeypatch):
     """4x3 tiles of 2x2 outputs per image (the 7x6 plane): 12 at batch 1,
     36 at batch 3."""
-    min_channels(monkeypatch, 1, 1)
+    monkeypatch.setattr(vision, 'WINOGRAD_MIN_CHANNELS', 1)
     monkeypatch.setattr(vision, 'WINOGRAD_MIN_TILES', 36)
     conv = caffe.Net(NET % 1, caffe.TRAIN).layer_dict['conv']
-    assert not conv._uses_winograd(1, False) and conv._uses_winograd(3, False)
-
-
-def test_passes_that_run_w_need_more_channels(monkeypatch):
-    """With thresholds of 3 channels for W passes and 2 for W^T passes, the
-    conv layer (2 channels per group in, 3 out) runs Winograd only for its
-    data gradient (W^T); the deconvolution (4 and 6) for both its forward
-    (W^T) and its data gradient (W)."""
-    min_channels(monkeypatch, 3, 2)
-    monkeypatch.setattr(vision, 'WINOGRAD_MIN_TILES', 1)
-    net = caffe.Net(NET % 1, caffe.TRAIN)
-    conv, up = net.layer_dict['conv'], net.layer_dict['up']
-    assert conv._uses_winograd(1, True) and not conv._uses_winograd(1, False)
-    used = []
-    original = vision._ConvBase._winograd
-    monkeypatch.setattr(vision._ConvBase, '_winograd', lambda self, *args: (
-        used.append(self.name), original(self, *args)))
-    net.forward()
-    net.backward()
-    assert used == ['up', 'up', 'conv']
+    assert not conv._uses_winograd(1) and conv._uses_winograd(3)

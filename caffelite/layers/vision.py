@@ -33,17 +33,9 @@ HOST_PATCH_BUDGET = 2 ** 21
 BATCH_LAST_PLANE = 128
 # Winograd's F(2x2, 3x3) (caffelite.winograd) for 3x3, stride-1 layers on the
 # CPU with at least this many channels per group in and out: below, its
-# transforms cost more than the multiply-adds it saves. For passes that run
-# W^T (a Convolution's data gradient, a Deconvolution's forward), whose other
-# way is a GEMM and col2im (measured on VGG-16's layers: 64 channels at
-# 224x224 slower, 128 at 112x112 faster) ...
+# transforms cost more than the multiply-adds it saves (measured on VGG-16's
+# layers: 64 channels at 224x224 slower, 128 at 112x112 faster).
 WINOGRAD_MIN_CHANNELS = 128
-# ... and for passes that run W, whose other way is im2col and a GEMM, with
-# no col2im to save (paired forwards, 14-30 rounds: VGG-16 b1 conv2_2 and
-# conv3_1, 128 channels in, 10% and 17% faster without it, conv3_2 25-34%
-# faster with it; AlexNet b10 conv4 and conv5, 192 per group, 12% and 18%
-# faster without it, conv3 the same either way).
-WINOGRAD_MIN_CHANNELS_W = 256
 # ... and with at least this many of its 2x2 output tiles in the batch, the
 # columns of each of its 16 GEMMs: VGG-16 at batch 1, paired, Winograd's
 # conv5_x (7x7 tiles) forward 12.5-14.4 ms against 8.4-9.1 for im2col and
@@ -264,15 +256,13 @@ class _ConvBase(Layer):
         plane = math.prod(a.shape[2:])
         return geometry.is_pointwise(self.window) and (a.shape[0] == 1 or plane >= 128)
 
-    def _uses_winograd(self, num, transposed):
-        """Whether a host pass over a batch of ``num`` that runs W (or W^T,
-        ``transposed``) as a 3x3 convolution runs Winograd's F(2x2, 3x3): a
-        2-D 3x3 stride-1 window, enough channels for the pass and enough
-        output tiles."""
+    def _uses_winograd(self, num):
+        """Whether the host passes that are 3x3 convolutions of a batch of
+        ``num`` run Winograd's F(2x2, 3x3): a 2-D 3x3 stride-1 window,
+        enough channels and enough output tiles."""
         tiles = num * math.prod(-(-size // 2) for size in self.col_shape)
-        channels = WINOGRAD_MIN_CHANNELS if transposed else WINOGRAD_MIN_CHANNELS_W
         return (self.xp is np and len(self.window.kernel) == 2 and winograd.applies(self.window)
-                and min(self.channels, self.num_output) // self.group >= channels
+                and min(self.channels, self.num_output) // self.group >= WINOGRAD_MIN_CHANNELS
                 and tiles >= WINOGRAD_MIN_TILES)
 
     def _winograd_kernels(self, transposed):
@@ -396,8 +386,8 @@ class _ConvBase(Layer):
     def forward(self, bottom, top):
         # The forward runs W (a Convolution) or W^T (a Deconvolution).
         num = math.prod(bottom[0].shape[:self.axis])
-        self._kernels = (self._winograd_kernels(self.transposed)
-                         if self._uses_winograd(num, self.transposed) else None)
+        self._kernels = (self._winograd_kernels(self.transposed) if self._uses_winograd(num)
+                         else None)
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
 
@@ -408,8 +398,7 @@ class _ConvBase(Layer):
 
     def backward(self, top, propagate_down, bottom):
         self._kernels = (self._winograd_kernels(not self.transposed)
-                         if self._uses_winograd(math.prod(bottom[0].shape[:self.axis]),
-                                                not self.transposed)
+                         if self._uses_winograd(math.prod(bottom[0].shape[:self.axis]))
                          and any(propagate_down) else None)
         for b, t, down in zip(bottom, top, propagate_down):
             dy, x = self._nchw(t.xdiff), self._nchw(b.xdata)
