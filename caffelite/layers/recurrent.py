@@ -15,6 +15,7 @@ Gates are ordered i, f, o, g as in Caffe's LSTMUnit.
 import numpy as np
 
 from .. import fillers
+from ..gemm import product
 from .base import Layer, register
 
 
@@ -145,12 +146,12 @@ class _Recurrent(Layer):
         t, n = x.shape[:2]
         flat = dpre.reshape(t * n, -1)
         if self.param_propagate_down[w_index]:
-            self.blobs[w_index].xdiff[...] += flat.T @ x.reshape(t * n, -1)
+            self.blobs[w_index].xdiff[...] += product(flat.T, x.reshape(t * n, -1))
         if self.param_propagate_down[b_index]:
             self.blobs[b_index].xdiff[...] += flat.sum(axis=0)
         if self.static:
             if self.param_propagate_down[s_index]:
-                self.blobs[s_index].xdiff[...] += dpre.sum(axis=0).T @ static
+                self.blobs[s_index].xdiff[...] += product(dpre.sum(axis=0).T, static)
             if propagate_down[2]:
                 bottom[2].xdiff[...] = (dpre.sum(axis=0) @ self.blobs[s_index].xdata).reshape(
                     bottom[2].shape)
@@ -224,7 +225,7 @@ class LSTMLayer(_Recurrent):
             dc_prev, dgates = lstm_unit_backward(xp, c_prev, c, acts, cont[t], dc_next,
                                                  dh_next + dout[t])
             dpre[t] = dgates
-            dw_hc += dgates.T @ h_in
+            dw_hc += product(dgates.T, h_in)
             dh_next = cont[t][:, None] * (dgates @ w_hc)
             dc_next = dc_prev
         if self.param_propagate_down[r]:
@@ -282,11 +283,11 @@ class RNNLayer(_Recurrent):
         for t in reversed(range(x.shape[0])):
             h_in, h, o = self.steps[t]
             do = top[0].xdiff[t] * (1 - o * o)
-            grads[ho] += do.T @ h
+            grads[ho] += product(do.T, h)
             grads[bo] += do.sum(axis=0)
             dz = (dh_next + do @ self.blobs[ho].xdata) * (1 - h * h)
             dpre[t] = dz
-            grads[hh] += dz.T @ h_in
+            grads[hh] += product(dz.T, h_in)
             dh_next = cont[t][:, None] * (dz @ self.blobs[hh].xdata)
         for k, g in grads.items():
             if self.param_propagate_down[k]:

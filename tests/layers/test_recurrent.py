@@ -36,6 +36,14 @@ GRADIENT_CASES = [
               'true weight_filler { type: "gaussian" std: 0.5 } }',
               [normal(3, 2, 2), sequence_markers(3, 2), normal(2, 3), normal(1, 2, 2)],
               checked=[0, 2, 3], tops=2, seed=2),
+    # One stream (and one step): the weight gradients are outer products.
+    LayerCase('lstm_one_stream', 'type: "LSTM" recurrent_param { num_output: 3 weight_filler { '
+              'type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" std: 0.5 } }',
+              [normal(3, 1, 3), sequence_markers(3, 1)], checked=[0], seed=2),
+    LayerCase('rnn_one_step_static', 'type: "RNN" recurrent_param { num_output: 2 weight_filler { '
+              'type: "gaussian" std: 0.5 } }',
+              [normal(1, 1, 2), lambda r: np.zeros((1, 1), np.float32), normal(1, 3)],
+              checked=[0, 2], seed=2),
 ]
 test_gradient = gradient_test(GRADIENT_CASES)
 
