@@ -15,7 +15,10 @@ stay at their tolerances.
 
 A convolution's data gradient at stride 1 is itself a 3x3 convolution of
 the output gradient, with the kernel flipped and its in/out axes swapped,
-and padding 2 - pad (``transposed_weights``).
+and padding 2 - pad (``transposed_weights``). Its weight gradient, the
+correlation of the padded input with the output gradient, is F(3x3, 2x2),
+the transpose of the same algorithm: dW = G^T [(A dy A^T) * (B^T d B)] G
+summed over the tiles, from the same input transform (``weight_gradient``).
 """
 import numpy as np
 
@@ -91,6 +94,62 @@ def output_transform(m, y):
         for b, out in enumerate((t[a][0] + t[a][1] + t[a][2], t[a][1] - t[a][2] - t[a][3])):
             y[:, :, a::2, b::2] = out[:, :(oh - a + 1) // 2, :(ow - b + 1) // 2].transpose(
                 3, 0, 1, 2)
+
+
+def _gradient_transform(d, out):
+    """out[0..3] = A applied to the two rows (or columns) d[0..1] of every
+    2x2 tile of an output gradient: d0, d0 + d1, d0 - d1, d1 (A's last row
+    is -d1; its sign is moved into _GRADIENT_MAP)."""
+    out[0] = d[0]
+    np.add(d[0], d[1], out=out[1])
+    np.subtract(d[0], d[1], out=out[2])
+    out[3] = d[1]
+
+
+# G^T (3x4) with its last column negated (see _gradient_transform), as the
+# (9, 16) matrix that maps a flattened 4x4 sum to its flattened 3x3 G^T M G.
+_GT = np.array([[1, 0.5, 0.5, 0], [0, 0.5, -0.5, 0], [0, 0.5, 0.5, -1]])
+_GRADIENT_MAP = np.kron(_GT, _GT).astype(f32)
+
+
+def gradient_transform(dy, tiles, e, rows=slice(None)):
+    """e (4, 4, th, tw, n, O) = A dy A^T of every 2x2 tile of dy (n, O, oh,
+    ow), zeros past its end, for the tile rows ``rows``; channels last, as
+    input_transform's."""
+    n, o, oh, ow = dy.shape
+    tw = tiles[1]
+    first, last = rows.indices(tiles[0])[:2]
+    count = last - first
+    padded = np.zeros((2 * count, 2 * tw, n, o), dy.dtype)
+    part = dy[:, :, 2 * first:2 * last].transpose(2, 3, 0, 1)
+    padded[:part.shape[0], :ow] = part
+    rows_a = np.empty((4, count, 2 * tw, n, o), dy.dtype)
+    _gradient_transform([padded[0::2], padded[1::2]], rows_a)
+    for i in range(4):
+        _gradient_transform([rows_a[i][:, 0::2], rows_a[i][:, 1::2]], e[i][:, first:last])
+
+
+def weight_gradient(x, dy, pad, split):
+    """(O, C, 3, 3) weight gradient of the 3x3 convolution of x (n, C, H, W),
+    padding ``pad``, whose output gradient is dy (n, O, oh, ow): 16 GEMMs
+    over the tiles (O x tiles by tiles x C), then G^T . G of each sum.
+    ``split(length, fn)`` as convolve's: tile rows for the transforms, the
+    longer of O and C for the GEMMs."""
+    (n, c), o = x.shape[:2], dy.shape[1]
+    tiles = tiles_of(dy.shape[2:])
+    v = np.empty((4, 4) + tiles + (n, c), np.float32)
+    split(tiles[0], lambda rows: input_transform(x, pad, tiles, v, rows))
+    v = v.reshape(4, 4, -1, c)
+    e = np.empty((4, 4) + tiles + (n, o), np.float32)
+    split(tiles[0], lambda rows: gradient_transform(dy, tiles, e, rows))
+    # (4, 4, O, tiles): a transposed view, which BLAS reads as it is.
+    e = e.reshape(4, 4, -1, o).transpose(0, 1, 3, 2)
+    m = np.empty((4, 4, o, c), np.float32)
+    if c > o:
+        split(c, lambda part: np.matmul(e, v[..., part], out=m[..., part]))
+    else:
+        split(o, lambda part: np.matmul(e[:, :, part], v, out=m[:, :, part]))
+    return (_GRADIENT_MAP @ m.reshape(16, -1)).reshape(3, 3, o, c).transpose(2, 3, 0, 1)
 
 
 def tiles_of(out_hw):

@@ -1,6 +1,7 @@
-"""caffelite.winograd: F(2x2, 3x3) against direct convolution in float64
-(the error its docstring states), and Convolution/Deconvolution layers
-that use it giving the im2col path's results."""
+"""caffelite.winograd: F(2x2, 3x3) against direct convolution and F(3x3,
+2x2) against the im2col weight gradient, in float64 (the error its
+docstring states), and Convolution/Deconvolution layers that use them
+giving the im2col path's results, weight gradients included."""
 import numpy as np
 import pytest
 
@@ -47,6 +48,25 @@ def test_forward_and_data_gradient_match_direct_convolution(shape, pad):
                       tuple(2 - p for p in pad), dx, in_thirds)
     ref_dx = direct(dy, winograd.transposed_weights(weights), tuple(2 - p for p in pad))
     assert np.abs(dx - ref_dx).max() <= 1e-6 * np.abs(ref_dx).max()
+
+
+@pytest.mark.parametrize('shape, pad', [((2, 3, 6, 7, 4), (1, 1)), ((1, 5, 5, 5, 2), (0, 0)),
+                                        ((3, 4, 7, 6, 3), (2, 2)), ((2, 16, 13, 13, 8), (1, 0))])
+def test_weight_gradient_matches_the_im2col_product(shape, pad):
+    """F(3x3, 2x2): the correlation of the padded input with the output
+    gradient, against im2col and one product in float64."""
+    n, c, h, w, o = shape
+    rng = np.random.RandomState(sum(shape))
+    x = rng.randn(n, c, h, w).astype(np.float32)
+    window = geometry.ConvWindow((3, 3), (1, 1), pad, (1, 1))
+    out = geometry.conv_shape((h, w), window)
+    dy = rng.randn(n, o, *out).astype(np.float32)
+    cols = im2col.im2col(x.astype(np.float64), window, out)
+    ref = (dy.astype(np.float64).transpose(1, 0, 2, 3).reshape(o, -1) @ cols.T).reshape(
+        o, c, 3, 3)
+    dw = winograd.weight_gradient(x, dy, pad, in_thirds)
+    assert dw.shape == (o, c, 3, 3)
+    assert np.abs(dw - ref).max() <= 1e-6 * np.abs(ref).max()
 
 
 NET = '''force_backward: true
