@@ -137,19 +137,34 @@ def weight_gradient(x, dy, pad, split):
     longer of O and C for the GEMMs."""
     (n, c), o = x.shape[:2], dy.shape[1]
     tiles = tiles_of(dy.shape[2:])
-    v = np.empty((4, 4) + tiles + (n, c), np.float32)
-    split(tiles[0], lambda rows: input_transform(x, pad, tiles, v, rows))
-    v = v.reshape(4, 4, -1, c)
+    v = _transformed_input(x, pad, tiles, split)
     e = np.empty((4, 4) + tiles + (n, o), np.float32)
     split(tiles[0], lambda rows: gradient_transform(dy, tiles, e, rows))
     # (4, 4, O, tiles): a transposed view, which BLAS reads as it is.
     e = e.reshape(4, 4, -1, o).transpose(0, 1, 3, 2)
     m = np.empty((4, 4, o, c), np.float32)
-    if c > o:
-        split(c, lambda part: np.matmul(e, v[..., part], out=m[..., part]))
-    else:
-        split(o, lambda part: np.matmul(e[:, :, part], v, out=m[:, :, part]))
+    _products(e, v, m, split)
     return (_GRADIENT_MAP @ m.reshape(16, -1)).reshape(3, 3, o, c).transpose(2, 3, 0, 1)
+
+
+def _transformed_input(x, pad, tiles, split):
+    """(4, 4, tiles, C): input_transform of x (n, C, H, W) by parts of the
+    tile rows, tiles ordered (th, tw, n)."""
+    v = np.empty((4, 4) + tuple(tiles) + (x.shape[0], x.shape[1]), np.float32)
+    split(tiles[0], lambda rows: input_transform(x, pad, tiles, v, rows))
+    return v.reshape(4, 4, -1, x.shape[1])
+
+
+def _products(a, b, out, split):
+    """out = a @ b for the 16 stacked matrices, by parts of the longer of
+    out's rows and columns, so that no part's GEMM is thin (VGG-16 at
+    batch 1, conv2_x: 128 channels in 8 parts of 16 rows ran at 47 GFLOP/s
+    on one thread, 3136 tile columns in 8 parts at 71)."""
+    rows, columns = out.shape[2:]
+    if columns > rows:
+        split(columns, lambda part: np.matmul(a, b[..., part], out=out[..., part]))
+    else:
+        split(rows, lambda part: np.matmul(a[:, :, part], b, out=out[:, :, part]))
 
 
 def tiles_of(out_hw):
@@ -163,20 +178,12 @@ def convolve(x, u, pad, y, split):
     ``split(length, fn)`` calls fn(slice) over parts of range(length) (the
     caller may share them among threads): tile rows for the input
     transform, output channels for the output transform, and for the 16
-    GEMMs the longer of their output channels and their columns (tiles),
-    so that no part's GEMM is thin (VGG-16 at batch 1, conv2_x: 128
-    channels in 8 parts of 16 rows ran at 47 GFLOP/s on one thread, 3136
-    columns in 8 parts at 71)."""
-    (n, c), o = x.shape[:2], u.shape[2]
+    GEMMs the longer of their output channels and their columns (tiles)."""
+    n, o = x.shape[0], u.shape[2]
     tiles = tiles_of(y.shape[2:])
-    v = np.empty((4, 4) + tiles + (n, c), np.float32)
-    split(tiles[0], lambda rows: input_transform(x, pad, tiles, v, rows))
     # (4, 4, C, tiles): a transposed view, which BLAS reads as it is.
-    v = v.reshape(4, 4, -1, c).transpose(0, 1, 3, 2)
+    v = _transformed_input(x, pad, tiles, split).transpose(0, 1, 3, 2)
     m = np.empty((4, 4, o, v.shape[3]), np.float32)
-    if v.shape[3] > o:
-        split(v.shape[3], lambda part: np.matmul(u, v[..., part], out=m[..., part]))
-    else:
-        split(o, lambda part: np.matmul(u[:, :, part], v, out=m[:, :, part]))
+    _products(u, v, m, split)
     m = m.reshape((4, 4, o) + tiles + (n,))
     split(o, lambda part: output_transform(m[:, :, part], y[:, part]))
