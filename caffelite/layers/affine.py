@@ -74,7 +74,7 @@ class InnerProductLayer(Layer):
         y = top[0].xdata.reshape(x.shape[0], -1)
 
         def part(units):
-            self.xp.matmul(x, self._weight_columns(units), out=y[:, units])
+            product(x, self._weight_columns(units), out=y[:, units])
             if len(self.blobs) > 1:
                 y[:, units] += self.blobs[1].xdata[units]
         self._in_parts(y.shape[1], x.shape[0], part)
@@ -101,7 +101,7 @@ class InnerProductLayer(Layer):
         if propagate_down[0]:
             w = self.blobs[0].xdata
             dx = bottom[0].xdiff.reshape(dy.shape[0], -1)
-            self._in_parts(dx.shape[1], dy.shape[0], lambda inputs: self.xp.matmul(
+            self._in_parts(dx.shape[1], dy.shape[0], lambda inputs: product(
                 dy, w[inputs].T if self.transpose else w[:, inputs], out=dx[:, inputs]))
 
 

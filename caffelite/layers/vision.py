@@ -306,12 +306,11 @@ class _ConvBase(Layer):
             self._gemm_parts(w, image, out.reshape(g, w.shape[1], -1), space, inner)
             return
         if self._per_image(x):
-            xp.matmul(w, x.reshape(n, g, x.shape[1] // g, -1),
-                      out=out.reshape(n, g, w.shape[1], -1))
+            product(w, x.reshape(n, g, x.shape[1] // g, -1),
+                    out=out.reshape(n, g, w.shape[1], -1))
             return
         cols = self._im2col(x, space)
-        y = xp.matmul(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:],
-                                                  xp))
+        y = product(w, cols, out=space.scratch('conv_gemm', w.shape[:2] + cols.shape[2:], xp))
         # (out, n * P) -> (n, out, P): one strided copy into the top.
         top = out.reshape(n, out.shape[1], -1)
         if self._batch_last(n):
@@ -335,8 +334,8 @@ class _ConvBase(Layer):
                 self._gemm_parts(w_t, y.reshape(g, y.shape[1] // g, -1),
                                 out.reshape(g, w_t.shape[1], -1), space, inner)
                 return
-            xp.matmul(w_t, y.reshape(n, g, y.shape[1] // g, -1),
-                      out=out.reshape(n, g, w_t.shape[1], -1))
+            product(w_t, y.reshape(n, g, y.shape[1] // g, -1),
+                    out=out.reshape(n, g, w_t.shape[1], -1))
             return
         layout = self._gemm_layout(y, space)
         if n == 1:
@@ -348,7 +347,7 @@ class _ConvBase(Layer):
             def part(group, channels, lane_space):
                 rows = slice(channels.start * taps, channels.stop * taps)
                 first = group * per_group
-                cols = xp.matmul(w_t[group, rows], layout[group], out=lane_space.scratch(
+                cols = product(w_t[group, rows], layout[group], out=lane_space.scratch(
                     'conv_cols', (rows.stop - rows.start, layout.shape[2]), xp))
                 im2col_op.col2im(cols, (1, channels.stop - channels.start) + out.shape[2:],
                                  self.window, self.col_shape,
@@ -357,7 +356,7 @@ class _ConvBase(Layer):
             self._in_parts([(group, per_group) for group in range(g)], space, inner, part,
                            width=taps * math.prod(self.col_shape))
             return
-        cols = xp.matmul(w_t, layout, out=space.scratch(
+        cols = product(w_t, layout, out=space.scratch(
             'conv_cols', (g, w_t.shape[1], layout.shape[2]), xp))
         im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
                          x=out, workspace=space, batch_last=self._batch_last(n))

@@ -16,6 +16,10 @@ GRADIENT_CASES = [
     LayerCase('ip_batch_of_one', 'type: "InnerProduct" inner_product_param { num_output: 3 '
               'weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
               [normal(1, 4)]),
+    # One output: the data gradient is an outer product.
+    LayerCase('ip_one_output', 'type: "InnerProduct" inner_product_param { num_output: 1 '
+              'weight_filler { type: "gaussian" } }',
+              [normal(3, 4)]),
     LayerCase('embed', 'type: "Embed" embed_param { num_output: 3 input_dim: 5 bias_term: true '
               'weight_filler { type: "gaussian" } bias_filler { type: "gaussian" } }',
               [labels(4, 5)], checked=[]),

@@ -41,6 +41,10 @@ GRADIENT_CASES = [
     LayerCase('conv_one_output_position', 'type: "Convolution" convolution_param { num_output: '
               '3 kernel_size: 3 weight_filler { type: "gaussian" } }',
               [normal(1, 2, 3, 3)]),
+    # One output channel: the data gradient's product has an inner dimension of 1.
+    LayerCase('conv_one_output_channel', 'type: "Convolution" convolution_param { num_output: '
+              '1 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" } }',
+              [normal(2, 2, 4, 4)]),
     LayerCase('deconv', 'type: "Deconvolution" convolution_param { num_output: 2 kernel_size: 3 '
               'stride: 2 pad: 1 weight_filler { type: "gaussian" } bias_filler { type: '
               '"gaussian" } }',
