@@ -39,7 +39,8 @@ class Field:
         """The typed value of one non-empty string (ValueError: bad value)."""
         if self.kind == 'int':
             try:
-                return int(text)
+                # DIGITS' MultiIntegerField reads '10.0' as 10
+                return int(float(text)) if self.multi else int(text)
             except ValueError:
                 raise ValueError('Not a valid integer value.') from None
         if self.kind == 'float':
@@ -65,7 +66,9 @@ class Field:
 def _field_value(field, text):
     if text is None or not str(text).strip():
         return field.default
-    parts = str(text).split(',') if field.multi else [str(text)]
+    # a list may come in brackets, '[0.01, 0.02]', as DIGITS' multi fields allow
+    parts = str(text).replace('[', '').replace(']', '').split(',') if field.multi \
+        else [str(text)]
     values = [field.convert(p.strip()) for p in parts]
     for v in values:
         if field.kind in ('int', 'float'):

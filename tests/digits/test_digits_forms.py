@@ -51,6 +51,16 @@ def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
         (0.01, 64, ' learning_rate:0.01 batch_size:64')]
 
 
+def test_sweep_lists_in_brackets_as_digits_tests_send_them():
+    # DIGITS' own sweep test posts learning_rate='[0.01, 0.02]', batch_size='[8, 10]'
+    values, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd',
+                                             'standard_networks': 'lenet',
+                                             'learning_rate': '[0.01, 0.02]',
+                                             'batch_size': '[8, 10.0]'})
+    assert not errors
+    assert values['learning_rate'] == [0.01, 0.02] and values['batch_size'] == [8, 10]
+
+
 def test_previous_network_snapshot_field():
     values, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd',
                                              'method': 'previous', 'previous_networks': 'j1',
