@@ -76,6 +76,28 @@ def _field_value(field, text):
     return values if field.multi else values[0]
 
 
+def _field_text(value):
+    """The form text a stored form value was parsed from."""
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return str(value)
+
+
+def clone_fields(values):
+    """The form fields (strings) that make a job like the one whose parsed
+    form ``values`` were stored: DIGITS' ``clone=<job id>`` on a create
+    request refills its form from the job so."""
+    fields = {name: _field_text(value) for name, value in values.items()
+              if name != 'previous_snapshot'}
+    if values.get('previous_networks'):
+        fields['%s-snapshot' % values['previous_networks']] = str(values['previous_snapshot'])
+    return fields
+
+
 def parse(fields, form):
     """(values, errors) of ``form`` (a mapping) against ``fields``."""
     values, errors = {}, {}

@@ -13,7 +13,7 @@ from ..errors import CaffeError
 from ..tools import dataset
 from . import archives, datasets
 from .security import resolve_server_path
-from .views_jobs import get_job, server
+from .views_jobs import get_job, server, with_clone
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
 
 # An archive may unpack to at most this many times the upload limit.
@@ -83,7 +83,7 @@ async def create(request):
     state = server(request)
     fields, files = await read_form(request)
     user = require_login(request, fields)
-    values, errors = parse_dataset_form(fields)
+    values, errors = parse_dataset_form(with_clone(request, fields, 'dataset'))
     if values['method'] == 'archive' and 'archive' not in files:
         errors['archive'] = [REQUIRED]
     if errors:

@@ -8,6 +8,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, \
     StreamingResponse
 
 import caffelite
+from ..digits import forms
 from . import events, jobs, models
 from .web import (check_username, read_form, redirect, render, require_login,
                   require_permission, wants_json)
@@ -32,6 +33,15 @@ def get_job(request, job_id=None, job_type=None):
     if job is None or (job_type and job['type'] != job_type):
         raise HTTPException(404, 'Job not found: %s' % job_id)
     return job
+
+
+def with_clone(request, fields, job_type):
+    """A create request's form ``fields`` with, when it names ``clone`` (query
+    or form), the form of that job over them, as DIGITS refills a cloned form."""
+    clone = fields.get('clone')
+    if not clone:
+        return fields
+    return dict(fields, **forms.clone_fields(get_job(request, clone, job_type)['form']))
 
 
 async def owned_job(request, job_type=None):

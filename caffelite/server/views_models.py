@@ -25,7 +25,7 @@ from . import datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
                              percent_top, read_classify_one)
 from .security import resolve_server_path
-from .views_jobs import get_job, server
+from .views_jobs import get_job, server, with_clone
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
 
 NETWORK_FIELDS = {'standard': 'standard_networks', 'previous': 'previous_networks',
@@ -76,7 +76,7 @@ async def create(request):
     state = server(request)
     fields, _ = await read_form(request)
     user = require_login(request, fields)
-    values, errors = forms.parse_model_form(fields)
+    values, errors = forms.parse_model_form(with_clone(request, fields, 'model'))
     if errors:
         raise FormErrors(errors)
     gpus = [str(g) for g in state.config.gpus]

@@ -76,3 +76,17 @@ def test_custom_network_parse_error_names_line_and_column():
     _, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd', 'method': 'custom',
                                         'custom_network': 'layer {\n  name: \n'})
     assert errors['custom_network'][0].startswith('Bad network: custom_network:2:8: ')
+
+
+def test_clone_fields_make_the_same_form_again():
+    model = {'model_name': 'm', 'dataset': 'd', 'method': 'previous', 'previous_networks': 'j1',
+             'j1-snapshot': '2.5', 'learning_rate': '0.0125', 'batch_size': '8',
+             'lr_policy': 'exp', 'random_seed': '123', 'use_mean': 'pixel'}
+    values, errors = forms.parse_model_form(model)
+    assert not errors
+    assert forms.parse_model_form(forms.clone_fields(values)) == (values, {})
+    dataset = {'dataset_name': 'x', 'folder_train': '/f', 'has_val_folder': 'y',
+               'folder_val': '/v', 'folder_train_max_per_class': '3', 'resize_mode': 'half_crop'}
+    values, errors = forms.parse_dataset_form(dataset)
+    assert not errors
+    assert forms.parse_dataset_form(forms.clone_fields(values)) == (values, {})
