@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import datasets, jobs, models, pages, views_datasets, views_jobs, views_models
+from . import (datasets, jobs, models, pages, views_datasets, views_jobs, views_lists,
+               views_models)
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -106,7 +107,12 @@ def routes():
     j, d, m = views_jobs, views_datasets, views_models
     table = [
         ('/', j.index, ['GET']), ('/index.json', j.index, ['GET']),
-        ('/completed_jobs.json', j.completed_jobs, ['GET']),
+        ('/completed_jobs.json', views_lists.completed_jobs, ['GET']),
+        ('/jobs/{job_id}/table_data.json', views_lists.table_data, ['GET']),
+        ('/group', views_lists.group, ['POST']),
+        ('/abort_jobs', views_lists.abort_jobs, ['POST']),
+        ('/jobs', views_lists.delete_jobs, ['DELETE']),
+        ('/autocomplete/path', views_lists.autocomplete_path, ['GET']),
         ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),

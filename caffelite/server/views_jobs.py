@@ -65,19 +65,6 @@ async def index(request):
     return render(request, 'home.html', data)
 
 
-async def completed_jobs(request):
-    """DIGITS' /completed_jobs.json: the jobs still running (any kind)
-    apart, then the finished datasets, models and pretrained models."""
-    state = server(request)
-    data = {'running': [], 'datasets': [], 'models': [], 'pretrained_models': []}
-    lists = {'dataset': 'datasets', 'model': 'models', 'pretrained': 'pretrained_models'}
-    for job in state.store.list():
-        running = job['status'] in jobs.RUNNING and job['type'] != 'pretrained'
-        data['running' if running else lists[job['type']]].append(
-            state.job_json(job, detailed=False))
-    return JSONResponse(data)
-
-
 async def login(request):
     """Ask for a username (no password, as DIGITS); it is kept in a cookie."""
     fields, _ = await read_form(request)
@@ -103,8 +90,11 @@ async def logout(request):
 
 
 async def status(request):
-    """DIGITS' status route: {"status", "type", "name", "error"}."""
-    job = get_job(request)
+    """DIGITS' status route: {"status", "type", "name", "error"}; an unknown
+    job answers {"error": "Job not found."} (HTTP 200), as DIGITS does."""
+    job = server(request).store.jobs.get(request.path_params['job_id'])
+    if job is None:
+        return JSONResponse({'error': 'Job not found.'})
     error = job['error']
     return JSONResponse({'status': job['status'], 'type': JOB_TYPES[job['type']],
                          'name': job['name'], 'progress': int(round(100 * job['progress'])),
@@ -141,17 +131,25 @@ async def resume(request):
     return _done(request, 'Job resumed.', job)
 
 
-async def delete(request):
-    """Delete a job and its folder (aborting it first)."""
-    _, job = await owned_job(request)
-    state = server(request)
-    users = [j['id'] for j in state.store.dependents(job['id'])]
-    if users:
-        raise HTTPException(403, 'Job not deleted: jobs %s use it' % ', '.join(users))
+async def delete_job(state, job):
+    """Delete a job and its folder (aborting it first); False when other
+    jobs use it."""
+    if state.store.dependents(job['id']):
+        return False
     await state.runner.abort(job)
     state.classifiers.forget(job['id'])
     state.store.jobs.pop(job['id'], None)
     shutil.rmtree(state.store.path(job['id']), ignore_errors=True)
+    return True
+
+
+async def delete(request):
+    """Delete a job (403 while other jobs use it)."""
+    _, job = await owned_job(request)
+    state = server(request)
+    users = [j['id'] for j in state.store.dependents(job['id'])]
+    if not await delete_job(state, job):
+        raise HTTPException(403, 'Job not deleted: jobs %s use it' % ', '.join(users))
     return PlainTextResponse('Job deleted.')
 
 

@@ -1,5 +1,7 @@
 """caffelite serve as DIGITS' own clients use it (DIGITS' test_views.py and
 docs/API.md replayed over HTTP): what they send and what they read back."""
+import os
+
 import pytest
 
 from server_fixtures import make_dataset
@@ -23,3 +25,74 @@ def test_create_with_clone_takes_the_cloned_jobs_form(server, data_root):
     missing = server.client.post('/datasets/images/classification.json',
                                  data={'clone': 'no-such-job'})
     assert missing.status_code == 404
+
+
+TINY_NET = '''
+layer { name: "hidden" type: "InnerProduct" bottom: "data" top: "output" }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "output" bottom: "label" top: "loss"
+        exclude { stage: "deploy" } }
+layer { name: "accuracy" type: "Accuracy" bottom: "output" bottom: "label" top: "accuracy"
+        include { stage: "val" } }
+layer { name: "softmax" type: "Softmax" bottom: "output" top: "softmax"
+        include { stage: "deploy" } }
+'''
+
+
+def tiny_model(server, dataset_id, **fields):
+    """DIGITS' test_views model: one InnerProduct, one epoch, batch 10."""
+    form = dict(model_name='tiny', dataset=dataset_id, method='custom',
+                custom_network=TINY_NET, batch_size='10', train_epochs='1', framework='caffe',
+                random_seed='1')
+    form.update(fields)
+    r = server.client.post('/models/images/classification.json', data=form)
+    assert r.status_code == 200, r.text
+    return r.json()['id']
+
+
+def test_status_of_an_unknown_job_is_digits_error_json(server):
+    r = server.client.get('/jobs/20000101-000000-dead/status')
+    assert (r.status_code, r.json()) == (200, {'error': 'Job not found.'})
+
+
+def test_autocomplete_path_within_the_data_roots(server, data_root):
+    root = str(data_root)
+    r = server.client.get('/autocomplete/path', params={'query': root + '/im'})
+    assert r.status_code == 200 and r.json() == {'suggestions': [root + '/images']}
+    # the way down to a data root is offered, nothing beside it
+    parent = root.rsplit('/', 1)[0]
+    suggestions = server.client.get('/autocomplete/path',
+                                    params={'query': parent + '/'}).json()['suggestions']
+    real = [os.path.realpath(s) for s in suggestions]
+    assert root in suggestions and all(root.startswith(s) or s.startswith(root) for s in real)
+    assert server.client.get('/autocomplete/path',
+                             params={'query': 'etc/pass'}).json() == {'suggestions': []}
+
+
+def test_home_table_rows_and_bulk_actions(server, data_root, dataset):
+    model = tiny_model(server, dataset)
+    assert server.wait(model)['status'] == 'Done'
+    table = server.client.get('/completed_jobs.json').json()
+    row = next(m for m in table['models'] if m['id'] == model)
+    assert {'loss (train) last', 'accuracy (val) max'} <= set(table['model_output_fields'])
+    assert row['status_css'] == 'success' and row['type'] == 'model'
+    assert row['elapsed'] > 0 and row['submitted'] > 0 and 'loss (train) min' in row
+    one = server.client.get('/jobs/%s/table_data.json' % dataset).json()['job']
+    assert (one['id'], one['backend'], one['type']) == (dataset, 'lmdb', 'dataset')
+
+    others = [make_dataset(server, data_root / 'images', name='bulk%d' % i) for i in (1, 2)]
+    r = server.client.post('/group', data={'group_name': 'batch', 'job_ids[]': others})
+    assert (r.status_code, r.text) == (200, 'Jobs regrouped.')
+    assert {server.client.get('/datasets/%s.json' % j).json()['group'] for j in others} == \
+        {'batch'}
+    for j in others:
+        server.wait(j)
+    r = server.client.post('/abort_jobs', data={'job_ids[]': others},
+                           headers={'Accept': 'application/json'})
+    assert r.status_code == 400 and r.json()['error']['message'] == '2 jobs failed to abort.'
+    r = server.client.request('DELETE', '/jobs', data={'job_ids[]': others + ['nope']},
+                              headers={'Accept': 'application/json'})
+    assert r.status_code == 400 and r.json()['error']['message'] == '1 job not found.'
+    assert all(server.client.get('/datasets/%s.json' % j).status_code == 404 for j in others)
+    r = server.client.request('DELETE', '/jobs', data={'job_ids[]': [dataset]},
+                              headers={'Accept': 'application/json'})
+    assert r.json()['error']['message'] == '1 job failed to delete.'
