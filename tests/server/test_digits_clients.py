@@ -1,6 +1,7 @@
 """caffelite serve as DIGITS' own clients use it (DIGITS' test_views.py and
 docs/API.md replayed over HTTP): what they send and what they read back."""
 import os
+import re
 
 import pytest
 
@@ -49,6 +50,29 @@ def tiny_model(server, dataset_id, **fields):
     return r.json()['id']
 
 
+@pytest.fixture(scope='module')
+def tiny(server, dataset):
+    model = tiny_model(server, dataset)
+    assert server.wait(model)['status'] == 'Done'
+    return model
+
+
+def test_classify_one_page_lists_predictions_as_digits(server, data_root, tiny):
+    """DIGITS' test_classify_one reads `ul.list-group li` texts as
+    'percent% label'."""
+    image = (data_root / 'images' / 'light' / '000.png').read_bytes()
+    r = server.client.post('/models/images/classification/classify_one?job_id=%s' % tiny,
+                           files={'image_file': ('image.png', image)})
+    assert r.status_code == 200
+    group = re.search(r'<ul class="[^"]*\blist-group\b[^"]*">(.*?)</ul>', r.text, re.S)
+    items = [re.sub(r'<[^>]+>', ' ', li).split()
+             for li in re.findall(r'<li[^>]*>(.*?)</li>', group.group(1), re.S)]
+    predictions = server.client.post('/models/images/classification/classify_one.json',
+                                     data={'job_id': tiny},
+                                     files={'image_file': ('image.png', image)}).json()
+    assert items == [['%s%%' % pct, label] for label, pct in predictions['predictions']]
+
+
 def test_status_of_an_unknown_job_is_digits_error_json(server):
     r = server.client.get('/jobs/20000101-000000-dead/status')
     assert (r.status_code, r.json()) == (200, {'error': 'Job not found.'})
@@ -68,9 +92,8 @@ def test_autocomplete_path_within_the_data_roots(server, data_root):
                              params={'query': 'etc/pass'}).json() == {'suggestions': []}
 
 
-def test_home_table_rows_and_bulk_actions(server, data_root, dataset):
-    model = tiny_model(server, dataset)
-    assert server.wait(model)['status'] == 'Done'
+def test_home_table_rows_and_bulk_actions(server, data_root, dataset, tiny):
+    model = tiny
     table = server.client.get('/completed_jobs.json').json()
     row = next(m for m in table['models'] if m['id'] == model)
     assert {'loss (train) last', 'accuracy (val) max'} <= set(table['model_output_fields'])
