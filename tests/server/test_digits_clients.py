@@ -2,10 +2,11 @@
 docs/API.md replayed over HTTP): what they send and what they read back."""
 import os
 import re
+import shutil
 
 import pytest
 
-from server_fixtures import make_dataset
+from server_fixtures import CLASSES, make_dataset, make_images
 from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
@@ -119,3 +120,18 @@ def test_home_table_rows_and_bulk_actions(server, data_root, dataset, tiny):
     r = server.client.request('DELETE', '/jobs', data={'job_ids[]': [dataset]},
                               headers={'Accept': 'application/json'})
     assert r.json()['error']['message'] == '1 job failed to delete.'
+
+
+def test_explore_as_digits_tests_read_it(server, data_root, dataset, tmp_path):
+    r = server.client.get('/datasets/images/classification/explore',
+                          params={'job_id': dataset, 'db': 'val'})
+    assert r.status_code == 200 and 'Items per page' in r.text
+    one_class = data_root / 'one-class'
+    make_images(str(one_class), per_class=3)
+    for name in CLASSES[1:]:
+        shutil.rmtree(one_class / name)
+    failed = make_dataset(server, one_class, name='one class')
+    assert server.wait(failed)['status'] == 'Error'
+    r = server.client.get('/datasets/images/classification/explore',
+                          params={'job_id': failed, 'db': 'train'})
+    assert r.status_code == 500 and 'status should be' in r.text
