@@ -135,3 +135,25 @@ def test_explore_as_digits_tests_read_it(server, data_root, dataset, tmp_path):
     r = server.client.get('/datasets/images/classification/explore',
                           params={'job_id': failed, 'db': 'train'})
     assert r.status_code == 500 and 'status should be' in r.text
+
+
+def test_upload_archive_makes_a_pretrained_model_from_a_download(server, tiny):
+    """DIGITS' test_upload_archive: a model's download (with its info.json)
+    posted as ``archive`` to /pretrained_models/upload_archive."""
+    made = []
+    for extension in ('tar.gz', 'zip'):
+        archive = server.client.get('/models/%s/download.%s' % (tiny, extension)).content
+        r = server.client.post('/pretrained_models/upload_archive',
+                               files={'archive': ('model.' + extension, archive)})
+        assert r.status_code == 200 and r.json()['status'] == 'success', r.text
+        made.append(r.json()['id'])
+    listed = {j['id']: j for j in server.client.get('/index.json').json()['pretrained_models']}
+    model = server.client.get('/models/%s.json' % tiny).json()
+    for job_id in made:
+        assert listed[job_id]['name'] == model['name']
+        assert listed[job_id]['image dimensions'] == model['image dimensions']
+        assert sorted(os.listdir(os.path.join(server.jobs_dir, job_id)))[:4] == [
+            'labels.txt', 'mean.binaryproto', 'model.caffemodel', 'original.prototxt']
+    r = server.client.post('/pretrained_models/upload_archive', headers={'Accept': 'application/json'},
+                           files={'archive': ('notes.txt', b'not an archive')})
+    assert r.status_code == 400 and 'notes.txt' in r.json()['error']['message']
