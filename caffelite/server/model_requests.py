@@ -75,9 +75,9 @@ def _check_size(image):
                                     % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         # PIL names an upload by the repr of its buffer ('<_io.BytesIO object
-        # at 0x...>'); say 'the upload' instead
-        raise HTTPException(400, 'cannot read the image: %s'
-                            % str(e).replace(repr(image), 'the upload')) from None
+        # at 0x...>'); say 'the upload' instead (a path stays named)
+        message = str(e) if isinstance(image, str) else str(e).replace(repr(image), 'the upload')
+        raise HTTPException(400, 'cannot read the image: %s' % message) from None
     if hasattr(image, 'seek'):
         image.seek(0)
 

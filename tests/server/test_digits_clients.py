@@ -157,3 +157,13 @@ def test_upload_archive_makes_a_pretrained_model_from_a_download(server, tiny):
     r = server.client.post('/pretrained_models/upload_archive', headers={'Accept': 'application/json'},
                            files={'archive': ('notes.txt', b'not an archive')})
     assert r.status_code == 400 and 'notes.txt' in r.json()['error']['message']
+
+
+def test_classify_one_errors_name_the_image(server, data_root, tiny):
+    url = '/models/images/classification/classify_one.json'
+    missing = str(data_root / 'images' / 'light' / 'missing.png')
+    r = server.client.post(url, data={'job_id': tiny, 'image_path': missing})
+    assert r.status_code == 400 and missing in r.json()['error']['message']
+    r = server.client.post(url, data={'job_id': tiny},
+                           files={'image_file': ('x.png', b'not a picture')})
+    assert r.status_code == 400 and 'the upload' in r.json()['error']['message']
