@@ -307,7 +307,7 @@ def model_json(job, job_dir, dataset_job, detailed=True):
         d['image resize mode'] = dataset_job['resize_mode']
     if detailed:
         d.update(directory=job_dir, snapshots=[e for _, e in found],
-                 status_history=job['status_history'], max_iter=job.get('max_iter'),
+                 max_iter=job.get('max_iter'),
                  train_epochs=job['form']['train_epochs'],
                  train_outputs=job.get('train_outputs', {}),
                  val_outputs=job.get('val_outputs', {}),
