@@ -204,6 +204,10 @@ MODEL_FIELDS = {
     'crop_size': Field('int', low=1),
     'use_mean': Field('choice', 'image', split.USE_MEAN),
     'select_gpu': Field('str', 'next'),
+    # a Python layer module for the network: uploaded (python_layer_client_file)
+    # or a server file; the job folder gets it as digits_python_layers.py
+    'python_layer_from_client': Field('bool', False),
+    'python_layer_server_file': Field('str', ''),
 }
 # The form fields of each lr policy, by the solver's names for them.
 POLICY_FIELDS = {

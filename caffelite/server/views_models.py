@@ -20,6 +20,7 @@ from ..digits import forms, networks, solver as digits_solver
 from ..digits.inference import accuracy_report, read_image_list
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
+from ..protoio import atomic_open
 from ..solver import learning_rate
 from . import datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
@@ -71,10 +72,28 @@ def _network(state, values):
     return network, checked, source
 
 
+async def _python_layer(state, values, files):
+    """The bytes of the form's Python layer module (None: none): the upload
+    ``python_layer_client_file`` when ``python_layer_from_client`` is set,
+    else the server file ``python_layer_server_file`` (under a data root)."""
+    if values['python_layer_from_client']:
+        if 'python_layer_client_file' not in files:
+            raise FormErrors({'python_layer_client_file': [forms.REQUIRED]})
+        return await files['python_layer_client_file'].read()
+    path = values['python_layer_server_file'].strip()
+    if not path:
+        return None
+    path = resolve_server_path(path, state.config.data_roots, 'python_layer_server_file')
+    if not os.path.isfile(path):
+        raise FormErrors({'python_layer_server_file': ['File "%s" does not exist' % path]})
+    with open(path, 'rb') as f:
+        return f.read()
+
+
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
     state = server(request)
-    fields, _ = await read_form(request)
+    fields, files = await read_form(request)
     user = require_login(request, fields)
     values, errors = forms.parse_model_form(with_clone(request, fields, 'model'))
     if errors:
@@ -85,12 +104,16 @@ async def create(request):
                                          % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
     dataset = _checked_dataset(state, values)
     network, weights, source = _network(state, values)
+    python_layer = await _python_layer(state, values, files)
     made = []
     try:
         for job_values, suffix in forms.sweep(values):
             made.append(models.create_job(state.store, job_values, job_values['model_name'] +
                                           suffix, user, dataset, network, weights, source,
                                           state.runner.device_of(job_values)[1] is not None))
+            if python_layer is not None:
+                with atomic_open(state.store.path(made[-1]['id'], models.PYTHON_LAYER)) as f:
+                    f.write(python_layer)
     except (NetError, CaffeError) as e:
         for job in made:
             state.store.discard(job['id'])
@@ -237,7 +260,8 @@ def _write_archive(path, kind, members, info):
 
 async def download(request):
     """The files to run the model: deploy, train_val, solver and original
-    prototxt, labels, mean, the snapshot and info.json (the job's JSON)."""
+    prototxt, labels, mean, the snapshot, the Python layer module if any and
+    info.json (the job's JSON)."""
     state = server(request)
     fields, _ = await read_form(request)
     job = get_job(request, job_type='model')
@@ -257,6 +281,8 @@ async def download(request):
     members += [(os.path.join(dataset_dir, n), n) for n in (datasets.LABELS_FILE,
                                                             datasets.MEAN_FILE)]
     members.append((weights, os.path.basename(weights)))
+    if os.path.isfile(os.path.join(job_dir, models.PYTHON_LAYER)):
+        members.append((os.path.join(job_dir, models.PYTHON_LAYER), models.PYTHON_LAYER))
     info = dict(state.job_json(job, detailed=False),
                 **{'snapshot file': os.path.basename(weights)})
     fd, path = tempfile.mkstemp(prefix='.download-', dir=state.store.jobs_dir)

@@ -177,3 +177,44 @@ def test_classify_one_errors_name_the_image(server, data_root, tiny):
     r = server.client.post(url, data={'job_id': tiny},
                            files={'image_file': ('x.png', b'not a picture')})
     assert r.status_code == 400 and 'the upload' in r.json()['error']['message']
+
+
+PYTHON_LAYER = '''
+import caffe
+import numpy as np
+
+
+class PythonLayer(caffe.Layer):
+    def setup(self, bottom, top):
+        if len(bottom) != 1:
+            raise Exception("Need one input.")
+
+    def reshape(self, bottom, top):
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = np.sum(bottom[0].data) / 2. / bottom[0].num
+'''
+PYTHON_NET = TINY_NET + '''
+layer { name: "py_test" type: "Python" bottom: "output" top: "py_test"
+        python_param { module: "digits_python_layers" layer: "PythonLayer" } }
+'''
+
+
+def test_python_layer_file_of_a_model(server, data_root, dataset):
+    """DIGITS' test_python_layer: python_layer_server_file (or an upload
+    with python_layer_from_client) becomes the job's digits_python_layers.py."""
+    script = data_root / 'py_test.py'
+    script.write_text(PYTHON_LAYER)
+    from_server = tiny_model(server, dataset, custom_network=PYTHON_NET,
+                             python_layer_server_file=str(script))
+    r = server.client.post('/models/images/classification.json', data=dict(
+        model_name='py', dataset=dataset, method='custom', custom_network=PYTHON_NET,
+        train_epochs='1', batch_size='10', python_layer_from_client='true'),
+        files={'python_layer_client_file': ('layer.py', PYTHON_LAYER.encode())})
+    assert r.status_code == 200, r.text
+    for job_id in (from_server, r.json()['id']):
+        assert server.wait(job_id)['status'] == 'Done'
+        assert len(server.client.get('/models/%s.json' % job_id).json()['snapshots'])
+        with open(os.path.join(server.jobs_dir, job_id, 'digits_python_layers.py')) as f:
+            assert f.read() == PYTHON_LAYER
