@@ -204,6 +204,9 @@ layer { name: "py_test" type: "Python" bottom: "output" top: "py_test"
 def test_python_layer_file_of_a_model(server, data_root, dataset):
     """DIGITS' test_python_layer: python_layer_server_file (or an upload
     with python_layer_from_client) becomes the job's digits_python_layers.py."""
+    form = server.client.get('/models/images/classification/new').text
+    assert all('name="%s"' % f in form for f in (
+        'python_layer_server_file', 'python_layer_from_client', 'python_layer_client_file'))
     script = data_root / 'py_test.py'
     script.write_text(PYTHON_LAYER)
     from_server = tiny_model(server, dataset, custom_network=PYTHON_NET,
