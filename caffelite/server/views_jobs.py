@@ -160,6 +160,10 @@ async def edit(request):
         if not fields['job_name'].strip():
             raise HTTPException(400, 'name cannot be blank')
         job['name'] = fields['job_name'].strip()
+        # a clone takes the new name, as in DIGITS
+        for key in ('dataset_name', 'model_name'):
+            if key in job['form']:
+                job['form'][key] = job['name']
     if 'job_notes' in fields:
         job['notes'] = fields['job_notes'].strip() or None
     server(request).store.save(job)

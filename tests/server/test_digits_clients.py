@@ -25,6 +25,10 @@ def test_create_with_clone_takes_the_cloned_jobs_form(server, data_root):
     for key in ('id', 'directory'):     # what DIGITS' test_clone lets differ
         a.pop(key), b.pop(key)
     assert a == b
+    # a renamed job's clone takes the new name (DIGITS renames the form too)
+    assert server.client.put('/jobs/%s' % first, data={'job_name': 'renamed'}).status_code == 200
+    third = make_dataset(server, data_root / 'images', name='other', clone=first)
+    assert server.client.get('/datasets/%s.json' % third).json()['name'] == 'renamed'
     missing = server.client.post('/datasets/images/classification.json',
                                  data={'clone': 'no-such-job'})
     assert missing.status_code == 404
