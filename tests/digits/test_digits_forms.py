@@ -37,13 +37,18 @@ def test_dataset_form_separate_folders():
         'folder_test_max_per_class': ['Field must be greater than folder_test_min_per_class.']}
 
 
-def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
+def sweep_values(learning_rate, batch_size):
+    """The parsed values of a LeNet model form with these two fields."""
     values, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd',
                                              'standard_networks': 'lenet',
-                                             'learning_rate': '0.1, 0.01',
-                                             'batch_size': '32,64'})
+                                             'learning_rate': learning_rate,
+                                             'batch_size': batch_size})
     assert not errors
-    jobs = forms.sweep(values)
+    return values
+
+
+def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
+    jobs = forms.sweep(sweep_values('0.1, 0.01', '32,64'))
     assert [(v['learning_rate'], v['batch_size'], suffix) for v, suffix in jobs] == [
         (0.1, 32, ' learning_rate:0.1 batch_size:32'),
         (0.01, 32, ' learning_rate:0.01 batch_size:32'),
@@ -53,11 +58,7 @@ def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
 
 def test_sweep_lists_in_brackets_as_digits_tests_send_them():
     # DIGITS' own sweep test posts learning_rate='[0.01, 0.02]', batch_size='[8, 10]'
-    values, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd',
-                                             'standard_networks': 'lenet',
-                                             'learning_rate': '[0.01, 0.02]',
-                                             'batch_size': '[8, 10.0]'})
-    assert not errors
+    values = sweep_values('[0.01, 0.02]', '[8, 10.0]')
     assert values['learning_rate'] == [0.01, 0.02] and values['batch_size'] == [8, 10]
 
 
