@@ -25,7 +25,8 @@ ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt'
                                        'deploy.prototxt', 'solver.prototxt')
 LOG_FILE = 'caffe_output.log'
 # the module DIGITS' Python layers of a model job import (form: python_layer_*)
-PYTHON_LAYER = 'digits_python_layers.py'
+PYTHON_LAYER_MODULE = 'digits_python_layers'
+PYTHON_LAYER = PYTHON_LAYER_MODULE + '.py'
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
 # Where a resumed run starts: Caffe's restore line, or ours when there is no
 # solverstate to restore.

@@ -199,15 +199,32 @@ class PythonLayer(caffe.Layer):
     def forward(self, bottom, top):
         top[0].data[...] = np.sum(bottom[0].data) / 2. / bottom[0].num
 '''
-PYTHON_NET = TINY_NET + '''
-layer { name: "py_test" type: "Python" bottom: "output" top: "py_test"
+PYTHON_NET = TINY_NET.replace('layer { name: "softmax"', '''
+layer { name: "py" type: "Python" bottom: "output" top: "py"
         python_param { module: "digits_python_layers" layer: "PythonLayer" } }
+layer { name: "softmax"''').replace('bottom: "output" top: "softmax"', 'bottom: "py" top: "softmax"')
+# DIGITS' test layer, passing its input through so that the deploy net uses it
+PYTHON_LAYER = '''
+import caffe
+
+
+class PythonLayer(caffe.Layer):
+    def setup(self, bottom, top):
+        if len(bottom) != 1:
+            raise Exception("Need one input.")
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = bottom[0].data
 '''
 
 
 def test_python_layer_file_of_a_model(server, data_root, dataset):
     """DIGITS' test_python_layer: python_layer_server_file (or an upload
-    with python_layer_from_client) becomes the job's digits_python_layers.py."""
+    with python_layer_from_client) becomes the job's digits_python_layers.py;
+    each job classifies with its own module."""
     form = server.client.get('/models/images/classification/new').text
     assert all('name="%s"' % f in form for f in (
         'python_layer_server_file', 'python_layer_from_client', 'python_layer_client_file'))
@@ -215,13 +232,19 @@ def test_python_layer_file_of_a_model(server, data_root, dataset):
     script.write_text(PYTHON_LAYER)
     from_server = tiny_model(server, dataset, custom_network=PYTHON_NET,
                              python_layer_server_file=str(script))
+    other = PYTHON_LAYER.replace('PythonLayer', 'OtherLayer')
     r = server.client.post('/models/images/classification.json', data=dict(
-        model_name='py', dataset=dataset, method='custom', custom_network=PYTHON_NET,
-        train_epochs='1', batch_size='10', python_layer_from_client='true'),
-        files={'python_layer_client_file': ('layer.py', PYTHON_LAYER.encode())})
+        model_name='py', dataset=dataset, method='custom', train_epochs='1', batch_size='10',
+        custom_network=PYTHON_NET.replace('PythonLayer', 'OtherLayer'),
+        python_layer_from_client='true'),
+        files={'python_layer_client_file': ('layer.py', other.encode())})
     assert r.status_code == 200, r.text
-    for job_id in (from_server, r.json()['id']):
+    image = str(data_root / 'images' / 'light' / '001.png')
+    for job_id, module in ((from_server, PYTHON_LAYER), (r.json()['id'], other)):
         assert server.wait(job_id)['status'] == 'Done'
-        assert len(server.client.get('/models/%s.json' % job_id).json()['snapshots'])
         with open(os.path.join(server.jobs_dir, job_id, 'digits_python_layers.py')) as f:
-            assert f.read() == PYTHON_LAYER
+            assert f.read() == module
+    for job_id in (from_server, r.json()['id'], from_server):
+        r = server.client.post('/models/images/classification/classify_one.json',
+                               data={'job_id': job_id, 'image_path': image})
+        assert r.status_code == 200, r.text
