@@ -158,7 +158,8 @@ def routes():
 async def _http_error(request, exc):
     return error_response(request.scope, exc.status_code, exc.detail,
                           type(exc).__name__ if type(exc) is not HTTPException
-                          else _HTTP_NAMES.get(exc.status_code, 'HTTPException'))
+                          else _HTTP_NAMES.get(exc.status_code, 'HTTPException'),
+                          description=exc.detail)
 
 
 _HTTP_NAMES = {400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
@@ -179,7 +180,8 @@ async def _unexpected(request, exc):
 
 
 async def _refuse(scope, receive, send, status, message):
-    response = error_response(scope, status, message, _HTTP_NAMES.get(status, 'Error'))
+    response = error_response(scope, status, message, _HTTP_NAMES.get(status, 'Error'),
+                              description=message)
     await response(scope, receive, send)
 
 

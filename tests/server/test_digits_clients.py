@@ -91,6 +91,10 @@ def test_model_clone_has_the_same_json(server, dataset, tiny):
 def test_status_of_an_unknown_job_is_digits_error_json(server):
     r = server.client.get('/jobs/20000101-000000-dead/status')
     assert (r.status_code, r.json()) == (200, {'error': 'Job not found.'})
+    # DIGITS' HTTP errors: {"error": {"message", "type", "description"}}
+    r = server.client.get('/models/20000101-000000-dead.json')
+    assert r.status_code == 404
+    assert set(r.json()['error']) == {'message', 'type', 'description'}
 
 
 def test_autocomplete_path_within_the_data_roots(server, data_root):
