@@ -113,6 +113,8 @@ def routes():
         ('/abort_jobs', views_lists.abort_jobs, ['POST']),
         ('/jobs', views_lists.delete_jobs, ['DELETE']),
         ('/autocomplete/path', views_lists.autocomplete_path, ['GET']),
+        ('/datasets', j.job_list, ['GET']), ('/models', j.job_list, ['GET']),
+        ('/pretrained_models', j.job_list, ['GET']),
         ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),

@@ -122,9 +122,13 @@ def _choices(fields, name):
 
 
 # --- one function per template -------------------------------------------
+# DIGITS' home tabs by number (?tab=), and the list routes that open one
+HOME_TABS = {'1': 1, '2': 2, '3': 3}
+
+
 def home(request, data):
     state = server(request)
-    return {'dataset_names': {j['id']: j['name'] for j in state.store.list('dataset')},
+    return {'tab': HOME_TABS.get(request.query_params.get('tab'), 1),'dataset_names': {j['id']: j['name'] for j in state.store.list('dataset')},
             'created': {j['id']: j['created'] for j in state.store.list()},
             'resize_modes': RESIZE_MODES}
 

@@ -17,6 +17,7 @@ JOB_TYPES = {'dataset': 'Image Classification Dataset', 'model': 'Image Classifi
              'pretrained': 'Pretrained Model'}
 SHOW_URLS = {'dataset': '/datasets/%s', 'model': '/models/%s',
              'pretrained': '/pretrained_models/%s'}
+LIST_TABS = {'/datasets': 1, '/models': 2, '/pretrained_models': 3}
 NEW_URLS = {'dataset': '/datasets/images/classification/new',
             'model': '/models/images/classification/new'}
 
@@ -63,6 +64,11 @@ async def index(request):
     for job in state.store.list():
         data[lists[job['type']]].append(state.job_json(job, detailed=False))
     return render(request, 'home.html', data)
+
+
+async def job_list(request):
+    """/datasets, /models, /pretrained_models: the home page at that tab."""
+    return redirect('/?tab=%d' % LIST_TABS[request.url.path.rstrip('/')])
 
 
 async def login(request):

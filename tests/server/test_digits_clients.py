@@ -252,3 +252,13 @@ def test_python_layer_file_of_a_model(server, data_root, dataset):
         r = server.client.post('/models/images/classification/classify_one.json',
                                data={'job_id': job_id, 'image_path': image})
         assert r.status_code == 200, r.text
+
+
+def test_job_lists_open_the_home_tab(server):
+    """DIGITS' test_models_page: GET /models (redirects followed) is a page
+    listing the models."""
+    for path, tab in (('/datasets', 'tab-datasets'), ('/models', 'tab-models'),
+                      ('/pretrained_models', 'tab-pretrained')):
+        r = server.client.get(path, follow_redirects=True)
+        assert r.status_code == 200 and 'Models' in r.text
+        assert re.search(r'id="%s"[^>]*aria-selected="true"' % tab, r.text)
