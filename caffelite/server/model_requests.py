@@ -3,8 +3,11 @@ it: the job, the snapshot epoch, the image, the job's loaded classifier,
 and the classification of one image or of a list; shared by the JSON API
 (views_models) and the test pages (layer_views)."""
 import io
+import urllib.error
+import urllib.request
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..errors import CaffeError
@@ -13,6 +16,14 @@ from .views_jobs import get_job, server
 from .web import job_id_from, read_form
 
 MAX_CLASSIFY_PIXELS = 64 << 20
+URL_SCHEMES = ('http://', 'https://')
+URL_TIMEOUT = 30
+# http(s) only, redirects included (urllib's default opener also follows ftp)
+URL_OPENER = urllib.request.OpenerDirector()
+for _handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler,
+                 urllib.request.HTTPRedirectHandler, urllib.request.HTTPDefaultErrorHandler,
+                 urllib.request.HTTPErrorProcessor):
+    URL_OPENER.add_handler(_handler())
 
 
 def model_job(request, fields):
@@ -40,10 +51,28 @@ def loaded_classifier(state, job, epoch):
         raise HTTPException(400, str(e)) from None
 
 
+def fetch_image(url, max_bytes):
+    """The bytes at an http(s) ``url`` (DIGITS' "Image URL"), at most
+    ``max_bytes``; HTTPException 400 naming the URL when they cannot be had."""
+    try:
+        with URL_OPENER.open(url, timeout=URL_TIMEOUT) as answer:
+            data = answer.read(max_bytes + 1)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise HTTPException(400, 'cannot fetch the image %s: %s' % (url, e)) from None
+    if len(data) > max_bytes:
+        raise HTTPException(400, 'the image %s is larger than the %d MB upload limit'
+                            % (url, max_bytes >> 20))
+    return data
+
+
 def image_source(state, fields, files):
-    """The image of a classify request: an upload (bytes) or a server path."""
+    """The image of a classify request: an upload (a file object), or an
+    http(s) URL or a checked server path (a string)."""
     if fields.get('image_path'):
-        return resolve_server_path(fields['image_path'], state.config.data_roots, 'image_path')
+        path = fields['image_path'].strip()
+        if path.lower().startswith(URL_SCHEMES):
+            return path
+        return resolve_server_path(path, state.config.data_roots, 'image_path')
     if 'image_file' in files:
         return files['image_file']
     raise HTTPException(400, 'must provide image_path or image_file')
@@ -58,6 +87,9 @@ async def read_classify_one(request):
     image = image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
+    elif image.lower().startswith(URL_SCHEMES):
+        image = io.BytesIO(await run_in_threadpool(fetch_image, image,
+                                                   state.config.max_upload_bytes))
     return state, fields, job, image, epoch_field(fields)
 
 

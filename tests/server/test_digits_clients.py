@@ -262,3 +262,28 @@ def test_job_lists_open_the_home_tab(server):
         r = server.client.get(path, follow_redirects=True)
         assert r.status_code == 200 and 'Models' in r.text
         assert re.search(r'id="%s"[^>]*aria-selected="true"' % tab, r.text)
+
+
+def test_classify_one_image_url(server, data_root, tiny):
+    """DIGITS' Getting Started: 'paste the URL into the Image URL field'
+    (image_path may be an http address; here one on 127.0.0.1)."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        url = 'http://127.0.0.1:%d/images/light/002.png' % web.server_address[1]
+        answers = [server.client.post('/models/images/classification/classify_one.json',
+                                      data={'job_id': tiny, 'image_path': path})
+                   for path in (url, str(data_root / 'images' / 'light' / '002.png'))]
+        assert [a.status_code for a in answers] == [200, 200]
+        assert answers[0].json() == answers[1].json()
+        r = server.client.post('/models/images/classification/classify_one.json',
+                               data={'job_id': tiny, 'image_path': url + '.missing'})
+        assert r.status_code == 400 and url in r.json()['error']['message']
+    finally:
+        web.shutdown()
+        web.server_close()
