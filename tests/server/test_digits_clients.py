@@ -287,3 +287,26 @@ def test_classify_one_image_url(server, data_root, tiny):
     finally:
         web.shutdown()
         web.server_close()
+
+
+def test_image_folder_as_digits_documents_it(server, data_root, tmp_path):
+    """DIGITS' ImageFolderFormat: any case of .jpg/.jpeg/.png/.bmp, sub-folders
+    flattened, linked folders followed (once, even in a loop)."""
+    from PIL import Image
+    root, synsets = data_root / 'folder-format', tmp_path / 'synsets'
+    shutil.rmtree(root, ignore_errors=True)
+    pixels = Image.new('RGB', (6, 6), (200, 10, 10))
+    for path, fmt in ((root / 'cat/1.PNG', 'PNG'), (root / 'cat/2.JPEG', 'JPEG'),
+                      (root / 'cat/siamese/1.jpg', 'JPEG'), (root / 'dog/2.BMP', 'BMP'),
+                      (root / 'dog/big/great-dane/1.jpg', 'JPEG'),
+                      (synsets / 'jack/1.png', 'PNG'), (synsets / 'jack/2.png', 'PNG')):
+        os.makedirs(str(path.parent), exist_ok=True)
+        pixels.save(str(path), fmt)
+    (root / 'dog' / 'notes.txt').write_text('not an image')
+    os.makedirs(str(root / 'dog' / 'small'))
+    (root / 'dog' / 'small' / 'jack_russell').symlink_to(synsets / 'jack')
+    (synsets / 'jack' / 'loop').symlink_to(root / 'dog')
+    job = make_dataset(server, root, name='folder format', folder_pct_val='0',
+                       folder_train_min_per_class='1')
+    assert server.wait(job)['status'] == 'Done'
+    assert server.client.get('/datasets/%s.json' % job).json()['distribution']['train'] == [3, 4]
