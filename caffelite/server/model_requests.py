@@ -10,13 +10,13 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ..digits.inference import is_url
 from ..errors import CaffeError
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import job_id_from, read_form
 
 MAX_CLASSIFY_PIXELS = 64 << 20
-URL_SCHEMES = ('http://', 'https://')
 URL_TIMEOUT = 30
 # http(s) only, redirects included (urllib's default opener also follows ftp)
 URL_OPENER = urllib.request.OpenerDirector()
@@ -70,7 +70,7 @@ def image_source(state, fields, files):
     http(s) URL or a checked server path (a string)."""
     if fields.get('image_path'):
         path = fields['image_path'].strip()
-        if path.lower().startswith(URL_SCHEMES):
+        if is_url(path):
             return path
         return resolve_server_path(path, state.config.data_roots, 'image_path')
     if 'image_file' in files:
@@ -87,7 +87,7 @@ async def read_classify_one(request):
     image = image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
-    elif image.lower().startswith(URL_SCHEMES):
+    elif is_url(image):
         image = io.BytesIO(await run_in_threadpool(fetch_image, image,
                                                    state.config.max_upload_bytes))
     return state, fields, job, image, epoch_field(fields)
@@ -128,12 +128,23 @@ def classify_image(state, job, epoch, image):
 
 def classify_images(state, job, epoch, paths, batch_size=16):
     """(classifier, scores (N, classes) of the N readable images, their
-    indices in ``paths``, {path: reason} of the others)."""
+    indices in ``paths``, {path: reason} of the others). A path may be an
+    http(s) URL, fetched first."""
+    failed, sources = {}, {}
+    for i, path in enumerate(paths):
+        try:
+            sources[i] = (io.BytesIO(fetch_image(path, state.config.max_upload_bytes))
+                          if is_url(path) else path)
+        except HTTPException as e:
+            failed[path] = e.detail
+    readable = sorted(sources)
     loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
-        results = list(loaded.classifier.each(paths, batch_size))
-    kept = [i for i, (_, scores, _) in enumerate(results) if scores is not None]
-    scores = np.array([results[i][1] for i in kept]).reshape(
+        results = list(loaded.classifier.each([sources[i] for i in readable], batch_size))
+    kept = [readable[k] for k, (_, scores, _) in enumerate(results) if scores is not None]
+    scores = np.array([r[1] for r in results if r[1] is not None]).reshape(
         len(kept), -1 if kept else len(loaded.classifier.labels))
-    failed = {path: reason for path, _, reason in results if reason}
+    # a fetched image's reason names its URL, not the buffer it was read from
+    failed.update({paths[readable[k]]: reason.replace(repr(source), paths[readable[k]])
+                   for k, (source, _, reason) in enumerate(results) if reason})
     return loaded.classifier, scores, kept, failed

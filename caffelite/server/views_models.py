@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
-from ..digits.inference import accuracy_report, read_image_list
+from ..digits.inference import accuracy_report, is_url, read_image_list
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
@@ -156,7 +156,8 @@ async def _image_list(request, state, fields, files):
     if limit and not limit.isdigit():
         raise HTTPException(400, 'num_test_images must be a number')
     paths, truths = read_image_list(text, folder, int(limit) if limit else None)
-    real = [resolve_server_path(p, state.config.data_roots, 'image_list path') for p in paths]
+    real = [p if is_url(p) else resolve_server_path(p, state.config.data_roots, 'image_list path')
+            for p in paths]
     return paths, real, truths
 
 

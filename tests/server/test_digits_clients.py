@@ -310,3 +310,31 @@ def test_image_folder_as_digits_documents_it(server, data_root, tmp_path):
                        folder_train_min_per_class='1')
     assert server.wait(job)['status'] == 'Done'
     assert server.client.get('/datasets/%s.json' % job).json()['distribution']['train'] == [3, 4]
+
+
+def test_classify_many_with_image_urls(server, data_root, tiny):
+    """DIGITS' image lists may hold http(s) URLs (not joined to image_folder)."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        base = 'http://127.0.0.1:%d/images/' % web.server_address[1]
+        (data_root / 'not-an-image.png').write_bytes(b'text')
+        listing = '%sdark/003.png 0\nstripes/004.png 2\n%s../not-an-image.png\n%snone.png\n' % (
+            base, base, base)
+        r = server.client.post('/models/images/classification/classify_many.json',
+                               data={'job_id': tiny, 'image_folder': str(data_root / 'images')},
+                               files={'image_list': ('list.txt', listing)})
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert set(answer['classifications']) == {
+            base + 'dark/003.png', str(data_root / 'images' / 'stripes' / '004.png')}
+        assert set(answer['errors']) == {base + '../not-an-image.png', base + 'none.png'}
+        assert all(url in reason for url, reason in answer['errors'].items())
+    finally:
+        web.shutdown()
+        web.server_close()
