@@ -1,8 +1,11 @@
 """caffelite serve as DIGITS' own clients use it (DIGITS' test_views.py and
 docs/API.md replayed over HTTP): what they send and what they read back."""
+import functools
+import http.server
 import os
 import re
 import shutil
+import threading
 
 import pytest
 
@@ -61,6 +64,18 @@ def tiny(server, dataset):
     model = tiny_model(server, dataset)
     assert server.wait(model)['status'] == 'Done'
     return model
+
+
+@pytest.fixture(scope='module')
+def web_root(data_root):
+    """http://127.0.0.1:PORT/ serving the data root (image URLs), stopped after."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield 'http://127.0.0.1:%d/' % web.server_address[1]
+    web.shutdown()
+    web.server_close()
 
 
 def test_classify_one_page_lists_predictions_as_digits(server, data_root, tiny):
@@ -187,22 +202,6 @@ def test_classify_one_errors_name_the_image(server, data_root, tiny):
     assert r.status_code == 400 and 'the upload' in r.json()['error']['message']
 
 
-PYTHON_LAYER = '''
-import caffe
-import numpy as np
-
-
-class PythonLayer(caffe.Layer):
-    def setup(self, bottom, top):
-        if len(bottom) != 1:
-            raise Exception("Need one input.")
-
-    def reshape(self, bottom, top):
-        top[0].reshape(1)
-
-    def forward(self, bottom, top):
-        top[0].data[...] = np.sum(bottom[0].data) / 2. / bottom[0].num
-'''
 PYTHON_NET = TINY_NET.replace('layer { name: "softmax"', '''
 layer { name: "py" type: "Python" bottom: "output" top: "py"
         python_param { module: "digits_python_layers" layer: "PythonLayer" } }
@@ -264,29 +263,18 @@ def test_job_lists_open_the_home_tab(server):
         assert re.search(r'id="%s"[^>]*aria-selected="true"' % tab, r.text)
 
 
-def test_classify_one_image_url(server, data_root, tiny):
+def test_classify_one_image_url(server, data_root, tiny, web_root):
     """DIGITS' Getting Started: 'paste the URL into the Image URL field'
     (image_path may be an http address; here one on 127.0.0.1)."""
-    import functools
-    import http.server
-    import threading
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
-    handler.log_message = lambda *args: None
-    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    try:
-        url = 'http://127.0.0.1:%d/images/light/002.png' % web.server_address[1]
-        answers = [server.client.post('/models/images/classification/classify_one.json',
-                                      data={'job_id': tiny, 'image_path': path})
-                   for path in (url, str(data_root / 'images' / 'light' / '002.png'))]
-        assert [a.status_code for a in answers] == [200, 200]
-        assert answers[0].json() == answers[1].json()
-        r = server.client.post('/models/images/classification/classify_one.json',
-                               data={'job_id': tiny, 'image_path': url + '.missing'})
-        assert r.status_code == 400 and url in r.json()['error']['message']
-    finally:
-        web.shutdown()
-        web.server_close()
+    url = web_root + 'images/light/002.png'
+    answers = [server.client.post('/models/images/classification/classify_one.json',
+                                  data={'job_id': tiny, 'image_path': path})
+               for path in (url, str(data_root / 'images' / 'light' / '002.png'))]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    r = server.client.post('/models/images/classification/classify_one.json',
+                           data={'job_id': tiny, 'image_path': url + '.missing'})
+    assert r.status_code == 400 and url in r.json()['error']['message']
 
 
 def test_image_folder_as_digits_documents_it(server, data_root, tmp_path):
@@ -312,29 +300,18 @@ def test_image_folder_as_digits_documents_it(server, data_root, tmp_path):
     assert server.client.get('/datasets/%s.json' % job).json()['distribution']['train'] == [3, 4]
 
 
-def test_classify_many_with_image_urls(server, data_root, tiny):
+def test_classify_many_with_image_urls(server, data_root, tiny, web_root):
     """DIGITS' image lists may hold http(s) URLs (not joined to image_folder)."""
-    import functools
-    import http.server
-    import threading
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
-    handler.log_message = lambda *args: None
-    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    try:
-        base = 'http://127.0.0.1:%d/images/' % web.server_address[1]
-        (data_root / 'not-an-image.png').write_bytes(b'text')
-        listing = '%sdark/003.png 0\nstripes/004.png 2\n%s../not-an-image.png\n%snone.png\n' % (
-            base, base, base)
-        r = server.client.post('/models/images/classification/classify_many.json',
-                               data={'job_id': tiny, 'image_folder': str(data_root / 'images')},
-                               files={'image_list': ('list.txt', listing)})
-        assert r.status_code == 200, r.text
-        answer = r.json()
-        assert set(answer['classifications']) == {
-            base + 'dark/003.png', str(data_root / 'images' / 'stripes' / '004.png')}
-        assert set(answer['errors']) == {base + '../not-an-image.png', base + 'none.png'}
-        assert all(url in reason for url, reason in answer['errors'].items())
-    finally:
-        web.shutdown()
-        web.server_close()
+    base = web_root + 'images/'
+    (data_root / 'not-an-image.png').write_bytes(b'text')
+    listing = '%sdark/003.png 0\nstripes/004.png 2\n%s../not-an-image.png\n%snone.png\n' % (
+        base, base, base)
+    r = server.client.post('/models/images/classification/classify_many.json',
+                           data={'job_id': tiny, 'image_folder': str(data_root / 'images')},
+                           files={'image_list': ('list.txt', listing)})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert set(answer['classifications']) == {
+        base + 'dark/003.png', str(data_root / 'images' / 'stripes' / '004.png')}
+    assert set(answer['errors']) == {base + '../not-an-image.png', base + 'none.png'}
+    assert all(url in reason for url, reason in answer['errors'].items())
