@@ -136,6 +136,14 @@ async def show(request):
     return render(request, 'models/images/classification/show.html', state.job_json(job))
 
 
+async def large_graph(request):
+    """DIGITS' large graph: the page of a model's curves alone (?job_id=)."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    job = model_job(request, fields)
+    return render(request, 'models/images/classification/large_graph.html', state.job_json(job))
+
+
 async def classify_one(request):
     """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
     state, _, job, image, epoch = await read_classify_one(request)

@@ -1,6 +1,7 @@
 """caffelite serve as DIGITS' own clients use it (DIGITS' test_views.py and
 docs/API.md replayed over HTTP): what they send and what they read back."""
 import functools
+import json
 import http.server
 import os
 import re
@@ -315,3 +316,15 @@ def test_classify_many_with_image_urls(server, data_root, tiny, web_root):
         base + 'dark/003.png', str(data_root / 'images' / 'stripes' / '004.png')}
     assert set(answer['errors']) == {base + '../not-an-image.png', base + 'none.png'}
     assert all(url in reason for url, reason in answer['errors'].items())
+
+
+def test_large_graph_page(server, tiny):
+    """DIGITS' /models/images/classification/large_graph?job_id=: the model's
+    curves on a page of their own, linked from the model page."""
+    url = '/models/images/classification/large_graph?job_id=%s' % tiny
+    assert url.replace('&', '&amp;') in server.client.get('/models/%s' % tiny).text
+    r = server.client.get(url)
+    assert r.status_code == 200 and 'id="loss-chart"' in r.text and 'large_graph.js' in r.text
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', r.text).group(1))
+    assert data['train_outputs'] == server.client.get('/models/%s.json' % tiny).json()[
+        'train_outputs']
