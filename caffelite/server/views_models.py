@@ -302,8 +302,15 @@ async def download(request):
     except BaseException:
         os.remove(path)
         raise
-    name = '%s_epoch_%s.%s' % (job['id'], 'last' if epoch is None else '%g' % epoch, extension)
-    return FileResponse(path, filename=name, background=BackgroundTask(os.remove, path))
+    return FileResponse(path, filename=download_name(job['id'], epoch, extension),
+                        background=BackgroundTask(os.remove, path))
+
+
+def download_name(job_id, epoch, extension):
+    """DIGITS' name of a model download: ``<id>_epoch_<epoch>.<extension>``,
+    the epoch as Python prints the float asked for ('2.0'), -1 when none was
+    asked for (the newest snapshot)."""
+    return '%s_epoch_%s.%s' % (job_id, -1 if epoch is None else float(epoch), extension)
 
 
 async def customize(request):

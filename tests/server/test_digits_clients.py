@@ -328,3 +328,12 @@ def test_large_graph_page(server, tiny):
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', r.text).group(1))
     assert data['train_outputs'] == server.client.get('/models/%s.json' % tiny).json()[
         'train_outputs']
+
+
+def test_download_names_the_epoch_as_digits(server, tiny):
+    """DIGITS names a download <id>_epoch_<epoch>.<ext>: -1 when no epoch is
+    asked for, else the epoch as a Python float."""
+    for query, epoch in (('', '-1'), ('?epoch=1', '1.0'), ('?epoch=-1', '-1.0')):
+        r = server.client.get('/models/%s/download.zip%s' % (tiny, query))
+        assert r.status_code == 200, r.text
+        assert '%s_epoch_%s.zip' % (tiny, epoch) in r.headers['content-disposition']
