@@ -112,7 +112,8 @@ async def upload(request):
 
 
 def _archive_model(folder):
-    """(info.json, {upload field: path}) of an unpacked model download."""
+    """(info.json, {upload field: path}) of an unpacked model download; its
+    Python layer module, if any, under its file name."""
     found = [os.path.join(d, 'info.json') for d, _, names in os.walk(folder)
              if 'info.json' in names]
     if len(found) != 1:
@@ -132,6 +133,9 @@ def _archive_model(folder):
             paths[field] = path
         elif field in ('weights_file', 'model_def_file'):
             raise HTTPException(400, 'info.json names no %s in the archive (%r)' % (key, name))
+    python_layer = os.path.join(root, models.PYTHON_LAYER)
+    if os.path.isfile(python_layer):
+        paths[models.PYTHON_LAYER] = python_layer
     return info, paths
 
 
@@ -154,7 +158,8 @@ async def upload_archive(request):
         dims = info.get('image dimensions') or [256, 256, 3]
         with state.store.reserved() as job_id:
             for field, path in paths.items():
-                shutil.move(path, state.store.path(job_id, FILES[field][0]))
+                shutil.move(path, state.store.path(
+                    job_id, field if field == models.PYTHON_LAYER else FILES[field][0]))
             job = register(state, job_id, str(info.get('name') or 'pretrained'), user,
                            fields.get('group_name', ''), image_dims=[int(d) for d in dims],
                            resize_mode=info.get('image resize mode') or 'squash',

@@ -90,6 +90,16 @@ async def _python_layer(state, values, files):
         return f.read()
 
 
+def _source_python_layer(state, source):
+    """The bytes of the Python layer module of the previous or pretrained
+    model job ``source`` (None: it has none): its network imports it."""
+    path = state.store.path(source, models.PYTHON_LAYER)
+    if not os.path.isfile(path):
+        return None
+    with open(path, 'rb') as f:
+        return f.read()
+
+
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
     state = server(request)
@@ -105,6 +115,8 @@ async def create(request):
     dataset = _checked_dataset(state, values)
     network, weights, source = _network(state, values)
     python_layer = await _python_layer(state, values, files)
+    if python_layer is None and source is not None:
+        python_layer = _source_python_layer(state, source)
     made = []
     try:
         for job_values, suffix in forms.sweep(values):
@@ -240,6 +252,10 @@ async def to_pretrained(request):
                         os.path.join(folder, models.ORIGINAL))
         shutil.copyfile(os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE),
                         os.path.join(folder, datasets.LABELS_FILE))
+        # the network's Python layers import the job's module: it goes along
+        python_layer = state.store.path(job['id'], models.PYTHON_LAYER)
+        if os.path.isfile(python_layer):
+            shutil.copyfile(python_layer, os.path.join(folder, models.PYTHON_LAYER))
         made = pretrained.register(state, job_id, job['name'], user, job['group'],
                                    image_dims=dataset['image_dims'],
                                    resize_mode=dataset['resize_mode'], source_job_id=job['id'],

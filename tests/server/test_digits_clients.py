@@ -337,3 +337,30 @@ def test_download_names_the_epoch_as_digits(server, tiny):
         r = server.client.get('/models/%s/download.zip%s' % (tiny, query))
         assert r.status_code == 200, r.text
         assert '%s_epoch_%s.zip' % (tiny, epoch) in r.headers['content-disposition']
+
+
+def test_pretrained_model_keeps_the_python_layer_module(server, data_root, dataset):
+    """A pretrained model made from a model with Python layers (to_pretrained,
+    or upload_archive of its download) holds its digits_python_layers.py, and
+    a model trained from it imports that module."""
+    script = data_root / 'py_pretrained.py'
+    script.write_text(PYTHON_LAYER)
+    source = tiny_model(server, dataset, custom_network=PYTHON_NET,
+                        python_layer_server_file=str(script))
+    assert server.wait(source)['status'] == 'Done'
+    r = server.client.post('/models/%s/to_pretrained' % source,
+                           headers={'Accept': 'application/json'})
+    assert r.status_code == 200, r.text
+    made = [r.json()['id']]
+    archive = server.client.get('/models/%s/download.tar.gz' % source).content
+    r = server.client.post('/pretrained_models/upload_archive',
+                           files={'archive': ('model.tar.gz', archive)})
+    made.append(r.json()['id'])
+    for pretrained in made:
+        with open(os.path.join(server.jobs_dir, pretrained, 'digits_python_layers.py')) as f:
+            assert f.read() == PYTHON_LAYER
+    model = tiny_model(server, dataset, method='pretrained', pretrained_networks=made[0])
+    assert server.wait(model)['status'] == 'Done'
+    r = server.client.post('/models/images/classification/classify_one.json', data={
+        'job_id': model, 'image_path': str(data_root / 'images' / 'light' / '001.png')})
+    assert r.status_code == 200, r.text
