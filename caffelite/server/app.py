@@ -119,6 +119,7 @@ def routes():
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),
         ('/clone/{clone}', j.clone, ['GET', 'POST']),
+        ('/datasets/summary', d.summary, ['GET']),
         ('/datasets/images/classification/new', d.new, ['GET']),
         ('/datasets/images/classification.json', d.create, ['POST']),
         ('/datasets/images/classification', d.create, ['POST']),

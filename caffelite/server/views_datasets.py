@@ -11,10 +11,11 @@ from starlette.exceptions import HTTPException
 from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form, separate_folders
 from ..errors import CaffeError
 from ..tools import dataset
-from . import archives, datasets
+from . import archives, datasets, jobs
 from .security import resolve_server_path
 from .views_jobs import get_job, server, with_clone
-from .web import FormErrors, read_form, redirect, render, require_login, wants_json
+from .web import (TEMPLATES, FormErrors, job_id_from, read_form, redirect, render,
+                  require_login, wants_json)
 
 # An archive may unpack to at most this many times the upload limit.
 UNPACK_FACTOR = 4
@@ -133,3 +134,14 @@ async def show(request):
     return render(request, 'datasets/images/classification/show.html',
                   datasets.dataset_json(job, state.store.path(job['id'])))
 
+
+
+async def summary(request):
+    """DIGITS' short HTML summary of a dataset (?job_id=), the fragment its
+    New model form shows for the dataset chosen."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    job = get_job(request, job_id_from(request, fields), 'dataset')
+    finished = job['status_history'][-1][1] if job['status'] not in jobs.RUNNING else None
+    return TEMPLATES.TemplateResponse(request, 'datasets/summary.html', {
+        'data': datasets.dataset_json(job, state.store.path(job['id'])), 'finished': finished})

@@ -364,3 +364,16 @@ def test_pretrained_model_keeps_the_python_layer_module(server, data_root, datas
     r = server.client.post('/models/images/classification/classify_one.json', data={
         'job_id': model, 'image_path': str(data_root / 'images' / 'light' / '001.png')})
     assert r.status_code == 200, r.text
+
+
+def test_dataset_summary_fragment(server, dataset):
+    """GET /datasets/summary?job_id= is the HTML fragment DIGITS' New model
+    form shows for the chosen dataset: name, size, type, each DB's count."""
+    r = server.client.get('/datasets/summary', params={'job_id': dataset})
+    assert r.status_code == 200 and r.headers['content-type'].startswith('text/html')
+    assert '<html' not in r.text and 'href="/datasets/%s"' % dataset in r.text
+    info = server.client.get('/datasets/%s.json' % dataset).json()
+    assert '28x28' in r.text and 'GRAYSCALE' in r.text
+    for task in info['CreateDbTasks']:
+        assert '<dt>%s</dt><dd>%d images</dd>' % (task['name'], task['entries']) in r.text
+    assert server.client.get('/datasets/summary', params={'job_id': 'nope'}).status_code == 404
