@@ -98,9 +98,11 @@ def label_datum(rows, max_boxes):
     return codec.array_to_datum(table, 0)
 
 
-def write_split(folder, entries, labels, mapping, options, rng, min_box_size=None):
+def write_split(folder, split, entries, labels, mapping, options, rng, min_box_size=None,
+                progress=None):
     """The ``features``/``labels`` LMDBs and mean of one split in ``folder``;
-    returns the number of images."""
+    ``progress(split, done, total)`` is told of each image written. Returns
+    the number of images."""
     os.makedirs(folder)
     order = [entries[i] for i in rng.permutation(len(entries))]
     max_boxes = max(len(objects) for objects in labels.values())
@@ -114,39 +116,51 @@ def write_split(folder, entries, labels, mapping, options, rng, min_box_size=Non
             features.put(key, digits_datum(pixels, 0, 'png').SerializeToString())
             label_db.put(key, label_datum(rows, max_boxes).SerializeToString())
             mean.add(images.to_caffe_layout(pixels), path)
+            if progress is not None:
+                progress(split, index + 1, len(order))
     write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
     return len(order)
 
 
-def create_detection_dataset(out_dir, train_images, train_labels, val_images=None,
-                             val_labels=None, padding=(1248, 384), resize=None,
-                             channels='RGB', val_min_box_size=25, custom_classes=None,
-                             seed=0):
-    """Build the dataset in ``out_dir`` (which must not exist). ``padding``
-    and ``resize`` are (width, height) or None; ``channels`` 'RGB' or 'L'.
-    Returns {split: image count}."""
-    if os.path.exists(out_dir):
-        raise CaffeError('%s already exists; choose a new output folder' % out_dir)
+def read_splits(train_images, train_labels, val_images=None, val_labels=None):
+    """{split: (entries [(image path, stem)], labels {stem: objects})} of
+    the folders given, checked (every image has its label file and back)."""
     if bool(val_images) != bool(val_labels):
         raise CaffeError('give both the validation image and label folders, or neither')
+    splits = {}
+    for split, image_dir, label_dir in (('train', train_images, train_labels),
+                                        ('val', val_images, val_labels)):
+        if image_dir:
+            labels = kitti.read_folder(label_dir)
+            splits[split] = (pair_images_and_labels(image_dir, labels), labels)
+    return splits
+
+
+def write_detection_dataset(out_dir, splits, padding=(1248, 384), resize=None,
+                            channels='RGB', val_min_box_size=25, custom_classes=None,
+                            seed=0, progress=None):
+    """Build the dataset of ``splits`` (see read_splits) in ``out_dir``
+    (which must not exist). ``padding`` and ``resize`` are (width, height)
+    or None; ``channels`` 'RGB' or 'L'; ``progress(split, done, total)``
+    follows each split. Returns {split: image count}."""
+    if os.path.exists(out_dir):
+        raise CaffeError('%s already exists; choose a new output folder' % out_dir)
     if channels not in ('RGB', 'L'):
         raise CaffeError("channels must be 'RGB' or 'L', got %r" % (channels,))
     mapping = kitti.class_mapping(custom_classes)
-    folders = {'train': (train_images, train_labels, None),
-               'val': (val_images, val_labels, val_min_box_size)}
     options = dict(padding=padding, resize=resize, channels=channels)
     rng = np.random.RandomState(seed)
     tmp = temp_folder_beside(out_dir)
     counts = {}
     try:
         for split in SPLITS:
-            image_dir, label_dir, min_box = folders[split]
-            if not image_dir:
+            if split not in splits:
                 continue
-            labels = kitti.read_folder(label_dir)
-            entries = pair_images_and_labels(image_dir, labels)
-            counts[split] = write_split(os.path.join(tmp, split + '_db'), entries, labels,
-                                        mapping, options, rng, min_box)
+            entries, labels = splits[split]
+            counts[split] = write_split(os.path.join(tmp, split + '_db'), split, entries,
+                                        labels, mapping, options, rng,
+                                        val_min_box_size if split == 'val' else None,
+                                        progress)
         with atomic_open(os.path.join(tmp, 'classes.txt'), 'w') as f:
             f.write(''.join('%d %s\n' % (number, name)
                             for name, number in sorted(mapping.items(), key=lambda kv: kv[1])))
@@ -155,3 +169,16 @@ def create_detection_dataset(out_dir, train_images, train_labels, val_images=Non
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return counts
+
+
+def create_detection_dataset(out_dir, train_images, train_labels, val_images=None,
+                             val_labels=None, padding=(1248, 384), resize=None,
+                             channels='RGB', val_min_box_size=25, custom_classes=None,
+                             seed=0):
+    """Read the folders (read_splits) and build the dataset in ``out_dir``
+    (write_detection_dataset). Returns {split: image count}."""
+    if os.path.exists(out_dir):
+        raise CaffeError('%s already exists; choose a new output folder' % out_dir)
+    return write_detection_dataset(
+        out_dir, read_splits(train_images, train_labels, val_images, val_labels), padding,
+        resize, channels, val_min_box_size, custom_classes, seed)

@@ -168,6 +168,64 @@ def separate_folders(values):
             if values['has_%s_folder' % split]}
 
 
+# --- the object-detection dataset form (GenericDatasetForm + the extension's) --
+# DIGITS' data extension of object detection (KITTI labels)
+OBJECT_DETECTION = 'image-object-detection'
+DETECTION_DATASET_FIELDS = {
+    'dataset_name': Field('str', required=True),
+    'group_name': Field('str', ''),
+    'dsopts_feature_encoding': Field('choice', 'png', ('none', 'png', 'jpg')),
+    'dsopts_label_encoding': Field('choice', 'none', ('none', 'png', 'jpg')),
+    'dsopts_batch_size': Field('int', 32, low=1),
+    'dsopts_num_threads': Field('int', 4, low=1),
+    'dsopts_backend': Field('choice', 'lmdb', ('lmdb',)),
+    'dsopts_force_same_shape': Field('bool', True),
+    'train_image_folder': Field('str', required=True),
+    'train_label_folder': Field('str', required=True),
+    'val_image_folder': Field('str', ''),
+    'val_label_folder': Field('str', ''),
+    'resize_image_width': Field('int', low=1),
+    'resize_image_height': Field('int', low=1),
+    'padding_image_width': Field('int', 1248, low=1),
+    'padding_image_height': Field('int', 384, low=1),
+    'channel_conversion': Field('choice', 'RGB', ('RGB', 'L', 'none')),
+    'val_min_box_size': Field('int', 25, low=0),
+    'custom_classes': Field('str', ''),
+}
+# fields DIGITS requires when their partner is set (validate_required_if_set)
+DETECTION_PAIRS = (('val_image_folder', 'val_label_folder'),
+                   ('resize_image_width', 'resize_image_height'),
+                   ('padding_image_width', 'padding_image_height'))
+
+
+def parse_detection_dataset_form(form):
+    """(values, errors) of an object-detection dataset creation request.
+    An empty padding field means no padding (DIGITS' fields are optional)."""
+    blank = [name for name in ('padding_image_width', 'padding_image_height')
+             if name in form and not str(form[name]).strip()]
+    values, errors = parse(DETECTION_DATASET_FIELDS, form)
+    for name in blank:
+        values[name] = None
+    for pair in DETECTION_PAIRS:
+        for name, other in (pair, pair[::-1]):
+            if values[other] not in (None, '') and values[name] in (None, '') \
+                    and name not in errors:
+                errors[name] = [REQUIRED]
+    if values['channel_conversion'] == 'none':
+        errors.setdefault('channel_conversion', []).append(
+            'caffelite converts the channels: choose RGB or L')
+    return values, errors
+
+
+def detection_sizes(values):
+    """(padding, resize) of an object-detection form, each (width, height)
+    or None."""
+    def size(kind):
+        width, height = (values['%s_image_%s' % (kind, d)] for d in ('width', 'height'))
+        return None if width is None or height is None else (width, height)
+    return size('padding'), size('resize')
+
+
 # --- the model form (ImageClassificationModelForm) ---------------------------
 MODEL_FIELDS = {
     'model_name': Field('str', required=True),

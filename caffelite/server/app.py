@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import (datasets, jobs, models, pages, views_datasets, views_jobs, views_lists,
-               views_models)
+from . import (datasets, detection_datasets, jobs, models, pages, views_datasets, views_jobs,
+               views_lists, views_models)
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -63,7 +63,8 @@ class ServerState:
     def job_json(self, job, detailed=True):
         folder = self.store.path(job['id'])
         if job['type'] == 'dataset':
-            return datasets.dataset_json(job, folder, detailed)
+            return (detection_datasets if detection_datasets.is_detection(job)
+                    else datasets).dataset_json(job, folder, detailed)
         if job['type'] == 'model':
             return models.model_json(job, folder, self.store.jobs.get(job['dataset_id']),
                                      detailed)
@@ -120,6 +121,9 @@ def routes():
         ('/files/{path:path}', j.files, ['GET']),
         ('/clone/{clone}', j.clone, ['GET', 'POST']),
         ('/datasets/summary', d.summary, ['GET']),
+        ('/datasets/generic/new/{extension_id}', d.new_generic, ['GET']),
+        ('/datasets/generic/create/{extension_id}.json', d.create_generic, ['POST']),
+        ('/datasets/generic/create/{extension_id}', d.create_generic, ['POST']),
         ('/datasets/images/classification/new', d.new, ['GET']),
         ('/datasets/images/classification.json', d.create, ['POST']),
         ('/datasets/images/classification', d.create, ['POST']),

@@ -105,13 +105,14 @@ def finished_facts(job_dir):
 
 
 class DatasetProgress:
-    """Reads a dataset worker's output: routes lines to DIGITS' log files,
-    tracks progress and the error line. ``publish(event, **data)``
+    """Reads a dataset worker's output: routes lines to DIGITS' log files
+    (``first_log`` until a DB starts; default parse_folder.log), tracks
+    progress and the error line. ``publish(event, **data)``
     announces progress."""
 
-    def __init__(self, job, job_dir, publish):
+    def __init__(self, job, job_dir, publish, first_log=None):
         self.job, self.job_dir, self.publish = job, job_dir, publish
-        self.log_name = 'parse_folder.log'
+        self.log_name = first_log or 'parse_folder.log'
         self.error = None
         self.started = time.time()
 

@@ -162,6 +162,28 @@ def dataset_page(request, data):
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
 
 
+# The folder fields of the object-detection dataset form, with their titles.
+DETECTION_FOLDERS = (('train_image_folder', 'Training image folder'),
+                     ('train_label_folder', 'Training label folder'),
+                     ('val_image_folder', 'Validation image folder'),
+                     ('val_label_folder', 'Validation label folder'))
+
+
+def detection_dataset_form(request, data):
+    return {'folders': DETECTION_FOLDERS}
+
+
+def detection_dataset_page(request, data):
+    state = server(request)
+    job = state.store.get(data['id'])
+    folder = state.store.path(job['id'])
+    logs = [(name, log_tail(os.path.join(folder, name))) for name in DATASET_LOGS
+            if os.path.isfile(os.path.join(folder, name))]
+    return {'form': job['form'], 'folders': DETECTION_FOLDERS, 'logs': logs,
+            'created': job['created'], 'status_history': job['status_history'],
+            'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
+
+
 def model_form(request, data):
     state = server(request)
     store = state.store

@@ -24,6 +24,8 @@ PAGE_CONTEXT = {
     'home.html': page_data.home,
     'datasets/images/classification/new.html': page_data.dataset_form,
     'datasets/images/classification/show.html': page_data.dataset_page,
+    'datasets/generic/new.html': page_data.detection_dataset_form,
+    'datasets/generic/show.html': page_data.detection_dataset_page,
     'models/images/classification/new.html': page_data.model_form,
     'models/images/classification/show.html': page_data.model_page,
     'models/images/classification/top_n.html': page_data.top_n,

@@ -14,7 +14,7 @@ import os
 import time
 
 from ..glog import GlogFormatter
-from . import datasets, jobs, models
+from . import datasets, detection_datasets, jobs, models
 
 log = logging.getLogger('caffelite.server')
 # How often (seconds) a running job's state is saved to disk.
@@ -89,8 +89,10 @@ class Runner:
             device, gpu = self.device(job)
             publish = self.publisher(job)
             if job['type'] == 'dataset':
-                watcher = datasets.DatasetProgress(job, job_dir, publish)
-                argv = datasets.worker_argv(job_dir)
+                detection = detection_datasets.is_detection(job)
+                watcher = datasets.DatasetProgress(
+                    job, job_dir, publish, 'create_train_db.log' if detection else None)
+                argv = (detection_datasets if detection else datasets).worker_argv(job_dir)
             else:
                 self._prepare_model(job, gpu)
                 watcher = models.TrainingProgress(job, job_dir, publish)
@@ -143,7 +145,8 @@ class Runner:
             self.set_status(job, jobs.ABORT, self._abort_reason(job_id))
         elif code == 0:
             if job['type'] == 'dataset':
-                job.update(datasets.finished_facts(self.store.path(job_id)))
+                job.update((detection_datasets if detection_datasets.is_detection(job)
+                            else datasets).finished_facts(self.store.path(job_id)))
             job['progress'] = 1.0
             self.set_status(job, jobs.DONE)
         else:

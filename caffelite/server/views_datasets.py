@@ -8,10 +8,12 @@ import tempfile
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ..digits.forms import DATASET_FIELDS, REQUIRED, parse_dataset_form, separate_folders
+from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, OBJECT_DETECTION,
+                            REQUIRED, parse_dataset_form, parse_detection_dataset_form,
+                            separate_folders)
 from ..errors import CaffeError
 from ..tools import dataset
-from . import archives, datasets, jobs
+from . import archives, datasets, detection_datasets, jobs
 from .security import resolve_server_path
 from .views_jobs import get_job, server, with_clone
 from .web import (TEMPLATES, FormErrors, job_id_from, read_form, redirect, render,
@@ -131,8 +133,9 @@ async def create(request):
 async def show(request):
     state = server(request)
     job = get_job(request, job_type='dataset')
-    return render(request, 'datasets/images/classification/show.html',
-                  datasets.dataset_json(job, state.store.path(job['id'])))
+    template = ('datasets/generic/show.html' if detection_datasets.is_detection(job)
+                else 'datasets/images/classification/show.html')
+    return render(request, template, state.job_json(job))
 
 
 
@@ -144,4 +147,51 @@ async def summary(request):
     job = get_job(request, job_id_from(request, fields), 'dataset')
     finished = job['status_history'][-1][1] if job['status'] not in jobs.RUNNING else None
     return TEMPLATES.TemplateResponse(request, 'datasets/summary.html', {
-        'data': datasets.dataset_json(job, state.store.path(job['id'])), 'finished': finished})
+        'data': state.job_json(job), 'finished': finished})
+
+
+def _extension(request):
+    """The data extension a generic dataset route names (DIGITS' only one
+    caffelite has: image-object-detection); 404 for any other."""
+    extension = request.path_params['extension_id']
+    if extension != OBJECT_DETECTION:
+        raise HTTPException(404, "Unknown extension '%s' (caffelite has %s)"
+                                 % (extension, OBJECT_DETECTION))
+    return extension
+
+
+async def new_generic(request):
+    """DIGITS' New object-detection dataset form (filled from ?clone=<id>)."""
+    _extension(request)
+    values = {name: f.default for name, f in DETECTION_DATASET_FIELDS.items()}
+    clone = request.query_params.get('clone')
+    if clone:
+        values.update(get_job(request, clone, 'dataset')['form'])
+    return render(request, 'datasets/generic/new.html', {'form': values})
+
+
+DETECTION_FOLDERS = ('train_image_folder', 'train_label_folder', 'val_image_folder',
+                     'val_label_folder')
+
+
+async def create_generic(request):
+    """Make an object-detection dataset job from server folders of images
+    and KITTI labels; JSON answers the job, browsers go to its page."""
+    state = server(request)
+    _extension(request)
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    values, errors = parse_detection_dataset_form(with_clone(request, fields, 'dataset'))
+    for name in DETECTION_FOLDERS:
+        if values[name] and name not in errors:
+            values[name] = resolve_server_path(values[name], state.config.data_roots, name)
+            if not os.path.isdir(values[name]):
+                errors[name] = ['Folder does not exist or is not reachable']
+    if errors:
+        raise FormErrors(errors)
+    job = detection_datasets.create_job(state.store, values, user)
+    state.runner.submit(job)
+    if wants_json(request):
+        return render(request, '', detection_datasets.dataset_json(
+            job, state.store.path(job['id']), False))
+    return redirect('/datasets/%s' % job['id'])

@@ -18,6 +18,29 @@ JOB_TYPES = {'dataset': 'Image Classification Dataset', 'model': 'Image Classifi
 SHOW_URLS = {'dataset': '/datasets/%s', 'model': '/models/%s',
              'pretrained': '/pretrained_models/%s'}
 LIST_TABS = {'/datasets': 1, '/models': 2, '/pretrained_models': 3}
+# DIGITS' job types and forms of the jobs its generic (object-detection) forms make
+GENERIC_TYPES = {'dataset': 'Generic Dataset', 'model': 'Generic Image Model'}
+GENERIC_NEW_URLS = {'dataset': '/datasets/generic/new/', 'model': '/models/images/generic/new'}
+
+
+def is_generic(state, job):
+    """Whether a job is DIGITS' generic kind: an object-detection dataset,
+    or a model of one."""
+    dataset = state.store.jobs.get(job.get('dataset_id')) if job['type'] == 'model' else job
+    return bool(dataset and dataset.get('extension_id'))
+
+
+def job_type(state, job):
+    """DIGITS' name of a job's type ('Image Classification Dataset'...)."""
+    return (GENERIC_TYPES if is_generic(state, job) and job['type'] in GENERIC_TYPES
+            else JOB_TYPES)[job['type']]
+
+
+def new_url(state, job):
+    """The form that makes a job like ``job``."""
+    if is_generic(state, job) and job['type'] in GENERIC_NEW_URLS:
+        return GENERIC_NEW_URLS[job['type']] + (job.get('extension_id') or '')
+    return NEW_URLS[job['type']]
 NEW_URLS = {'dataset': '/datasets/images/classification/new',
             'model': '/models/images/classification/new'}
 
@@ -102,7 +125,7 @@ async def status(request):
     if job is None:
         return JSONResponse({'error': 'Job not found.'})
     error = job['error']
-    return JSONResponse({'status': job['status'], 'type': JOB_TYPES[job['type']],
+    return JSONResponse({'status': job['status'], 'type': job_type(server(request), job),
                          'name': job['name'], 'progress': int(round(100 * job['progress'])),
                          'eta': job['eta'],
                          'error': '%s: %s' % (error['type'], error['message']) if error
@@ -173,7 +196,7 @@ async def edit(request):
     if 'job_notes' in fields:
         job['notes'] = fields['job_notes'].strip() or None
     server(request).store.save(job)
-    return _done(request, '%s updated.' % JOB_TYPES[job['type']], job)
+    return _done(request, '%s updated.' % job_type(server(request), job), job)
 
 
 async def clone(request):
@@ -181,10 +204,10 @@ async def clone(request):
     job = get_job(request, request.path_params['clone'])
     if job['type'] not in NEW_URLS:
         raise HTTPException(400, 'Invalid job type: %s jobs cannot be cloned' % job['type'])
+    url = new_url(server(request), job) + '?clone=' + job['id']
     if wants_json(request):
-        return JSONResponse({'type': job['type'], 'form': job['form'],
-                             'url': NEW_URLS[job['type']] + '?clone=' + job['id']})
-    return redirect(NEW_URLS[job['type']] + '?clone=' + job['id'])
+        return JSONResponse({'type': job['type'], 'form': job['form'], 'url': url})
+    return redirect(url)
 
 
 def _first_events(state, job):

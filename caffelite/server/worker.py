@@ -2,6 +2,8 @@
 
 * ``python -m caffelite.server.worker dataset JOB_DIR`` builds a
   classification dataset from the image folder named in the job's state;
+* ``python -m caffelite.server.worker detection JOB_DIR`` builds an
+  object-detection dataset from the image and label folders of its form;
 * ``python -m caffelite.server.worker train ARGS...`` is ``caffelite
   train ARGS`` (Caffe's ``caffe train``, which DIGITS ran too).
 
@@ -144,6 +146,30 @@ def build_dataset(job_dir):
         log.info('%s_db: %d images', split, sum(report.counts[split].values()))
 
 
+def build_detection_dataset(job_dir):
+    """Create the object-detection dataset of ``JOB_DIR/status.json``'s
+    form (DIGITS' object-detection extension) into the job folder: built
+    aside, moved in when complete."""
+    from ..detection import dataset
+    from ..digits.forms import detection_sizes
+    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
+        form = json.load(f)['form']
+    splits = dataset.read_splits(form['train_image_folder'], form['train_label_folder'],
+                                 form['val_image_folder'] or None,
+                                 form['val_label_folder'] or None)
+    for split, (entries, _) in splits.items():
+        log.info('Found %d entries for stage %s', len(entries), split)
+    padding, resize = detection_sizes(form)
+    build = os.path.join(job_dir, '.dataset')
+    dataset.write_detection_dataset(
+        build, splits, padding, resize, form['channel_conversion'], form['val_min_box_size'],
+        form['custom_classes'] or None,
+        progress=ProgressLog(sum(len(entries) for entries, _ in splits.values())))
+    for name in os.listdir(build):
+        os.replace(os.path.join(build, name), os.path.join(job_dir, name))
+    os.rmdir(build)
+
+
 def train(argv):
     """``caffelite train`` with these arguments."""
     from ..cli import build_parser
@@ -161,10 +187,13 @@ def main(argv=None):
         if argv[:1] == ['dataset'] and len(argv) == 2:
             build_dataset(os.path.abspath(argv[1]))
             return 0
+        if argv[:1] == ['detection'] and len(argv) == 2:
+            build_detection_dataset(os.path.abspath(argv[1]))
+            return 0
         if argv[:1] == ['train']:
             return train(argv[1:])
         raise ValueError('usage: python -m caffelite.server.worker dataset JOB_DIR | '
-                         'train ARGS...')
+                         'detection JOB_DIR | train ARGS...')
     except KeyboardInterrupt:
         logging.getLogger('caffelite.worker').warning('Aborted')
         shutil.rmtree(os.path.join(os.getcwd(), '.dataset'), ignore_errors=True)

@@ -1,0 +1,107 @@
+"""caffelite serve as a DIGITS user doing object detection uses it: the
+object-detection dataset form (DIGITS' generic dataset with its
+image-object-detection extension) over HTTP."""
+import os
+
+import numpy as np
+import pytest
+
+from server_fixtures import data_root, server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
+EXTENSION = 'image-object-detection'
+
+
+def write_kitti(folder, count, seed):
+    """``folder/images/NNN.png`` (48x32 noise) with 1-2 bright squares each,
+    and their KITTI ``folder/labels/NNN.txt`` (class Car)."""
+    from PIL import Image
+    rng = np.random.RandomState(seed)
+    for sub in ('images', 'labels'):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    for i in range(count):
+        pixels = rng.randint(0, 50, (32, 48, 3)).astype(np.uint8)
+        rows = []
+        for _ in range(rng.randint(1, 3)):
+            x, y, s = rng.randint(0, 30), rng.randint(0, 16), rng.randint(8, 16)
+            pixels[y:y + s, x:x + s] = 220
+            rows.append('Car 0.0 0 0.0 %d %d %d %d 0 0 0 0 0 0 0' % (x, y, x + s, y + s))
+        Image.fromarray(pixels).save(os.path.join(folder, 'images', '%03d.png' % i))
+        with open(os.path.join(folder, 'labels', '%03d.txt' % i), 'w') as f:
+            f.write('\n'.join(rows) + '\n')
+
+
+@pytest.fixture(scope='module')
+def kitti(data_root):
+    root = data_root / 'kitti'
+    write_kitti(str(root / 'train'), 8, 0)
+    write_kitti(str(root / 'val'), 4, 1)
+    return root
+
+
+def detection_form(kitti, **fields):
+    form = dict(dataset_name='boxes', train_image_folder=str(kitti / 'train' / 'images'),
+                train_label_folder=str(kitti / 'train' / 'labels'),
+                val_image_folder=str(kitti / 'val' / 'images'),
+                val_label_folder=str(kitti / 'val' / 'labels'), padding_image_width='64',
+                padding_image_height='32', val_min_box_size='4', custom_classes='dontcare,car')
+    form.update(fields)
+    return form
+
+
+@pytest.fixture(scope='module')
+def detection_dataset(server, kitti):
+    r = server.client.post('/datasets/generic/create/%s.json' % EXTENSION,
+                           data=detection_form(kitti))
+    assert r.status_code == 200, r.text
+    job_id = r.json()['id']
+    assert server.wait(job_id)['status'] == 'Done'
+    return job_id
+
+
+def test_detection_dataset_as_digits_makes_it(server, kitti, detection_dataset):
+    """DIGITS' job folder (train_db/{features,labels,mean.binaryproto},
+    val_db/...), its status type and its JSON's create_db_tasks."""
+    folder = os.path.join(server.jobs_dir, detection_dataset)
+    for split in ('train', 'val'):
+        for name in ('features', 'labels', 'mean.binaryproto'):
+            assert os.path.exists(os.path.join(folder, split + '_db', name))
+        assert os.path.isfile(os.path.join(folder, 'create_%s_db.log' % split))
+    status = server.client.get('/datasets/%s/status' % detection_dataset).json()
+    assert status['type'] == 'Generic Dataset'
+    info = server.client.get('/datasets/%s.json' % detection_dataset).json()
+    assert info['feature_dims'] == [32, 64, 3]
+    assert [(t['name'], t['stage'], t['entry_count'], t['feature_db_path'])
+            for t in info['create_db_tasks']] == [
+        ('Create train DB', 'train', 8, 'train_db/features'),
+        ('Create val DB', 'val', 4, 'val_db/features')]
+    for page in ('/datasets/%s' % detection_dataset, '/',
+                 '/datasets/summary?job_id=%s' % detection_dataset):
+        r = server.client.get(page)
+        assert r.status_code == 200 and 'boxes' in r.text, page
+    form = server.client.get('/datasets/generic/new/%s' % EXTENSION).text
+    for field in detection_form(kitti):
+        assert 'name="%s"' % field in form
+    r = server.client.get('/clone/%s' % detection_dataset)
+    assert r.headers['location'] == '/datasets/generic/new/%s?clone=%s' % (
+        EXTENSION, detection_dataset)
+
+
+def test_detection_dataset_form_errors(server, kitti):
+    """wtforms' messages for DIGITS' fields: required, required with its
+    partner, folders that do not exist; an unknown extension is 404."""
+    url = '/datasets/generic/create/%s.json' % EXTENSION
+    r = server.client.post(url, data=detection_form(kitti, train_label_folder='',
+                                                    val_image_folder='',
+                                                    resize_image_width='32'))
+    errors = r.json()['errors']
+    assert r.status_code == 400 and errors['train_label_folder'] == ['This field is required.']
+    assert errors['val_image_folder'] == errors['resize_image_height'] == [
+        'This field is required.']
+    r = server.client.post(url, data=detection_form(
+        kitti, train_image_folder=str(kitti / 'missing')))
+    assert r.json()['errors']['train_image_folder'] == [
+        'Folder does not exist or is not reachable']
+    r = server.client.post('/datasets/generic/create/image-segmentation.json',
+                           data=detection_form(kitti))
+    assert r.status_code == 404
