@@ -7,7 +7,8 @@ layers.
 
 * :func:`train_val` and :func:`deploy` build the two files of a DetectNet
   with any trunk (a function adding layers, see :func:`googlenet_trunk`
-  and :func:`small_trunk`);
+  and :func:`small_trunk`), :func:`all_in_one` the single network DIGITS
+  trains (stage rules; DIGITS cuts it into train_val and deploy);
 * :func:`render_zoo` gives model_zoo/detectnet's files (GoogLeNet trunk,
   KITTI sizes); ``python -m caffelite.detection.networks`` rewrites them.
 
@@ -227,6 +228,44 @@ def deploy(trunk, size=(1248, 384), stride=16, classes=1, mean=127, clustering=N
     _heads(net, trunk(net, 'transformed_data', False), classes, False)
     _cluster(net, _grid(size, stride, cluster_height), classes, clustering, ())
     return net
+
+
+def _rule_key(rule):
+    return (rule.phase, tuple(rule.stage))
+
+
+def all_in_one(trunk, size=(1248, 384), stride=16, classes=1, mean=127, batch=(10, 6),
+               **options):
+    """DIGITS' all-in-one DetectNet (its examples/object-detection
+    ``detectnet_network.prototxt`` layout), the network a DIGITS user
+    pastes as the custom network of an object-detection model: the
+    train_val layers with stage rules (train, val; the label wiring and
+    losses excluded from deploy), data layers without sources (DIGITS sets
+    them), a Power mean shift for the deploy stage, and the clustering in
+    both test stages. ``options`` go to :func:`train_val`."""
+    net = train_val(trunk, '', size, stride, classes, batch, mean, **options)
+    train_rule, val_rule = (_rule_key(caffe_pb2.NetStateRule(**r)) for r in (TRAIN, VAL))
+    out = caffe_pb2.NetParameter(name=net.name)
+    for layer in net.layer:
+        rules = {_rule_key(r) for r in layer.include}
+        copy = out.layer.add()
+        copy.CopyFrom(layer)
+        copy.ClearField('include')
+        if layer.type == 'Data':
+            copy.data_param.ClearField('source')
+            copy.data_param.ClearField('backend')
+        if layer.name == 'cluster':
+            copy.include.add(phase=caffe_pb2.TEST)
+        elif rules == {train_rule, val_rule}:
+            copy.exclude.add(stage=['deploy'])
+        elif rules == {train_rule}:
+            copy.include.add(stage=['train'])
+        elif rules == {val_rule}:
+            copy.include.add(stage=['val'])
+        if layer.name == 'val_transform':
+            add(out, 'deploy_transform', 'Power', ['data'], ['transformed_data'],
+                [dict(stage=['deploy'])], power_param=dict(shift=-mean))
+    return out
 
 
 def solver(net_file, lr=1e-4, max_iter=38000, stepsize=12000, snapshot_prefix='snapshots/'

@@ -1,5 +1,6 @@
 """An all-in-one classification network cut into the ``train_val`` and
-``deploy`` nets of a dataset, as DIGITS' CaffeTrainTask does:
+``deploy`` nets of a dataset, as DIGITS' CaffeTrainTask does (a generic
+network, DetectNet's, by :func:`split_generic`, fed from two LMDBs):
 
 1. clean up: drop Input layers, give every InnerProduct without
    ``num_output`` the number of classes, drop Accuracy layers whose
@@ -183,16 +184,17 @@ def sanity_check(net, phase):
         tops.update(lp.top)
 
 
-def deploy_net(layers, dataset, crop_size, name):
+def deploy_net(layers, dataset, crop_size, name, classifier=True):
     """The deploy NetParameter: an Input ``data`` of 1 x C x H x W (the
-    crop when there is one), then the deploy layers."""
+    crop when there is one), then the deploy layers (with a Softmax when it
+    is a ``classifier``)."""
     net = caffe_pb2.NetParameter(name=name)
     h, w = (crop_size, crop_size) if crop_size else (dataset.height, dataset.width)
     data = net.layer.add(name='data', type='Input', top=['data'])
     data.input_param.shape.add(dim=[1, dataset.channels, h, w])
     net.layer.extend(layers)
     sanity_check(net, caffe_pb2.TEST)
-    if not any(lp.type == 'Softmax' for lp in net.layer):
+    if classifier and not any(lp.type == 'Softmax' for lp in net.layer):
         raise NetError('the deploy network has no Softmax layer: add one with '
                        'include { stage: "deploy" } (see the standard networks)')
     return net
@@ -225,6 +227,109 @@ def split_classification(network, dataset, batch_size=None, crop_size=None, use_
     if val is not None:
         sanity_check(train_val, caffe_pb2.TEST)
     deploy = deploy_net(deploy_layers, dataset, crop, network.name)
+    return Split(train_val, deploy, train.data_param.batch_size,
+                 val.data_param.batch_size if val is not None else None, crop)
+
+
+# What the split of a generic (object-detection) network needs of its
+# dataset: the features and labels LMDBs of each stage (val ones None when
+# it has no validation split), its mean and the feature size.
+GenericDataset = collections.namedtuple(
+    'GenericDataset', 'train_features train_labels val_features val_labels mean_file '
+                      'mean_pixel height width channels')
+
+
+def cleanup_generic(network):
+    """A copy of ``network`` with DIGITS' clean-up of generic nets: Input
+    layers dropped; data layers must be Data, InnerProducts set num_output."""
+    net = caffe_pb2.NetParameter()
+    net.CopyFrom(network)
+    kept = []
+    for lp in net.layer:
+        if 'Data' in lp.type and lp.type != 'Data':
+            raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
+                           % (lp.name, lp.type))
+        if lp.type == 'InnerProduct' and not lp.inner_product_param.HasField('num_output'):
+            raise NetError("layer '%s': don't leave inner_product_param.num_output unset "
+                           'for generic networks' % lp.name)
+        if lp.type != 'Input':
+            kept.append(lp)
+    del net.layer[:]
+    net.layer.extend(kept)
+    return net
+
+
+def _generic_data_layers(data_layers):
+    """{(phase, 'data' | 'label'): the user's layer} of a generic net's data
+    layers: a layer with a top naming 'data' feeds the images, one naming
+    'label' the labels (DIGITS' rule)."""
+    found = {}
+    for lp in data_layers:
+        phases = [r.phase for r in lp.include] or [caffe_pb2.TRAIN, caffe_pb2.TEST]
+        for phase in phases:
+            for top in lp.top:
+                kind = 'data' if 'data' in top else 'label' if 'label' in top else None
+                if kind is None:
+                    continue
+                if (phase, kind) in found:
+                    raise NetError('cannot specify two %s %s data layers (%s and %s)'
+                                   % ('train' if phase == caffe_pb2.TRAIN else 'val', kind,
+                                      found[phase, kind].name, lp.name))
+                found[phase, kind] = lp
+    return found
+
+
+def _generic_data_layer(user_layer, kind, phase, source, dataset, use_mean, batch_size,
+                        crop_size):
+    """DIGITS' Data layer of one DB: the user's layer (or a new one named
+    and topped ``kind``) reading ``source``; the image layer gets the mean
+    and the crop."""
+    lp = caffe_pb2.LayerParameter()
+    if user_layer is not None:
+        lp.CopyFrom(user_layer)
+    lp.type = 'Data'
+    if not lp.name:
+        lp.name = kind
+    if not len(lp.top):
+        lp.top.append(kind)
+    _set_rule(lp, phase)
+    if kind == 'data':
+        _fill_data_layer(lp, source, dataset, use_mean, batch_size, crop_size)
+    else:
+        _fill_data_layer(lp, source, dataset, 'none', batch_size, None)
+    return lp
+
+
+def split_generic(network, dataset, batch_size=None, crop_size=None, use_mean='image'):
+    """Cut a generic all-in-one ``network`` (DetectNet...) for a
+    :data:`GenericDataset`: one Data layer per stage and DB (features into
+    the top naming 'data', labels into the one naming 'label'), sources set
+    whatever the net says, the deploy net fed an Input of the feature size.
+    Returns a :data:`Split`; raises NetError naming the layer at fault."""
+    if use_mean not in USE_MEAN:
+        raise NetError('use_mean must be one of %s, not %r' % (', '.join(USE_MEAN), use_mean))
+    if crop_size and crop_size > min(dataset.height, dataset.width):
+        raise NetError('crop_size %d is larger than the images (%dx%d)'
+                       % (crop_size, dataset.width, dataset.height))
+    data, train_val_layers, deploy_layers = filter_by_state(cleanup_generic(network))
+    found = _generic_data_layers(data)
+    sources = {(caffe_pb2.TRAIN, 'data'): dataset.train_features,
+               (caffe_pb2.TRAIN, 'label'): dataset.train_labels,
+               (caffe_pb2.TEST, 'data'): dataset.val_features,
+               (caffe_pb2.TEST, 'label'): dataset.val_labels}
+    layers = {key: _generic_data_layer(found.get(key), key[1], key[0], source, dataset,
+                                       use_mean, batch_size, crop_size)
+              for key, source in sources.items() if source}
+    train_val = caffe_pb2.NetParameter(name=network.name)
+    train_val.layer.extend(list(layers.values()) + train_val_layers)
+    sanity_check(train_val, caffe_pb2.TRAIN)
+    val = layers.get((caffe_pb2.TEST, 'data'))
+    if val is not None:
+        sanity_check(train_val, caffe_pb2.TEST)
+    train = layers[caffe_pb2.TRAIN, 'data']
+    crop = train.transform_param.crop_size if train.transform_param.HasField('crop_size') \
+        else None
+    deploy = deploy_net(deploy_layers, dataset, crop, network.name, classifier=False)
     return Split(train_val, deploy, train.data_param.batch_size,
                  val.data_param.batch_size if val is not None else None, crop)
 

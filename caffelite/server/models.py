@@ -17,7 +17,7 @@ from ..model_folder import snapshot_files
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
-from . import datasets, jobs
+from . import datasets, detection_datasets, jobs
 from .executor import worker_command
 from .worker import error_of
 
@@ -55,12 +55,34 @@ def split_dataset(dataset_job, dataset_dir):
                          dataset_job['labels'])
 
 
+def split_generic_dataset(dataset_job, dataset_dir):
+    """The :class:`caffelite.digits.split.GenericDataset` of a finished
+    object-detection dataset job."""
+    h, w, c = dataset_job['image_dims']
+    mean_file = os.path.join(dataset_dir, detection_datasets.MEAN_FILE)
+    dbs = {}
+    for split_name in detection_datasets.SPLITS:
+        for kind in ('features', 'labels'):
+            path = os.path.join(dataset_dir, split_name + '_db', kind)
+            dbs['%s_%s' % (split_name, kind)] = \
+                path if dataset_job['counts'].get(split_name) else None
+    return split.GenericDataset(mean_file=mean_file,
+                                mean_pixel=split.mean_pixel(load_mean(mean_file)),
+                                height=h, width=w, channels=c, **dbs)
+
+
 def write_model_files(job, job_dir, network, dataset_job, dataset_dir, gpu=False):
     """Write the four prototxt files of a model job (DIGITS' split and
-    solver rules) and record max_iter, batch and crop sizes in ``job``."""
+    solver rules; a generic split for an object-detection dataset) and
+    record max_iter, batch and crop sizes in ``job``."""
     form = job['form']
-    cut = split.split_classification(network, split_dataset(dataset_job, dataset_dir),
-                                     form['batch_size'], form['crop_size'], form['use_mean'])
+    if detection_datasets.is_detection(dataset_job):
+        cut = split.split_generic(network, split_generic_dataset(dataset_job, dataset_dir),
+                                  form['batch_size'], form['crop_size'], form['use_mean'])
+    else:
+        cut = split.split_classification(network, split_dataset(dataset_job, dataset_dir),
+                                         form['batch_size'], form['crop_size'],
+                                         form['use_mean'])
     counts = dataset_job['counts']
     solver = digits_solver.digits_solver(
         counts['train'], counts['val'], cut.train_batch, cut.val_batch,

@@ -187,7 +187,9 @@ def detection_dataset_page(request, data):
 def model_form(request, data):
     state = server(request)
     store = state.store
-    usable = [j for j in store.list('dataset') if j['status'] not in (jobs.ABORT, jobs.ERROR)]
+    # the generic form trains on object-detection datasets, the other on the rest
+    usable = [j for j in store.list('dataset') if j['status'] not in (jobs.ABORT, jobs.ERROR)
+              and bool(j.get('extension_id')) == bool(data.get('generic'))]
     names = {j['id']: j['name'] for j in store.list('dataset')}
     previous = []
     for job in store.list('model'):

@@ -27,6 +27,7 @@ PAGE_CONTEXT = {
     'datasets/generic/new.html': page_data.detection_dataset_form,
     'datasets/generic/show.html': page_data.detection_dataset_page,
     'models/images/classification/new.html': page_data.model_form,
+    'models/images/generic/new.html': page_data.model_form,
     'models/images/classification/show.html': page_data.model_page,
     'models/images/classification/top_n.html': page_data.top_n,
     'pretrained_models/show.html': page_data.pretrained_page,

@@ -22,7 +22,7 @@ from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
 from ..solver import learning_rate
-from . import datasets, jobs, models, netsvg, pretrained
+from . import datasets, detection_datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
                              percent_top, read_classify_one)
 from .security import resolve_server_path
@@ -35,19 +35,38 @@ NETWORK_FIELDS = {'standard': 'standard_networks', 'previous': 'previous_network
 
 async def new(request):
     """The form (filled from ?clone=<id>), with the standard networks."""
+    return _new_form(request, False)
+
+
+async def new_generic(request):
+    """DIGITS' generic (object-detection) model form: no standard networks,
+    the custom network's tab open."""
+    return _new_form(request, True)
+
+
+def _new_form(request, generic):
     clone = request.query_params.get('clone')
     values = {name: f.default for name, f in forms.MODEL_FIELDS.items()}
     values['standard_networks'] = networks.DEFAULT_NETWORK
+    if generic:
+        values['method'] = 'custom'
     if clone:
         values.update(get_job(request, clone, 'model')['form'])
-    return render(request, 'models/images/classification/new.html',
-                  {'form': values, 'standard_networks': list(networks.STANDARD_NETWORKS)})
+    return render(request, 'models/images/%s/new.html' % ('generic' if generic
+                                                          else 'classification'),
+                  {'form': values, 'generic': generic,
+                   'standard_networks': [] if generic else list(networks.STANDARD_NETWORKS)})
 
 
-def _checked_dataset(state, values):
+def _checked_dataset(state, values, generic=False):
+    """The dataset job a model form names: an object-detection dataset for
+    the generic form, a classification one else (DIGITS lists no other)."""
     dataset = state.store.jobs.get(values['dataset'])
     if dataset is None or dataset['type'] != 'dataset':
         raise FormErrors({'dataset': ['Unknown dataset job_id "%s"' % values['dataset']]})
+    if detection_datasets.is_detection(dataset) != generic:
+        raise FormErrors({'dataset': ['Not a valid choice: %s is %s dataset' % (
+            dataset['id'], 'an object-detection' if not generic else 'a classification')]})
     if dataset['status'] in (jobs.ABORT, jobs.ERROR):
         raise FormErrors({'dataset': ['Dataset %s is %s' % (dataset['id'], dataset['status'])]})
     return dataset
@@ -102,17 +121,30 @@ def _source_python_layer(state, source):
 
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
+    return await _create(request, generic=False)
+
+
+async def create_generic(request):
+    """DIGITS' generic image model (an object-detection dataset's): the
+    same form, without standard networks."""
+    return await _create(request, generic=True)
+
+
+async def _create(request, generic):
     state = server(request)
     fields, files = await read_form(request)
     user = require_login(request, fields)
     values, errors = forms.parse_model_form(with_clone(request, fields, 'model'))
+    if generic and values['method'] == 'standard':
+        errors['standard_networks'] = ['Not a valid choice: an object-detection model takes '
+                                       'a custom, previous or pretrained network']
     if errors:
         raise FormErrors(errors)
     gpus = [str(g) for g in state.config.gpus]
     if values['select_gpu'] not in ['next'] + gpus:
         raise FormErrors({'select_gpu': ['Not a valid choice (this server trains on %s)'
                                          % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
-    dataset = _checked_dataset(state, values)
+    dataset = _checked_dataset(state, values, generic)
     network, weights, source = _network(state, values)
     python_layer = await _python_layer(state, values, files)
     if python_layer is None and source is not None:
