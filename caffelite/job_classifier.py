@@ -162,18 +162,22 @@ class JobClassifier:
         pixels = images.resize_like_digits(pixels, height, width, self.resize_mode, self.rng)
         return pixels.reshape(pixels.shape[:2] + (-1,))
 
-    def probabilities(self, pictures):
-        """(N, classes) scores of N loaded pictures (H x W x C uint8) in one
-        forward pass (the input reshaped to N, as DIGITS does): the last
-        output of the deploy net."""
+    def outputs(self, pictures):
+        """{output name: (N, ...) array} of the deploy net for N loaded
+        pictures (H x W x C uint8) in one forward pass (the input reshaped
+        to N, as DIGITS does)."""
         batch = np.stack([self.transformer.preprocess(self.input, p) for p in pictures])
         blob = self.net.blobs[self.input]
         if blob.shape != batch.shape:
             blob.reshape(*batch.shape)
             self.net.reshape()
         blob.data[...] = batch
-        outputs = self.net.forward()
-        return np.asarray(outputs[self.net.outputs[-1]]).reshape(len(pictures), -1)
+        return {name: np.asarray(value) for name, value in self.net.forward().items()}
+
+    def probabilities(self, pictures):
+        """(N, classes) scores of N loaded pictures: the last output of the
+        deploy net."""
+        return self.outputs(pictures)[self.net.outputs[-1]].reshape(len(pictures), -1)
 
     def each(self, paths, batch_size=32):
         """Yield, for each path in order, (path, its (classes,) scores, None),

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import (datasets, detection_datasets, jobs, models, pages, views_datasets, views_jobs,
-               views_lists, views_models)
+from . import (datasets, detection_datasets, jobs, models, pages, views_datasets,
+               views_inference, views_jobs, views_lists, views_models)
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -130,6 +130,12 @@ def routes():
         ('/models/images/generic/new', m.new_generic, ['GET']),
         ('/models/images/generic.json', m.create_generic, ['POST']),
         ('/models/images/generic', m.create_generic, ['POST']),
+        ('/models/images/generic/infer_one.json', views_inference.infer_one, ['POST']),
+        ('/models/images/generic/infer_one', views_inference.infer_one, ['POST']),
+        ('/models/images/generic/infer_many.json', views_inference.infer_many, ['POST']),
+        ('/models/images/generic/infer_many', views_inference.infer_many, ['POST']),
+        ('/models/images/generic/infer_db.json', views_inference.infer_db, ['POST']),
+        ('/models/images/generic/infer_db', views_inference.infer_db, ['POST']),
         ('/models/images/classification/new', m.new, ['GET']),
         ('/models/images/classification.json', m.create, ['POST']),
         ('/models/images/classification', m.create, ['POST']),

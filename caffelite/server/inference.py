@@ -8,7 +8,7 @@ import sys
 import threading
 
 from ..job_classifier import JobClassifier
-from . import datasets, models
+from . import datasets, detection_datasets, models
 
 CACHE_SIZE = 4
 # Held while a classifier is built: its job's Python layer module replaces
@@ -47,11 +47,14 @@ class ClassifierCache:
             # inference in a process of its own): import this job's, not the
             # one an earlier job left in sys.modules
             sys.modules.pop(models.PYTHON_LAYER_MODULE, None)
+            # an object-detection dataset has its mean in train_db/ and no labels
+            detection = detection_datasets.is_detection(dataset)
             classifier = JobClassifier(
                 os.path.join(job_dir, models.DEPLOY), weights,
-                os.path.join(dataset_dir, datasets.MEAN_FILE),
-                os.path.join(dataset_dir, datasets.LABELS_FILE), dataset['image_dims'],
-                dataset['resize_mode'], job['form']['use_mean'])
+                os.path.join(dataset_dir, detection_datasets.MEAN_FILE if detection
+                             else datasets.MEAN_FILE),
+                None if detection else os.path.join(dataset_dir, datasets.LABELS_FILE),
+                dataset['image_dims'], dataset['resize_mode'], job['form']['use_mean'])
         with self.lock:
             self.loaded[key] = LoadedClassifier(classifier)
             while len(self.loaded) > self.size:

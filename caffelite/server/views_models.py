@@ -196,7 +196,7 @@ async def classify_one(request):
                   {'predictions': predictions})
 
 
-async def _image_list(request, state, fields, files):
+async def image_list_paths(request, state, fields, files):
     """(paths as given, their resolved paths, ground truths) of a list request."""
     if 'image_list' not in files:
         raise HTTPException(400, 'image_list is a required field')
@@ -219,7 +219,7 @@ async def _classified_list(request, fields, files):
     request; 400 when no image could be classified."""
     state = server(request)
     job = model_job(request, fields)
-    paths, real, truths = await _image_list(request, state, fields, files)
+    paths, real, truths = await image_list_paths(request, state, fields, files)
     classifier, scores, kept, failed = await run_in_threadpool(
         classify_images, state, job, epoch_field(fields), real)
     if not kept:
@@ -282,8 +282,9 @@ async def to_pretrained(request):
         shutil.copyfile(weights, os.path.join(folder, 'model.caffemodel'))
         shutil.copyfile(state.store.path(job['id'], models.ORIGINAL),
                         os.path.join(folder, models.ORIGINAL))
-        shutil.copyfile(os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE),
-                        os.path.join(folder, datasets.LABELS_FILE))
+        labels = os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE)
+        if os.path.isfile(labels):      # an object-detection dataset has none
+            shutil.copyfile(labels, os.path.join(folder, datasets.LABELS_FILE))
         # the network's Python layers import the job's module: it goes along
         python_layer = state.store.path(job['id'], models.PYTHON_LAYER)
         if os.path.isfile(python_layer):
@@ -293,6 +294,16 @@ async def to_pretrained(request):
                                    resize_mode=dataset['resize_mode'], source_job_id=job['id'],
                                    snapshot=os.path.basename(weights))
     return pretrained.answer(request, state, made)
+
+
+def dataset_files(state, dataset):
+    """The labels and mean files of a dataset job that a model's download
+    and pretrained model take: an object-detection dataset has no labels
+    and its mean is train_db/mean.binaryproto."""
+    folder = state.store.path(dataset['id'])
+    if detection_datasets.is_detection(dataset):
+        return [os.path.join(folder, detection_datasets.MEAN_FILE)]
+    return [os.path.join(folder, datasets.LABELS_FILE), os.path.join(folder, datasets.MEAN_FILE)]
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',
@@ -332,11 +343,10 @@ async def download(request):
         weights = models.snapshot_path(job, job_dir, epoch)
     except CaffeError as e:
         raise HTTPException(400, str(e)) from None
-    dataset_dir = state.store.path(job['dataset_id'])
     members = [(os.path.join(job_dir, n), n) for n in (models.DEPLOY, models.TRAIN_VAL,
                                                        models.SOLVER, models.ORIGINAL)]
-    members += [(os.path.join(dataset_dir, n), n) for n in (datasets.LABELS_FILE,
-                                                            datasets.MEAN_FILE)]
+    members += [(path, os.path.basename(path))
+                for path in dataset_files(state, state.store.get(job['dataset_id']))]
     members.append((weights, os.path.basename(weights)))
     if os.path.isfile(os.path.join(job_dir, models.PYTHON_LAYER)):
         members.append((os.path.join(job_dir, models.PYTHON_LAYER), models.PYTHON_LAYER))

@@ -1,0 +1,173 @@
+"""DIGITS' generic inference routes (an object-detection model's): the
+deploy net's outputs for one image, a list of images or a database, as
+{"outputs": ...} in JSON, and a page drawing DetectNet's boxes over the
+image (DIGITS' bounding-box view)."""
+import base64
+import io
+import os
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from ..digits.inference import is_url
+from ..errors import CaffeError
+from .model_requests import epoch_field, fetch_image, loaded_classifier, model_job, \
+    read_classify_one
+from .security import resolve_server_path
+from .views_jobs import server
+from .views_models import image_list_paths
+from .web import read_form, render
+
+BATCH = 16
+
+
+def _forward(loaded, pictures):
+    """{output: (N, ...) array} of loaded pictures, BATCH at a time."""
+    parts = [loaded.classifier.outputs(pictures[i:i + BATCH])
+             for i in range(0, len(pictures), BATCH)]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def infer_image(state, job, epoch, image):
+    """(H x W x C picture as the net saw it, {output: (1, ...) array}) of
+    one image (a path or a file object)."""
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        try:
+            picture = loaded.classifier.load(image)
+        except CaffeError as e:
+            raise HTTPException(400, str(e)) from None
+        return picture, _forward(loaded, [picture])
+
+
+def infer_images(state, job, epoch, sources):
+    """([index of each read source], {output: (N, ...) array}, {index:
+    reason}) of image sources (paths or file objects)."""
+    loaded = loaded_classifier(state, job, epoch)
+    kept, pictures, failed = [], [], {}
+    with loaded.lock:
+        for i, source in enumerate(sources):
+            try:
+                pictures.append(loaded.classifier.load(source))
+                kept.append(i)
+            except CaffeError as e:
+                failed[i] = str(e)
+        if not pictures:
+            raise HTTPException(400, 'Unable to read any image: %s' % '; '.join(
+                failed.values()))
+        return kept, _forward(loaded, pictures), failed
+
+
+def _png_src(picture):
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(picture[:, :, 0] if picture.shape[2] == 1 else picture).save(buffer, 'PNG')
+    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
+def boxes_of(outputs):
+    """DIGITS' bounding-box view of the outputs of one image: {output:
+    [[x1, y1, x2, y2, confidence]]} of the (boxes, 5) outputs, rows with a
+    confidence above 0 (the zero rows are padding)."""
+    found = {}
+    for name, value in outputs.items():
+        rows = np.asarray(value).reshape(-1, value.shape[-1]) if value.ndim else None
+        if rows is not None and rows.shape[-1] == 5:
+            found[name] = [[round(float(v), 2) for v in row] for row in rows if row[4] > 0]
+    return found
+
+
+async def infer_one(request):
+    """{"outputs": {name: blob}} of one image (image_path or image_file)."""
+    state, fields, job, image, epoch = await read_classify_one(request)
+    picture, outputs = await run_in_threadpool(infer_image, state, job, epoch, image)
+    return render(request, 'models/images/generic/infer_one.html', {
+        'outputs': {name: value.tolist() for name, value in outputs.items()},
+        'job_id': job['id'], 'name': job['name'], 'image': _png_src(picture),
+        'size': [picture.shape[1], picture.shape[0]],
+        'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})
+
+
+async def infer_many(request):
+    """{"outputs": {path: {name: blob of that image}}} of an image list
+    (image_list, optional image_folder and num_test_images)."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = model_job(request, fields)
+    paths, real, _ = await image_list_paths(request, state, fields, files)
+    sources, unreadable = [], {}
+    for path, source in zip(paths, real):
+        try:
+            sources.append(io.BytesIO(await run_in_threadpool(
+                fetch_image, source, state.config.max_upload_bytes)) if is_url(source)
+                else source)
+        except HTTPException as e:
+            unreadable[path], source = e.detail, None
+            sources.append(source)
+    readable = [i for i, s in enumerate(sources) if s is not None]
+    kept, outputs, failed = await run_in_threadpool(
+        infer_images, state, job, epoch_field(fields), [sources[i] for i in readable])
+    result = {paths[readable[k]]: {name: value[n].tolist() for name, value in outputs.items()}
+              for n, k in enumerate(kept)}
+    unreadable.update({paths[readable[k]]: reason for k, reason in failed.items()})
+    return render(request, 'models/images/generic/infer_many.html', {
+        'outputs': result, 'errors': unreadable, 'job_id': job['id'], 'name': job['name'],
+        'boxes': {path: boxes_of({n: np.asarray(v) for n, v in out.items()})
+                  for path, out in result.items()}})
+
+
+def _db_images(db_path, limit=None):
+    """(keys, H x W x C pictures) of the images of an LMDB of Datums."""
+    import lmdb
+    from ..codec import datum_to_array
+    from ..proto import caffe_pb2
+    keys, pictures = [], []
+    with lmdb.open(db_path, readonly=True, lock=False) as env, env.begin() as txn:
+        for key, value in txn.cursor():
+            datum = caffe_pb2.Datum()
+            datum.ParseFromString(value)
+            pixels = datum_to_array(datum)
+            # Datums hold BGR: the classifier's load gives RGB as PIL reads it
+            keys.append(key.decode('utf-8', 'replace'))
+            pictures.append(np.ascontiguousarray(pixels[::-1].transpose(1, 2, 0)
+                                                 if pixels.shape[0] == 3
+                                                 else pixels.transpose(1, 2, 0)))
+            if limit and len(keys) >= limit:
+                break
+    return keys, pictures
+
+
+def infer_db_outputs(state, job, epoch, db_path):
+    keys, pictures = _db_images(db_path)
+    if not pictures:
+        raise HTTPException(400, 'DB "%s" holds no images' % db_path)
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        # the entries are at the dataset's size already, as the net was trained on them
+        outputs = _forward(loaded, pictures)
+    return keys, outputs
+
+
+async def infer_db(request):
+    """{"outputs": {key: {name: blob of that entry}}} of the images of an
+    LMDB (db_path: a folder under a data root or the jobs folder, e.g. a
+    dataset job's val_db/features)."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    job = model_job(request, fields)
+    db_path = (fields.get('db_path') or '').strip()
+    if not db_path:
+        raise HTTPException(400, 'db_path is a required field')
+    db_path = resolve_server_path(db_path, state.config.data_roots + (os.path.realpath(state.store.jobs_dir),),
+                                  'db_path')
+    if not os.path.exists(db_path):
+        raise HTTPException(400, 'DB "%s" does not exist' % db_path)
+    keys, outputs = await run_in_threadpool(infer_db_outputs, state, job, epoch_field(fields),
+                                            db_path)
+    result = {key: {name: value[i].tolist() for name, value in outputs.items()}
+              for i, key in enumerate(keys)}
+    return render(request, 'models/images/generic/infer_many.html', {
+        'outputs': result, 'errors': {}, 'job_id': job['id'], 'name': job['name'],
+        'boxes': {key: boxes_of({n: np.asarray(v) for n, v in out.items()})
+                  for key, out in result.items()}})
