@@ -9,6 +9,7 @@ import os
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 
 from ..digits.inference import is_url
 from ..errors import CaffeError
@@ -17,7 +18,7 @@ from .model_requests import epoch_field, fetch_image, loaded_classifier, model_j
 from .security import resolve_server_path
 from .views_jobs import server
 from .views_models import image_list_paths
-from .web import read_form, render
+from .web import read_form, render, wants_json
 
 BATCH = 16
 
@@ -82,8 +83,11 @@ async def infer_one(request):
     """{"outputs": {name: blob}} of one image (image_path or image_file)."""
     state, fields, job, image, epoch = await read_classify_one(request)
     picture, outputs = await run_in_threadpool(infer_image, state, job, epoch, image)
+    answer = {'outputs': {name: value.tolist() for name, value in outputs.items()}}
+    if wants_json(request):
+        return JSONResponse(answer)
     return render(request, 'models/images/generic/infer_one.html', {
-        'outputs': {name: value.tolist() for name, value in outputs.items()},
+        'outputs': answer['outputs'],
         'job_id': job['id'], 'name': job['name'], 'image': _png_src(picture),
         'size': [picture.shape[1], picture.shape[0]],
         'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})
@@ -91,7 +95,8 @@ async def infer_one(request):
 
 async def infer_many(request):
     """{"outputs": {path: {name: blob of that image}}} of an image list
-    (image_list, optional image_folder and num_test_images)."""
+    (image_list, optional image_folder and num_test_images), with
+    {"errors": {path: reason}} of the images that could not be read."""
     state = server(request)
     fields, files = await read_form(request)
     job = model_job(request, fields)
@@ -111,6 +116,8 @@ async def infer_many(request):
     result = {paths[readable[k]]: {name: value[n].tolist() for name, value in outputs.items()}
               for n, k in enumerate(kept)}
     unreadable.update({paths[readable[k]]: reason for k, reason in failed.items()})
+    if wants_json(request):
+        return JSONResponse({'outputs': result, 'errors': unreadable})
     return render(request, 'models/images/generic/infer_many.html', {
         'outputs': result, 'errors': unreadable, 'job_id': job['id'], 'name': job['name'],
         'boxes': {path: boxes_of({n: np.asarray(v) for n, v in out.items()})
@@ -167,6 +174,8 @@ async def infer_db(request):
                                             db_path)
     result = {key: {name: value[i].tolist() for name, value in outputs.items()}
               for i, key in enumerate(keys)}
+    if wants_json(request):
+        return JSONResponse({'outputs': result})
     return render(request, 'models/images/generic/infer_many.html', {
         'outputs': result, 'errors': {}, 'job_id': job['id'], 'name': job['name'],
         'boxes': {key: boxes_of({n: np.asarray(v) for n, v in out.items()})

@@ -143,3 +143,51 @@ def test_previous_network_renames_the_last_inner_product_for_a_new_dataset():
 def test_mean_pixel_is_per_channel():
     mean = np.stack([np.full((4, 4), 10.0), np.arange(16.0).reshape(4, 4)])
     assert split.mean_pixel(mean) == [10.0, 7.5]
+
+
+DETECTION = split.GenericDataset('/jobs/k/train_db/features', '/jobs/k/train_db/labels',
+                                 '/jobs/k/val_db/features', '/jobs/k/val_db/labels',
+                                 '/jobs/k/train_db/mean.binaryproto', [90.0, 91.0, 92.0],
+                                 384, 1248, 3)
+
+
+def test_generic_split_of_digits_detectnet():
+    """DIGITS' all-in-one DetectNet cut as save_files_generic cuts it: the
+    data layers (found by a top naming data / label) read the features and
+    labels LMDBs, the mean and crop go to the image layer only, the deploy
+    net has an Input of the feature size, the deploy Power shift and the
+    clustering, and no loss; no Softmax is asked for."""
+    from caffelite.detection import networks as detectnet
+    s = split.split_generic(detectnet.all_in_one(detectnet.small_trunk), DETECTION,
+                            batch_size=2, use_mean='pixel')
+    tv, dp = by_name(s.train_val), by_name(s.deploy)
+    sources = {name: (phases(tv[name]), tv[name].data_param.source)
+               for name in ('train_data', 'train_label', 'val_data', 'val_label')}
+    assert sources == {'train_data': (['TRAIN'], DETECTION.train_features),
+                       'train_label': (['TRAIN'], DETECTION.train_labels),
+                       'val_data': (['TEST'], DETECTION.val_features),
+                       'val_label': (['TEST'], DETECTION.val_labels)}
+    assert list(tv['train_data'].transform_param.mean_value) == [90.0, 91.0, 92.0]
+    assert not tv['train_label'].transform_param.mean_value
+    assert (s.train_batch, s.val_batch) == (2, 2)
+    assert list(dp['data'].input_param.shape[0].dim) == [1, 3, 384, 1248]
+    assert 'deploy_transform' in dp and 'cluster' in dp and 'coverage_loss' not in dp
+    assert 'deploy_transform' not in tv and phases(tv['mAP']) == ['TEST']
+
+
+def test_generic_split_without_validation_or_data_layers():
+    """Without a validation DB no TEST data layer is made; a net without
+    data layers gets DIGITS' 'data' and 'label' layers."""
+    net = parse_text('''
+        layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+                inner_product_param { num_output: 2 } }
+        layer { name: "loss" type: "EuclideanLoss" bottom: "ip" bottom: "label" top: "loss"
+                exclude { stage: "deploy" } }''', caffe_pb2.NetParameter())
+    s = split.split_generic(net, DETECTION._replace(val_features=None, val_labels=None),
+                            use_mean='none')
+    assert [(lp.name, list(lp.top), phases(lp)) for lp in s.train_val.layer[:2]] == [
+        ('data', ['data'], ['TRAIN']), ('label', ['label'], ['TRAIN'])]
+    assert s.val_batch is None and s.train_batch == split.DEFAULT_BATCH_SIZE
+    net.layer[0].inner_product_param.ClearField('num_output')
+    with pytest.raises(NetError, match="'ip'.*num_output"):
+        split.split_generic(net, DETECTION)

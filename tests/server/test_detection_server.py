@@ -105,3 +105,99 @@ def test_detection_dataset_form_errors(server, kitti):
     r = server.client.post('/datasets/generic/create/image-segmentation.json',
                            data=detection_form(kitti))
     assert r.status_code == 404
+
+
+def tiny_detectnet():
+    """DIGITS' all-in-one DetectNet layout with a small trunk, for 64x32 images."""
+    from google.protobuf import text_format
+    from caffelite.detection import networks
+    net = networks.all_in_one(
+        lambda n, b, t: networks.small_trunk(n, b, t, widths=(4, 4, 4, 4)), size=(64, 32),
+        stride=8, batch=(4, 4), min_cvg_len=4, augmentation=dict(crop_prob=0),
+        clustering=dict(min_height=4, group=1, threshold=0.3, eps=0.3))
+    return text_format.MessageToString(net)
+
+
+@pytest.fixture(scope='module')
+def detection_model(server, detection_dataset):
+    r = server.client.post('/models/images/generic.json', data=dict(
+        model_name='detectnet', dataset=detection_dataset, method='custom',
+        custom_network=tiny_detectnet(), train_epochs='2', batch_size='4',
+        solver_type='ADAM', learning_rate='0.001', use_mean='none', random_seed='1'))
+    assert r.status_code == 200, r.text
+    job_id = r.json()['id']
+    assert server.wait(job_id)['status'] == 'Done', server.wait(job_id)
+    return job_id
+
+
+def test_detectnet_model_as_digits_trains_it(server, detection_dataset, detection_model):
+    """The generic model form trains DIGITS' all-in-one DetectNet: its data
+    layers read the dataset's features and labels LMDBs, DetectNet's
+    mAP/precision/recall are validation curves; the classification form
+    refuses the dataset and the generic one a standard network."""
+    folder = os.path.join(server.jobs_dir, detection_model)
+    with open(os.path.join(folder, 'train_val.prototxt')) as f:
+        train_val = f.read()
+    for split in ('train', 'val'):
+        for db in ('features', 'labels'):
+            assert 'source: "%s"' % os.path.join(server.jobs_dir, detection_dataset,
+                                                  split + '_db', db) in train_val
+    info = server.client.get('/models/%s.json' % detection_model).json()
+    assert info['snapshots'] == [1, 2]
+    assert {'mAP', 'precision', 'recall', 'loss_bbox', 'loss_coverage'} <= set(
+        info['val_outputs'])
+    status = server.client.get('/models/%s/status' % detection_model).json()
+    assert status['type'] == 'Generic Image Model'
+    r = server.client.post('/models/images/classification.json', data=dict(
+        model_name='x', dataset=detection_dataset, method='standard', standard_networks='lenet'))
+    assert r.status_code == 400 and 'dataset' in r.json()['errors']
+    r = server.client.post('/models/images/generic.json', data=dict(
+        model_name='x', dataset=detection_dataset, method='standard', standard_networks='lenet'))
+    assert r.status_code == 400 and 'standard_networks' in r.json()['errors']
+    page = server.client.get('/models/images/generic/new').text
+    assert 'value="%s"' % detection_dataset in page and 'action="/models/images/generic"' in page
+
+
+def test_generic_inference_outputs(server, kitti, detection_dataset, detection_model):
+    """infer_one / infer_many / infer_db answer DIGITS' {"outputs": ...}
+    with DetectNet's bbox-list of 50 rows of 5; the page draws the boxes."""
+    image = str(kitti / 'val' / 'images' / '000.png')
+    url = '/models/images/generic/'
+    r = server.client.post(url + 'infer_one.json', data={'job_id': detection_model,
+                                                         'image_path': image})
+    assert r.status_code == 200, r.text
+    assert list(r.json()) == ['outputs']
+    assert np.array(r.json()['outputs']['bbox-list']).shape == (1, 50, 5)
+    with open(image, 'rb') as f:
+        r = server.client.post(url + 'infer_one.json', data={'job_id': detection_model,
+                                                             'snapshot_epoch': '1'},
+                               files={'image_file': ('x.png', f.read())})
+    assert np.array(r.json()['outputs']['bbox-list']).shape == (1, 50, 5)
+    listed = [str(kitti / 'val' / 'images' / ('%03d.png' % i)) for i in range(3)]
+    r = server.client.post(url + 'infer_many.json', data={'job_id': detection_model},
+                           files={'image_list': ('list.txt', '\n'.join(listed).encode())})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()['outputs']) == listed
+    assert np.array(r.json()['outputs'][listed[0]]['bbox-list']).shape == (50, 5)
+    db = os.path.join(server.jobs_dir, detection_dataset, 'val_db', 'features')
+    r = server.client.post(url + 'infer_db.json', data={'job_id': detection_model,
+                                                        'db_path': db})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()['outputs']) == ['%09d' % i for i in range(4)]
+    page = server.client.post(url + 'infer_one', data={'job_id': detection_model,
+                                                       'image_path': image}).text
+    assert 'id="bbox-view"' in page and 'bounding box' in page
+
+
+def test_detectnet_model_download_and_pretrained(server, detection_model):
+    """A detection model's download holds the dataset's mean and no labels
+    (the dataset has none); making it a pretrained model works too."""
+    import io
+    import zipfile
+    r = server.client.get('/models/%s/download.zip' % detection_model)
+    assert r.status_code == 200, r.text
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert 'mean.binaryproto' in names and 'labels.txt' not in names
+    r = server.client.post('/models/%s/to_pretrained' % detection_model,
+                           headers={'Accept': 'application/json'})
+    assert r.status_code == 200, r.text
