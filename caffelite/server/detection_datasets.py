@@ -11,6 +11,7 @@ import os
 
 from ..codec import datum_to_array
 from ..digits.forms import OBJECT_DETECTION, detection_sizes
+from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from . import jobs
 from .executor import worker_command
@@ -57,10 +58,10 @@ def finished_facts(job_dir):
 
 
 def _first_datum(path):
-    """(entries, C x H x W shape of the first Datum) of an LMDB (opened
-    for this look only: the job may be deleted later)."""
-    import lmdb
-    with lmdb.open(path, readonly=True, lock=False) as env, env.begin() as txn:
+    """(entries, C x H x W shape of the first Datum) of an LMDB, through
+    the process's one environment of it (a net may hold it too)."""
+    env = open_readonly(path)
+    with env.begin() as txn:
         datum = caffe_pb2.Datum()
         datum.ParseFromString(next(iter(txn.cursor()))[1])
         return env.stat()['entries'], datum_to_array(datum).shape

@@ -71,18 +71,22 @@ def split_generic_dataset(dataset_job, dataset_dir):
                                 height=h, width=w, channels=c, **dbs)
 
 
+def split_network(network, dataset_job, dataset_dir, batch_size, crop_size, use_mean):
+    """DIGITS' split of ``network`` for a finished dataset job: the generic
+    split for an object-detection dataset, the classification one else."""
+    if detection_datasets.is_detection(dataset_job):
+        return split.split_generic(network, split_generic_dataset(dataset_job, dataset_dir),
+                                   batch_size, crop_size, use_mean)
+    return split.split_classification(network, split_dataset(dataset_job, dataset_dir),
+                                      batch_size, crop_size, use_mean)
+
+
 def write_model_files(job, job_dir, network, dataset_job, dataset_dir, gpu=False):
     """Write the four prototxt files of a model job (DIGITS' split and
-    solver rules; a generic split for an object-detection dataset) and
-    record max_iter, batch and crop sizes in ``job``."""
+    solver rules) and record max_iter, batch and crop sizes in ``job``."""
     form = job['form']
-    if detection_datasets.is_detection(dataset_job):
-        cut = split.split_generic(network, split_generic_dataset(dataset_job, dataset_dir),
-                                  form['batch_size'], form['crop_size'], form['use_mean'])
-    else:
-        cut = split.split_classification(network, split_dataset(dataset_job, dataset_dir),
-                                         form['batch_size'], form['crop_size'],
-                                         form['use_mean'])
+    cut = split_network(network, dataset_job, dataset_dir, form['batch_size'],
+                        form['crop_size'], form['use_mean'])
     counts = dataset_job['counts']
     solver = digits_solver.digits_solver(
         counts['train'], counts['val'], cut.train_batch, cut.val_batch,

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
-from ..digits import forms, split
+from ..digits import forms
 from ..errors import CaffeError, ParseError
 from ..net import TEST, TRAIN, Net
 from .. import images
@@ -194,8 +194,7 @@ def build_nets(network, dataset_job, dataset_dir, crop_size, use_mean):
     """Split ``network`` for the dataset and build its train, val and
     deploy nets at batch size 1, which raises the shape errors training
     would meet. Returns (deploy Net, its parameter count)."""
-    cut = split.split_classification(network, models.split_dataset(dataset_job, dataset_dir),
-                                     1, crop_size, use_mean)
+    cut = models.split_network(network, dataset_job, dataset_dir, 1, crop_size, use_mean)
     Net(cut.train_val, TRAIN)
     if cut.val_batch:
         Net(cut.train_val, TEST)

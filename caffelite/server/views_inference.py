@@ -126,11 +126,12 @@ async def infer_many(request):
 
 def _db_images(db_path, limit=None):
     """(keys, H x W x C pictures) of the images of an LMDB of Datums."""
-    import lmdb
     from ..codec import datum_to_array
+    from ..lmdbs import open_readonly
     from ..proto import caffe_pb2
     keys, pictures = [], []
-    with lmdb.open(db_path, readonly=True, lock=False) as env, env.begin() as txn:
+    # the process's one environment of this DB (a net of the server may hold it)
+    with open_readonly(db_path).begin() as txn:
         for key, value in txn.cursor():
             datum = caffe_pb2.Datum()
             datum.ParseFromString(value)
