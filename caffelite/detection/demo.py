@@ -36,11 +36,13 @@ VAL_BATCH = 16
 
 def write_models(workdir, dataset, size, batch, iterations, val_count):
     """train_val.prototxt, deploy.prototxt and solver.prototxt in workdir;
-    each test covers the ``val_count`` validation canvases once."""
+    each test covers the ``val_count`` validation canvases once. Beside
+    them, detectnet_network.prototxt: the same net in DIGITS' all-in-one
+    layout, the custom network of an object-detection model in the web app."""
     from google.protobuf import text_format
     from ..protoio import atomic_open
     paths = {name: os.path.join(workdir, name + '.prototxt')
-             for name in ('train_val', 'deploy', 'solver')}
+             for name in ('train_val', 'deploy', 'solver', 'detectnet_network')}
 
     def trunk(net, bottom, train):
         return networks.small_trunk(net, bottom, train, WIDTHS)
@@ -50,6 +52,10 @@ def write_models(workdir, dataset, size, batch, iterations, val_count):
                 name='DetectNet-demo'),
             'deploy': networks.deploy(trunk, size, STRIDE, mean=64,
                                       clustering=CLUSTERING, name='DetectNet-demo'),
+            'detectnet_network': networks.all_in_one(
+                trunk, size, STRIDE, mean=64, batch=(batch, VAL_BATCH),
+                augmentation=AUGMENTATION, clustering=CLUSTERING, min_cvg_len=12,
+                coverage_bias=-3, name='DetectNet-demo'),
             'solver': networks.solver(paths['train_val'], lr=2e-3, max_iter=iterations,
                                       stepsize=int(iterations * 0.7),
                                       test_iter=-(-val_count // VAL_BATCH),
