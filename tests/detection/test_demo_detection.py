@@ -16,6 +16,14 @@ def test_pipeline_at_reduced_size(tmp_path, capsys):
                  'deploy.prototxt', 'solver.prototxt', 'snapshots/detectnet_iter_3.caffemodel',
                  'detections.png', 'predictions/00000.txt', 'images/test/labels/00003.txt'):
         assert (work / path).exists(), path
+    # DIGITS' all-in-one layout of the same net, cut as DIGITS cuts it
+    from caffelite.digits import split
+    from caffelite.proto import caffe_pb2
+    from caffelite.protoio import read_text
+    dataset = split.GenericDataset(*['db'] * 4, None, [0.0] * 3, 64, 128, 3)
+    network = read_text(str(work / 'detectnet_network.prototxt'), caffe_pb2.NetParameter())
+    cut = split.split_generic(network, dataset, use_mean='none')
+    assert [lp.name for lp in cut.deploy.layer][-1] == 'cluster'
     # each test covers the 4 validation canvases once (one batch of 16)
     assert 'test_iter: 1\n' in (work / 'solver.prototxt').read_text()
     assert lines[-2].startswith('[5/5] 4 held-out images') and 'VOC AP' in lines[-2]
