@@ -1,0 +1,89 @@
+"""Caffe's stand-alone tools under their own names: extract_features and
+the upgrade_net_proto_text/_binary, upgrade_solver_proto_text converters."""
+import lmdb
+from google.protobuf import text_format
+
+import caffelite as caffe
+from caffelite.cli import main
+from caffelite.proto import caffe_pb2
+
+FEATURE_NET = '''name: "features"
+layer { name: "data" type: "DummyData" top: "data"
+  dummy_data_param { shape { dim: 3 dim: 2 dim: 2 dim: 2 } data_filler { type: "gaussian" } } }
+layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc"
+  inner_product_param { num_output: 4 weight_filler { type: "gaussian" } } }
+'''
+
+
+def _records(path):
+    with lmdb.open(str(path), readonly=True, lock=False) as env, env.begin() as txn:
+        return [(key.decode(), value) for key, value in txn.cursor()]
+
+
+def test_extract_features_writes_caffes_float_datums(tmp_path, capsys):
+    model = tmp_path / 'net.prototxt'
+    model.write_text(FEATURE_NET)
+    weights = tmp_path / 'w.caffemodel'
+    caffe.Net(str(model), caffe.TEST).save(str(weights))
+    fc, data = tmp_path / 'fc_db', tmp_path / 'data_db'
+    assert main([str(a) for a in ('extract_features', weights, model, 'fc,data',
+                                  '%s,%s' % (fc, data), 2, 'lmdb')]) == 0
+    assert 'Successfully extracted the features!' in capsys.readouterr().err
+    records = _records(fc)
+    assert [key for key, _ in records] == ['%010d' % i for i in range(6)]
+    datum = caffe_pb2.Datum.FromString(records[0][1])
+    assert (datum.channels, datum.height, datum.width, len(datum.float_data)) == (4, 1, 1, 4)
+    # the C++ tool's bytes: legacy dims, then float_data unpacked, no label
+    expected = caffe_pb2.Datum(channels=4, height=1, width=1)
+    expected.float_data.extend(datum.float_data)
+    assert records[0][1] == expected.SerializeToString()
+    image = caffe_pb2.Datum.FromString(_records(data)[5][1])
+    assert (image.channels, image.height, image.width) == (2, 2, 2)
+
+
+def test_extract_features_refuses_an_unknown_blob_and_writes_nothing(tmp_path, capsys):
+    model = tmp_path / 'net.prototxt'
+    model.write_text(FEATURE_NET)
+    weights = tmp_path / 'w.caffemodel'
+    caffe.Net(str(model), caffe.TEST).save(str(weights))
+    capsys.readouterr()
+    assert main([str(a) for a in ('extract_features', weights, model, 'fc7',
+                                  tmp_path / 'db', '1', 'lmdb')]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ('caffelite extract_features: error: Unknown feature blob name fc7 '
+                       'in the network %s' % model)
+    assert not (tmp_path / 'db').exists()
+
+
+V1_NET = '''name: "v1"
+input: "data" input_dim: 1 input_dim: 2 input_dim: 3 input_dim: 3
+layers { name: "fc" type: INNER_PRODUCT bottom: "data" top: "fc" blobs_lr: 1 blobs_lr: 2
+  inner_product_param { num_output: 2 } }
+'''
+
+
+def test_upgrade_net_proto_text_and_binary_keep_their_formats(tmp_path, capsys):
+    legacy = tmp_path / 'v1.prototxt'
+    legacy.write_text(V1_NET)
+    text_out = tmp_path / 'net.out'   # no .prototxt: the tool's name decides the format
+    assert main(['upgrade_net_proto_text', str(legacy), str(text_out)]) == 0
+    upgraded = caffe_pb2.NetParameter()
+    text_format.Parse(text_out.read_text(), upgraded)
+    assert [layer.type for layer in upgraded.layer] == ['Input', 'InnerProduct']
+    assert [p.lr_mult for p in upgraded.layer[1].param] == [1, 2]
+    binary_in = tmp_path / 'v1.caffemodel'
+    binary_in.write_bytes(text_format.Parse(V1_NET, caffe_pb2.NetParameter()).SerializeToString())
+    binary_out = tmp_path / 'net.prototxt'  # binary, whatever the name says
+    assert main(['upgrade_net_proto_binary', str(binary_in), str(binary_out)]) == 0
+    assert caffe_pb2.NetParameter.FromString(binary_out.read_bytes()) == upgraded
+    capsys.readouterr()
+    assert main(['upgrade_net_proto_binary', str(legacy), str(tmp_path / 'x')]) == 1
+    assert 'not a valid binary NetParameter' in capsys.readouterr().err
+
+
+def test_upgrade_solver_proto_text(tmp_path):
+    old = tmp_path / 'old.prototxt'
+    old.write_text('net: "n.prototxt"\nsolver_type: NESTEROV\n')
+    out = tmp_path / 'new.bin'
+    assert main(['upgrade_solver_proto_text', str(old), str(out)]) == 0
+    assert out.read_text() == 'net: "n.prototxt"\ntype: "Nesterov"\n'
