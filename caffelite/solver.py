@@ -22,6 +22,7 @@ from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
 from .registry import Registry
+from .weights import load_net_weights
 
 log = logging.getLogger('caffelite.solver')
 
@@ -134,6 +135,8 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
+        for model_list in self.param.weights:
+            load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
 

@@ -130,6 +130,19 @@ def copy_weights(net, weights):
     return report
 
 
+
+def load_net_weights(model_list, nets):
+    """Caffe's LoadNetWeights (a solver's ``weights`` field, ``caffe train
+    -weights``): each .caffemodel of the comma-separated ``model_list``, in
+    order, into every net of ``nets``. The first net (the train net) must
+    take some layer of each file."""
+    for path in model_list.split(','):
+        path = path.strip()
+        log.info('Finetuning from %s', path)
+        nets[0].copy_from(path).require_some()
+        for net in nets[1:]:
+            net.copy_from(path)
+
 def _report(net, where, loaded, layers):
     """The WeightsReport of a load: which layers with parameters missed out,
     and which file layer absent from the net fits each of them."""

@@ -1,0 +1,83 @@
+"""``caffe train``/``caffe time`` behaviours of tools/caffe.cpp: the solver
+file's ``weights`` (replaced by -weights, dropped by -snapshot), its
+``solver_mode``, and the log lines around training and timing."""
+import numpy as np
+import pytest
+
+import caffelite as caffe
+from caffelite import backend
+from caffelite.cli import main
+
+NET = '''name: "tiny"
+layer { name: "data" type: "DummyData" top: "data" top: "target"
+  dummy_data_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 }
+                     data_filler { type: "gaussian" } data_filler { type: "constant" } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+  inner_product_param { num_output: 2 weight_filler { type: "gaussian" } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "ip" bottom: "target" top: "loss" }
+'''
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / 'net.prototxt').write_text(NET)
+    net = caffe.Net(str(tmp_path / 'net.prototxt'), caffe.TEST)
+    net.params['ip'][0].data[...] = 7
+    net.save(str(tmp_path / 'sevens.caffemodel'))
+    return tmp_path
+
+
+def solver_file(folder, extra=''):
+    path = folder / 'solver.prototxt'
+    path.write_text('net: "%s"\nbase_lr: 0\nlr_policy: "fixed"\nmax_iter: 2\ndisplay: 1\n'
+                    'snapshot_prefix: "%s"\n%s' % (folder / 'net.prototxt', folder / 'snap', extra))
+    return str(path)
+
+
+def trained_ip(folder, iteration=2):
+    net = caffe.Net(str(folder / 'net.prototxt'), caffe.TEST,
+                    weights=str(folder / ('snap_iter_%d.caffemodel' % iteration)))
+    return net.params['ip'][0].data
+
+
+def test_the_solver_files_weights_load_unless_replaced_or_resuming(folder, capsys):
+    solver = solver_file(folder, 'weights: "%s"\n' % (folder / 'sevens.caffemodel'))
+    assert main(['train', '-solver', solver]) == 0
+    assert np.all(trained_ip(folder) == 7)
+    assert 'Finetuning from %s' % (folder / 'sevens.caffemodel') in capsys.readouterr().err
+    assert np.all(caffe.get_solver(solver).net.params['ip'][0].data == 7)   # pycaffe too
+    # -weights replaces the file's list; resuming drops it (a missing file is not read)
+    missing = solver_file(folder, 'weights: "%s"\n' % (folder / 'gone.caffemodel'))
+    assert main(['train', '-solver', missing, '-weights', str(folder / 'sevens.caffemodel')]) == 0
+    assert main(['train', '-solver', missing, '-snapshot',
+                 str(folder / 'snap_iter_2.solverstate')]) == 0
+    capsys.readouterr()
+    assert main(['train', '-solver', missing]) == 1
+    assert 'gone.caffemodel' in capsys.readouterr().err
+
+
+def test_train_logs_caffes_lines_around_solving(folder, capsys):
+    solver = solver_file(folder)
+    assert main(['train', '-solver', solver]) == 0
+    main(['train', '-solver', solver, '-snapshot', str(folder / 'snap_iter_2.solverstate')])
+    lines = [line.split('] ', 1)[1] for line in capsys.readouterr().err.splitlines()
+             if '] ' in line]
+    resumed = lines[lines.index('Use CPU.', 1):]
+    assert resumed[:3] == ['Use CPU.', 'Resuming from %s' % (folder / 'snap_iter_2.solverstate'),
+                           'Starting Optimization']
+    assert resumed[-1] == 'Optimization Done.'
+
+
+def test_a_solver_file_asking_for_a_gpu_trains_on_the_cpu_without_one(folder, capsys,
+                                                                        monkeypatch):
+    monkeypatch.setattr(backend, 'gpu_available', lambda: False)
+    assert main(['train', '-solver', solver_file(folder, 'solver_mode: GPU\n')]) == 0
+    log = capsys.readouterr().err
+    assert 'solver_mode: GPU, but there is no CUDA device' in log and 'Use CPU.' in log
+
+
+def test_time_logs_each_iteration(folder, capsys):
+    assert main(['time', '-model', str(folder / 'net.prototxt'), '-iterations', '2']) == 0
+    log = capsys.readouterr().err
+    assert 'Iteration: 1 forward-backward time: ' in log
+    assert 'Iteration: 2 forward-backward time: ' in log
