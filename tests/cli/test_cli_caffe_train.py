@@ -81,3 +81,21 @@ def test_time_logs_each_iteration(folder, capsys):
     log = capsys.readouterr().err
     assert 'Iteration: 1 forward-backward time: ' in log
     assert 'Iteration: 2 forward-backward time: ' in log
+
+
+def test_hdf5_snapshots_are_caffes_solverstate_h5_and_resume(folder, capsys):
+    h5py = pytest.importorskip('h5py')
+    solver = solver_file(folder, 'snapshot_format: HDF5\nsnapshot: 1\nmomentum: 0.9\n'
+                                 'base_lr: 0.1\n')
+    assert main(['train', '-solver', solver]) == 0
+    state = folder / 'snap_iter_1.solverstate.h5'
+    with h5py.File(state, 'r') as h5:     # the datasets Caffe's RestoreSolverStateFromHDF5 reads
+        assert int(h5['iter'][()]) == 1 and int(h5['current_step'][()]) == 0
+        assert h5['learned_net'][()] == str(folder / 'snap_iter_1.caffemodel.h5').encode()
+        assert sorted(h5['history']) == ['0', '1'] and h5['history/0'].shape == (2, 3)
+    capsys.readouterr()
+    assert main(['train', '-solver', solver, '-snapshot', str(state)]) == 0
+    log = capsys.readouterr().err
+    assert 'Iteration 1, lr' in log and 'Iteration 0, lr' not in log
+    assert main(['train', '-solver', solver, '-snapshot', str(folder / 'snap_iter_1.solverstate')]) == 1
+    assert 'snap_iter_1.solverstate.h5 is there' in capsys.readouterr().err
