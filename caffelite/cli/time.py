@@ -3,7 +3,7 @@ import logging
 import time
 
 from .. import backend
-from ._common import add_net_flags, build_net, setup_logging
+from ._common import add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.time')
 
@@ -11,6 +11,9 @@ log = logging.getLogger('caffelite.time')
 def register(subparsers):
     p = subparsers.add_parser('time', help='benchmark forward/backward time per layer')
     add_net_flags(p, 'TRAIN')
+    flag(p, 'weights', default=None,
+         help="accepted as Caffe's time accepts it (Caffe's docs give it), and not used: "
+              'the timings do not depend on the weights')
     p.set_defaults(func=run)
 
 
@@ -47,6 +50,9 @@ def time_layers(net, iterations):
 
 def run(args):
     setup_logging()
+    if args.weights:
+        log.info('Not loading %s: time runs the net with its initial weights, as Caffe does',
+                 args.weights)
     net = build_net(args)
     log.info('Performing Forward')
     log.info('Initial loss: %g', net._forward())

@@ -99,3 +99,9 @@ def test_hdf5_snapshots_are_caffes_solverstate_h5_and_resume(folder, capsys):
     assert 'Iteration 1, lr' in log and 'Iteration 0, lr' not in log
     assert main(['train', '-solver', solver, '-snapshot', str(folder / 'snap_iter_1.solverstate')]) == 1
     assert 'snap_iter_1.solverstate.h5 is there' in capsys.readouterr().err
+
+
+def test_time_takes_the_weights_flag_of_caffes_docs(folder, capsys):
+    assert main(['time', '-model', str(folder / 'net.prototxt'), '-weights',
+                 str(folder / 'sevens.caffemodel'), '-iterations', '1']) == 0
+    assert 'Not loading %s' % (folder / 'sevens.caffemodel') in capsys.readouterr().err
