@@ -105,3 +105,23 @@ def test_time_takes_the_weights_flag_of_caffes_docs(folder, capsys):
     assert main(['time', '-model', str(folder / 'net.prototxt'), '-weights',
                  str(folder / 'sevens.caffemodel'), '-iterations', '1']) == 0
     assert 'Not loading %s' % (folder / 'sevens.caffemodel') in capsys.readouterr().err
+
+
+def test_caffe_logs_with_nan_and_inf_values_parse(tmp_path):
+    from caffelite.training_log import parse_log
+    log = tmp_path / 'caffe.log'
+    log.write_text(
+        'I1201 10:00:00.000000 1 solver.cpp:218] Iteration 0 (0 iter/s, 0.1s/100 iters), '
+        'loss = 2.3\n'
+        'I1201 10:00:01.000000 1 solver.cpp:218] Iteration 100 (9 iter/s, 11s/100 iters), '
+        'loss = -nan\n'
+        'I1201 10:00:01.000000 1 solver.cpp:237]     Train net output #0: loss = -nan '
+        '(* 1 = -nan loss)\n'
+        'I1201 10:00:01.000000 1 sgd_solver.cpp:105] Iteration 100, lr = 1e-05\n'
+        'I1201 10:00:02.000000 1 solver.cpp:330] Iteration 200, Testing net (#0)\n'
+        'I1201 10:00:02.000000 1 solver.cpp:397]     Test net output #0: loss = -inf '
+        '(* 1 = -inf loss)\n')
+    parsed = parse_log(str(log))
+    assert [p['iter'] for p in parsed['train']] == [0, 100] and np.isnan(parsed['train'][1]['loss'])
+    assert parsed['lr'] == [{'iter': 100, 'lr': 1e-05, 'epoch': None}]
+    assert parsed['test'] == [{'iter': 200, 'epoch': None, 'loss': -np.inf}]
