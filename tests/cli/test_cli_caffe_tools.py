@@ -1,6 +1,7 @@
 """Caffe's stand-alone tools under their own names: extract_features and
 the upgrade_net_proto_text/_binary, upgrade_solver_proto_text converters."""
 import lmdb
+import pytest
 from google.protobuf import text_format
 
 import caffelite as caffe
@@ -87,3 +88,12 @@ def test_upgrade_solver_proto_text(tmp_path):
     out = tmp_path / 'new.bin'
     assert main(['upgrade_solver_proto_text', str(old), str(out)]) == 0
     assert out.read_text() == 'net: "n.prototxt"\ntype: "Nesterov"\n'
+
+
+def test_a_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(['convert_imageset', 'root/', 'list.txt'])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        'caffelite convert_imageset: error: the following arguments are required: db '
+        '(caffelite convert_imageset --help lists the arguments)']
