@@ -1,6 +1,7 @@
 """Caffe's stand-alone tools under their own names: extract_features and
 the upgrade_net_proto_text/_binary, upgrade_solver_proto_text converters."""
 import lmdb
+import numpy as np
 import pytest
 from google.protobuf import text_format
 
@@ -97,3 +98,44 @@ def test_a_usage_error_is_one_line(capsys):
     assert capsys.readouterr().err.splitlines() == [
         'caffelite convert_imageset: error: the following arguments are required: db '
         '(caffelite convert_imageset --help lists the arguments)']
+
+
+def _idx(path, magic, dims, payload):
+    path.write_bytes(np.array([magic] + dims, '>u4').tobytes() + payload.tobytes())
+
+
+def test_convert_mnist_data_writes_caffes_records(tmp_path, capsys):
+    images = np.random.RandomState(0).randint(0, 256, (3, 4, 5)).astype(np.uint8)
+    _idx(tmp_path / 'img', 2051, [3, 4, 5], images)
+    _idx(tmp_path / 'lab', 2049, [3], np.array([7, 0, 9], np.uint8))
+    db = tmp_path / 'mnist_train_lmdb'
+    assert main(['convert_mnist_data', str(tmp_path / 'img'), str(tmp_path / 'lab'), str(db),
+                 '--backend=lmdb']) == 0
+    records = _records(db)
+    assert [key for key, _ in records] == ['00000000', '00000001', '00000002']
+    # the converter's bytes: channels 1, rows, cols, pixels, label
+    expected = caffe_pb2.Datum(channels=1, height=4, width=5, data=images[2].tobytes(), label=9)
+    assert records[2][1] == expected.SerializeToString()
+    _idx(tmp_path / 'lab2', 2049, [2], np.array([7, 0], np.uint8))
+    capsys.readouterr()
+    assert main(['convert_mnist_data', str(tmp_path / 'img'), str(tmp_path / 'lab2'),
+                 str(tmp_path / 'x')]) == 1
+    assert 'holds 3 images but' in capsys.readouterr().err and not (tmp_path / 'x').exists()
+
+
+def test_convert_cifar_data_writes_both_databases(tmp_path, monkeypatch):
+    from caffelite.tools import binary_datasets
+    monkeypatch.setattr(binary_datasets, 'CIFAR_BATCH', 10)   # 10000 records a file in CIFAR-10
+    rng = np.random.RandomState(0)
+    for name in ['data_batch_%d.bin' % i for i in range(1, 6)] + ['test_batch.bin']:
+        records = rng.randint(0, 256, (10, 3073)).astype(np.uint8)
+        records[:, 0] = rng.randint(0, 10, 10)
+        (tmp_path / name).write_bytes(records.tobytes())
+    out = tmp_path / 'out'
+    out.mkdir()
+    assert main(['convert_cifar_data', str(tmp_path), str(out), 'lmdb']) == 0
+    train, test = _records(out / 'cifar10_train_lmdb'), _records(out / 'cifar10_test_lmdb')
+    assert (len(train), train[-1][0], len(test), test[0][0]) == (50, '00049', 10, '00000')
+    raw = (tmp_path / 'data_batch_2.bin').read_bytes()[3073 * 5:3073 * 6]
+    expected = caffe_pb2.Datum(channels=3, height=32, width=32, data=raw[1:], label=raw[0])
+    assert dict(train)['00015'] == expected.SerializeToString()
