@@ -139,3 +139,12 @@ def test_convert_cifar_data_writes_both_databases(tmp_path, monkeypatch):
     raw = (tmp_path / 'data_batch_2.bin').read_bytes()[3073 * 5:3073 * 6]
     expected = caffe_pb2.Datum(channels=3, height=32, width=32, data=raw[1:], label=raw[0])
     assert dict(train)['00015'] == expected.SerializeToString()
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path, capsys):
+    legacy = tmp_path / 'v1.prototxt'
+    legacy.write_text(V1_NET)
+    out = tmp_path / 'missing' / 'net.prototxt'
+    assert main(['upgrade', str(legacy), str(out)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "caffelite upgrade: error: [Errno 2] No such file or directory: '%s'" % out]
