@@ -130,7 +130,6 @@ def copy_weights(net, weights):
     return report
 
 
-
 def load_net_weights(model_list, nets):
     """Caffe's LoadNetWeights (a solver's ``weights`` field, ``caffe train
     -weights``): each .caffemodel of the comma-separated ``model_list``, in
@@ -142,6 +141,7 @@ def load_net_weights(model_list, nets):
         nets[0].copy_from(path).require_some()
         for net in nets[1:]:
             net.copy_from(path)
+
 
 def _report(net, where, loaded, layers):
     """The WeightsReport of a load: which layers with parameters missed out,
