@@ -97,7 +97,8 @@ def test_hdf5_snapshots_are_caffes_solverstate_h5_and_resume(folder, capsys):
     assert main(['train', '-solver', solver, '-snapshot', str(state)]) == 0
     log = capsys.readouterr().err
     assert 'Iteration 1, lr' in log and 'Iteration 0, lr' not in log
-    assert main(['train', '-solver', solver, '-snapshot', str(folder / 'snap_iter_1.solverstate')]) == 1
+    binary_name = str(folder / 'snap_iter_1.solverstate')
+    assert main(['train', '-solver', solver, '-snapshot', binary_name]) == 1
     assert 'snap_iter_1.solverstate.h5 is there' in capsys.readouterr().err
 
 
