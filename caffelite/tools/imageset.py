@@ -18,7 +18,7 @@ from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from ..textfile import read_lines
 from .. import images
-from . import opencv_png
+from . import opencv_encode
 
 log = logging.getLogger('caffelite.tools')
 
@@ -26,8 +26,6 @@ log = logging.getLogger('caffelite.tools')
 BATCH = 1000
 # The initial LMDB map size; it doubles whenever a batch does not fit.
 INITIAL_MAP_SIZE = 256 << 20
-# cv::imencode's default JPEG quality (its PNG bytes come from opencv_png).
-OPENCV_ENCODE_OPTIONS = {'jpg': {'quality': 95}, 'jpeg': {'quality': 95}}
 
 
 def temp_folder_beside(path):
@@ -157,10 +155,8 @@ def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
     if not height and not width and _same_format(path, encoding):
         with open(path, 'rb') as f:
             data = f.read()
-    elif encoding == 'png':
-        data = opencv_png.encode(pixels)
     else:
-        data = images.encode(pixels, encoding, **OPENCV_ENCODE_OPTIONS.get(encoding, {}))
+        data = opencv_encode.encode(pixels, encoding)
     return caffe_pb2.Datum(data=data, label=label, encoded=True), pixels
 
 

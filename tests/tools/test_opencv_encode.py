@@ -1,5 +1,5 @@
-"""caffelite.tools.opencv_png writes the bytes of OpenCV's cv::imencode('.png'),
-so convert_imageset's re-encoded PNG Datums are Caffe's byte for byte."""
+"""caffelite.tools.opencv_encode writes the bytes of OpenCV's cv::imencode,
+so convert_imageset's re-encoded Datums are Caffe's byte for byte."""
 import lmdb
 import numpy as np
 import pytest
@@ -7,16 +7,16 @@ from PIL import Image
 
 from caffelite.cli import main
 from caffelite.proto import caffe_pb2
-from caffelite.tools import opencv_png
+from caffelite.tools import opencv_encode
 
 cv2 = pytest.importorskip('cv2')
 
 
-def opencv_bytes(image):
+def opencv_bytes(image, fmt='png'):
     """cv::imencode of an RGB, RGBA or gray image (OpenCV takes BGR[A])."""
     if image.ndim == 3:
         image = image[:, :, [2, 1, 0, 3][:image.shape[2]]]
-    ok, data = cv2.imencode('.png', image)
+    ok, data = cv2.imencode('.' + fmt, image)
     assert ok
     return data.tobytes()
 
@@ -28,7 +28,10 @@ def test_png_bytes_are_opencvs(shape):
     noise = rng.randint(0, 256, shape).astype(np.uint8)
     ramp = (np.indices(shape).sum(axis=0) * 3 % 256).astype(np.uint8)
     for image in (noise, ramp, np.full(shape, 9, np.uint8)):
-        assert opencv_png.encode(image) == opencv_bytes(image)
+        assert opencv_encode.encode(image, 'png') == opencv_bytes(image)
+        if image.ndim == 2 or image.shape[2] == 3:
+            assert opencv_encode.encode(image, 'bmp') == opencv_bytes(image, 'bmp')
+            assert opencv_encode.encode(image, 'jpg') == opencv_bytes(image, 'jpg')
 
 
 def test_convert_imageset_reencodes_pngs_as_caffe(tmp_path):

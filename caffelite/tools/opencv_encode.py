@@ -1,18 +1,23 @@
-"""PNG bytes as OpenCV's ``cv::imencode(".png", ...)`` writes them with its
-default parameters, so that convert_imageset's re-encoded PNG Datums equal
-Caffe's byte for byte (PIL's encoder gives the same pixels in other bytes).
+"""Image bytes as OpenCV's ``cv::imencode`` writes them with its default
+parameters, so that convert_imageset's re-encoded Datums equal Caffe's byte
+for byte: JPEG (quality 95) and BMP come from PIL (its JPEG bytes are
+OpenCV's; its BMP header differs in fields OpenCV leaves 0), PNG from the
+encoder below (PIL's PNG has the same pixels in other bytes).
 
-OpenCV hands libpng every row with the Sub filter and zlib level 1 with
-the run-length strategy; libpng shrinks the deflate window of a small image
-(at most 16 KiB of filtered rows) twice: to compress (the smallest power of
-two of at least the data + 262 bytes) and again in the stream header it
-writes (the smallest window holding the data), and cuts the stream into
-IDAT chunks of 8192 bytes. Only IHDR, IDAT and IEND chunks are written.
+For PNG OpenCV hands libpng every row with the Sub filter and zlib level 1
+with the run-length strategy; libpng shrinks the deflate window of a small
+image (at most 16 KiB of filtered rows) twice: to compress (the smallest
+power of two of at least the data + 262 bytes) and again in the stream
+header it writes (the smallest window holding the data), and cuts the
+stream into IDAT chunks of 8192 bytes. Only IHDR, IDAT and IEND chunks are
+written. Other formats (TIFF, WebP) are PIL's bytes.
 """
 import struct
 import zlib
 
 import numpy as np
+
+from .. import images
 
 SIGNATURE = b'\x89PNG\r\n\x1a\n'
 IDAT_SIZE = 8192
@@ -67,7 +72,7 @@ def _optimize_header(stream, size):
     return bytes([cmf, flg]) + stream[2:]
 
 
-def encode(image):
+def png(image):
     """PNG bytes of an H x W [x C] uint8 image whose channels are in the
     file's order (gray, RGB or RGBA)."""
     image = np.ascontiguousarray(image, np.uint8)
@@ -82,3 +87,33 @@ def encode(image):
                     + [_chunk(b'IDAT', stream[i:i + IDAT_SIZE])
                        for i in range(0, len(stream), IDAT_SIZE)]
                     + [_chunk(b'IEND', b'')])
+
+
+# BITMAPINFOHEADER fields OpenCV writes as 0 (PIL fills them): the image
+# size and the resolution, and for a gray (palette) image the colour counts.
+BMP_ZEROED = slice(34, 46)
+BMP_PALETTE_COUNTS = slice(46, 54)
+
+
+def bmp(image):
+    """BMP bytes of an H x W [x 3] uint8 RGB or gray image."""
+    data = bytearray(images.encode(image, 'bmp'))
+    data[BMP_ZEROED] = bytes(12)
+    if image.ndim == 2:
+        data[BMP_PALETTE_COUNTS] = bytes(8)
+    return bytes(data)
+
+
+# cv::imencode's default JPEG quality
+JPEG_OPTIONS = {'quality': 95}
+
+
+def encode(image, fmt):
+    """``image`` (H x W [x 3] uint8, RGB or gray) encoded as ``fmt`` (a
+    file extension: png, jpg, bmp...) as cv::imencode would."""
+    fmt = fmt.lower()
+    if fmt == 'png':
+        return png(image)
+    if fmt == 'bmp':
+        return bmp(image)
+    return images.encode(image, fmt, **(JPEG_OPTIONS if fmt in ('jpg', 'jpeg') else {}))
