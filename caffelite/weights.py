@@ -113,7 +113,10 @@ def copy_weights(net, weights):
     loaded = []
     for name, values in layers:
         target = targets.get(name)
-        if target is None or not values and not target.blobs:
+        if target is None:
+            log.info('Ignoring source layer %s', name)   # Caffe's line
+            continue
+        if not values and not target.blobs:
             continue
         if len(values) != len(target.blobs):
             raise WeightsError("%s: layer '%s' has %d param blobs in the file, %d in the net"
