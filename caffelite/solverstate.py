@@ -47,7 +47,13 @@ def read(path):
         if not os.path.exists(path) and os.path.exists(path + '.h5'):
             raise CaffeError('%s: no such file; %s.h5 is there (snapshot_format: HDF5 '
                              'names solverstates so)' % (path, path))
-        return protoio.read_binary(path, caffe_pb2.SolverState())
+        state = protoio.read_binary(path, caffe_pb2.SolverState())
+        if not state.learned_net and not len(state.history):
+            # a solverstate always names its weights and holds a history blob
+            # per parameter; a .caffemodel given by mistake parses too
+            raise CaffeError('%s is not a solverstate (no learned_net, no history): '
+                             'weights to start from go to -weights' % path)
+        return state
     import h5py
     try:
         with h5py.File(path, 'r') as h5:

@@ -126,3 +126,12 @@ def test_caffe_logs_with_nan_and_inf_values_parse(tmp_path):
     assert [p['iter'] for p in parsed['train']] == [0, 100] and np.isnan(parsed['train'][1]['loss'])
     assert parsed['lr'] == [{'iter': 100, 'lr': 1e-05, 'epoch': None}]
     assert parsed['test'] == [{'iter': 200, 'epoch': None, 'loss': -np.inf}]
+
+
+def test_a_caffemodel_given_to_snapshot_is_named_as_such(folder, capsys):
+    solver = solver_file(folder)
+    capsys.readouterr()
+    assert main(['train', '-solver', solver, '-snapshot', str(folder / 'sevens.caffemodel')]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        'caffelite train: error: %s is not a solverstate (no learned_net, no history): '
+        'weights to start from go to -weights' % (folder / 'sevens.caffemodel'))
