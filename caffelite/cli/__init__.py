@@ -72,6 +72,29 @@ def program_name():
     return 'caffe' if os.path.basename(sys.argv[0] or '') == 'caffe' else 'caffelite'
 
 
+# Caffe's tool programs (tools/*.cpp and its examples' converters), installed
+# as commands of their own (setup.py), as Debian's caffe packages install
+# them, so that scripts calling ``convert_imageset ...`` run as written.
+CAFFE_TOOLS = ('convert_imageset', 'compute_image_mean', 'extract_features',
+               'upgrade_net_proto_text', 'upgrade_net_proto_binary',
+               'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_cifar_data')
+
+
+def tool_main():
+    """The commands named after Caffe's tools: ``convert_imageset ARGS`` is
+    ``caffelite convert_imageset ARGS``; the name may end in ``.bin``, as
+    Caffe's built examples do (``build/examples/mnist/convert_mnist_data.bin``
+    linked to it)."""
+    name = os.path.basename(sys.argv[0])
+    if name.endswith('.bin'):
+        name = name[:-len('.bin')]
+    if name not in CAFFE_TOOLS:
+        print('caffelite: %s is not one of the Caffe tools installed as commands (%s)'
+              % (name, ', '.join(CAFFE_TOOLS)), file=sys.stderr)
+        return 2
+    return main([name] + sys.argv[1:])
+
+
 def main(argv=None):
     parser = build_parser(program_name())
     args = parser.parse_args(argv)

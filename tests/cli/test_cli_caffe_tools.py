@@ -148,3 +148,25 @@ def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path, caps
     assert main(['upgrade', str(legacy), str(out)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "caffelite upgrade: error: [Errno 2] No such file or directory: '%s'" % out]
+
+
+def test_caffes_tool_programs_run_their_verbs(tmp_path, monkeypatch, capsys):
+    import pathlib
+    import re
+    import sys
+    from caffelite.cli import CAFFE_TOOLS, build_parser, tool_main
+    setup = (pathlib.Path(__file__).resolve().parents[2] / 'setup.py').read_text()
+    installed = re.search(r"\['%s=caffelite\.cli:tool_main' % name for name in \((.*?)\)\]",
+                          setup, re.S).group(1)
+    assert re.findall(r"'(\w+)'", installed) == list(CAFFE_TOOLS)
+    verbs = build_parser()._subparsers._group_actions[0].choices
+    assert set(CAFFE_TOOLS) <= set(verbs)
+    legacy = tmp_path / 'v1.prototxt'
+    legacy.write_text(V1_NET)
+    # as a link from Caffe's build folder would call it
+    monkeypatch.setattr(sys, 'argv', ['build/tools/upgrade_net_proto_text.bin', str(legacy),
+                                      str(tmp_path / 'new.prototxt')])
+    assert tool_main() == 0 and (tmp_path / 'new.prototxt').exists()
+    monkeypatch.setattr(sys, 'argv', ['/usr/bin/caffe_thing'])
+    assert tool_main() == 2
+    assert 'caffe_thing is not one of the Caffe tools' in capsys.readouterr().err
