@@ -43,7 +43,19 @@ def build_parser(prog='caffelite'):
             continue
         module = importlib.import_module('%s.%s' % (__name__, info.name))
         module.register(subparsers)
+    parser.commands = tuple(subparsers.choices)
     return parser
+
+
+def command_first(argv, commands):
+    """``argv`` with its command at the front: gflags reads flags anywhere,
+    so Caffe's tools take ``caffe -gpu 0 train -solver s.prototxt`` too."""
+    if not argv or not argv[0].startswith('-') or argv[0] in ('-h', '--help', '--version'):
+        return argv
+    for i, token in enumerate(argv):
+        if token in commands:
+            return [token] + argv[:i] + argv[i + 1:]
+    return argv
 
 
 def describe_failure(error):
@@ -97,7 +109,8 @@ def tool_main():
 
 def main(argv=None):
     parser = build_parser(program_name())
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(command_first(argv, parser.commands))
     if not getattr(args, 'func', None):
         parser.print_help()
         return 2

@@ -135,3 +135,10 @@ def test_a_caffemodel_given_to_snapshot_is_named_as_such(folder, capsys):
     assert capsys.readouterr().err.splitlines()[-1] == (
         'caffelite train: error: %s is not a solverstate (no learned_net, no history): '
         'weights to start from go to -weights' % (folder / 'sevens.caffemodel'))
+
+
+def test_flags_may_come_before_the_command_as_gflags_reads_them(folder, capsys):
+    assert main(['-solver', solver_file(folder), 'train']) == 0
+    assert main(['--debug', 'time', '-model', str(folder / 'net.prototxt'),
+                 '-iterations', '1']) == 0
+    assert 'Optimization Done.' in capsys.readouterr().err
