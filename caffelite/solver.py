@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, net_outputs, protoio, resume, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, solverstate, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError
@@ -22,6 +22,7 @@ from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
 from .registry import Registry
+from .weights import load_net_weights
 
 log = logging.getLogger('caffelite.solver')
 
@@ -134,6 +135,8 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
+        for model_list in self.param.weights:
+            load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
 
@@ -520,14 +523,15 @@ class Solver:
             self.net.save_hdf5(model, self.param.snapshot_diff)
         else:
             self.net.save(model, self.param.snapshot_diff)
-        state_path = base + '.solverstate'
+        state_path = base + ('.solverstate.h5' if hdf5 else '.solverstate')
         state = caffe_pb2.SolverState(iter=self.iter, learned_net=model,
                                       current_step=self.current_step)
         for blob in self.history:
             blob.to_proto(state.history.add())
         state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
-        log.info('Snapshotting solver state to binary proto file %s', state_path)
-        protoio.write_binary(state_path, state)
+        log.info('Snapshotting solver state to %s file %s', 'HDF5' if hdf5 else 'binary proto',
+                 state_path)
+        solverstate.write(state_path, state)
         self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
@@ -537,7 +541,7 @@ class Solver:
         and, when caffelite wrote it, the data positions and random state
         (caffelite.resume)."""
         state_file = os.fspath(state_file)
-        state = protoio.read_binary(state_file, caffe_pb2.SolverState())
+        state = solverstate.read(state_file)
         if len(state.history) != len(self.history):
             raise CaffeError('%s: %d history blobs, the %s solver needs %d'
                              % (state_file, len(state.history), self.type, len(self.history)))

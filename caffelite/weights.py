@@ -113,7 +113,10 @@ def copy_weights(net, weights):
     loaded = []
     for name, values in layers:
         target = targets.get(name)
-        if target is None or not values and not target.blobs:
+        if target is None:
+            log.info('Ignoring source layer %s', name)   # Caffe's line
+            continue
+        if not values and not target.blobs:
             continue
         if len(values) != len(target.blobs):
             raise WeightsError("%s: layer '%s' has %d param blobs in the file, %d in the net"
@@ -128,6 +131,19 @@ def copy_weights(net, weights):
             log.warning('%s', text)
         warnings.warn(text, WeightsWarning, stacklevel=3)
     return report
+
+
+def load_net_weights(model_list, nets):
+    """Caffe's LoadNetWeights (a solver's ``weights`` field, ``caffe train
+    -weights``): each .caffemodel of the comma-separated ``model_list``, in
+    order, into every net of ``nets``. The first net (the train net) must
+    take some layer of each file."""
+    for path in model_list.split(','):
+        path = path.strip()
+        log.info('Finetuning from %s', path)
+        nets[0].copy_from(path).require_some()
+        for net in nets[1:]:
+            net.copy_from(path)
 
 
 def _report(net, where, loaded, layers):
