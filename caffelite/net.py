@@ -646,5 +646,10 @@ class Net:
                     if write_diff:
                         h5['diff/%s/%d' % (name, k)] = blob.diff
 
+    def load_hdf5(self, filename):
+        """pycaffe's load_hdf5: copy_from for weights that save_hdf5 wrote,
+        read as HDF5 whatever the file name ends with."""
+        copy_weights(self, filename, hdf5=True)
+
     def __repr__(self):
         return '<Net %r: %d layers, %d blobs>' % (self.name, len(self.layers), len(self._blobs))

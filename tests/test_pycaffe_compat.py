@@ -432,3 +432,15 @@ def test_draw_and_coord_map_come_with_the_package():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          cwd=str(pathlib.Path(caffe.__file__).parents[1]), check=True)
     assert out.stdout.split() == ['draw_net_to_file', 'crop']
+
+
+def test_save_hdf5_then_load_hdf5_whatever_the_file_name(chain, tmp_path):
+    # pycaffe's Net.load_hdf5 (Caffe's CopyTrainedLayersFromHDF5) reads HDF5
+    # whatever the name ends with: BVLC's test_net.py saves to a temp file.
+    path = str(tmp_path / 'weights_without_extension')
+    chain.save_hdf5(path)
+    other = caffe.Net(write(tmp_path, 'chain2.prototxt', CHAIN), caffe.TEST)
+    assert other.load_hdf5(path) is None
+    for name in ('ip', 'ip2'):
+        for mine, theirs in zip(other.params[name], chain.params[name]):
+            np.testing.assert_array_equal(mine.data, theirs.data)
