@@ -528,6 +528,9 @@ class Net:
     def forward_all(self, blobs=None, **kwargs):
         """Forward over inputs of any batch size, in net-sized batches;
         returns {blob: array of all results}."""
+        if not kwargs:
+            raise NetError('forward_all needs input arrays (net inputs %s), got none'
+                           % (self.inputs,))
         outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
         results = {name: [] for name in outs}
         for batch, pad in self._batches(kwargs):
@@ -561,7 +564,8 @@ class Net:
 
     def _batches(self, arrays):
         """Yield ({name: batch}, padding) over ``arrays`` in net batch size;
-        the last batch is zero-padded, as pycaffe does."""
+        the last batch is zero-padded, as pycaffe does. No arrays yield
+        empty batches without end (forward_backward_all zips them)."""
         if not arrays:
             while True:
                 yield {}, 0

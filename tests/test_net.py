@@ -325,3 +325,11 @@ def test_forward_backward_all_with_diffs_only_drops_the_padding(tmp_path):
     assert outs['out'].shape == (3, 4) and diffs['data'].shape == (3, 3)
     with pytest.raises(NetError, match='needs input arrays or output diffs'):
         net.forward_backward_all()
+
+
+def test_forward_all_without_input_arrays_is_an_error_not_an_endless_loop(tmp_path):
+    # pycaffe's _batch fails on no arrays (RuntimeError: generator raised
+    # StopIteration); caffelite looped forever.
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    with pytest.raises(NetError, match="forward_all needs input arrays.*'data'"):
+        net.forward_all()
