@@ -71,6 +71,11 @@ def _parse_args(args, kwargs):
     return model, phase, weights, level, stages
 
 
+def _batch_size(shape):
+    """How an error names the batch size of ``shape``: its first axis."""
+    return shape[0] if shape else 'none (0-d)'
+
+
 def layer_failure(error, layer_name, layer_type, stage):
     """The exception to raise for ``error``, raised by a layer's ``stage``
     (setup, forward or backward). A LayerError as it is. A Python layer's
@@ -520,9 +525,9 @@ class Net:
             blob = self.blobs[name]
             value = np.asarray(value)
             if value.shape[:1] != blob.shape[:1]:
-                raise NetError("blob '%s': %s has batch size %d, the net expects %d"
-                               % (name, field, value.shape[0] if value.ndim else 0,
-                                  blob.shape[0]))
+                raise NetError("blob '%s': %s has batch size %s, the net expects %s"
+                               % (name, field, _batch_size(value.shape),
+                                  _batch_size(blob.shape)))
             getattr(blob, field)[...] = value
 
     def forward_all(self, blobs=None, **kwargs):

@@ -444,3 +444,14 @@ def test_save_hdf5_then_load_hdf5_whatever_the_file_name(chain, tmp_path):
     for name in ('ip', 'ip2'):
         for mine, theirs in zip(other.params[name], chain.params[name]):
             np.testing.assert_array_equal(mine.data, theirs.data)
+
+
+def test_a_diff_for_a_scalar_loss_that_is_not_scalar_names_the_blob(tmp_path):
+    text = SCALED.replace('module: "pylayers" layer: "ChannelScaleLayer"', '').replace(
+        'type: "Python"', 'type: "Scale" param { lr_mult: 0 }').replace(
+        'python_param {  }', 'scale_param { axis: 0 num_axes: 0 }')
+    net = caffe.Net(write(tmp_path, 'loss.prototxt', text), caffe.TRAIN)
+    net.forward(data=np.ones((4, 3)), target=np.zeros((4, 3)))
+    with pytest.raises(caffe.NetError, match=r"blob 'loss': diff has batch size 3, the net "
+                                             r"expects none \(0-d\)"):
+        net.backward(loss=np.ones(3))
