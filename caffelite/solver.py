@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, divergence, net_outputs, protoio, resume, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
-from .errors import CaffeError, CaffeRuntimeError, DivergenceError
+from .errors import CaffeError, CaffeRuntimeError, DivergenceError, MissingFileError
 from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
@@ -47,7 +47,7 @@ def load_solver_param(source):
         return param
     path = os.fspath(source)
     if not os.path.exists(path):
-        raise CaffeError('%s: no such solver file' % path)
+        raise MissingFileError(path, 'solver file')
     param = protoio.read_text(path, caffe_pb2.SolverParameter())
     upgrade.upgrade_solver(param)
     _default_snapshot_prefix(param, path)

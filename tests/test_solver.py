@@ -173,3 +173,12 @@ def test_adagrad_amplifies_rounding_level_changes():
 
     adagrad, sgd = drift('adagrad_fixed'), drift('sgd_inv')
     assert adagrad > 5e-3 and adagrad > 10 * sgd, (adagrad, sgd)
+
+
+def test_a_missing_solver_file_is_the_runtime_error_of_a_missing_net_file(tmp_path):
+    # as caffe.Net's missing prototxt: RuntimeError (and FileNotFoundError) naming it
+    path = str(tmp_path / 'nope_solver.prototxt')
+    for make in (caffe.get_solver, caffe.SGDSolver):
+        with pytest.raises(RuntimeError, match='Could not open file .*nope_solver.prototxt') as info:
+            make(path)
+        assert isinstance(info.value, FileNotFoundError) and info.value.filename == path
