@@ -51,6 +51,15 @@ class ImageReadError(CaffeError, OSError):
     """An image file or encoded Datum that Pillow cannot read."""
 
 
+class MissingImageError(ImageReadError, FileNotFoundError):
+    """An image file that does not exist: FileNotFoundError, as pycaffe's
+    load_image (scikit-image's imread) raises. ``filename`` is the path."""
+
+    def __init__(self, message, path):
+        super().__init__(message)
+        self.filename = path
+
+
 class DivergenceError(CaffeError):
     """Training produced a non-finite loss or weight update."""
 
