@@ -536,7 +536,7 @@ class Net:
         if not kwargs:
             raise NetError('forward_all needs input arrays (net inputs %s), got none'
                            % (self.inputs,))
-        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        outs = self._batched_outputs('forward_all', blobs)
         results = {name: [] for name in outs}
         for batch, pad in self._batches(kwargs):
             out = self.forward(blobs=blobs, **batch)
@@ -553,7 +553,7 @@ class Net:
         if not ins and not top_diffs:
             raise NetError('forward_backward_all needs input arrays or output diffs, got '
                            'neither (net inputs %s, outputs %s)' % (self.inputs, self.outputs))
-        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        outs = self._batched_outputs('forward_backward_all', blobs)
         douts = list(dict.fromkeys(self.inputs + list(diffs or [])))
         results = {name: [] for name in outs}
         dresults = {name: [] for name in douts}
@@ -566,6 +566,16 @@ class Net:
                     acc[name].append(np.array(src[name][:len(src[name]) - pad]))
         cat = lambda d: {k: np.concatenate(v) for k, v in d.items()}
         return cat(results), cat(dresults)
+
+    def _batched_outputs(self, caller, blobs):
+        """The net's outputs and ``blobs``, which ``caller`` collects along
+        their batch axis: a 0-d one (a loss) has none."""
+        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        for name in outs:
+            if not self.blobs[name].shape:
+                raise NetError("%s: output '%s' is 0-d (a loss?): it has no batch axis to "
+                               "collect; use a deploy net, or forward() per batch" % (caller, name))
+        return outs
 
     def _batches(self, arrays):
         """Yield ({name: batch}, padding) over ``arrays`` in net batch size;

@@ -333,3 +333,14 @@ def test_forward_all_without_input_arrays_is_an_error_not_an_endless_loop(tmp_pa
     net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
     with pytest.raises(NetError, match="forward_all needs input arrays.*'data'"):
         net.forward_all()
+
+
+def test_forward_all_of_a_net_with_a_loss_output_names_the_0d_blob(tmp_path):
+    # pycaffe fails here with numpy's "iteration over a 0-d array"
+    text = FB_NET.replace('top: "data" input_param { shape { dim: 2 dim: 3 } }',
+                          'top: "data" top: "target" input_param { shape { dim: 2 dim: 3 } '
+                          'shape { dim: 2 dim: 4 } }') + (
+        'layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }')
+    net = caffe.Net(write(tmp_path, text), caffe.TRAIN)
+    with pytest.raises(NetError, match="forward_all: output 'loss' is 0-d"):
+        net.forward_all(data=np.zeros((5, 3)), target=np.zeros((5, 4)))
