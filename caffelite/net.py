@@ -528,7 +528,11 @@ class Net:
                 raise NetError("blob '%s': %s has batch size %s, the net expects %s"
                                % (name, field, _batch_size(value.shape),
                                   _batch_size(blob.shape)))
-            getattr(blob, field)[...] = value
+            try:
+                getattr(blob, field)[...] = value
+            except ValueError as e:     # numpy's message names no blob
+                raise NetError("blob '%s': cannot set its %s (shape %s) from an array of "
+                               "shape %s: %s" % (name, field, blob.shape, value.shape, e)) from None
 
     def forward_all(self, blobs=None, **kwargs):
         """Forward over inputs of any batch size, in net-sized batches;

@@ -344,3 +344,14 @@ def test_forward_all_of_a_net_with_a_loss_output_names_the_0d_blob(tmp_path):
     net = caffe.Net(write(tmp_path, text), caffe.TRAIN)
     with pytest.raises(NetError, match="forward_all: output 'loss' is 0-d"):
         net.forward_all(data=np.zeros((5, 3)), target=np.zeros((5, 4)))
+
+
+def test_forward_input_of_the_wrong_shape_names_the_blob(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    with pytest.raises(NetError, match=r"blob 'data': cannot set its data \(shape \(2, 3\)\) "
+                                       r"from an array of shape \(2, 5\)"):
+        net.forward(data=np.zeros((2, 5)))
+    with pytest.raises(NetError, match=r"blob 'out': cannot set its diff"):
+        net.backward(out=np.zeros((2, 3)))
+    net.forward(data=np.ones((2, 1)))        # numpy broadcasting stays allowed
+    assert (net.blobs['data'].data == 1).all()
