@@ -81,7 +81,8 @@ def layer_failure(error, layer_name, layer_type, stage):
     (setup, forward or backward). A LayerError as it is. A Python layer's
     own exception keeps its type, with a note naming the layer: pycaffe
     lets them through, so callers may catch them by type. Other bad-value
-    errors become a LayerError naming the layer; the rest pass unchanged."""
+    errors become a LayerError naming the layer, a missing file a
+    MissingFileError naming the layer; the rest pass unchanged."""
     if isinstance(error, LayerError):
         return error
     if layer_type == 'Python':
@@ -91,6 +92,9 @@ def layer_failure(error, layer_name, layer_type, stage):
         return error
     if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
         return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+    if isinstance(error, FileNotFoundError) and error.filename:
+        return MissingFileError(error.filename, "file, read by layer '%s' (%s) in %s"
+                                % (layer_name, layer_type, stage))
     return error
 
 

@@ -355,3 +355,19 @@ def test_forward_input_of_the_wrong_shape_names_the_blob(tmp_path):
         net.backward(out=np.zeros((2, 3)))
     net.forward(data=np.ones((2, 1)))        # numpy broadcasting stays allowed
     assert (net.blobs['data'].data == 1).all()
+
+
+def test_a_layer_missing_a_file_names_the_file_and_the_layer(tmp_path):
+    # a mean_file that is not there: numpy's bare FileNotFoundError named no layer
+    from PIL import Image
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(str(tmp_path / 'a.png'))
+    (tmp_path / 'list.txt').write_text('%s 0\n' % (tmp_path / 'a.png'))
+    text = ('layer { name: "images" type: "ImageData" top: "data" top: "label" '
+            'transform_param { mean_file: "%s" } image_data_param { source: "%s" '
+            'batch_size: 1 is_color: false } }' % (tmp_path / 'no_mean.binaryproto',
+                                                  tmp_path / 'list.txt'))
+    with pytest.raises(FileNotFoundError, match=r"no_mean.binaryproto .*layer 'images' "
+                                                r"\(ImageData\)") as info:
+        caffe.Net(write(tmp_path, text), caffe.TRAIN)
+    assert isinstance(info.value, RuntimeError)      # as Net's own missing files
+    assert info.value.filename == str(tmp_path / 'no_mean.binaryproto')
