@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, net_outputs, protoio, resume, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, solverstate_hdf5, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeError, CaffeRuntimeError, DivergenceError, MissingFileError
@@ -520,35 +520,40 @@ class Solver:
             self.net.save_hdf5(model, self.param.snapshot_diff)
         else:
             self.net.save(model, self.param.snapshot_diff)
-        state_path = base + '.solverstate'
+        state_path = base + ('.solverstate.h5' if hdf5 else '.solverstate')
         state = caffe_pb2.SolverState(iter=self.iter, learned_net=model,
                                       current_step=self.current_step)
-        for blob in self.history:
-            blob.to_proto(state.history.add())
         state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
-        log.info('Snapshotting solver state to binary proto file %s', state_path)
-        protoio.write_binary(state_path, state)
+        log.info('Snapshotting solver state to %s file %s',
+                 'HDF5' if hdf5 else 'binary proto', state_path)
+        if hdf5:
+            solverstate_hdf5.write(state_path, state, [blob.data for blob in self.history])
+        else:
+            for blob in self.history:
+                blob.to_proto(state.history.add())
+            protoio.write_binary(state_path, state)
         self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
 
     def restore(self, state_file):
-        """Resume from a ``.solverstate``: iteration, step, history, weights
-        and, when caffelite wrote it, the data positions and random state
-        (caffelite.resume)."""
+        """Resume from a ``.solverstate`` (``.solverstate.h5``: Caffe's HDF5
+        form): iteration, step, history, weights and, when caffelite wrote
+        it, the data positions and random state (caffelite.resume)."""
         state_file = os.fspath(state_file)
-        state = protoio.read_binary(state_file, caffe_pb2.SolverState())
-        if len(state.history) != len(self.history):
+        if solverstate_hdf5.is_hdf5_state(state_file):
+            state, history = solverstate_hdf5.read(state_file)
+        else:
+            state = protoio.read_binary(state_file, caffe_pb2.SolverState())
+            history = list(state.history)
+        if len(history) != len(self.history):
             raise CaffeError('%s: %d history blobs, the %s solver needs %d'
-                             % (state_file, len(state.history), self.type, len(self.history)))
+                             % (state_file, len(history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
             self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
-        for blob, proto in zip(self.history, state.history):
-            if not protoio.proto_fits_shape(proto, blob.shape):
-                raise CaffeError('%s: history blob shape %s does not fit %s'
-                                 % (state_file, protoio.blob_shape_of(proto), blob.shape))
-            blob.from_proto(proto, reshape=False)
+        for blob, saved in zip(self.history, history):
+            _restore_history(blob, saved, state_file)
         if state.HasField('caffelite_resume'):
             resume.restore(self, state.caffelite_resume, state_file)
 
@@ -562,6 +567,21 @@ class Solver:
         if os.path.exists(beside):
             return beside
         raise CaffeError('%s: learned_net %s not found' % (state_file, path))
+
+
+def _restore_history(blob, saved, state_file):
+    """Set history ``blob`` from a BlobProto (binary state) or an array
+    (HDF5 state) of its shape, as Caffe checks."""
+    is_proto = isinstance(saved, caffe_pb2.BlobProto)
+    if not (protoio.proto_fits_shape(saved, blob.shape) if is_proto
+            else saved.shape == tuple(blob.shape)):
+        raise CaffeError('%s: history blob shape %s does not fit %s'
+                         % (state_file, protoio.blob_shape_of(saved) if is_proto
+                            else saved.shape, blob.shape))
+    if is_proto:
+        blob.from_proto(saved, reshape=False)
+    else:
+        blob.data[...] = saved
 
 
 @_solver('SGD')

@@ -182,3 +182,36 @@ def test_a_missing_solver_file_is_the_runtime_error_of_a_missing_net_file(tmp_pa
         with pytest.raises(RuntimeError, match='Could not open file .*nope_solver.prototxt') as info:
             make(path)
         assert isinstance(info.value, FileNotFoundError) and info.value.filename == path
+
+
+def test_hdf5_snapshots_are_caffes_and_resume(tmp_path):
+    # snapshot_format: HDF5 makes Caffe write <prefix>_iter_N.solverstate.h5 (scalar
+    # iter, current_step, learned_net string, history/<i>); Solver::Restore reads a
+    # .h5 state file as HDF5.
+    import h5py
+    (tmp_path / 'train.prototxt').write_text(NET)
+    text = ('net: "%s"\nbase_lr: 0.1\nmomentum: 0.9\nlr_policy: "fixed"\n'
+            'snapshot_prefix: "%s"\nsnapshot_format: HDF5\n'
+            % (tmp_path / 'train.prototxt', tmp_path / 's'))
+    solver = caffe.get_solver(text)
+    solver.net.blobs['x'].data[...] = 1
+    solver.step(3)
+    model, state = solver.snapshot()
+    assert (model, state) == (str(tmp_path / 's_iter_3.caffemodel.h5'),
+                              str(tmp_path / 's_iter_3.solverstate.h5'))
+    with h5py.File(state, 'r') as h5:
+        assert h5['iter'][()] == 3 and h5['current_step'][()] == 0
+        assert h5['learned_net'][()] == model.encode()
+        np.testing.assert_array_equal(h5['history/0'][...], solver.history[0].data)
+        assert sorted(h5['history']) == ['0', '1']
+    resumed = caffe.get_solver(text)
+    resumed.restore(state)
+    assert resumed.iter == 3
+    np.testing.assert_array_equal(resumed.history[1].data, solver.history[1].data)
+    np.testing.assert_array_equal(resumed.net.params['ip'][0].data,
+                                  solver.net.params['ip'][0].data)
+    resumed.net.blobs['x'].data[...] = 1
+    resumed.step(1)
+    solver.step(1)
+    np.testing.assert_array_equal(resumed.net.params['ip'][0].data,
+                                  solver.net.params['ip'][0].data)
