@@ -31,6 +31,11 @@ class NetError(CaffeError, ValueError):
     """A network definition is inconsistent (unknown bottom, bad shape...)."""
 
 
+class SolverError(CaffeError, ValueError):
+    """A solver setting Caffe CHECKs is wrong (a momentum AdaGrad cannot
+    use, an unknown lr_policy...), or a solver state does not fit."""
+
+
 class LayerError(CaffeError, ValueError):
     """A layer rejected its parameters or its bottom shapes."""
 

@@ -215,3 +215,15 @@ def test_hdf5_snapshots_are_caffes_and_resume(tmp_path):
     solver.step(1)
     np.testing.assert_array_equal(resumed.net.params['ip'][0].data,
                                   solver.net.params['ip'][0].data)
+
+
+def test_solver_settings_caffe_checks_are_value_errors(tmp_path):
+    # README: what Caffe CHECKed is a ValueError; the solver's checks were bare CaffeErrors
+    (tmp_path / 'train.prototxt').write_text(NET)
+    base = 'net: "%s"\nbase_lr: 0.1\n' % (tmp_path / 'train.prototxt')
+    with pytest.raises(caffe.SolverError, match='AdaGrad does not use momentum'):
+        caffe.AdaGradSolver(base + 'momentum: 0.9\n')
+    with pytest.raises(ValueError, match='unknown lr_policy'):
+        caffe.get_solver(base + 'lr_policy: "nope"\n').step(1)
+    with pytest.raises(ValueError, match='exactly one train net'):
+        caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
