@@ -39,7 +39,8 @@ class Field:
         """The typed value of one non-empty string (ValueError: bad value)."""
         if self.kind == 'int':
             try:
-                return int(text)
+                # DIGITS' MultiIntegerField reads '10.0' as 10
+                return int(float(text)) if self.multi else int(text)
             except ValueError:
                 raise ValueError('Not a valid integer value.') from None
         if self.kind == 'float':
@@ -65,12 +66,36 @@ class Field:
 def _field_value(field, text):
     if text is None or not str(text).strip():
         return field.default
-    parts = str(text).split(',') if field.multi else [str(text)]
+    # a list may come in brackets, '[0.01, 0.02]', as DIGITS' multi fields allow
+    parts = str(text).replace('[', '').replace(']', '').split(',') if field.multi \
+        else [str(text)]
     values = [field.convert(p.strip()) for p in parts]
     for v in values:
         if field.kind in ('int', 'float'):
             field.check_range(v)
     return values if field.multi else values[0]
+
+
+def _field_text(value):
+    """The form text a stored form value was parsed from."""
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return str(value)
+
+
+def clone_fields(values):
+    """The form fields (strings) that make a job like the one whose parsed
+    form ``values`` were stored: DIGITS' ``clone=<job id>`` on a create
+    request refills its form from the job so."""
+    fields = {name: _field_text(value) for name, value in values.items()
+              if name != 'previous_snapshot'}
+    if values.get('previous_networks'):
+        fields['%s-snapshot' % values['previous_networks']] = str(values['previous_snapshot'])
+    return fields
 
 
 def parse(fields, form):
@@ -179,6 +204,10 @@ MODEL_FIELDS = {
     'crop_size': Field('int', low=1),
     'use_mean': Field('choice', 'image', split.USE_MEAN),
     'select_gpu': Field('str', 'next'),
+    # a Python layer module for the network: uploaded (python_layer_client_file)
+    # or a server file; the job folder gets it as digits_python_layers.py
+    'python_layer_from_client': Field('bool', False),
+    'python_layer_server_file': Field('str', ''),
 }
 # The form fields of each lr policy, by the solver's names for them.
 POLICY_FIELDS = {

@@ -8,11 +8,18 @@ import re
 
 import numpy as np
 
+# Image "paths" DIGITS fetches instead of reading a file.
+URL_SCHEMES = ('http://', 'https://')
+
+
+def is_url(path):
+    return path.lower().startswith(URL_SCHEMES)
+
 
 def read_image_list(text, image_folder=None, limit=None):
     """(paths, ground truths) of DIGITS' image list: one path a line, maybe
-    followed by an integer label (None when absent); relative paths are
-    joined to ``image_folder``; at most ``limit`` lines."""
+    followed by an integer label (None when absent); relative paths (not
+    URLs) are joined to ``image_folder``; at most ``limit`` lines."""
     paths, truths = [], []
     for line in text.splitlines():
         line = line.strip()
@@ -20,7 +27,7 @@ def read_image_list(text, image_folder=None, limit=None):
             continue
         match = re.match(r'(.*\S)\s+(\d+)$', line)
         path, truth = (match.group(1), int(match.group(2))) if match else (line, None)
-        if image_folder and not os.path.isabs(path):
+        if image_folder and not os.path.isabs(path) and not is_url(path):
             path = os.path.join(image_folder, path)
         paths.append(path)
         truths.append(truth)

@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import datasets, jobs, models, pages, views_datasets, views_jobs, views_models
+from . import (datasets, jobs, models, pages, views_datasets, views_jobs, views_lists,
+               views_models)
 from .events import EventBus
 from .executor import LocalExecutor
 from .inference import ClassifierCache
@@ -106,7 +107,14 @@ def routes():
     j, d, m = views_jobs, views_datasets, views_models
     table = [
         ('/', j.index, ['GET']), ('/index.json', j.index, ['GET']),
-        ('/completed_jobs.json', j.completed_jobs, ['GET']),
+        ('/completed_jobs.json', views_lists.completed_jobs, ['GET']),
+        ('/jobs/{job_id}/table_data.json', views_lists.table_data, ['GET']),
+        ('/group', views_lists.group, ['POST']),
+        ('/abort_jobs', views_lists.abort_jobs, ['POST']),
+        ('/jobs', views_lists.delete_jobs, ['DELETE']),
+        ('/autocomplete/path', views_lists.autocomplete_path, ['GET']),
+        ('/datasets', j.job_list, ['GET']), ('/models', j.job_list, ['GET']),
+        ('/pretrained_models', j.job_list, ['GET']),
         ('/login', j.login, ['GET', 'POST']), ('/logout', j.logout, ['GET', 'POST']),
         ('/events', j.all_events, ['GET']),
         ('/files/{path:path}', j.files, ['GET']),
@@ -117,6 +125,7 @@ def routes():
         ('/models/images/classification/new', m.new, ['GET']),
         ('/models/images/classification.json', m.create, ['POST']),
         ('/models/images/classification', m.create, ['POST']),
+        ('/models/images/classification/large_graph', m.large_graph, ['GET']),
         ('/models/images/classification/classify_one.json', m.classify_one, ['POST']),
         ('/models/images/classification/classify_one', m.classify_one, ['POST']),
         ('/models/images/classification/classify_many.json', m.classify_many, ['POST']),
@@ -152,7 +161,8 @@ def routes():
 async def _http_error(request, exc):
     return error_response(request.scope, exc.status_code, exc.detail,
                           type(exc).__name__ if type(exc) is not HTTPException
-                          else _HTTP_NAMES.get(exc.status_code, 'HTTPException'))
+                          else _HTTP_NAMES.get(exc.status_code, 'HTTPException'),
+                          description=exc.detail)
 
 
 _HTTP_NAMES = {400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
@@ -173,7 +183,8 @@ async def _unexpected(request, exc):
 
 
 async def _refuse(scope, receive, send, status, message):
-    response = error_response(scope, status, message, _HTTP_NAMES.get(status, 'Error'))
+    response = error_response(scope, status, message, _HTTP_NAMES.get(status, 'Error'),
+                              description=message)
     await response(scope, receive, send)
 
 

@@ -134,21 +134,19 @@ class DatasetProgress:
 
 def dataset_json(job, job_dir, detailed=True):
     """DIGITS' JSON of a dataset job (the keys of its REST walkthrough),
-    with caffelite's progress, error and class distribution."""
+    with caffelite's progress, error and class distribution. Nothing in it
+    differs between a job and its clone but the id and the directory (DIGITS'
+    test_clone compares them so): no creation time, no status history."""
     h, w, c = job['image_dims']
     d = dict(id=job['id'], name=job['name'], status=job['status'], type='dataset',
              username=job['username'], group=job['group'],
              progress=int(round(100 * job['progress'])), eta=job['eta'], error=job['error'],
-             **{'job id': job['id'],
-                'creation time': time.strftime('%Y-%m-%d %H:%M:%S',
-                                               time.localtime(job['created'])),
-                'image dimensions': [h, w, c], 'image resize mode': job['resize_mode'],
+             **{'image dimensions': [h, w, c], 'image resize mode': job['resize_mode'],
                 'labels file': LABELS_FILE, 'mean file': MEAN_FILE})
     if not detailed:
         return d
     counts = job.get('counts') or {}
-    d.update(directory=job_dir, status_history=job['status_history'],
-             distribution=job.get('distribution'), encoding=job['encoding'])
+    d.update(directory=job_dir, distribution=job.get('distribution'), encoding=job['encoding'])
     d['ParseFolderTasks'] = parse_folder_tasks(job, counts)
     d['CreateDbTasks'] = [{'name': 'Create DB (%s)' % split, 'entries': counts[split],
                            'image_width': w, 'image_height': h, 'image_channels': c,

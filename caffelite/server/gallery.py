@@ -15,7 +15,7 @@ from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from ..tools.dataset import SPLITS
 from ..images import encode, read_like_digits, resize_like_digits
-from . import datasets
+from . import datasets, jobs
 from .views_jobs import get_job, server
 from .web import render
 
@@ -114,6 +114,10 @@ async def explore(request):
     (DIGITS' route): a page of one database's images with their labels."""
     state = server(request)
     job = get_job(request, request.query_params.get('job_id', ''), 'dataset')
+    if job['status'] != jobs.DONE:
+        # DIGITS answers this with a server error (500) whose text its tests look for
+        raise HTTPException(500, 'dataset %s is %s: its status should be Done to explore it'
+                            % (job['id'], job['status']))
     db = request.query_params.get('db', 'train')
     folder = state.store.path(job['id'])
     db_path = os.path.join(folder, db + '_db')

@@ -4,12 +4,16 @@ request at a time (a net is not thread-safe); requests run in threads so
 the event loop stays free for other requests and live updates."""
 import collections
 import os
+import sys
 import threading
 
 from ..job_classifier import JobClassifier
 from . import datasets, models
 
 CACHE_SIZE = 4
+# Held while a classifier is built: its job's Python layer module replaces
+# another job's module of the same name.
+PYTHON_LAYER_LOCK = threading.Lock()
 
 
 class LoadedClassifier:
@@ -38,11 +42,16 @@ class ClassifierCache:
                 return self.loaded[key]
         dataset = self.store.get(job['dataset_id'])
         dataset_dir = self.store.path(dataset['id'])
-        classifier = JobClassifier(
-            os.path.join(job_dir, models.DEPLOY), weights,
-            os.path.join(dataset_dir, datasets.MEAN_FILE),
-            os.path.join(dataset_dir, datasets.LABELS_FILE), dataset['image_dims'],
-            dataset['resize_mode'], job['form']['use_mean'])
+        with PYTHON_LAYER_LOCK:
+            # every job has its own digits_python_layers (DIGITS ran each
+            # inference in a process of its own): import this job's, not the
+            # one an earlier job left in sys.modules
+            sys.modules.pop(models.PYTHON_LAYER_MODULE, None)
+            classifier = JobClassifier(
+                os.path.join(job_dir, models.DEPLOY), weights,
+                os.path.join(dataset_dir, datasets.MEAN_FILE),
+                os.path.join(dataset_dir, datasets.LABELS_FILE), dataset['image_dims'],
+                dataset['resize_mode'], job['form']['use_mean'])
         with self.lock:
             self.loaded[key] = LoadedClassifier(classifier)
             while len(self.loaded) > self.size:

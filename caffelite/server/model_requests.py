@@ -3,16 +3,27 @@ it: the job, the snapshot epoch, the image, the job's loaded classifier,
 and the classification of one image or of a list; shared by the JSON API
 (views_models) and the test pages (layer_views)."""
 import io
+import urllib.error
+import urllib.request
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ..digits.inference import is_url
 from ..errors import CaffeError
 from .security import resolve_server_path
 from .views_jobs import get_job, server
 from .web import job_id_from, read_form
 
 MAX_CLASSIFY_PIXELS = 64 << 20
+URL_TIMEOUT = 30
+# http(s) only, redirects included (urllib's default opener also follows ftp)
+URL_OPENER = urllib.request.OpenerDirector()
+for _handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler,
+                 urllib.request.HTTPRedirectHandler, urllib.request.HTTPDefaultErrorHandler,
+                 urllib.request.HTTPErrorProcessor):
+    URL_OPENER.add_handler(_handler())
 
 
 def model_job(request, fields):
@@ -40,10 +51,28 @@ def loaded_classifier(state, job, epoch):
         raise HTTPException(400, str(e)) from None
 
 
+def fetch_image(url, max_bytes):
+    """The bytes at an http(s) ``url`` (DIGITS' "Image URL"), at most
+    ``max_bytes``; HTTPException 400 naming the URL when they cannot be had."""
+    try:
+        with URL_OPENER.open(url, timeout=URL_TIMEOUT) as answer:
+            data = answer.read(max_bytes + 1)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise HTTPException(400, 'cannot fetch the image %s: %s' % (url, e)) from None
+    if len(data) > max_bytes:
+        raise HTTPException(400, 'the image %s is larger than the %d MB upload limit'
+                            % (url, max_bytes >> 20))
+    return data
+
+
 def image_source(state, fields, files):
-    """The image of a classify request: an upload (bytes) or a server path."""
+    """The image of a classify request: an upload (a file object), or an
+    http(s) URL or a checked server path (a string)."""
     if fields.get('image_path'):
-        return resolve_server_path(fields['image_path'], state.config.data_roots, 'image_path')
+        path = fields['image_path'].strip()
+        if is_url(path):
+            return path
+        return resolve_server_path(path, state.config.data_roots, 'image_path')
     if 'image_file' in files:
         return files['image_file']
     raise HTTPException(400, 'must provide image_path or image_file')
@@ -58,6 +87,9 @@ async def read_classify_one(request):
     image = image_source(state, fields, files)
     if not isinstance(image, str):
         image = io.BytesIO(await image.read())
+    elif is_url(image):
+        image = io.BytesIO(await run_in_threadpool(fetch_image, image,
+                                                   state.config.max_upload_bytes))
     return state, fields, job, image, epoch_field(fields)
 
 
@@ -75,9 +107,9 @@ def _check_size(image):
                                     % (probe.width, probe.height, MAX_CLASSIFY_PIXELS))
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         # PIL names an upload by the repr of its buffer ('<_io.BytesIO object
-        # at 0x...>'); say 'the upload' instead
-        raise HTTPException(400, 'cannot read the image: %s'
-                            % str(e).replace(repr(image), 'the upload')) from None
+        # at 0x...>'); say 'the upload' instead (a path stays named)
+        message = str(e) if isinstance(image, str) else str(e).replace(repr(image), 'the upload')
+        raise HTTPException(400, 'cannot read the image: %s' % message) from None
     if hasattr(image, 'seek'):
         image.seek(0)
 
@@ -96,12 +128,23 @@ def classify_image(state, job, epoch, image):
 
 def classify_images(state, job, epoch, paths, batch_size=16):
     """(classifier, scores (N, classes) of the N readable images, their
-    indices in ``paths``, {path: reason} of the others)."""
+    indices in ``paths``, {path: reason} of the others). A path may be an
+    http(s) URL, fetched first."""
+    failed, sources = {}, {}
+    for i, path in enumerate(paths):
+        try:
+            sources[i] = (io.BytesIO(fetch_image(path, state.config.max_upload_bytes))
+                          if is_url(path) else path)
+        except HTTPException as e:
+            failed[path] = e.detail
+    readable = sorted(sources)
     loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
-        results = list(loaded.classifier.each(paths, batch_size))
-    kept = [i for i, (_, scores, _) in enumerate(results) if scores is not None]
-    scores = np.array([results[i][1] for i in kept]).reshape(
+        results = list(loaded.classifier.each([sources[i] for i in readable], batch_size))
+    kept = [readable[k] for k, (_, scores, _) in enumerate(results) if scores is not None]
+    scores = np.array([r[1] for r in results if r[1] is not None]).reshape(
         len(kept), -1 if kept else len(loaded.classifier.labels))
-    failed = {path: reason for path, _, reason in results if reason}
+    # a fetched image's reason names its URL, not the buffer it was read from
+    failed.update({paths[readable[k]]: reason.replace(repr(source), paths[readable[k]])
+                   for k, (source, _, reason) in enumerate(results) if reason})
     return loaded.classifier, scores, kept, failed

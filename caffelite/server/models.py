@@ -24,6 +24,9 @@ from .worker import error_of
 ORIGINAL, TRAIN_VAL, DEPLOY, SOLVER = ('original.prototxt', 'train_val.prototxt',
                                        'deploy.prototxt', 'solver.prototxt')
 LOG_FILE = 'caffe_output.log'
+# the module DIGITS' Python layers of a model job import (form: python_layer_*)
+PYTHON_LAYER_MODULE = 'digits_python_layers'
+PYTHON_LAYER = PYTHON_LAYER_MODULE + '.py'
 SOLVERSTATE_WRITTEN = re.compile(r'Snapshotting solver state to .*snapshot_iter_(\d+)')
 # Where a resumed run starts: Caffe's restore line, or ours when there is no
 # solverstate to restore.
@@ -307,7 +310,7 @@ def model_json(job, job_dir, dataset_job, detailed=True):
         d['image resize mode'] = dataset_job['resize_mode']
     if detailed:
         d.update(directory=job_dir, snapshots=[e for _, e in found],
-                 status_history=job['status_history'], max_iter=job.get('max_iter'),
+                 max_iter=job.get('max_iter'),
                  train_epochs=job['form']['train_epochs'],
                  train_outputs=job.get('train_outputs', {}),
                  val_outputs=job.get('val_outputs', {}),

@@ -122,9 +122,14 @@ def _choices(fields, name):
 
 
 # --- one function per template -------------------------------------------
+# DIGITS' home tabs by number (?tab=), and the list routes that open one
+HOME_TABS = {'1': 1, '2': 2, '3': 3}
+
+
 def home(request, data):
     state = server(request)
-    return {'dataset_names': {j['id']: j['name'] for j in state.store.list('dataset')},
+    return {'tab': HOME_TABS.get(request.query_params.get('tab'), 1),'dataset_names': {j['id']: j['name'] for j in state.store.list('dataset')},
+            'created': {j['id']: j['created'] for j in state.store.list()},
             'resize_modes': RESIZE_MODES}
 
 
@@ -152,6 +157,7 @@ def dataset_page(request, data):
             if os.path.isdir(db):
                 previews[split] = gallery.db_page(db, 0, GALLERY_PREVIEW)
     return {'labels': labels, 'logs': logs, 'skipped': skipped, 'previews': previews,
+            'created': job['created'], 'status_history': job['status_history'],
             'has_mean': os.path.isfile(os.path.join(folder, datasets.MEAN_IMAGE)),
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
 
@@ -195,7 +201,7 @@ def model_page(request, data):
     return {'dataset': dataset, 'files': files, 'disk_size': disk_size,
             'data_roots': state.config.data_roots,
             'source': _source(store, job), 'method': job['form'].get('method'),
-            'form': job['form'],
+            'form': job['form'], 'status_history': job['status_history'],
             'pretrained_model': job.get('pretrained_model') or []}
 
 

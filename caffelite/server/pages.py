@@ -50,6 +50,7 @@ def routes():
          ['POST']),
         ('/pretrained_models/new', pretrained.upload, ['POST']),
         ('/pretrained_models/new.json', pretrained.upload, ['POST']),
+        ('/pretrained_models/upload_archive', pretrained.upload_archive, ['POST']),
     ]
     return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
 

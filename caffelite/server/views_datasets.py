@@ -13,7 +13,7 @@ from ..errors import CaffeError
 from ..tools import dataset
 from . import archives, datasets
 from .security import resolve_server_path
-from .views_jobs import get_job, server
+from .views_jobs import get_job, server, with_clone
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
 
 # An archive may unpack to at most this many times the upload limit.
@@ -44,7 +44,7 @@ async def _save_upload(upload, folder):
     return path
 
 
-async def _unpacked_archive(state, upload):
+async def unpacked_archive(state, upload):
     """The folder (beside the jobs) an uploaded archive unpacks into."""
     path = await _save_upload(upload, state.store.jobs_dir)
     destination = path + '.d'
@@ -52,7 +52,9 @@ async def _unpacked_archive(state, upload):
         await run_in_threadpool(archives.unpack, path, destination,
                                 UNPACK_FACTOR * state.config.max_upload_bytes)
     except archives.ArchiveError as e:
-        raise HTTPException(400, str(e)) from None
+        # the message names the temporary file: name the upload instead
+        raise HTTPException(400, str(e).replace(path, upload.filename)
+                            .replace(os.path.basename(path), upload.filename)) from None
     finally:
         os.remove(path)
     return destination
@@ -83,7 +85,7 @@ async def create(request):
     state = server(request)
     fields, files = await read_form(request)
     user = require_login(request, fields)
-    values, errors = parse_dataset_form(fields)
+    values, errors = parse_dataset_form(with_clone(request, fields, 'dataset'))
     if values['method'] == 'archive' and 'archive' not in files:
         errors['archive'] = [REQUIRED]
     if errors:
@@ -99,7 +101,7 @@ async def create(request):
             raise FormErrors({'folder_train': ['Folder does not exist']})
         check_separate_classes(folder, separate)
     else:
-        unpacked = await _unpacked_archive(state, files['archive'])
+        unpacked = await unpacked_archive(state, files['archive'])
     job = None
     try:
         if unpacked:

@@ -8,6 +8,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, \
     StreamingResponse
 
 import caffelite
+from ..digits import forms
 from . import events, jobs, models
 from .web import (check_username, read_form, redirect, render, require_login,
                   require_permission, wants_json)
@@ -16,6 +17,7 @@ JOB_TYPES = {'dataset': 'Image Classification Dataset', 'model': 'Image Classifi
              'pretrained': 'Pretrained Model'}
 SHOW_URLS = {'dataset': '/datasets/%s', 'model': '/models/%s',
              'pretrained': '/pretrained_models/%s'}
+LIST_TABS = {'/datasets': 1, '/models': 2, '/pretrained_models': 3}
 NEW_URLS = {'dataset': '/datasets/images/classification/new',
             'model': '/models/images/classification/new'}
 
@@ -32,6 +34,15 @@ def get_job(request, job_id=None, job_type=None):
     if job is None or (job_type and job['type'] != job_type):
         raise HTTPException(404, 'Job not found: %s' % job_id)
     return job
+
+
+def with_clone(request, fields, job_type):
+    """A create request's form ``fields`` with, when it names ``clone`` (query
+    or form), the form of that job over them, as DIGITS refills a cloned form."""
+    clone = fields.get('clone')
+    if not clone:
+        return fields
+    return dict(fields, **forms.clone_fields(get_job(request, clone, job_type)['form']))
 
 
 async def owned_job(request, job_type=None):
@@ -55,17 +66,9 @@ async def index(request):
     return render(request, 'home.html', data)
 
 
-async def completed_jobs(request):
-    """DIGITS' /completed_jobs.json: the jobs still running (any kind)
-    apart, then the finished datasets, models and pretrained models."""
-    state = server(request)
-    data = {'running': [], 'datasets': [], 'models': [], 'pretrained_models': []}
-    lists = {'dataset': 'datasets', 'model': 'models', 'pretrained': 'pretrained_models'}
-    for job in state.store.list():
-        running = job['status'] in jobs.RUNNING and job['type'] != 'pretrained'
-        data['running' if running else lists[job['type']]].append(
-            state.job_json(job, detailed=False))
-    return JSONResponse(data)
+async def job_list(request):
+    """/datasets, /models, /pretrained_models: the home page at that tab."""
+    return redirect('/?tab=%d' % LIST_TABS[request.url.path.rstrip('/')])
 
 
 async def login(request):
@@ -93,8 +96,11 @@ async def logout(request):
 
 
 async def status(request):
-    """DIGITS' status route: {"status", "type", "name", "error"}."""
-    job = get_job(request)
+    """DIGITS' status route: {"status", "type", "name", "error"}; an unknown
+    job answers {"error": "Job not found."} (HTTP 200), as DIGITS does."""
+    job = server(request).store.jobs.get(request.path_params['job_id'])
+    if job is None:
+        return JSONResponse({'error': 'Job not found.'})
     error = job['error']
     return JSONResponse({'status': job['status'], 'type': JOB_TYPES[job['type']],
                          'name': job['name'], 'progress': int(round(100 * job['progress'])),
@@ -131,17 +137,25 @@ async def resume(request):
     return _done(request, 'Job resumed.', job)
 
 
-async def delete(request):
-    """Delete a job and its folder (aborting it first)."""
-    _, job = await owned_job(request)
-    state = server(request)
-    users = [j['id'] for j in state.store.dependents(job['id'])]
-    if users:
-        raise HTTPException(403, 'Job not deleted: jobs %s use it' % ', '.join(users))
+async def delete_job(state, job):
+    """Delete a job and its folder (aborting it first); False when other
+    jobs use it."""
+    if state.store.dependents(job['id']):
+        return False
     await state.runner.abort(job)
     state.classifiers.forget(job['id'])
     state.store.jobs.pop(job['id'], None)
     shutil.rmtree(state.store.path(job['id']), ignore_errors=True)
+    return True
+
+
+async def delete(request):
+    """Delete a job (403 while other jobs use it)."""
+    _, job = await owned_job(request)
+    state = server(request)
+    users = [j['id'] for j in state.store.dependents(job['id'])]
+    if not await delete_job(state, job):
+        raise HTTPException(403, 'Job not deleted: jobs %s use it' % ', '.join(users))
     return PlainTextResponse('Job deleted.')
 
 
@@ -152,6 +166,10 @@ async def edit(request):
         if not fields['job_name'].strip():
             raise HTTPException(400, 'name cannot be blank')
         job['name'] = fields['job_name'].strip()
+        # a clone takes the new name, as in DIGITS
+        for key in ('dataset_name', 'model_name'):
+            if key in job['form']:
+                job['form'][key] = job['name']
     if 'job_notes' in fields:
         job['notes'] = fields['job_notes'].strip() or None
     server(request).store.save(job)

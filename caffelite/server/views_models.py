@@ -17,15 +17,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
-from ..digits.inference import accuracy_report, read_image_list
+from ..digits.inference import accuracy_report, is_url, read_image_list
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
+from ..protoio import atomic_open
 from ..solver import learning_rate
 from . import datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
                              percent_top, read_classify_one)
 from .security import resolve_server_path
-from .views_jobs import get_job, server
+from .views_jobs import get_job, server, with_clone
 from .web import FormErrors, read_form, redirect, render, require_login, wants_json
 
 NETWORK_FIELDS = {'standard': 'standard_networks', 'previous': 'previous_networks',
@@ -71,12 +72,30 @@ def _network(state, values):
     return network, checked, source
 
 
+async def _python_layer(state, values, files):
+    """The bytes of the form's Python layer module (None: none): the upload
+    ``python_layer_client_file`` when ``python_layer_from_client`` is set,
+    else the server file ``python_layer_server_file`` (under a data root)."""
+    if values['python_layer_from_client']:
+        if 'python_layer_client_file' not in files:
+            raise FormErrors({'python_layer_client_file': [forms.REQUIRED]})
+        return await files['python_layer_client_file'].read()
+    path = values['python_layer_server_file'].strip()
+    if not path:
+        return None
+    path = resolve_server_path(path, state.config.data_roots, 'python_layer_server_file')
+    if not os.path.isfile(path):
+        raise FormErrors({'python_layer_server_file': ['File "%s" does not exist' % path]})
+    with open(path, 'rb') as f:
+        return f.read()
+
+
 async def create(request):
     """Make one model job per (batch size, learning rate) of the form."""
     state = server(request)
-    fields, _ = await read_form(request)
+    fields, files = await read_form(request)
     user = require_login(request, fields)
-    values, errors = forms.parse_model_form(fields)
+    values, errors = forms.parse_model_form(with_clone(request, fields, 'model'))
     if errors:
         raise FormErrors(errors)
     gpus = [str(g) for g in state.config.gpus]
@@ -85,12 +104,16 @@ async def create(request):
                                          % ('GPUs ' + ', '.join(gpus) if gpus else 'the CPU')]})
     dataset = _checked_dataset(state, values)
     network, weights, source = _network(state, values)
+    python_layer = await _python_layer(state, values, files)
     made = []
     try:
         for job_values, suffix in forms.sweep(values):
             made.append(models.create_job(state.store, job_values, job_values['model_name'] +
                                           suffix, user, dataset, network, weights, source,
                                           state.runner.device_of(job_values)[1] is not None))
+            if python_layer is not None:
+                with atomic_open(state.store.path(made[-1]['id'], models.PYTHON_LAYER)) as f:
+                    f.write(python_layer)
     except (NetError, CaffeError) as e:
         for job in made:
             state.store.discard(job['id'])
@@ -113,6 +136,14 @@ async def show(request):
     return render(request, 'models/images/classification/show.html', state.job_json(job))
 
 
+async def large_graph(request):
+    """DIGITS' large graph: the page of a model's curves alone (?job_id=)."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    job = model_job(request, fields)
+    return render(request, 'models/images/classification/large_graph.html', state.job_json(job))
+
+
 async def classify_one(request):
     """{"predictions": [[label, percent], ...]}: the top 5 of one image."""
     state, _, job, image, epoch = await read_classify_one(request)
@@ -133,7 +164,8 @@ async def _image_list(request, state, fields, files):
     if limit and not limit.isdigit():
         raise HTTPException(400, 'num_test_images must be a number')
     paths, truths = read_image_list(text, folder, int(limit) if limit else None)
-    real = [resolve_server_path(p, state.config.data_roots, 'image_list path') for p in paths]
+    real = [p if is_url(p) else resolve_server_path(p, state.config.data_roots, 'image_list path')
+            for p in paths]
     return paths, real, truths
 
 
@@ -237,7 +269,8 @@ def _write_archive(path, kind, members, info):
 
 async def download(request):
     """The files to run the model: deploy, train_val, solver and original
-    prototxt, labels, mean, the snapshot and info.json (the job's JSON)."""
+    prototxt, labels, mean, the snapshot, the Python layer module if any and
+    info.json (the job's JSON)."""
     state = server(request)
     fields, _ = await read_form(request)
     job = get_job(request, job_type='model')
@@ -257,6 +290,8 @@ async def download(request):
     members += [(os.path.join(dataset_dir, n), n) for n in (datasets.LABELS_FILE,
                                                             datasets.MEAN_FILE)]
     members.append((weights, os.path.basename(weights)))
+    if os.path.isfile(os.path.join(job_dir, models.PYTHON_LAYER)):
+        members.append((os.path.join(job_dir, models.PYTHON_LAYER), models.PYTHON_LAYER))
     info = dict(state.job_json(job, detailed=False),
                 **{'snapshot file': os.path.basename(weights)})
     fd, path = tempfile.mkstemp(prefix='.download-', dir=state.store.jobs_dir)

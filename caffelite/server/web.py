@@ -60,11 +60,15 @@ def render(request, template, data, status=200):
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 
-def error_response(scope, status, message, kind, errors=None):
+def error_response(scope, status, message, kind, errors=None, description=None):
     """DIGITS' error answers: {"errors": {field: [...]}} for form fields,
-    {"error": {"message", "type"}} otherwise; an HTML page for browsers."""
+    {"error": {"message", "type"}} otherwise, with "description" for an
+    HTTP error (DIGITS' werkzeug exceptions have one); an HTML page for
+    browsers."""
     payload = ({'errors': errors} if errors is not None
                else {'error': {'message': message, 'type': kind}})
+    if errors is None and description is not None:
+        payload['error']['description'] = description
     if wants_json(scope):
         return JSONResponse(payload, status)
     body = TEMPLATES.get_template('error.html').render(

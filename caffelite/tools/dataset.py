@@ -60,12 +60,17 @@ def class_folders(image_dir):
 def scan_folder(image_dir):
     """(class names, [Item]) of an image folder: the classes are its sorted
     sub-folder names; each class's images are found recursively, in sorted
-    order, by extension (hidden files and folders are ignored)."""
+    order, by extension (hidden files and folders are ignored). Linked
+    folders are followed, as DIGITS does (its ImageNet-subset example links
+    synset folders into class folders), each real folder once."""
     classes = class_folders(image_dir)
     items = []
+    seen = set()
     for label, name in enumerate(classes):
-        for folder, dirs, files in os.walk(os.path.join(image_dir, name)):
-            dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        for folder, dirs, files in os.walk(os.path.join(image_dir, name), followlinks=True):
+            seen.add(os.path.realpath(folder))
+            dirs[:] = sorted(d for d in dirs if not d.startswith('.') and
+                             os.path.realpath(os.path.join(folder, d)) not in seen)
             for f in sorted(files):
                 if not f.startswith('.') and f.lower().endswith(images.IMAGE_EXTENSIONS):
                     path = os.path.join(folder, f)

@@ -37,18 +37,29 @@ def test_dataset_form_separate_folders():
         'folder_test_max_per_class': ['Field must be greater than folder_test_min_per_class.']}
 
 
-def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
+def sweep_values(learning_rate, batch_size):
+    """The parsed values of a LeNet model form with these two fields."""
     values, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd',
                                              'standard_networks': 'lenet',
-                                             'learning_rate': '0.1, 0.01',
-                                             'batch_size': '32,64'})
+                                             'learning_rate': learning_rate,
+                                             'batch_size': batch_size})
     assert not errors
-    jobs = forms.sweep(values)
+    return values
+
+
+def test_sweep_makes_one_job_per_rate_and_batch_named_like_digits():
+    jobs = forms.sweep(sweep_values('0.1, 0.01', '32,64'))
     assert [(v['learning_rate'], v['batch_size'], suffix) for v, suffix in jobs] == [
         (0.1, 32, ' learning_rate:0.1 batch_size:32'),
         (0.01, 32, ' learning_rate:0.01 batch_size:32'),
         (0.1, 64, ' learning_rate:0.1 batch_size:64'),
         (0.01, 64, ' learning_rate:0.01 batch_size:64')]
+
+
+def test_sweep_lists_in_brackets_as_digits_tests_send_them():
+    # DIGITS' own sweep test posts learning_rate='[0.01, 0.02]', batch_size='[8, 10]'
+    values = sweep_values('[0.01, 0.02]', '[8, 10.0]')
+    assert values['learning_rate'] == [0.01, 0.02] and values['batch_size'] == [8, 10]
 
 
 def test_previous_network_snapshot_field():
@@ -66,3 +77,17 @@ def test_custom_network_parse_error_names_line_and_column():
     _, errors = forms.parse_model_form({'model_name': 'm', 'dataset': 'd', 'method': 'custom',
                                         'custom_network': 'layer {\n  name: \n'})
     assert errors['custom_network'][0].startswith('Bad network: custom_network:2:8: ')
+
+
+def test_clone_fields_make_the_same_form_again():
+    model = {'model_name': 'm', 'dataset': 'd', 'method': 'previous', 'previous_networks': 'j1',
+             'j1-snapshot': '2.5', 'learning_rate': '0.0125', 'batch_size': '8',
+             'lr_policy': 'exp', 'random_seed': '123', 'use_mean': 'pixel'}
+    values, errors = forms.parse_model_form(model)
+    assert not errors
+    assert forms.parse_model_form(forms.clone_fields(values)) == (values, {})
+    dataset = {'dataset_name': 'x', 'folder_train': '/f', 'has_val_folder': 'y',
+               'folder_val': '/v', 'folder_train_max_per_class': '3', 'resize_mode': 'half_crop'}
+    values, errors = forms.parse_dataset_form(dataset)
+    assert not errors
+    assert forms.parse_dataset_form(forms.clone_fields(values)) == (values, {})

@@ -84,7 +84,8 @@ def test_dataset_job_in_digits_layout(server, dataset):
     assert dataset in [j['id'] for j in listed]
     # DIGITS' home page list: running jobs apart, finished ones by kind
     completed = server.client.get('/completed_jobs.json').json()
-    assert set(completed) == {'running', 'datasets', 'models', 'pretrained_models'}
+    assert set(completed) == {'running', 'datasets', 'models', 'pretrained_models',
+                              'model_output_fields'}
     assert dataset in [j['id'] for j in completed['datasets']]
     assert dataset not in [j['id'] for j in completed['running']]
 

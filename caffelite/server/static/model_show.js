@@ -1,43 +1,14 @@
 'use strict';
-/* The model page: the loss/accuracy and learning-rate curves, live from the
-   job's event stream; status, progress and snapshots kept current; the job
+/* The model page: the loss/accuracy and learning-rate curves (model_curves.js),
+   live from the job's event stream; status, progress and snapshots kept current; the job
    actions; the tests of the trained model, whose result pages are shown here. */
 (() => {
   const page = CL.pageData();
   const jobUrl = '/models/' + page.id;
-  const COLORS = {'loss (train)': '#1f77b4', 'loss (val)': '#2ca02c', 'accuracy (val)': '#ff7f0e',
-                  'accuracy (train)': '#d62728', 'learning rate': '#9467bd'};
-  /* loss before accuracy, train before val */
-  const order = (s) => (s.axis ? 2 : 0) + (s.name.endsWith('(val)') ? 1 : 0);
-  const lossChart = new LineChart(document.getElementById('loss-chart'), {
-    title: 'Loss and accuracy', yLabels: ['Loss', 'Accuracy (%)'], yFixed: [null, [0, 100]],
-    xMax: page.train_epochs, height: 340, empty: 'The curves appear with the first iterations', order});
-  const lrChart = new LineChart(document.getElementById('lr-chart'), {
-    title: 'Learning rate', yLabels: ['Learning rate', ''], xMax: page.train_epochs, height: 170,
-    empty: 'No learning rate logged yet'});
+  const curves = modelCurves(page, [340, 170]);
 
-  function spec(phase, name) {
-    /* The chart, series name, axis and scale of an output of the log. */
-    if (name === 'learning_rate') return {chart: lrChart, name: 'learning rate', axis: 0, color: COLORS['learning rate']};
-    const accuracy = /accuracy/i.test(name);
-    const label = name + ' (' + phase + ')';
-    return {chart: lossChart, name: label, axis: accuracy ? 1 : 0, scale: accuracy ? 100 : 1, color: COLORS[label]};
-  }
-
-  function load(job) {
-    /* All the curves of a job's JSON (train_outputs / val_outputs). */
-    const lists = new Map([[lossChart, []], [lrChart, []]]);
-    for (const phase of ['train', 'val']) {
-      for (const [name, points] of Object.entries(job[phase + '_outputs'] || {})) {
-        const s = spec(phase, name);
-        lists.get(s.chart).push(Object.assign({points}, s));
-      }
-    }
-    for (const [chart, list] of lists) chart.setSeries(list);
-  }
-
-  const reload = () => CL.api(jobUrl + '.json').then(load).catch((e) => CL.alert(CL.errorText(e)));
-  load(page);
+  const reload = () => CL.api(jobUrl + '.json').then(curves.load).catch((e) => CL.alert(CL.errorText(e)));
+  curves.load(page);
 
   /* --- live updates -------------------------------------------------------- */
   function setSnapshots(epochs) {
@@ -60,10 +31,7 @@
          (or during a reconnection) are read from the job's JSON. */
       if (opened++ || ['Running', 'Waiting', 'Initialized'].includes(page.status)) reload();
     },
-    graph(data) {
-      const s = spec(data.phase, data.name);
-      s.chart.append(s.name, data.epoch, data.value, s);
-    },
+    graph: curves.append,
     progress(data) {
       CL.setProgress(document.getElementById('job-progress'), data.percentage);
       const eta = document.getElementById('job-eta');
