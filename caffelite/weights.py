@@ -56,10 +56,11 @@ class WeightsReport:
         return self
 
 
-def read_layers(path):
+def read_layers(path, hdf5=None):
     """[(layer name, [param arrays or BlobProtos])] of a weights file: a
-    binary .caffemodel (legacy formats upgraded) or Caffe's .h5 layout."""
-    if path.endswith(('.h5', '.hdf5')):
+    binary .caffemodel (legacy formats upgraded) or Caffe's .h5 layout
+    (``hdf5``: True or False to say which; None judges by the extension)."""
+    if hdf5 or hdf5 is None and path.endswith(('.h5', '.hdf5')):
         import h5py
         with h5py.File(path, 'r') as h5:
             group = h5['data']
@@ -100,15 +101,16 @@ def _copy_blob(value, blob, where, name, k):
     blob.data[...] = value.reshape(blob.shape)
 
 
-def copy_weights(net, weights):
+def copy_weights(net, weights, hdf5=None):
     """Copy the weights of ``weights`` (a path, or a NetParameter) into the
     same-named layers of ``net``; warn about the net's layers with
-    parameters that got none. Returns a WeightsReport."""
+    parameters that got none. ``hdf5`` as in read_layers. Returns a
+    WeightsReport."""
     if isinstance(weights, caffe_pb2.NetParameter):
         where, layers = 'weights', [(lp.name, list(lp.blobs)) for lp in weights.layer]
     else:
         where = os.fspath(weights)
-        layers = read_layers(where)
+        layers = read_layers(where, hdf5)
     targets = net.layer_dict
     loaded = []
     for name, values in layers:
