@@ -67,6 +67,13 @@ setup(
         'tqdm>=4.0',
     ],
     extras_require=EXTRAS,
+    # Caffe's tool programs too, each running its caffelite verb
+    # (caffelite.cli.CAFFE_TOOLS)
     entry_points={'console_scripts': ['caffelite=caffelite.cli:main',
-                                      'caffe=caffelite.cli:main']},
+                                      'caffe=caffelite.cli:main']
+                  + ['%s=caffelite.cli:tool_main' % name for name in (
+                      'convert_imageset', 'compute_image_mean', 'extract_features',
+                      'upgrade_net_proto_text', 'upgrade_net_proto_binary',
+                      'upgrade_solver_proto_text', 'convert_mnist_data',
+                      'convert_cifar_data')]},
 )

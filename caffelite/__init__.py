@@ -4,7 +4,7 @@ from .backend import (has_nccl, set_device, set_mode_cpu, set_mode_gpu, set_mult
                       set_random_seed, set_solver_count, set_solver_rank, solver_count,
                       solver_rank)
 from .blob import Blob
-from .errors import CaffeError, LayerError, NetError, ParseError, WeightsError
+from .errors import CaffeError, LayerError, NetError, ParseError, SolverError, WeightsError
 from .glog import init_log, log
 # The layer implementation package is imported (and so in sys.modules) before
 # the name ``layers`` is bound to NetSpec's namespace below: importing one of

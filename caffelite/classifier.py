@@ -50,7 +50,7 @@ class Classifier(Net):
         name = self.inputs[0]
         self.transformer = make_transformer(self, mean, input_scale, raw_scale, channel_swap)
         self.crop_dims = np.array(self.blobs[name].data.shape[2:])
-        self.image_dims = np.array(image_dims if image_dims is not None else self.crop_dims)
+        self.image_dims = image_dims if image_dims is not None else self.crop_dims
 
     def predict(self, inputs, oversample=True):
         """(N, classes) predictions for a list of H x W x K images; with

@@ -31,6 +31,11 @@ class NetError(CaffeError, ValueError):
     """A network definition is inconsistent (unknown bottom, bad shape...)."""
 
 
+class SolverError(CaffeError, ValueError):
+    """A solver setting Caffe CHECKs is wrong (a momentum AdaGrad cannot
+    use, an unknown lr_policy...), or a solver state does not fit."""
+
+
 class LayerError(CaffeError, ValueError):
     """A layer rejected its parameters or its bottom shapes."""
 
@@ -49,6 +54,15 @@ class CaffeIOError(CaffeError, ValueError):
 
 class ImageReadError(CaffeError, OSError):
     """An image file or encoded Datum that Pillow cannot read."""
+
+
+class MissingImageError(ImageReadError, FileNotFoundError):
+    """An image file that does not exist: FileNotFoundError, as pycaffe's
+    load_image (scikit-image's imread) raises. ``filename`` is the path."""
+
+    def __init__(self, message, path):
+        super().__init__(message)
+        self.filename = path
 
 
 class DivergenceError(CaffeError):

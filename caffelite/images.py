@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .errors import CaffeError, CaffeIOError, ImageReadError
+from .errors import CaffeError, CaffeIOError, ImageReadError, MissingImageError
 
 RESIZE_MODES = ('squash', 'crop', 'fill', 'half_crop')
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.pbm', '.gif',
@@ -81,6 +81,8 @@ def _decoding(source, jpeg_as_luma=False, name=None):
             yield img
     except CaffeError:
         raise
+    except FileNotFoundError as e:
+        raise MissingImageError('cannot read image %s: %s' % (name, e), name) from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise ImageReadError('cannot read image %s: %s' % (name, e)) from None
 

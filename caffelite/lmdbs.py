@@ -1,8 +1,11 @@
-"""Read-only LMDB environments, one per database per process.
+"""Read-only LMDB environments, one per database file per process.
 
 LMDB refuses to open the same environment twice in one process, and a
 training process often has train and test nets (and tools) reading one
-database, so every reader gets the same shared environment from here.
+database, so every reader gets the same shared environment from here. A
+database removed and written again under the same name (a notebook cell
+run twice) is another file: it gets an environment of its own, where the
+first one would go on reading the removed file's records.
 """
 import os
 
@@ -14,10 +17,12 @@ _OPEN = {}
 def open_readonly(path):
     """The shared read-only environment of the LMDB folder ``path``."""
     import lmdb
-    key = os.path.realpath(path)
+    try:
+        stat = os.stat(os.path.join(path, 'data.mdb'))
+    except OSError:
+        raise CaffeError('%s: not an LMDB database (no data.mdb)' % path) from None
+    key = (os.path.realpath(path), stat.st_dev, stat.st_ino)
     if key not in _OPEN:
-        if not os.path.isfile(os.path.join(path, 'data.mdb')):
-            raise CaffeError('%s: not an LMDB database (no data.mdb)' % path)
         try:
             _OPEN[key] = lmdb.open(path, readonly=True, lock=False, readahead=False,
                                    subdir=True)

@@ -71,12 +71,18 @@ def _parse_args(args, kwargs):
     return model, phase, weights, level, stages
 
 
+def _batch_size(shape):
+    """How an error names the batch size of ``shape``: its first axis."""
+    return shape[0] if shape else 'none (0-d)'
+
+
 def layer_failure(error, layer_name, layer_type, stage):
     """The exception to raise for ``error``, raised by a layer's ``stage``
     (setup, forward or backward). A LayerError as it is. A Python layer's
     own exception keeps its type, with a note naming the layer: pycaffe
     lets them through, so callers may catch them by type. Other bad-value
-    errors become a LayerError naming the layer; the rest pass unchanged."""
+    errors become a LayerError naming the layer, a missing file a
+    MissingFileError naming the layer; the rest pass unchanged."""
     if isinstance(error, LayerError):
         return error
     if layer_type == 'Python':
@@ -86,6 +92,9 @@ def layer_failure(error, layer_name, layer_type, stage):
         return error
     if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
         return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+    if isinstance(error, FileNotFoundError) and error.filename:
+        return MissingFileError(error.filename, "file, read by layer '%s' (%s) in %s"
+                                % (layer_name, layer_type, stage))
     return error
 
 
@@ -520,15 +529,22 @@ class Net:
             blob = self.blobs[name]
             value = np.asarray(value)
             if value.shape[:1] != blob.shape[:1]:
-                raise NetError("blob '%s': %s has batch size %d, the net expects %d"
-                               % (name, field, value.shape[0] if value.ndim else 0,
-                                  blob.shape[0]))
-            getattr(blob, field)[...] = value
+                raise NetError("blob '%s': %s has batch size %s, the net expects %s"
+                               % (name, field, _batch_size(value.shape),
+                                  _batch_size(blob.shape)))
+            try:
+                getattr(blob, field)[...] = value
+            except ValueError as e:     # numpy's message names no blob
+                raise NetError("blob '%s': cannot set its %s (shape %s) from an array of "
+                               "shape %s: %s" % (name, field, blob.shape, value.shape, e)) from None
 
     def forward_all(self, blobs=None, **kwargs):
         """Forward over inputs of any batch size, in net-sized batches;
         returns {blob: array of all results}."""
-        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        if not kwargs:
+            raise NetError('forward_all needs input arrays (net inputs %s), got none'
+                           % (self.inputs,))
+        outs = self._batched_outputs('forward_all', blobs)
         results = {name: [] for name in outs}
         for batch, pad in self._batches(kwargs):
             out = self.forward(blobs=blobs, **batch)
@@ -545,7 +561,7 @@ class Net:
         if not ins and not top_diffs:
             raise NetError('forward_backward_all needs input arrays or output diffs, got '
                            'neither (net inputs %s, outputs %s)' % (self.inputs, self.outputs))
-        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        outs = self._batched_outputs('forward_backward_all', blobs)
         douts = list(dict.fromkeys(self.inputs + list(diffs or [])))
         results = {name: [] for name in outs}
         dresults = {name: [] for name in douts}
@@ -559,9 +575,20 @@ class Net:
         cat = lambda d: {k: np.concatenate(v) for k, v in d.items()}
         return cat(results), cat(dresults)
 
+    def _batched_outputs(self, caller, blobs):
+        """The net's outputs and ``blobs``, which ``caller`` collects along
+        their batch axis: a 0-d one (a loss) has none."""
+        outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
+        for name in outs:
+            if not self.blobs[name].shape:
+                raise NetError("%s: output '%s' is 0-d (a loss?): it has no batch axis to "
+                               "collect; use a deploy net, or forward() per batch" % (caller, name))
+        return outs
+
     def _batches(self, arrays):
         """Yield ({name: batch}, padding) over ``arrays`` in net batch size;
-        the last batch is zero-padded, as pycaffe does."""
+        the last batch is zero-padded, as pycaffe does. No arrays yield
+        empty batches without end (forward_backward_all zips them)."""
         if not arrays:
             while True:
                 yield {}, 0
@@ -645,6 +672,11 @@ class Net:
                     h5['data/%s/%d' % (name, k)] = blob.data
                     if write_diff:
                         h5['diff/%s/%d' % (name, k)] = blob.diff
+
+    def load_hdf5(self, filename):
+        """pycaffe's load_hdf5: copy_from for weights that save_hdf5 wrote,
+        read as HDF5 whatever the file name ends with."""
+        copy_weights(self, filename, hdf5=True)
 
     def __repr__(self):
         return '<Net %r: %d layers, %d blobs>' % (self.name, len(self.layers), len(self._blobs))

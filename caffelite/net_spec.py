@@ -116,9 +116,12 @@ class Function:
                 assign_proto(layer, key, value)
                 continue
             prefix = _PARAM_NAMES.get(self.type_name)
+            if prefix is None:          # a type without a <type>_param message
+                assign_proto(layer, key, value)
+                continue
             try:
                 assign_proto(getattr(layer, prefix + '_param'), key, value)
-            except (AttributeError, TypeError):
+            except AttributeError:      # not a field of it: a LayerParameter field
                 assign_proto(layer, key, value)
         layers[self] = layer
 

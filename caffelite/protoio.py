@@ -77,7 +77,11 @@ def atomic_open(path, mode='wb'):
     """Open a temporary file beside ``path``; on success flush it to disk
     and rename it onto ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix='.tmp', dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix='.tmp', dir=folder)
+    except OSError as e:
+        # name the file asked for, not the temporary one beside it
+        raise type(e)(e.errno, e.strerror, path) from None
     # mkstemp makes the file owner-only; give it the permissions open() would.
     umask = os.umask(0)
     os.umask(umask)

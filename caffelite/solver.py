@@ -13,15 +13,16 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, net_outputs, protoio, resume, upgrade
+from . import backend, divergence, net_outputs, protoio, resume, solverstate, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
-from .errors import CaffeError, CaffeRuntimeError, DivergenceError
+from .errors import CaffeRuntimeError, DivergenceError, MissingFileError, SolverError
 from .layers import python as python_layers
 from .net import Net, TEST, TRAIN, load_net_param
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
 from .registry import Registry
+from .weights import load_net_weights
 
 log = logging.getLogger('caffelite.solver')
 
@@ -47,7 +48,7 @@ def load_solver_param(source):
         return param
     path = os.fspath(source)
     if not os.path.exists(path):
-        raise CaffeError('%s: no such solver file' % path)
+        raise MissingFileError(path, 'solver file')
     param = protoio.read_text(path, caffe_pb2.SolverParameter())
     upgrade.upgrade_solver(param)
     _default_snapshot_prefix(param, path)
@@ -88,7 +89,7 @@ def learning_rate(param, it, current_step=0):
         return base
     if policy == 'step':
         if param.stepsize <= 0:
-            raise CaffeError('lr_policy step needs stepsize > 0')
+            raise SolverError('lr_policy step needs stepsize > 0')
         return base * gamma ** (it // param.stepsize)
     if policy == 'exp':
         return base * gamma ** it
@@ -100,7 +101,7 @@ def learning_rate(param, it, current_step=0):
         return base * (1 - it / float(param.max_iter)) ** param.power
     if policy == 'sigmoid':
         return base * (1 / (1 + math.exp(-gamma * (it - param.stepsize))))
-    raise CaffeError('unknown lr_policy: %r' % policy)
+    raise SolverError('unknown lr_policy: %r' % policy)
 
 
 class Solver:
@@ -134,6 +135,8 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
+        for model_list in self.param.weights:
+            load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
         self.history = [Blob(p.shape) for _ in range(self.history_sets) for p in params]
 
@@ -157,7 +160,7 @@ class Solver:
                    ('net_param', p.HasField('net_param')), ('net', p.HasField('net'))]
         given = [name for name, present in sources if present]
         if len(given) != 1:
-            raise CaffeError('solver must specify exactly one train net '
+            raise SolverError('solver must specify exactly one train net '
                              '(train_net_param, train_net, net_param or net); got %s'
                              % (given or 'none'))
         name = given[0]
@@ -172,13 +175,13 @@ class Solver:
         generic = (p.net_param, None) if p.HasField('net_param') else (
             (None, p.net) if p.HasField('net') else None)
         if generic is None and len(p.test_iter) != len(specific):
-            raise CaffeError('test_iter must be given once per test net (%d), got %d'
+            raise SolverError('test_iter must be given once per test net (%d), got %d'
                              % (len(specific), len(p.test_iter)))
         if generic is not None and len(p.test_iter) < len(specific):
-            raise CaffeError('test_iter must be given at least %d times' % len(specific))
+            raise SolverError('test_iter must be given at least %d times' % len(specific))
         sources = specific + [generic] * (len(p.test_iter) - len(specific))
         if len(p.test_state) and len(p.test_state) != len(sources):
-            raise CaffeError('test_state must be given once per test net (%d)' % len(sources))
+            raise SolverError('test_state must be given once per test net (%d)' % len(sources))
         return [self._net_from(q, f, p.test_state[i] if len(p.test_state)
                                else caffe_pb2.NetState(), TEST)
                 for i, (q, f) in enumerate(sources)]
@@ -186,10 +189,10 @@ class Solver:
     def _check_params(self):
         """Caffe's checks of the solver's fields, made before any net is built."""
         if self.param.iter_size < 1:
-            raise CaffeError('iter_size must be >= 1')
+            raise SolverError('iter_size must be >= 1')
         for i, count in enumerate(self.param.test_iter):
             if count < 1:
-                raise CaffeError('test_iter must be positive (test net #%d has %d)' % (i, count))
+                raise SolverError('test_iter must be positive (test net #%d has %d)' % (i, count))
 
     # --- pycaffe API -------------------------------------------------------
     def add_callback(self, on_start, on_gradients_ready=None):
@@ -394,7 +397,7 @@ class Solver:
         epoch; and, unlike Caffe, a test after the last iteration."""
         records = self._records()
         if not records:
-            raise CaffeError('training for %g epochs needs a Data or ImageData layer to '
+            raise SolverError('training for %g epochs needs a Data or ImageData layer to '
                              'size an epoch' % epochs)
         p = self.param
         given = list(p.test_iter)
@@ -486,7 +489,7 @@ class Solver:
         decay = self.param.weight_decay * self.net.params_weight_decay[i]
         kind = self.param.regularization_type
         if decay and kind not in ('L1', 'L2'):
-            raise CaffeError('unknown regularization_type %r' % kind)
+            raise SolverError('unknown regularization_type %r' % kind)
         return decay, kind
 
     def history_of(self, i, k=0):
@@ -502,7 +505,7 @@ class Solver:
     def _snapshot_base(self):
         prefix = self.param.snapshot_prefix
         if not prefix:
-            raise CaffeError('snapshot_prefix is not set in the solver')
+            raise SolverError('snapshot_prefix is not set in the solver')
         return '%s_iter_%d' % (prefix, self.iter)
 
     def snapshot(self):
@@ -520,34 +523,35 @@ class Solver:
             self.net.save_hdf5(model, self.param.snapshot_diff)
         else:
             self.net.save(model, self.param.snapshot_diff)
-        state_path = base + '.solverstate'
+        state_path = base + ('.solverstate.h5' if hdf5 else '.solverstate')
         state = caffe_pb2.SolverState(iter=self.iter, learned_net=model,
                                       current_step=self.current_step)
         for blob in self.history:
             blob.to_proto(state.history.add())
         state.caffelite_resume.CopyFrom(resume.capture(self, self._test_round_positions))
-        log.info('Snapshotting solver state to binary proto file %s', state_path)
-        protoio.write_binary(state_path, state)
+        log.info('Snapshotting solver state to %s file %s', 'HDF5' if hdf5 else 'binary proto',
+                 state_path)
+        solverstate.write(state_path, state)
         self.last_snapshot = model
         self._emit(phase='snapshot', iter=self.iter, model=model, state=state_path)
         return model, state_path
 
     def restore(self, state_file):
-        """Resume from a ``.solverstate``: iteration, step, history, weights
-        and, when caffelite wrote it, the data positions and random state
-        (caffelite.resume)."""
+        """Resume from a ``.solverstate`` (``.solverstate.h5``: Caffe's HDF5
+        form): iteration, step, history, weights and, when caffelite wrote
+        it, the data positions and random state (caffelite.resume)."""
         state_file = os.fspath(state_file)
-        state = protoio.read_binary(state_file, caffe_pb2.SolverState())
+        state = solverstate.read(state_file)
         if len(state.history) != len(self.history):
-            raise CaffeError('%s: %d history blobs, the %s solver needs %d'
-                             % (state_file, len(state.history), self.type, len(self.history)))
+            raise SolverError('%s: %d history blobs, the %s solver needs %d'
+                              % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
             self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
-                raise CaffeError('%s: history blob shape %s does not fit %s'
-                                 % (state_file, protoio.blob_shape_of(proto), blob.shape))
+                raise SolverError('%s: history blob shape %s does not fit %s'
+                                  % (state_file, protoio.blob_shape_of(proto), blob.shape))
             blob.from_proto(proto, reshape=False)
         if state.HasField('caffelite_resume'):
             resume.restore(self, state.caffelite_resume, state_file)
@@ -561,7 +565,7 @@ class Solver:
                               os.path.basename(path))
         if os.path.exists(beside):
             return beside
-        raise CaffeError('%s: learned_net %s not found' % (state_file, path))
+        raise SolverError('%s: learned_net %s not found' % (state_file, path))
 
 
 @_solver('SGD')
@@ -584,7 +588,7 @@ class _NoMomentumSolver(Solver):
     def _check_params(self):
         super()._check_params()
         if self.param.momentum != 0:
-            raise CaffeError('%s does not use momentum; set momentum: 0' % self.type)
+            raise SolverError('%s does not use momentum; set momentum: 0' % self.type)
 
 
 @_solver('AdaGrad')
@@ -602,7 +606,7 @@ class RMSPropSolver(_NoMomentumSolver):
     def _check_params(self):
         super()._check_params()
         if not 0 <= self.param.rms_decay <= 1:
-            raise CaffeError('rms_decay must be in [0, 1]')
+            raise SolverError('rms_decay must be in [0, 1]')
 
     def update_rule(self, i, local_rate):
         return (updates.rmsprop, [self.history_of(i).xdata],
@@ -642,6 +646,6 @@ def get_solver(source, action_request=None):
     try:
         cls = _SOLVERS[param.type]
     except KeyError:
-        raise CaffeError('unknown solver type %r (known: %s)'
+        raise SolverError('unknown solver type %r (known: %s)'
                          % (param.type, ', '.join(solver_types()))) from None
     return cls(param, action_request)

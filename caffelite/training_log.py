@@ -7,9 +7,11 @@ from .errors import ParseError
 from .textfile import read_lines
 
 _ITER = re.compile(r'Iteration (\d+)')
-_LOSS = re.compile(r'Iteration \d+.*, loss = ([-+.\deE]+|nan|inf)')
-_LR = re.compile(r'Iteration \d+, lr = ([-+.\deE]+)')
-_OUTPUT = re.compile(r'(Train|Test) net output #\d+: (\S+) = ([-+.\deE]+|nan|inf)')
+# a value as C++ streams print it: 0.23, 1e-05, and nan, -nan, inf, -inf
+_NUMBER = r'([-+]?(?:nan|inf|\d*\.?\d+(?:[eE][-+]?\d+)?))'
+_LOSS = re.compile(r'Iteration \d+.*, loss = ' + _NUMBER)
+_LR = re.compile(r'Iteration \d+, lr = ' + _NUMBER)
+_OUTPUT = re.compile(r'(Train|Test) net output #\d+: (\S+) = ' + _NUMBER)
 
 
 def parse_log(path):

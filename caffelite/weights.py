@@ -56,10 +56,11 @@ class WeightsReport:
         return self
 
 
-def read_layers(path):
+def read_layers(path, hdf5=None):
     """[(layer name, [param arrays or BlobProtos])] of a weights file: a
-    binary .caffemodel (legacy formats upgraded) or Caffe's .h5 layout."""
-    if path.endswith(('.h5', '.hdf5')):
+    binary .caffemodel (legacy formats upgraded) or Caffe's .h5 layout
+    (``hdf5``: True or False to say which; None judges by the extension)."""
+    if hdf5 or hdf5 is None and path.endswith(('.h5', '.hdf5')):
         import h5py
         with h5py.File(path, 'r') as h5:
             group = h5['data']
@@ -100,20 +101,24 @@ def _copy_blob(value, blob, where, name, k):
     blob.data[...] = value.reshape(blob.shape)
 
 
-def copy_weights(net, weights):
+def copy_weights(net, weights, hdf5=None):
     """Copy the weights of ``weights`` (a path, or a NetParameter) into the
     same-named layers of ``net``; warn about the net's layers with
-    parameters that got none. Returns a WeightsReport."""
+    parameters that got none. ``hdf5`` as in read_layers. Returns a
+    WeightsReport."""
     if isinstance(weights, caffe_pb2.NetParameter):
         where, layers = 'weights', [(lp.name, list(lp.blobs)) for lp in weights.layer]
     else:
         where = os.fspath(weights)
-        layers = read_layers(where)
+        layers = read_layers(where, hdf5)
     targets = net.layer_dict
     loaded = []
     for name, values in layers:
         target = targets.get(name)
-        if target is None or not values and not target.blobs:
+        if target is None:
+            log.info('Ignoring source layer %s', name)   # Caffe's line
+            continue
+        if not values and not target.blobs:
             continue
         if len(values) != len(target.blobs):
             raise WeightsError("%s: layer '%s' has %d param blobs in the file, %d in the net"
@@ -128,6 +133,19 @@ def copy_weights(net, weights):
             log.warning('%s', text)
         warnings.warn(text, WeightsWarning, stacklevel=3)
     return report
+
+
+def load_net_weights(model_list, nets):
+    """Caffe's LoadNetWeights (a solver's ``weights`` field, ``caffe train
+    -weights``): each .caffemodel of the comma-separated ``model_list``, in
+    order, into every net of ``nets``. The first net (the train net) must
+    take some layer of each file."""
+    for path in model_list.split(','):
+        path = path.strip()
+        log.info('Finetuning from %s', path)
+        nets[0].copy_from(path).require_some()
+        for net in nets[1:]:
+            net.copy_from(path)
 
 
 def _report(net, where, loaded, layers):

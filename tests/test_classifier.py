@@ -41,6 +41,16 @@ def test_predict_wants_a_list(classifier):
     assert classifier.predict(np.stack([image, image])).shape == (2, 2)
 
 
+def test_image_dims_are_kept_as_given(tmp_path, classifier):
+    # pycaffe stores image_dims as passed (a tuple prints as one), and the
+    # crop size (an array) when none is given.
+    weights = str(tmp_path / 'w.caffemodel')
+    sized = caffe.Classifier(str(tmp_path / 'deploy.prototxt'), weights, image_dims=(10, 12))
+    assert sized.image_dims == (10, 12) and isinstance(sized.image_dims, tuple)
+    assert sized.predict([np.zeros((20, 20, 3), np.float32)]).shape == (1, 2)
+    assert isinstance(classifier.image_dims, np.ndarray) and list(classifier.image_dims) == [8, 8]
+
+
 def test_resize_image_sizes():
     image = np.zeros((5, 5, 3), np.float32)
     with pytest.raises(ValueError, match=r'new_dims must be \(height, width\), both at least 1'):

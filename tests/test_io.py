@@ -381,3 +381,11 @@ def test_oversample_and_resize():
     ramp = np.tile(np.linspace(0, 1, 4, dtype=np.float32)[None, :, None], (2, 1, 1))
     up = caffe.io.resize_image(ramp, (2, 8))
     assert up.shape == (2, 8, 1) and np.all(np.diff(up[0, 1:-1, 0]) >= 0)
+
+
+def test_load_image_of_a_missing_file_is_file_not_found(tmp_path):
+    # pycaffe's load_image (scikit-image's imread) raises FileNotFoundError
+    path = str(tmp_path / 'no_such.jpg')
+    with pytest.raises(FileNotFoundError, match='no_such.jpg') as info:
+        caffe.io.load_image(path)
+    assert isinstance(info.value, ImageReadError) and info.value.filename == path

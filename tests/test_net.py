@@ -325,3 +325,49 @@ def test_forward_backward_all_with_diffs_only_drops_the_padding(tmp_path):
     assert outs['out'].shape == (3, 4) and diffs['data'].shape == (3, 3)
     with pytest.raises(NetError, match='needs input arrays or output diffs'):
         net.forward_backward_all()
+
+
+def test_forward_all_without_input_arrays_is_an_error_not_an_endless_loop(tmp_path):
+    # pycaffe's _batch fails on no arrays (RuntimeError: generator raised
+    # StopIteration); caffelite looped forever.
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    with pytest.raises(NetError, match="forward_all needs input arrays.*'data'"):
+        net.forward_all()
+
+
+def test_forward_all_of_a_net_with_a_loss_output_names_the_0d_blob(tmp_path):
+    # pycaffe fails here with numpy's "iteration over a 0-d array"
+    text = FB_NET.replace('top: "data" input_param { shape { dim: 2 dim: 3 } }',
+                          'top: "data" top: "target" input_param { shape { dim: 2 dim: 3 } '
+                          'shape { dim: 2 dim: 4 } }') + (
+        'layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }')
+    net = caffe.Net(write(tmp_path, text), caffe.TRAIN)
+    with pytest.raises(NetError, match="forward_all: output 'loss' is 0-d"):
+        net.forward_all(data=np.zeros((5, 3)), target=np.zeros((5, 4)))
+
+
+def test_forward_input_of_the_wrong_shape_names_the_blob(tmp_path):
+    net = caffe.Net(write(tmp_path, FB_NET), caffe.TRAIN)
+    with pytest.raises(NetError, match=r"blob 'data': cannot set its data \(shape \(2, 3\)\) "
+                                       r"from an array of shape \(2, 5\)"):
+        net.forward(data=np.zeros((2, 5)))
+    with pytest.raises(NetError, match=r"blob 'out': cannot set its diff"):
+        net.backward(out=np.zeros((2, 3)))
+    net.forward(data=np.ones((2, 1)))        # numpy broadcasting stays allowed
+    assert (net.blobs['data'].data == 1).all()
+
+
+def test_a_layer_missing_a_file_names_the_file_and_the_layer(tmp_path):
+    # a mean_file that is not there: numpy's bare FileNotFoundError named no layer
+    from PIL import Image
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(str(tmp_path / 'a.png'))
+    (tmp_path / 'list.txt').write_text('%s 0\n' % (tmp_path / 'a.png'))
+    text = ('layer { name: "images" type: "ImageData" top: "data" top: "label" '
+            'transform_param { mean_file: "%s" } image_data_param { source: "%s" '
+            'batch_size: 1 is_color: false } }' % (tmp_path / 'no_mean.binaryproto',
+                                                  tmp_path / 'list.txt'))
+    with pytest.raises(FileNotFoundError, match=r"no_mean.binaryproto .*layer 'images' "
+                                                r"\(ImageData\)") as info:
+        caffe.Net(write(tmp_path, text), caffe.TRAIN)
+    assert isinstance(info.value, RuntimeError)      # as Net's own missing files
+    assert info.value.filename == str(tmp_path / 'no_mean.binaryproto')

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import caffelite as caffe
 from caffelite import layers as L, net_spec, params as P
 from test_net import lenet, write
@@ -80,3 +82,13 @@ def test_netspec_autonames_and_ntop_zero():
     assert [l.name for l in caffe.to_proto(n.out).layer] == ['Input1', 'ReLU1', 'ReLU2']
     silence = L.Silence(n.out, ntop=0)
     assert silence.tops == ()
+
+
+def test_a_parameter_of_the_wrong_type_is_protobufs_type_error():
+    # pycaffe lets protobuf's TypeError through; caffelite retried the name on
+    # the LayerParameter and raised a misleading AttributeError('num_output')
+    n = caffe.NetSpec()
+    n.data = caffe.layers.Input(shape=dict(dim=[1, 2]))
+    n.ip = caffe.layers.InnerProduct(n.data, num_output='ten')
+    with pytest.raises(TypeError, match='integer'):
+        n.to_proto()

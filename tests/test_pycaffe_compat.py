@@ -432,3 +432,26 @@ def test_draw_and_coord_map_come_with_the_package():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          cwd=str(pathlib.Path(caffe.__file__).parents[1]), check=True)
     assert out.stdout.split() == ['draw_net_to_file', 'crop']
+
+
+def test_save_hdf5_then_load_hdf5_whatever_the_file_name(chain, tmp_path):
+    # pycaffe's Net.load_hdf5 (Caffe's CopyTrainedLayersFromHDF5) reads HDF5
+    # whatever the name ends with: BVLC's test_net.py saves to a temp file.
+    path = str(tmp_path / 'weights_without_extension')
+    chain.save_hdf5(path)
+    other = caffe.Net(write(tmp_path, 'chain2.prototxt', CHAIN), caffe.TEST)
+    assert other.load_hdf5(path) is None
+    for name in ('ip', 'ip2'):
+        for mine, theirs in zip(other.params[name], chain.params[name]):
+            np.testing.assert_array_equal(mine.data, theirs.data)
+
+
+def test_a_diff_for_a_scalar_loss_that_is_not_scalar_names_the_blob(tmp_path):
+    text = SCALED.replace('module: "pylayers" layer: "ChannelScaleLayer"', '').replace(
+        'type: "Python"', 'type: "Scale" param { lr_mult: 0 }').replace(
+        'python_param {  }', 'scale_param { axis: 0 num_axes: 0 }')
+    net = caffe.Net(write(tmp_path, 'loss.prototxt', text), caffe.TRAIN)
+    net.forward(data=np.ones((4, 3)), target=np.zeros((4, 3)))
+    with pytest.raises(caffe.NetError, match=r"blob 'loss': diff has batch size 3, the net "
+                                             r"expects none \(0-d\)"):
+        net.backward(loss=np.ones(3))

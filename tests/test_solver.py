@@ -173,3 +173,57 @@ def test_adagrad_amplifies_rounding_level_changes():
 
     adagrad, sgd = drift('adagrad_fixed'), drift('sgd_inv')
     assert adagrad > 5e-3 and adagrad > 10 * sgd, (adagrad, sgd)
+
+
+def test_a_missing_solver_file_is_the_runtime_error_of_a_missing_net_file(tmp_path):
+    # as caffe.Net's missing prototxt: RuntimeError (and FileNotFoundError) naming it
+    path = str(tmp_path / 'nope_solver.prototxt')
+    for make in (caffe.get_solver, caffe.SGDSolver):
+        with pytest.raises(RuntimeError, match='Could not open file .*nope_solver.prototxt') as info:
+            make(path)
+        assert isinstance(info.value, FileNotFoundError) and info.value.filename == path
+
+
+def test_hdf5_snapshots_are_caffes_and_resume(tmp_path):
+    # snapshot_format: HDF5 makes Caffe write <prefix>_iter_N.solverstate.h5 (scalar
+    # iter, current_step, learned_net string, history/<i>); Solver::Restore reads a
+    # .h5 state file as HDF5.
+    import h5py
+    (tmp_path / 'train.prototxt').write_text(NET)
+    text = ('net: "%s"\nbase_lr: 0.1\nmomentum: 0.9\nlr_policy: "fixed"\n'
+            'snapshot_prefix: "%s"\nsnapshot_format: HDF5\n'
+            % (tmp_path / 'train.prototxt', tmp_path / 's'))
+    solver = caffe.get_solver(text)
+    solver.net.blobs['x'].data[...] = 1
+    solver.step(3)
+    model, state = solver.snapshot()
+    assert (model, state) == (str(tmp_path / 's_iter_3.caffemodel.h5'),
+                              str(tmp_path / 's_iter_3.solverstate.h5'))
+    with h5py.File(state, 'r') as h5:
+        assert h5['iter'][()] == 3 and h5['current_step'][()] == 0
+        assert h5['learned_net'][()] == model.encode()
+        np.testing.assert_array_equal(h5['history/0'][...], solver.history[0].data)
+        assert sorted(h5['history']) == ['0', '1']
+    resumed = caffe.get_solver(text)
+    resumed.restore(state)
+    assert resumed.iter == 3
+    np.testing.assert_array_equal(resumed.history[1].data, solver.history[1].data)
+    np.testing.assert_array_equal(resumed.net.params['ip'][0].data,
+                                  solver.net.params['ip'][0].data)
+    resumed.net.blobs['x'].data[...] = 1
+    resumed.step(1)
+    solver.step(1)
+    np.testing.assert_array_equal(resumed.net.params['ip'][0].data,
+                                  solver.net.params['ip'][0].data)
+
+
+def test_solver_settings_caffe_checks_are_value_errors(tmp_path):
+    # README: what Caffe CHECKed is a ValueError; the solver's checks were bare CaffeErrors
+    (tmp_path / 'train.prototxt').write_text(NET)
+    base = 'net: "%s"\nbase_lr: 0.1\n' % (tmp_path / 'train.prototxt')
+    with pytest.raises(caffe.SolverError, match='AdaGrad does not use momentum'):
+        caffe.AdaGradSolver(base + 'momentum: 0.9\n')
+    with pytest.raises(ValueError, match='unknown lr_policy'):
+        caffe.get_solver(base + 'lr_policy: "nope"\n').step(1)
+    with pytest.raises(ValueError, match='exactly one train net'):
+        caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))

@@ -80,6 +80,17 @@ def test_renamed_layer_is_reported(model, tmp_path):
         net.copy_from(str(tuned_weights))
 
 
+def test_file_layers_the_net_lacks_are_logged_as_caffe_does(model, tmp_path, caplog):
+    deploy, weights = model
+    tuned = tmp_path / 'tuned.prototxt'
+    tuned.write_text(NET % 'ip2_ft')
+    net = caffe.Net(str(tuned), caffe.TEST)
+    with caplog.at_level('INFO', logger='caffelite'), warnings.catch_warnings():
+        warnings.simplefilter('ignore', WeightsWarning)
+        net.copy_from(str(weights))
+    assert 'Ignoring source layer ip2' in caplog.messages
+
+
 def test_nothing_loaded_is_refused_by_classifier_and_commands(model, tmp_path, capsys):
     deploy, weights = model
     other = tmp_path / 'other.prototxt'

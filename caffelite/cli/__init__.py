@@ -43,7 +43,19 @@ def build_parser(prog='caffelite'):
             continue
         module = importlib.import_module('%s.%s' % (__name__, info.name))
         module.register(subparsers)
+    parser.commands = tuple(subparsers.choices)
     return parser
+
+
+def command_first(argv, commands):
+    """``argv`` with its command at the front: gflags reads flags anywhere,
+    so Caffe's tools take ``caffe -gpu 0 train -solver s.prototxt`` too."""
+    if not argv or not argv[0].startswith('-') or argv[0] in ('-h', '--help', '--version'):
+        return argv
+    for i, token in enumerate(argv):
+        if token in commands:
+            return [token] + argv[:i] + argv[i + 1:]
+    return argv
 
 
 def describe_failure(error):
@@ -72,9 +84,33 @@ def program_name():
     return 'caffe' if os.path.basename(sys.argv[0] or '') == 'caffe' else 'caffelite'
 
 
+# Caffe's tool programs (tools/*.cpp and its examples' converters), installed
+# as commands of their own (setup.py), as Debian's caffe packages install
+# them, so that scripts calling ``convert_imageset ...`` run as written.
+CAFFE_TOOLS = ('convert_imageset', 'compute_image_mean', 'extract_features',
+               'upgrade_net_proto_text', 'upgrade_net_proto_binary',
+               'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_cifar_data')
+
+
+def tool_main():
+    """The commands named after Caffe's tools: ``convert_imageset ARGS`` is
+    ``caffelite convert_imageset ARGS``; the name may end in ``.bin``, as
+    Caffe's built examples do (``build/examples/mnist/convert_mnist_data.bin``
+    linked to it)."""
+    name = os.path.basename(sys.argv[0])
+    if name.endswith('.bin'):
+        name = name[:-len('.bin')]
+    if name not in CAFFE_TOOLS:
+        print('caffelite: %s is not one of the Caffe tools installed as commands (%s)'
+              % (name, ', '.join(CAFFE_TOOLS)), file=sys.stderr)
+        return 2
+    return main([name] + sys.argv[1:])
+
+
 def main(argv=None):
     parser = build_parser(program_name())
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(command_first(argv, parser.commands))
     if not getattr(args, 'func', None):
         parser.print_help()
         return 2

@@ -69,6 +69,7 @@ def add_gpu_flag(parser):
 
 def apply_gpu_flag(args):
     if args.gpu is None:
+        logging.getLogger('caffelite').info('Use CPU.')
         return
     device = 0 if args.gpu == 'all' else int(args.gpu.split(',')[0])
     backend.set_device(device)

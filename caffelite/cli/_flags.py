@@ -45,6 +45,12 @@ class GflagsParser(argparse.ArgumentParser):
         self.add_argument('--debug', action='store_true', default=argparse.SUPPRESS,
                           help='show the full traceback of an error (default: off)')
 
+    def error(self, message):
+        """A usage error in one line, as every failure of a command (the
+        usage is one --help away), with argparse's status 2."""
+        self.exit(2, '%s: error: %s (%s --help lists the arguments)\n'
+                  % (self.prog, message, self.prog))
+
     def _lookup(self, name):
         """The registered option string for ``name`` in any spelling, or None."""
         for candidate in (name, name.replace('_', '-'), name.replace('-', '_')):

@@ -27,10 +27,11 @@ def register(subparsers):
 
 
 def check_backend(backend):
-    """Caffe's -backend flag: caffelite reads and writes LMDB only."""
+    """Caffe's database type (-backend, or extract_features' and
+    convert_cifar_data's DB_TYPE): caffelite reads and writes LMDB only."""
     if backend != 'lmdb':
         raise CaffeError("backend '%s' is not supported: caffelite only handles LMDB "
-                         '(LevelDB is not available); use -backend lmdb' % backend)
+                         '(LevelDB is not available); give lmdb instead' % backend)
 
 
 def run(args):

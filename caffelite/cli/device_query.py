@@ -2,6 +2,7 @@
 import logging
 
 from .. import backend
+from ..errors import CaffeError
 from ._common import add_gpu_flag, setup_logging
 
 log = logging.getLogger('caffelite.device_query')
@@ -17,9 +18,8 @@ def run(args):
     setup_logging()
     cp = backend.cupy_or_none()
     if cp is None:
-        log.info('No CUDA device available: caffelite runs in CPU mode '
-                 '(install caffelite[gpu] on a machine with an NVIDIA GPU).')
-        return 1
+        raise CaffeError("no CUDA device to query: caffelite runs in CPU mode here (a GPU "
+                         "needs CuPy and an NVIDIA device: pip install 'caffelite[gpu]')")
     ids = range(cp.cuda.runtime.getDeviceCount()) if args.gpu in (None, 'all') else \
         [int(g) for g in args.gpu.split(',')]
     for i in ids:

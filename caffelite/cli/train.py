@@ -77,8 +77,14 @@ class SignalActions:
 
 def load_param(args):
     """The solver file through the library's loader, with -level and -stage
-    set on the train net's state as ``caffe train`` does."""
+    set on the train net's state and -weights replacing the file's
+    ``weights`` (which resuming from -snapshot drops), as ``caffe train``
+    does."""
     param = solvers.load_solver_param(args.solver)
+    if args.snapshot or args.weights:
+        del param.weights[:]
+    if args.weights:
+        param.weights.append(args.weights)
     if args.level is not None:
         param.train_state.level = args.level
     if args.stage:
@@ -133,22 +139,42 @@ def run(args):
     setup_logging()
     if args.snapshot and args.weights:
         raise CaffeError('give -snapshot or -weights, not both')
-    prefix = load_param(args).snapshot_prefix
-    with prefix_lock(prefix):
+    param = load_param(args)
+    args.gpu = gpu_of(args.gpu, param)
+    with prefix_lock(param.snapshot_prefix):
         # what a killed run of this prefix left half-written
-        remove_stale_temps(os.path.dirname(os.path.abspath(prefix)))
+        remove_stale_temps(os.path.dirname(os.path.abspath(param.snapshot_prefix)))
         gpus = parse_gpus(args.gpu)
         if len(gpus) > 1:
             return train_on_gpus(args, gpus)
         apply_gpu_flag(args)
         with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
-            build_solver(args, actions).solve(args.snapshot)
+            solver = build_solver(args, actions)
+            if args.snapshot:
+                log.info('Resuming from %s', args.snapshot)
+            log.info('Starting Optimization')
+            solver.solve(args.snapshot)
+    log.info('Optimization Done.')
     return 0
 
 
+def gpu_of(flag_value, param):
+    """The -gpu flag, else the solver file's ``solver_mode: GPU`` (on its
+    ``device_id``), as ``caffe train`` reads them; a solver file asking for
+    a GPU on a machine without one trains on the CPU, saying so."""
+    if flag_value is not None or not param.HasField('solver_mode') \
+            or param.solver_mode != param.GPU:
+        return flag_value
+    if not backend.gpu_available():
+        log.info('The solver asks for solver_mode: GPU, but there is no CUDA device '
+                 '(CuPy with a GPU): training on the CPU')
+        return None
+    return str(param.device_id)
+
+
 def build_solver(args, action_request=None):
-    """The solver of ``args`` with the DIGITS extras: --epochs, the JSON
-    log and a progress bar (on the root solver), -weights loaded."""
+    """The solver of ``args`` (-weights loaded) with the DIGITS extras:
+    --epochs, the JSON log and a progress bar (on the root solver)."""
     param = load_param(args)
     solver = solvers.get_solver(param, action_request=action_request)
     if args.epochs is not None:
@@ -159,12 +185,6 @@ def build_solver(args, action_request=None):
                                         resuming=bool(args.snapshot)))
         _attach_progress(solver)
         write_model_folder(solver, os.path.dirname(os.path.abspath(param.snapshot_prefix)))
-    if args.weights:
-        for path in args.weights.split(','):
-            log.info('Finetuning from %s', path)
-            solver.net.copy_from(path).require_some()
-            for test_net in solver.test_nets:
-                test_net.copy_from(path)
     return solver
 
 

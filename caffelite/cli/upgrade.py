@@ -1,11 +1,21 @@
 """``caffelite upgrade IN OUT``: rewrite a legacy (V0/V1) net or caffemodel,
 or (with ``--solver``) an old solver, in the current format. IN may be text
 or binary; OUT is written as text when its name ends in .prototxt, .pt or
-.txt, else as binary (the upgrade_net_proto_text/_binary tools of Caffe)."""
+.txt, else as binary.
+
+Caffe's own converters are verbs too, under their names and with their
+fixed formats: ``upgrade_net_proto_text`` (text in, text out),
+``upgrade_net_proto_binary`` (binary in, binary out) and
+``upgrade_solver_proto_text``."""
 from .. import protoio, upgrade
 from ..proto import caffe_pb2
 
 TEXT_EXTENSIONS = ('.prototxt', '.pt', '.txt')
+
+# Caffe's converter tools: name -> (is a solver, reads and writes text).
+CAFFE_TOOLS = {'upgrade_net_proto_text': (False, True),
+               'upgrade_net_proto_binary': (False, False),
+               'upgrade_solver_proto_text': (True, True)}
 
 
 def register(subparsers):
@@ -13,21 +23,33 @@ def register(subparsers):
     p.add_argument('input', help='a net, caffemodel or solver, text or binary')
     p.add_argument('output', help='output path; .prototxt/.pt/.txt write text, else binary')
     p.add_argument('--solver', action='store_true', help='the input is a solver definition')
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, text=None)
+    for name, (is_solver, text) in CAFFE_TOOLS.items():
+        kind = 'solver' if is_solver else 'net'
+        form = 'text' if text else 'binary'
+        p = subparsers.add_parser(name, help="Caffe's tool: upgrade a legacy %s %s file"
+                                  % (kind, form))
+        p.add_argument('input', help='the legacy %s (%s)' % (kind, form))
+        p.add_argument('output', help='the upgraded %s (%s)' % (kind, form))
+        p.set_defaults(func=run, solver=is_solver, text=text)
 
 
-def _upgrade(path, is_solver):
-    """(message read from ``path`` and upgraded, [names of upgrades applied])."""
+def _upgrade(path, is_solver, text):
+    """(message read from ``path`` and upgraded, [names of upgrades applied]);
+    ``text`` True/False reads only that format, None either."""
+    message = caffe_pb2.SolverParameter() if is_solver else caffe_pb2.NetParameter()
+    read = {None: protoio.read_text_or_binary, True: protoio.read_text,
+            False: protoio.read_binary}[text]
+    read(path, message)
     if is_solver:
-        message = protoio.read_text_or_binary(path, caffe_pb2.SolverParameter())
         return message, ['solver_type'] if upgrade.upgrade_solver(message, path) else []
-    message = protoio.read_text_or_binary(path, caffe_pb2.NetParameter())
     return message, upgrade.upgrade_net(message, path)
 
 
 def run(args):
-    message, applied = _upgrade(args.input, args.solver)
-    text = args.output.lower().endswith(TEXT_EXTENSIONS)
+    message, applied = _upgrade(args.input, args.solver, args.text)
+    text = args.text if args.text is not None else \
+        args.output.lower().endswith(TEXT_EXTENSIONS)
     (protoio.write_text if text else protoio.write_binary)(args.output, message)
     done = 'upgraded ' + ', '.join(applied) if applied else 'already in the current format'
     print('%s: %s; wrote %s (%s)' % (args.input, done, args.output,

@@ -18,6 +18,7 @@ from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from ..textfile import read_lines
 from .. import images
+from . import opencv_encode
 
 log = logging.getLogger('caffelite.tools')
 
@@ -25,9 +26,6 @@ log = logging.getLogger('caffelite.tools')
 BATCH = 1000
 # The initial LMDB map size; it doubles whenever a batch does not fit.
 INITIAL_MAP_SIZE = 256 << 20
-# cv::imencode's defaults: PNG at zlib level 1, JPEG at quality 95.
-OPENCV_ENCODE_OPTIONS = {'png': {'compress_level': 1}, 'jpg': {'quality': 95},
-                         'jpeg': {'quality': 95}}
 
 
 def temp_folder_beside(path):
@@ -158,7 +156,7 @@ def read_image_to_datum(path, label, color, height=0, width=0, encoding=''):
         with open(path, 'rb') as f:
             data = f.read()
     else:
-        data = images.encode(pixels, encoding, **OPENCV_ENCODE_OPTIONS.get(encoding, {}))
+        data = opencv_encode.encode(pixels, encoding)
     return caffe_pb2.Datum(data=data, label=label, encoded=True), pixels
 
 

@@ -148,6 +148,10 @@ def test_device_query_without_gpu(capsys):
     from caffelite import backend
     rc = main(['device_query'])
     assert rc == (0 if backend.gpu_available() else 1)
+    if not backend.gpu_available():
+        assert capsys.readouterr().err.splitlines() == [
+            "caffelite device_query: error: no CUDA device to query: caffelite runs in CPU "
+            "mode here (a GPU needs CuPy and an NVIDIA device: pip install 'caffelite[gpu]')"]
 
 
 def test_gpu_flag_without_a_gpu_is_a_clear_error(capsys):
