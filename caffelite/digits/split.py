@@ -40,15 +40,19 @@ Dataset = collections.namedtuple(
 Split = collections.namedtuple('Split', 'train_val deploy train_batch val_batch crop_size')
 
 
+def _check_data_layer(lp):
+    if 'Data' in lp.type and lp.type != 'Data':
+        raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
+                       % (lp.name, lp.type))
+
+
 def cleanup(network, num_labels):
     """A copy of ``network`` with DIGITS' clean-up of classification nets."""
     net = caffe_pb2.NetParameter()
     net.CopyFrom(network)
     kept = []
     for lp in net.layer:
-        if 'Data' in lp.type and lp.type != 'Data':
-            raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
-                           % (lp.name, lp.type))
+        _check_data_layer(lp)
         if lp.type == 'Input':
             continue
         if lp.type == 'Accuracy' and lp.accuracy_param.top_k > num_labels:
@@ -246,9 +250,7 @@ def cleanup_generic(network):
     net.CopyFrom(network)
     kept = []
     for lp in net.layer:
-        if 'Data' in lp.type and lp.type != 'Data':
-            raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
-                           % (lp.name, lp.type))
+        _check_data_layer(lp)
         if lp.type == 'InnerProduct' and not lp.inner_product_param.HasField('num_output'):
             raise NetError("layer '%s': don't leave inner_product_param.num_output unset "
                            'for generic networks' % lp.name)

@@ -114,8 +114,10 @@ def _check_size(image):
         image.seek(0)
 
 
-def classify_image(state, job, epoch, image):
-    """The top 5 [[label, percent]] of one image (a path or a file object)."""
+def with_picture(state, job, epoch, image, use):
+    """``use(loaded classifier, picture)`` for one image (a path or a file
+    object, checked for size) loaded at the dataset's size, the classifier
+    held for the call."""
     _check_size(image)
     loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
@@ -123,7 +125,13 @@ def classify_image(state, job, epoch, image):
             picture = loaded.classifier.load(image)
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
-        return percent_top(loaded.classifier, loaded.classifier.probabilities([picture])[0])
+        return use(loaded, picture)
+
+
+def classify_image(state, job, epoch, image):
+    """The top 5 [[label, percent]] of one image (a path or a file object)."""
+    return with_picture(state, job, epoch, image, lambda loaded, picture: percent_top(
+        loaded.classifier, loaded.classifier.probabilities([picture])[0]))
 
 
 def classify_images(state, job, epoch, paths, batch_size=16):

@@ -140,12 +140,17 @@ def dataset_form(request, data):
             'encodings': _choices(forms.DATASET_FIELDS, 'encoding')}
 
 
+def dataset_logs(folder):
+    """[(name, tail)] of a dataset job's log files, in writing order."""
+    return [(name, log_tail(os.path.join(folder, name))) for name in DATASET_LOGS
+            if os.path.isfile(os.path.join(folder, name))]
+
+
 def dataset_page(request, data):
     state = server(request)
     job = state.store.get(data['id'])
     folder = state.store.path(job['id'])
-    logs = [(name, log_tail(os.path.join(folder, name))) for name in DATASET_LOGS
-            if os.path.isfile(os.path.join(folder, name))]
+    logs = dataset_logs(folder)
     skipped = [line.split('] Skipped ', 1)[1].strip() for _, text in logs
                for line in text.splitlines() if '] Skipped ' in line]
     labels = (datasets.read_labels(folder)
@@ -176,9 +181,7 @@ def detection_dataset_form(request, data):
 def detection_dataset_page(request, data):
     state = server(request)
     job = state.store.get(data['id'])
-    folder = state.store.path(job['id'])
-    logs = [(name, log_tail(os.path.join(folder, name))) for name in DATASET_LOGS
-            if os.path.isfile(os.path.join(folder, name))]
+    logs = dataset_logs(state.store.path(job['id']))
     return {'form': job['form'], 'folders': DETECTION_FOLDERS, 'logs': logs,
             'created': job['created'], 'status_history': job['status_history'],
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}

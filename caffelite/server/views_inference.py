@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 
 from ..digits.inference import is_url
 from ..errors import CaffeError
-from .model_requests import epoch_field, fetch_image, loaded_classifier, model_job, \
-    read_classify_one
+from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
+                             read_classify_one, with_picture)
 from .security import resolve_server_path
 from .views_jobs import server
 from .views_models import image_list_paths
@@ -33,13 +33,8 @@ def _forward(loaded, pictures):
 def infer_image(state, job, epoch, image):
     """(H x W x C picture as the net saw it, {output: (1, ...) array}) of
     one image (a path or a file object)."""
-    loaded = loaded_classifier(state, job, epoch)
-    with loaded.lock:
-        try:
-            picture = loaded.classifier.load(image)
-        except CaffeError as e:
-            raise HTTPException(400, str(e)) from None
-        return picture, _forward(loaded, [picture])
+    return with_picture(state, job, epoch, image,
+                        lambda loaded, picture: (picture, _forward(loaded, [picture])))
 
 
 def infer_images(state, job, epoch, sources):
