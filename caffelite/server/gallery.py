@@ -109,19 +109,19 @@ def _int_arg(request, name, default, low=0):
     return int(text)
 
 
-async def explore(request):
-    """GET /datasets/images/classification/explore?job_id&db&page&size&label
-    (DIGITS' route): a page of one database's images with their labels."""
-    state = server(request)
+def _finished_dataset(request):
     job = get_job(request, request.query_params.get('job_id', ''), 'dataset')
     if job['status'] != jobs.DONE:
         # DIGITS answers this with a server error (500) whose text its tests look for
         raise HTTPException(500, 'dataset %s is %s: its status should be Done to explore it'
                             % (job['id'], job['status']))
-    db = request.query_params.get('db', 'train')
-    folder = state.store.path(job['id'])
-    db_path = os.path.join(folder, db + '_db')
-    if db not in SPLITS or not os.path.isdir(db_path):
+    return job
+
+
+async def _explore_page(request, job, db, dbs, db_path, names):
+    """The gallery page of ``db`` (one of ``dbs``, at ``db_path``) of a
+    dataset job whose classes are ``names`` ([]: no classes)."""
+    if db not in dbs or not os.path.isdir(db_path):
         raise HTTPException(404, 'dataset %s has no %s database' % (job['id'], db))
     page, size = _int_arg(request, 'page', 0), _int_arg(request, 'size', 25, 1)
     label = _int_arg(request, 'label', None)
@@ -129,8 +129,30 @@ async def explore(request):
         found = await run_in_threadpool(db_page, db_path, page, min(size, 500), label)
     except CaffeError as e:
         raise HTTPException(400, str(e)) from None
-    names = datasets.read_labels(folder)
     pages = max(1, -(-found['total'] // size))
     return render(request, 'datasets/images/classification/explore.html', dict(
-        found, job_id=job['id'], name=job['name'], db=db, page=page, size=size, label=label,
-        labels=names, pages=pages, page_sizes=PAGE_SIZES))
+        found, job_id=job['id'], name=job['name'], db=db, dbs=dbs, page=page, size=size,
+        label=label, labels=names, pages=pages, page_sizes=PAGE_SIZES))
+
+
+async def explore(request):
+    """GET /datasets/images/classification/explore?job_id&db&page&size&label
+    (DIGITS' route): a page of one database's images with their labels."""
+    job = _finished_dataset(request)
+    db = request.query_params.get('db', 'train')
+    folder = server(request).store.path(job['id'])
+    return await _explore_page(request, job, db, SPLITS, os.path.join(folder, db + '_db'),
+                               datasets.read_labels(folder))
+
+
+# the image databases of an object-detection dataset, as DIGITS names them
+DETECTION_DBS = ('train_db/features', 'val_db/features')
+
+
+async def explore_generic(request):
+    """GET /datasets/generic/explore?job_id&db=train_db/features&page&size
+    (DIGITS' route): a page of an object-detection dataset's images."""
+    job = _finished_dataset(request)
+    db = request.query_params.get('db', DETECTION_DBS[0])
+    folder = server(request).store.path(job['id'])
+    return await _explore_page(request, job, db, DETECTION_DBS, os.path.join(folder, db), [])

@@ -47,6 +47,7 @@ def routes():
         ('/datasets/images/resize-example.json', previews.resize_example, ['POST']),
         ('/datasets/images/classification/check-folder.json', previews.check_folder, ['POST']),
         ('/datasets/images/classification/explore', gallery.explore, ['GET']),
+        ('/datasets/generic/explore', gallery.explore_generic, ['GET']),
         ('/models/images/classification/check-network.json', previews.check_network,
          ['POST']),
         ('/models/images/classification/classify_one', layer_views.classify_one_page,

@@ -82,6 +82,11 @@ def test_detection_dataset_as_digits_makes_it(server, kitti, detection_dataset):
     form = server.client.get('/datasets/generic/new/%s' % EXTENSION).text
     for field in detection_form(kitti):
         assert 'name="%s"' % field in form
+    r = server.client.get('/datasets/generic/explore', params={
+        'job_id': detection_dataset, 'db': 'val_db/features', 'size': 3})
+    assert r.status_code == 200 and r.text.count('<figure>') == 3
+    assert 'explore?job_id=%s&amp;db=train_db/features' % detection_dataset in \
+        server.client.get('/datasets/%s' % detection_dataset).text
     r = server.client.get('/clone/%s' % detection_dataset)
     assert r.headers['location'] == '/datasets/generic/new/%s?clone=%s' % (
         EXTENSION, detection_dataset)
