@@ -6,29 +6,11 @@ import os
 import numpy as np
 import pytest
 
+from server_fixtures import tiny_detectnet, write_kitti
 from server_fixtures import data_root, server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
 EXTENSION = 'image-object-detection'
-
-
-def write_kitti(folder, count, seed):
-    """``folder/images/NNN.png`` (48x32 noise) with 1-2 bright squares each,
-    and their KITTI ``folder/labels/NNN.txt`` (class Car)."""
-    from PIL import Image
-    rng = np.random.RandomState(seed)
-    for sub in ('images', 'labels'):
-        os.makedirs(os.path.join(folder, sub), exist_ok=True)
-    for i in range(count):
-        pixels = rng.randint(0, 50, (32, 48, 3)).astype(np.uint8)
-        rows = []
-        for _ in range(rng.randint(1, 3)):
-            x, y, s = rng.randint(0, 30), rng.randint(0, 16), rng.randint(8, 16)
-            pixels[y:y + s, x:x + s] = 220
-            rows.append('Car 0.0 0 0.0 %d %d %d %d 0 0 0 0 0 0 0' % (x, y, x + s, y + s))
-        Image.fromarray(pixels).save(os.path.join(folder, 'images', '%03d.png' % i))
-        with open(os.path.join(folder, 'labels', '%03d.txt' % i), 'w') as f:
-            f.write('\n'.join(rows) + '\n')
 
 
 @pytest.fixture(scope='module')
@@ -110,17 +92,6 @@ def test_detection_dataset_form_errors(server, kitti):
     r = server.client.post('/datasets/generic/create/image-segmentation.json',
                            data=detection_form(kitti))
     assert r.status_code == 404
-
-
-def tiny_detectnet():
-    """DIGITS' all-in-one DetectNet layout with a small trunk, for 64x32 images."""
-    from google.protobuf import text_format
-    from caffelite.detection import networks
-    net = networks.all_in_one(
-        lambda n, b, t: networks.small_trunk(n, b, t, widths=(4, 4, 4, 4)), size=(64, 32),
-        stride=8, batch=(4, 4), min_cvg_len=4, augmentation=dict(crop_prob=0),
-        clustering=dict(min_height=4, group=1, threshold=0.3, eps=0.3))
-    return text_format.MessageToString(net)
 
 
 @pytest.fixture(scope='module')
