@@ -19,8 +19,8 @@ def register_action(actions):
                         "'none' keeps their size)")
     c.add_argument('--resize', default=None, metavar='WxH',
                    help='resize the padded images (and boxes) to WxH')
-    c.add_argument('--channels', default='RGB', choices=('RGB', 'L'),
-                   help='RGB (default) or L (gray)')
+    c.add_argument('--channels', default='RGB', choices=('RGB', 'L', 'none'),
+                   help="RGB (default), L (gray) or none (each image as stored, DIGITS' 'None')")
     c.add_argument('--val-min-box-size', dest='val_min_box_size', type=float, default=25,
                    metavar='PX', help='validation boxes with a side under PX become '
                                       'dontcare (default 25)')

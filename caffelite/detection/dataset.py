@@ -32,6 +32,7 @@ from . import kitti
 from .coverage import ROW_WIDTH
 
 SPLITS = ('train', 'val')
+CHANNELS = ('RGB', 'L', 'none')
 
 
 def pair_images_and_labels(image_dir, labels):
@@ -62,10 +63,25 @@ def pair_images_and_labels(image_dir, labels):
     return [(found[stem], stem) for stem in sorted(found)]
 
 
+# PIL modes of one-channel images: DIGITS' 'none' conversion keeps them gray
+GRAY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'F')
+
+
+def is_color(path, channels):
+    """Whether an image is read in colour: always for 'RGB', never for
+    'L', as stored for 'none' (DIGITS' 'no conversion')."""
+    if channels != 'none':
+        return channels == 'RGB'
+    from PIL import Image
+    with Image.open(path) as probe:
+        return probe.mode not in GRAY_MODES
+
+
 def read_padded(path, padding, channels):
-    """H x W [x 3] uint8 of an image converted to RGB ('RGB') or gray ('L')
-    and pasted top-left on a black ``padding`` (w, h) canvas (None: as is)."""
-    pixels = images.read_like_digits(path, channels == 'RGB')
+    """H x W [x 3] uint8 of an image converted to RGB ('RGB'), gray ('L')
+    or kept so ('none'), and pasted top-left on a black ``padding`` (w, h)
+    canvas (None: as is)."""
+    pixels = images.read_like_digits(path, is_color(path, channels))
     if padding is None:
         return pixels
     width, height = padding
@@ -141,12 +157,13 @@ def write_detection_dataset(out_dir, splits, padding=(1248, 384), resize=None,
                             seed=0, progress=None):
     """Build the dataset of ``splits`` (see read_splits) in ``out_dir``
     (which must not exist). ``padding`` and ``resize`` are (width, height)
-    or None; ``channels`` 'RGB' or 'L'; ``progress(split, done, total)``
+    or None; ``channels`` 'RGB', 'L' or 'none' (as stored);
+    ``progress(split, done, total)``
     follows each split. Returns {split: image count}."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
-    if channels not in ('RGB', 'L'):
-        raise CaffeError("channels must be 'RGB' or 'L', got %r" % (channels,))
+    if channels not in CHANNELS:
+        raise CaffeError("channels must be 'RGB', 'L' or 'none', got %r" % (channels,))
     mapping = kitti.class_mapping(custom_classes)
     options = dict(padding=padding, resize=resize, channels=channels)
     rng = np.random.RandomState(seed)

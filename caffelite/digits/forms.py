@@ -211,9 +211,6 @@ def parse_detection_dataset_form(form):
             if values[other] not in (None, '') and values[name] in (None, '') \
                     and name not in errors:
                 errors[name] = [REQUIRED]
-    if values['channel_conversion'] == 'none':
-        errors.setdefault('channel_conversion', []).append(
-            'caffelite converts the channels: choose RGB or L')
     return values, errors
 
 

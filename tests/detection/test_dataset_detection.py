@@ -123,3 +123,19 @@ def test_dataset_feeds_a_detectnet_train_val(tmp_path):
     listed = val.blobs['bbox-list-label'].data
     boxes = {tuple(r[:4]) for image in listed for r in image if r[:4].any()}
     assert boxes == {(4, 8, 36, 40), (70, 8, 102, 40)}
+
+
+def test_channel_conversion_none_keeps_each_image_as_stored(tmp_path):
+    """DIGITS' channel_conversion 'none': a gray image stays one channel, a
+    colour one three (L and RGB convert every image)."""
+    train = folder(tmp_path, 'train', {'a': (16, 8, [ROW % ('1 1 5 5', 1.0)])})
+    path = os.path.join(train[0], 'a.png')
+    Image.open(path).convert('L').save(path)
+    shapes = {}
+    for channels in ('none', 'RGB'):
+        out = str(tmp_path / channels)
+        assert main(['dataset', 'create-detection', *train, out, '--padding', 'none',
+                     '--channels', channels]) == 0
+        (_, feature), = records(os.path.join(out, 'train_db', 'features'))
+        shapes[channels] = feature.shape
+    assert shapes == {'none': (1, 8, 16), 'RGB': (3, 8, 16)}

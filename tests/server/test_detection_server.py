@@ -92,6 +92,12 @@ def test_detection_dataset_form_errors(server, kitti):
     r = server.client.post('/datasets/generic/create/image-segmentation.json',
                            data=detection_form(kitti))
     assert r.status_code == 404
+    # DIGITS' 'None' conversion keeps the images as stored (here RGB)
+    r = server.client.post(url, data=detection_form(kitti, channel_conversion='none'))
+    assert r.status_code == 200, r.text
+    assert server.wait(r.json()['id'])['status'] == 'Done'
+    info = server.client.get('/datasets/%s.json' % r.json()['id']).json()
+    assert info['feature_dims'] == [32, 64, 3]
 
 
 @pytest.fixture(scope='module')
