@@ -21,6 +21,8 @@ from .views_models import image_list_paths
 from .web import read_form, render, wants_json
 
 BATCH = 16
+# how many images the page of many draws (the others are listed)
+DRAWN = 50
 
 
 def _forward(loaded, pictures):
@@ -38,12 +40,16 @@ def infer_image(state, job, epoch, image):
 
 
 def infer_images(state, job, epoch, sources):
-    """([index of each read source], {output: (N, ...) array}, {index:
-    reason}) of image sources (paths or file objects)."""
+    """([index of each read source], [their pictures as the net saw them],
+    {output: (N, ...) array}, {index: reason}) of image sources (paths or
+    file objects)."""
     loaded = loaded_classifier(state, job, epoch)
     kept, pictures, failed = [], [], {}
     with loaded.lock:
         for i, source in enumerate(sources):
+            if isinstance(source, str) and not os.path.isfile(source):
+                failed[i] = 'no such file: %s' % source
+                continue
             try:
                 pictures.append(loaded.classifier.load(source))
                 kept.append(i)
@@ -52,7 +58,7 @@ def infer_images(state, job, epoch, sources):
         if not pictures:
             raise HTTPException(400, 'Unable to read any image: %s' % '; '.join(
                 failed.values()))
-        return kept, _forward(loaded, pictures), failed
+        return kept, pictures, _forward(loaded, pictures), failed
 
 
 def _png_src(picture):
@@ -106,17 +112,32 @@ async def infer_many(request):
             unreadable[path], source = e.detail, None
             sources.append(source)
     readable = [i for i, s in enumerate(sources) if s is not None]
-    kept, outputs, failed = await run_in_threadpool(
+    kept, pictures, outputs, failed = await run_in_threadpool(
         infer_images, state, job, epoch_field(fields), [sources[i] for i in readable])
-    result = {paths[readable[k]]: {name: value[n].tolist() for name, value in outputs.items()}
-              for n, k in enumerate(kept)}
+    names = [paths[readable[k]] for k in kept]
     unreadable.update({paths[readable[k]]: reason for k, reason in failed.items()})
     if wants_json(request):
-        return JSONResponse({'outputs': result, 'errors': unreadable})
+        return JSONResponse({'outputs': _by_image(names, outputs), 'errors': unreadable})
+    return _many_page(request, job, names, pictures, outputs, unreadable)
+
+
+def _by_image(names, outputs):
+    """DIGITS' {name: {output: that image's blob}} of N images' outputs."""
+    return {name: {output: value[n].tolist() for output, value in outputs.items()}
+            for n, name in enumerate(names)}
+
+
+def _many_page(request, job, names, pictures, outputs, errors):
+    """The page of many images' outputs: each image's boxes, the first
+    DRAWN images drawn with them."""
+    found = [boxes_of({output: value[n] for output, value in outputs.items()})
+             for n in range(len(names))]
     return render(request, 'models/images/generic/infer_many.html', {
-        'outputs': result, 'errors': unreadable, 'job_id': job['id'], 'name': job['name'],
-        'boxes': {path: boxes_of({n: np.asarray(v) for n, v in out.items()})
-                  for path, out in result.items()}})
+        'job_id': job['id'], 'name': job['name'], 'errors': errors,
+        'results': [{'name': name, 'boxes': boxes,
+                     'image': _png_src(picture) if n < DRAWN else None,
+                     'size': [picture.shape[1], picture.shape[0]]}
+                    for n, (name, picture, boxes) in enumerate(zip(names, pictures, found))]})
 
 
 def _db_images(db_path, limit=None):
@@ -142,6 +163,7 @@ def _db_images(db_path, limit=None):
 
 
 def infer_db_outputs(state, job, epoch, db_path):
+    """(keys, pictures, {output: (N, ...) array}) of an LMDB's images."""
     keys, pictures = _db_images(db_path)
     if not pictures:
         raise HTTPException(400, 'DB "%s" holds no images' % db_path)
@@ -149,7 +171,7 @@ def infer_db_outputs(state, job, epoch, db_path):
     with loaded.lock:
         # the entries are at the dataset's size already, as the net was trained on them
         outputs = _forward(loaded, pictures)
-    return keys, outputs
+    return keys, pictures, outputs
 
 
 async def infer_db(request):
@@ -166,13 +188,8 @@ async def infer_db(request):
                                   'db_path')
     if not os.path.exists(db_path):
         raise HTTPException(400, 'DB "%s" does not exist' % db_path)
-    keys, outputs = await run_in_threadpool(infer_db_outputs, state, job, epoch_field(fields),
-                                            db_path)
-    result = {key: {name: value[i].tolist() for name, value in outputs.items()}
-              for i, key in enumerate(keys)}
+    keys, pictures, outputs = await run_in_threadpool(infer_db_outputs, state, job,
+                                                      epoch_field(fields), db_path)
     if wants_json(request):
-        return JSONResponse({'outputs': result})
-    return render(request, 'models/images/generic/infer_many.html', {
-        'outputs': result, 'errors': {}, 'job_id': job['id'], 'name': job['name'],
-        'boxes': {key: boxes_of({n: np.asarray(v) for n, v in out.items()})
-                  for key, out in result.items()}})
+        return JSONResponse({'outputs': _by_image(keys, outputs)})
+    return _many_page(request, job, keys, pictures, outputs, {})

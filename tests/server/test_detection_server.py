@@ -161,10 +161,13 @@ def test_generic_inference_outputs(server, kitti, detection_dataset, detection_m
                                files={'image_file': ('x.png', f.read())})
     assert np.array(r.json()['outputs']['bbox-list']).shape == (1, 50, 5)
     listed = [str(kitti / 'val' / 'images' / ('%03d.png' % i)) for i in range(3)]
+    missing = str(kitti / 'val' / 'images' / 'missing.png')
     r = server.client.post(url + 'infer_many.json', data={'job_id': detection_model},
-                           files={'image_list': ('list.txt', '\n'.join(listed).encode())})
+                           files={'image_list': ('list.txt',
+                                                 '\n'.join(listed + [missing]).encode())})
     assert r.status_code == 200, r.text
     assert sorted(r.json()['outputs']) == listed
+    assert r.json()['errors'] == {missing: 'no such file: %s' % missing}
     assert np.array(r.json()['outputs'][listed[0]]['bbox-list']).shape == (50, 5)
     db = os.path.join(server.jobs_dir, detection_dataset, 'val_db', 'features')
     r = server.client.post(url + 'infer_db.json', data={'job_id': detection_model,
