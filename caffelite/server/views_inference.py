@@ -15,6 +15,7 @@ from ..digits.inference import is_url
 from ..errors import CaffeError
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
                              read_classify_one, with_picture)
+from .layer_views import layer_visualizations
 from .security import resolve_server_path
 from .views_jobs import server
 from .views_models import image_list_paths
@@ -32,11 +33,15 @@ def _forward(loaded, pictures):
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-def infer_image(state, job, epoch, image):
-    """(H x W x C picture as the net saw it, {output: (1, ...) array}) of
-    one image (a path or a file object)."""
-    return with_picture(state, job, epoch, image,
-                        lambda loaded, picture: (picture, _forward(loaded, [picture])))
+def infer_image(state, job, epoch, image, visualize=False):
+    """(H x W x C picture as the net saw it, {output: (1, ...) array},
+    (layer visualizations, parameter count) or None) of one image (a path
+    or a file object); the layers when ``visualize``."""
+    def run(loaded, picture):
+        outputs = _forward(loaded, [picture])
+        layers = layer_visualizations(loaded.classifier.net) if visualize else None
+        return picture, outputs, layers
+    return with_picture(state, job, epoch, image, run)
 
 
 def infer_images(state, job, epoch, sources):
@@ -83,12 +88,17 @@ def boxes_of(outputs):
 async def infer_one(request):
     """{"outputs": {name: blob}} of one image (image_path or image_file)."""
     state, fields, job, image, epoch = await read_classify_one(request)
-    picture, outputs = await run_in_threadpool(infer_image, state, job, epoch, image)
+    visualize = not wants_json(request) and (fields.get('show_visualizations') or '').lower() \
+        not in ('', '0', 'false', 'n')
+    picture, outputs, layers = await run_in_threadpool(infer_image, state, job, epoch, image,
+                                                       visualize)
     answer = {'outputs': {name: value.tolist() for name, value in outputs.items()}}
     if wants_json(request):
         return JSONResponse(answer)
     return render(request, 'models/images/generic/infer_one.html', {
         'outputs': answer['outputs'],
+        'visualizations': layers[0] if layers else None,
+        'parameter_count': layers[1] if layers else None,
         'job_id': job['id'], 'name': job['name'], 'image': _png_src(picture),
         'size': [picture.shape[1], picture.shape[0]],
         'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})

@@ -177,6 +177,9 @@ def test_generic_inference_outputs(server, kitti, detection_dataset, detection_m
     page = server.client.post(url + 'infer_one', data={'job_id': detection_model,
                                                        'image_path': image}).text
     assert 'id="bbox-view"' in page and 'bounding box' in page
+    page = server.client.post(url + 'infer_one', data={
+        'job_id': detection_model, 'image_path': image, 'show_visualizations': 'y'}).text
+    assert 'learned parameters' in page and 'cvg/classifier' in page
 
 
 def test_detectnet_model_download_and_pretrained(server, detection_model):
