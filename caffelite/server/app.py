@@ -140,6 +140,7 @@ def routes():
         ('/models/images/classification.json', m.create, ['POST']),
         ('/models/images/classification', m.create, ['POST']),
         ('/models/images/classification/large_graph', m.large_graph, ['GET']),
+        ('/models/images/generic/large_graph', m.large_graph, ['GET']),
         ('/models/images/classification/classify_one.json', m.classify_one, ['POST']),
         ('/models/images/classification/classify_one', m.classify_one, ['POST']),
         ('/models/images/classification/classify_many.json', m.classify_many, ['POST']),

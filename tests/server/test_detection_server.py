@@ -128,6 +128,10 @@ def test_detectnet_model_as_digits_trains_it(server, detection_dataset, detectio
     assert info['snapshots'] == [1, 2]
     assert {'mAP', 'precision', 'recall', 'loss_bbox', 'loss_coverage'} <= set(
         info['val_outputs'])
+    page = server.client.get('/models/%s' % detection_model).text
+    assert 'href="/models/images/generic/large_graph?job_id=%s"' % detection_model in page
+    assert server.client.get('/models/images/generic/large_graph',
+                             params={'job_id': detection_model}).status_code == 200
     status = server.client.get('/models/%s/status' % detection_model).json()
     assert status['type'] == 'Generic Image Model'
     r = server.client.post('/models/images/classification.json', data=dict(
