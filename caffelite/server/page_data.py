@@ -195,7 +195,11 @@ def model_form(request, data):
               and bool(j.get('extension_id')) == bool(data.get('generic'))]
     names = {j['id']: j['name'] for j in store.list('dataset')}
     previous = []
+    kinds = {j['id']: bool(j.get('extension_id')) for j in store.list('dataset')}
     for job in store.list('model'):
+        # DIGITS lists the models of the form's kind only
+        if kinds.get(job['dataset_id'], False) != bool(data.get('generic')):
+            continue
         found = models.snapshots(job, store.path(job['id']))
         previous.append(dict(id=job['id'], name=job['name'], status=job['status'],
                              dataset=names.get(job['dataset_id'], job['dataset_id']),

@@ -142,6 +142,8 @@ def test_detectnet_model_as_digits_trains_it(server, detection_dataset, detectio
     assert r.status_code == 400 and 'standard_networks' in r.json()['errors']
     page = server.client.get('/models/images/generic/new').text
     assert 'value="%s"' % detection_dataset in page and 'action="/models/images/generic"' in page
+    assert detection_model in page
+    assert detection_model not in server.client.get('/models/images/classification/new').text
     assert 'href="/models/images/generic/new"' in server.client.get('/').text
     # the form's Check button builds the nets of a DetectNet for its dataset
     r = server.client.post('/models/images/classification/check-network.json', data=dict(
