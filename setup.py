@@ -63,6 +63,8 @@ setup(
         'protobuf>=3.20',
         'Pillow>=9.0',
         'lmdb>=1.0',
+        # LevelDB databases (caffelite.databases), leveldb bundled in its wheels
+        'plyvel>=1.5',
         'h5py>=3.0',
         'tqdm>=4.0',
     ],
@@ -75,5 +77,5 @@ setup(
                       'convert_imageset', 'compute_image_mean', 'extract_features',
                       'upgrade_net_proto_text', 'upgrade_net_proto_binary',
                       'upgrade_solver_proto_text', 'convert_mnist_data',
-                      'convert_cifar_data')]},
+                      'convert_mnist_siamese_data', 'convert_cifar_data')]},
 )

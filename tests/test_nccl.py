@@ -20,8 +20,8 @@ import fake_nccl
 from caffelite import backend, parallel
 from caffelite.cli import main
 from caffelite.io import array_to_datum
-from caffelite.layers.data import LmdbSource
-from caffelite.tools.imageset import LmdbWriter
+from caffelite.layers.data import DatabaseSource
+from caffelite.databases import LmdbWriter
 
 RECORDS = 40
 NET = '''name: "tiny"
@@ -209,18 +209,18 @@ def images(source, n):
                                                  (2, 3, [2, 5, 8, 11, 14])])
 def test_each_solver_reads_its_own_records(lmdb, rank, count, expected):
     """Caffe's DataLayer::Skip: rank r of n keeps record k when k % n == r."""
-    every = images(LmdbSource(lmdb, 0, 'data'), 15)
-    mine = images(LmdbSource(lmdb, 0, 'data', (rank, count)), 5)
+    every = images(DatabaseSource(lmdb, 'lmdb', 0, 'data'), 15)
+    mine = images(DatabaseSource(lmdb, 'lmdb', 0, 'data', (rank, count)), 5)
     assert all(np.array_equal(a, every[k]) for a, k in zip(mine, expected))
 
 
 def test_resumed_ranks_keep_their_shares(lmdb):
     """Only rank 0 snapshots: rank 1 resumes from rank 0's position one
     record further, so the two still read disjoint records."""
-    every = images(LmdbSource(lmdb, 0, 'data'), 12)
-    rank0 = LmdbSource(lmdb, 0, 'data', (0, 2))
+    every = images(DatabaseSource(lmdb, 'lmdb', 0, 'data'), 12)
+    rank0 = DatabaseSource(lmdb, 'lmdb', 0, 'data', (0, 2))
     images(rank0, 3)                                    # records 0, 2, 4
-    rank1 = LmdbSource(lmdb, 0, 'data', (1, 2))
+    rank1 = DatabaseSource(lmdb, 'lmdb', 0, 'data', (1, 2))
     rank1.seek(rank0.position())
     assert all(np.array_equal(a, every[k]) for a, k in zip(images(rank1, 3), (7, 9, 11)))
     assert all(np.array_equal(a, every[k]) for a, k in zip(images(rank0, 3), (6, 8, 10)))
@@ -241,7 +241,7 @@ def test_a_worker_resumes_its_own_share_with_its_own_randomness(tmp_path, lmdb, 
     worker.restore(state)
     np.testing.assert_array_equal(backend.rng().get_state()[1], own_rng)
     worker.net.forward(end='data')
-    every = images(LmdbSource(lmdb, 0, 'data'), 24)
+    every = images(DatabaseSource(lmdb, 'lmdb', 0, 'data'), 24)
     expected = np.stack([every[k] for k in (17, 19, 21, 23)]) * np.float32(0.00390625)
     np.testing.assert_allclose(worker.net.blobs['data'].data, expected, rtol=1e-6)
 

@@ -89,7 +89,8 @@ def program_name():
 # them, so that scripts calling ``convert_imageset ...`` run as written.
 CAFFE_TOOLS = ('convert_imageset', 'compute_image_mean', 'extract_features',
                'upgrade_net_proto_text', 'upgrade_net_proto_binary',
-               'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_cifar_data')
+               'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_mnist_siamese_data',
+               'convert_cifar_data')
 
 
 def tool_main():

@@ -1,28 +1,28 @@
-"""``caffelite compute_image_mean [-backend lmdb] INPUT_DB [OUTPUT_FILE]``:
+"""``caffelite compute_image_mean [-backend lmdb|leveldb] INPUT_DB [OUTPUT_FILE]``:
 Caffe's tool, encoded Datums included."""
 import logging
 
 import numpy as np
 
+from ..databases import check_backend
 from ..tools.imageset import compute_image_mean, write_mean
 from ._common import flag, setup_logging
-from .convert_imageset import check_backend
 
 log = logging.getLogger('caffelite.tools')
 
 
 def register(subparsers):
-    p = subparsers.add_parser('compute_image_mean', help='mean image of an LMDB of Datums')
+    p = subparsers.add_parser('compute_image_mean', help='mean image of an LMDB or LevelDB of Datums')
     p.add_argument('db', help='input database')
     p.add_argument('out', nargs='?', help='output mean.binaryproto')
-    flag(p, 'backend', default='lmdb', help='database backend (only lmdb)')
+    flag(p, 'backend', default='lmdb', help='database backend: lmdb or leveldb')
     p.set_defaults(func=run)
 
 
 def run(args):
     check_backend(args.backend)
     setup_logging()
-    mean, count = compute_image_mean(args.db)
+    mean, count = compute_image_mean(args.db, args.backend)
     log.info('Processed %d files.', count)
     if args.out:
         log.info('Write to %s', args.out)

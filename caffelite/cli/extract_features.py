@@ -4,18 +4,18 @@ tool, its positional arguments in its order."""
 import logging
 
 from .. import backend
+from ..databases import check_backend
 from ..errors import CaffeError
 from ..net import Net, TEST
 from ..tools.features import extract_features
 from ._common import add_python_layers_flag, positive_int, setup_logging
-from .convert_imageset import check_backend
 
 log = logging.getLogger('caffelite.tools')
 
 
 def register(subparsers):
     p = subparsers.add_parser(
-        'extract_features', help='write blobs of a trained net to LMDBs of float Datums',
+        'extract_features', help='write blobs of a trained net to LMDBs or LevelDBs of float Datums',
         description='Run a trained net over its data layer and save the values of blobs, '
                     'one Datum per image keyed %%010d, in new databases. Several blobs '
                     'and databases are given separated by commas, in the same number.')
@@ -24,7 +24,7 @@ def register(subparsers):
     p.add_argument('blobs', help='comma-separated names of the blobs to save')
     p.add_argument('dbs', help='comma-separated output databases, one per blob')
     p.add_argument('num_mini_batches', type=positive_int, help='number of forward passes')
-    p.add_argument('db_type', help='database backend (only lmdb)')
+    p.add_argument('db_type', help='database backend: lmdb or leveldb')
     p.add_argument('mode', nargs='?', default='CPU', choices=('CPU', 'GPU'),
                    help='where to run')
     p.add_argument('device_id', nargs='?', type=int, default=0, help='GPU device id')
@@ -46,5 +46,5 @@ def run(args):
     net = Net(args.model, TEST)
     net.copy_from(args.weights).require_some()
     extract_features(net, args.model, args.blobs.split(','), args.dbs.split(','),
-                     args.num_mini_batches)
+                     args.num_mini_batches, args.db_type)
     return 0

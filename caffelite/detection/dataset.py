@@ -27,7 +27,8 @@ from ..errors import CaffeError
 from ..protoio import atomic_open
 from .. import images
 from ..tools.dataset import digits_datum
-from ..tools.imageset import LmdbWriter, MeanAccumulator, temp_folder_beside, write_mean
+from ..databases import LmdbWriter, temp_folder_beside
+from ..tools.imageset import MeanAccumulator, write_mean
 from . import kitti
 from .coverage import ROW_WIDTH
 

@@ -1,7 +1,7 @@
-"""Layers that read a data source (Caffe's BaseDataLayer family): Data (LMDB
-of Datum records) and ImageData (a list file of images), prefetched in a
-background thread and transformed with Caffe's DataTransformer semantics,
-HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
+"""Layers that read a data source (Caffe's BaseDataLayer family): Data (an
+LMDB or LevelDB of Datum records) and ImageData (a list file of images),
+prefetched in a background thread and transformed with Caffe's
+DataTransformer semantics, HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
 DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
 import logging
 import os
@@ -10,11 +10,10 @@ import numpy as np
 
 from google.protobuf.message import DecodeError
 
-from .. import backend, images
+from .. import backend, databases, images
 from ..codec import decode_datum
 from ..data_transform import DataTransformer, to_channels
 from ..errors import CaffeError, CaffeRuntimeError
-from ..lmdbs import open_readonly
 from ..prefetch import Prefetcher
 from ..proto import caffe_pb2
 from ..textfile import read_lines
@@ -139,7 +138,7 @@ class BatchMaker:
 
 @register('Data')
 class DataLayer(PrefetchingDataLayer):
-    """Reads Datum records from an LMDB in key order, wrapping around."""
+    """Reads Datum records from an LMDB or LevelDB in key order, wrapping around."""
     shares_records = True       # among the solvers of a multi-GPU run (solver_share)
 
     def batch_size(self):
@@ -154,11 +153,28 @@ class DataLayer(PrefetchingDataLayer):
 
     def make_source(self):
         p = self.layer_param.data_param
-        if p.backend != caffe_pb2.DataParameter.LMDB:
-            self.fail('only the LMDB backend is supported (LevelDB is not); convert the '
-                      'dataset with `caffelite convert_imageset --backend lmdb`')
         skip = int(self.rng.randint(0, p.rand_skip)) if p.rand_skip else 0
-        return LmdbSource(p.source, skip, self.name, solver_share(self.phase))
+        return DatabaseSource(p.source, data_backend(p, self.name), skip, self.name,
+                              solver_share(self.phase))
+
+
+_GUESSED = set()
+
+
+def data_backend(param, layer_name):
+    """The backend ('lmdb' or 'leveldb') a Data layer reads: its
+    data_param.backend, LevelDB when unset as in Caffe, except that an
+    unset backend over an LMDB folder reads it as LMDB (caffelite has
+    always read such prototxts; Caffe would fail), said once per source."""
+    if param.backend == caffe_pb2.DataParameter.LMDB:
+        return databases.LMDB
+    if not param.HasField('backend') and databases.detect(param.source) == databases.LMDB:
+        if param.source not in _GUESSED:
+            _GUESSED.add(param.source)
+            log.info("layer '%s': data_param.backend is unset (Caffe's default is LEVELDB) "
+                     'and %s is an LMDB: reading it as LMDB', layer_name, param.source)
+        return databases.LMDB
+    return databases.LEVELDB
 
 
 def solver_share(phase):
@@ -173,24 +189,22 @@ def solver_share(phase):
     return backend.solver_rank(), backend.solver_count()
 
 
-class LmdbSource:
-    """The (image, label) of each Datum of an LMDB in key order, cyclically,
-    after ``skip`` records; ``share`` is this solver's (rank, count) (see
-    solver_share). Its position is the key of the next record; as only rank
-    0 snapshots, a saved position is rank 0's, and solver rank r resumes r
-    records further, where its share starts."""
+class DatabaseSource:
+    """The (image, label) of each Datum of a database (caffelite.databases)
+    in key order, cyclically, after ``skip`` records; ``share`` is this
+    solver's (rank, count) (see solver_share). Its position is the key of
+    the next record; as only rank 0 snapshots, a saved position is rank
+    0's, and solver rank r resumes r records further, where its share
+    starts."""
 
-    def __init__(self, path, skip, layer_name, share=(0, 1)):
-        if not os.path.isdir(path):
-            raise CaffeError("layer '%s': LMDB source %s not found" % (layer_name, path))
-        self.path, self.layer_name = path, layer_name
-        self.rank, self.stride = share
-        txn = open_readonly(path).begin(buffers=False)
-        self.count = txn.stat()['entries']
+    def __init__(self, path, backend, skip, layer_name, share=(0, 1)):
+        who = "layer '%s': " % layer_name
+        self.cursor = databases.open_cursor(path, backend, who)
+        self.where = '%s%s %s' % (who, databases.NAMES[backend], path)
+        self.count = self.cursor.count
         if self.count == 0:
-            raise CaffeError("layer '%s': LMDB %s is empty" % (layer_name, path))
-        self.cursor = txn.cursor()
-        self.cursor.first()
+            raise CaffeError('%s is empty' % self.where)
+        self.rank, self.stride = share
         for _ in range(skip + self.rank):
             self._advance()
 
@@ -199,29 +213,23 @@ class LmdbSource:
             self.cursor.first()
 
     def next_item(self):
-        import lmdb
-        try:
-            key, value = self.cursor.key(), self.cursor.value()
-            for _ in range(self.stride):    # this record and the other solvers' next ones
-                self._advance()
-        except lmdb.Error as e:
-            raise CaffeError("layer '%s': cannot read LMDB %s (%s)"
-                             % (self.layer_name, self.path, e)) from None
+        key, value = self.cursor.key(), self.cursor.value()
+        for _ in range(self.stride):    # this record and the other solvers' next ones
+            self._advance()
         try:
             datum = caffe_pb2.Datum.FromString(value)
         except DecodeError:
-            raise CaffeError("layer '%s': record %r of LMDB %s is not a Datum"
-                             % (self.layer_name, key.decode(errors='replace'), self.path)) from None
+            raise CaffeError('%s: record %r is not a Datum'
+                             % (self.where, key.decode(errors='replace'))) from None
         return decode_datum(datum)
 
     def position(self):
         return {'key': self.cursor.key()}
 
     def seek(self, position):
-        if not self.cursor.set_key(position['key']):
-            raise CaffeError("layer '%s': LMDB %s has no record %r to resume from (was the "
-                             "database changed?)" % (self.layer_name, self.path,
-                                                     position['key'].decode(errors='replace')))
+        if not self.cursor.seek(position['key']):
+            raise CaffeError('%s has no record %r to resume from (was the database changed?)'
+                             % (self.where, position['key'].decode(errors='replace')))
         for _ in range(self.rank):
             self._advance()
 

@@ -29,7 +29,8 @@ from ..textfile import read_lines
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, remove_stale_temps
 from .. import images
-from .imageset import LmdbWriter, MeanAccumulator, read_list, temp_folder_beside, write_mean
+from ..databases import LmdbWriter, temp_folder_beside
+from .imageset import MeanAccumulator, read_list, write_mean
 
 SPLITS = ('train', 'val', 'test')
 # LMDB's default largest key, in bytes.

@@ -1,18 +1,18 @@
 """Caffe's extract_features: blobs of a trained net, batch after batch, into
-LMDBs of float Datums.
+LMDBs or LevelDBs of float Datums.
 
 Each image of each batch becomes one Datum holding that image's slice of
 the blob as ``float_data`` with the blob's legacy channels/height/width
 (a N x D blob gives D x 1 x 1), keyed by its running index as ``%010d``,
 as the C++ tool writes them. Each database appears under its name only
-when every batch has been written (caffelite.tools.imageset.LmdbWriter).
+when every batch has been written (caffelite.databases).
 """
 import contextlib
 import logging
 
 from .. import codec
 from ..errors import CaffeError
-from .imageset import BATCH, LmdbWriter
+from ..databases import BATCH, LMDB, open_writer
 
 log = logging.getLogger('caffelite.tools')
 
@@ -36,16 +36,16 @@ def _datums(blob):
         yield datum.SerializeToString()
 
 
-def extract_features(net, model, blob_names, db_paths, num_batches):
+def extract_features(net, model, blob_names, db_paths, num_batches, backend=LMDB):
     """Run ``net`` (built from ``model``, weights loaded) forward
     ``num_batches`` times and write each batch's items of ``blob_names[i]``
-    to a new LMDB at ``db_paths[i]``. Returns the Datums written per blob."""
+    to a new ``backend`` database at ``db_paths[i]``. Returns the Datums written per blob."""
     _check_blobs(net, blob_names, db_paths, model)
     with contextlib.ExitStack() as stack:
         dbs = []
         for path in db_paths:
             log.info('Opening dataset %s', path)
-            dbs.append(stack.enter_context(LmdbWriter(path)))
+            dbs.append(stack.enter_context(open_writer(path, backend)))
         log.info('Extracting Features')
         counts = [0] * len(blob_names)
         for _ in range(num_batches):

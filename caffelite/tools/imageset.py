@@ -1,108 +1,20 @@
-"""Caffe's convert_imageset and compute_image_mean, over LMDB databases.
-
-Databases are written into a hidden temporary folder beside the target and
-renamed into place when complete, so an interrupted run never leaves a
-partial database under the final name.
-"""
+"""Caffe's convert_imageset and compute_image_mean, over LMDB or LevelDB
+databases (caffelite.databases, which writes them atomically)."""
 import logging
 import os
-import shutil
-import tempfile
 
 import numpy as np
 from google.protobuf.message import DecodeError
 
 from .. import codec, protoio
 from ..errors import CaffeError
-from ..lmdbs import open_readonly
+from ..databases import BATCH, LMDB, open_cursor, open_writer
 from ..proto import caffe_pb2
 from ..textfile import read_lines
 from .. import images
 from . import opencv_encode
 
 log = logging.getLogger('caffelite.tools')
-
-# Caffe commits its LMDB transactions every 1000 records.
-BATCH = 1000
-# The initial LMDB map size; it doubles whenever a batch does not fit.
-INITIAL_MAP_SIZE = 256 << 20
-
-
-def temp_folder_beside(path):
-    """A new hidden folder in ``path``'s parent folder (created if needed),
-    to be renamed onto ``path`` when complete. It gets the permissions of
-    an ordinary new folder, not mkdtemp's owner-only ones."""
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=protoio.temp_prefix(path), dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    return tmp
-
-
-class LmdbWriter:
-    """A new LMDB at ``path`` that appears there only when the ``with``
-    block completes. Like Caffe's LMDB transaction, records are buffered and
-    committed in batches, and the map grows when a batch does not fit."""
-
-    def __init__(self, path):
-        self.path = path
-        self.pending = []
-
-    def __enter__(self):
-        import lmdb
-        if os.path.exists(self.path):
-            raise CaffeError('%s already exists; remove it or choose another name' % self.path)
-        protoio.remove_stale_temps(os.path.dirname(os.path.abspath(self.path)))
-        self.tmp = temp_folder_beside(self.path)
-        try:
-            self.env = lmdb.open(self.tmp, map_size=INITIAL_MAP_SIZE, sync=False)
-        except lmdb.Error as e:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise CaffeError('cannot create LMDB %s: %s' % (self.path, e)) from None
-        return self
-
-    def put(self, key, value):
-        """Store ``value`` (bytes) under ``key`` (str)."""
-        # surrogates stand for the bytes of a file name that is not UTF-8
-        key = key.encode('utf-8', 'surrogateescape')
-        if len(key) > self.env.max_key_size():
-            raise CaffeError('LMDB key longer than %d bytes: %r'
-                             % (self.env.max_key_size(), key))
-        self.pending.append((key, value))
-        if len(self.pending) >= BATCH:
-            self._commit()
-
-    def _commit(self):
-        import lmdb
-        while True:
-            try:
-                with self.env.begin(write=True) as txn:
-                    for key, value in self.pending:
-                        txn.put(key, value)
-                break
-            except lmdb.MapFullError:
-                self.env.set_mapsize(2 * self.env.info()['map_size'])
-            except lmdb.Error as e:
-                raise CaffeError('cannot write LMDB %s: %s' % (self.path, e)) from None
-        self.pending = []
-
-    def __exit__(self, exc_type, exc, tb):
-        complete = False
-        try:
-            if exc_type is None:
-                self._commit()
-                self.env.sync(True)
-                complete = True
-        finally:
-            self.env.close()
-            if complete:
-                os.replace(self.tmp, self.path)
-            else:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
-
 
 def read_list(path):
     """[(image path, label)] of a Caffe image list, one entry per line.
@@ -170,9 +82,9 @@ def _encoding_for(name, encoded, encode_type):
 
 def convert_imageset(root, list_file, db_path, gray=False, shuffle=False, resize_height=0,
                      resize_width=0, encoded=False, encode_type='', check_size=False,
-                     seed=None):
+                     seed=None, backend=LMDB):
     """Caffe's convert_imageset: the images of ``list_file`` (paths relative
-    to ``root``) into a new LMDB of Datums keyed ``%08d_<path>`` by line
+    to ``root``) into a new ``backend`` database of Datums keyed ``%08d_<path>`` by line
     index. Unreadable images are logged and skipped (their index stays
     unused). ``seed`` makes --shuffle reproducible. Returns the record count.
     """
@@ -186,7 +98,7 @@ def convert_imageset(root, list_file, db_path, gray=False, shuffle=False, resize
     height, width = max(0, resize_height), max(0, resize_width)
     first_shape = None
     count = 0
-    with LmdbWriter(db_path) as db:
+    with open_writer(db_path, backend) as db:
         for index, (name, label) in enumerate(items):
             if not name:
                 continue
@@ -238,28 +150,23 @@ class MeanAccumulator:
         return self.total / np.float32(self.count)
 
 
-def iterate_datums(db_path):
-    """Yield (key, Datum) for each record of an LMDB, in key order."""
-    import lmdb
-    try:
-        with open_readonly(db_path).begin() as txn:
-            for key, value in txn.cursor():
-                name = key.decode(errors='replace')
-                try:
-                    datum = caffe_pb2.Datum.FromString(value)
-                except DecodeError:
-                    raise CaffeError('%s: record %r is not a Datum' % (db_path, name)) from None
-                yield name, datum
-    except lmdb.Error as e:
-        raise CaffeError('%s: cannot read the LMDB (%s)' % (db_path, e)) from None
+def iterate_datums(db_path, backend=LMDB):
+    """Yield (key, Datum) for each record of a database, in key order."""
+    for key, value in open_cursor(db_path, backend):
+        name = key.decode(errors='replace')
+        try:
+            datum = caffe_pb2.Datum.FromString(value)
+        except DecodeError:
+            raise CaffeError('%s: record %r is not a Datum' % (db_path, name)) from None
+        yield name, datum
 
 
-def compute_image_mean(db_path):
-    """(C x H x W float32 mean, record count) over every Datum of an LMDB,
-    as Caffe's compute_image_mean: encoded Datums are decoded with their
-    stored channels."""
+def compute_image_mean(db_path, backend=LMDB):
+    """(C x H x W float32 mean, record count) over every Datum of a
+    database, as Caffe's compute_image_mean: encoded Datums are decoded
+    with their stored channels."""
     acc = MeanAccumulator()
-    for key, datum in iterate_datums(db_path):
+    for key, datum in iterate_datums(db_path, backend):
         acc.add(codec.datum_to_array(datum), '%s record %s' % (db_path, key))
         if acc.count % 10000 == 0:
             log.info('Processed %d files.', acc.count)

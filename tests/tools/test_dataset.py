@@ -13,7 +13,7 @@ from caffelite.cli import main
 from caffelite.errors import CaffeError
 from caffelite.proto import caffe_pb2
 from caffelite.lmdbs import open_readonly
-from caffelite import images
+from caffelite import databases, images
 from caffelite.tools import dataset, imageset
 from conftest import reference_path
 
@@ -83,17 +83,20 @@ def test_compute_image_mean_matches_caffe(db, tmp_path, capsys):
     assert 'Processed 320 files.' in capsys.readouterr().err
 
 
-def test_leveldb_is_refused_clearly(tmp_path, capsys):
-    for argv in (['convert_imageset', '-backend', 'leveldb', 'a/', 'b.txt', str(tmp_path / 'db')],
-                 ['compute_image_mean', '--backend=leveldb', str(tmp_path)]):
-        assert main(argv) == 1
-        assert 'LevelDB is not available' in capsys.readouterr().err
+def test_unknown_backends_and_the_other_backends_databases_are_refused_clearly(tmp_path,
+                                                                              capsys):
+    argv = ['convert_imageset', '-backend', 'rocksdb', 'a/', 'b.txt', str(tmp_path / 'db')]
+    assert main(argv) == 1
+    assert "unknown database backend 'rocksdb': give lmdb or leveldb" in capsys.readouterr().err
     assert not (tmp_path / 'db').exists()
+    lmdb = reference_path('data') / 'lmdb_raw'
+    assert main(['compute_image_mean', '--backend=leveldb', str(lmdb)]) == 1
+    assert 'lmdb_raw is an LMDB, not a LevelDB: give backend lmdb' in capsys.readouterr().err
 
 
 def test_compute_image_mean_rejects_a_non_database(tmp_path, capsys):
     assert main(['compute_image_mean', str(tmp_path)]) == 1
-    assert 'not an LMDB database' in capsys.readouterr().err
+    assert 'is not a database' in capsys.readouterr().err
 
 
 def write_list(path, lines):
@@ -167,10 +170,10 @@ def test_read_list_parses_like_caffe(tmp_path):
 
 
 def test_lmdb_map_grows_as_needed(tmp_path, monkeypatch):
-    monkeypatch.setattr(imageset, 'INITIAL_MAP_SIZE', 1 << 20)
-    monkeypatch.setattr(imageset, 'BATCH', 4)
+    monkeypatch.setattr(databases, 'INITIAL_MAP_SIZE', 1 << 20)
+    monkeypatch.setattr(databases, 'BATCH', 4)
     blob = bytes(300000)
-    with imageset.LmdbWriter(str(tmp_path / 'db')) as db:
+    with databases.LmdbWriter(str(tmp_path / 'db')) as db:
         for i in range(12):
             db.put('%02d' % i, blob)
     got = records(tmp_path / 'db')
