@@ -1,11 +1,12 @@
-"""Caffe's stand-alone tools under their own names: extract_features and
-the upgrade_net_proto_text/_binary, upgrade_solver_proto_text converters."""
-import lmdb
+"""Caffe's stand-alone tools under their own names: extract_features, the
+MNIST converters (siamese too) and the upgrade_net_proto_text/_binary,
+upgrade_solver_proto_text converters."""
 import numpy as np
 import pytest
 from google.protobuf import text_format
 
 import caffelite as caffe
+from caffelite import databases
 from caffelite.cli import main
 from caffelite.proto import caffe_pb2
 
@@ -17,21 +18,21 @@ layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc"
 '''
 
 
-def _records(path):
-    with lmdb.open(str(path), readonly=True, lock=False) as env, env.begin() as txn:
-        return [(key.decode(), value) for key, value in txn.cursor()]
+def _records(path, backend='lmdb'):
+    return [(key.decode(), value) for key, value in databases.open_cursor(str(path), backend)]
 
 
-def test_extract_features_writes_caffes_float_datums(tmp_path, capsys):
+@pytest.mark.parametrize('backend', ['lmdb', 'leveldb'])
+def test_extract_features_writes_caffes_float_datums(backend, tmp_path, capsys):
     model = tmp_path / 'net.prototxt'
     model.write_text(FEATURE_NET)
     weights = tmp_path / 'w.caffemodel'
     caffe.Net(str(model), caffe.TEST).save(str(weights))
     fc, data = tmp_path / 'fc_db', tmp_path / 'data_db'
     assert main([str(a) for a in ('extract_features', weights, model, 'fc,data',
-                                  '%s,%s' % (fc, data), 2, 'lmdb')]) == 0
+                                  '%s,%s' % (fc, data), 2, backend)]) == 0
     assert 'Successfully extracted the features!' in capsys.readouterr().err
-    records = _records(fc)
+    records = _records(fc, backend)
     assert [key for key, _ in records] == ['%010d' % i for i in range(6)]
     datum = caffe_pb2.Datum.FromString(records[0][1])
     assert (datum.channels, datum.height, datum.width, len(datum.float_data)) == (4, 1, 1, 4)
@@ -39,7 +40,7 @@ def test_extract_features_writes_caffes_float_datums(tmp_path, capsys):
     expected = caffe_pb2.Datum(channels=4, height=1, width=1)
     expected.float_data.extend(datum.float_data)
     assert records[0][1] == expected.SerializeToString()
-    image = caffe_pb2.Datum.FromString(_records(data)[5][1])
+    image = caffe_pb2.Datum.FromString(_records(data, backend)[5][1])
     assert (image.channels, image.height, image.width) == (2, 2, 2)
 
 
@@ -122,6 +123,44 @@ def test_convert_mnist_data_writes_caffes_records(tmp_path, capsys):
                  str(tmp_path / 'x')]) == 1
     assert 'holds 3 images but' in capsys.readouterr().err and not (tmp_path / 'x').exists()
 
+
+def test_convert_mnist_siamese_data_writes_caffes_pairs(tmp_path, capsys):
+    # six 2 x 3 images of constant pixels 10..15, digits 1 1 2 3 2 1
+    images = np.repeat(np.arange(10, 16, dtype=np.uint8), 6).reshape(6, 2, 3)
+    digits = np.array([1, 1, 2, 3, 2, 1], np.uint8)
+    _idx(tmp_path / 'img', 2051, [6, 2, 3], images)
+    _idx(tmp_path / 'lab', 2049, [6], digits)
+    db = tmp_path / 'mnist_siamese_train_leveldb'
+    assert main(['convert_mnist_siamese_data', str(tmp_path / 'img'), str(tmp_path / 'lab'),
+                 str(db), '-seed', '5']) == 0
+    assert 'A total of 6 items.' in capsys.readouterr().err
+    records = list(databases.open_cursor(str(db), 'leveldb'))
+    assert [key for key, _ in records] == [b'%08d' % i for i in range(6)]
+    # Caffe's loop: draws i then j (32-bit Mersenne Twister outputs, as
+    # Caffe::set_random_seed(5) would seed them) modulo the image count
+    draws = np.random.RandomState(5).randint(0, 2 ** 32, 12, np.uint64).reshape(6, 2) % 6
+    for (_, value), (i, j) in zip(records, draws):
+        expected = caffe_pb2.Datum(channels=2, height=2, width=3,
+                                   data=images[i].tobytes() + images[j].tobytes(),
+                                   label=int(digits[i] == digits[j]))
+        assert value == expected.SerializeToString()
+    labels = [caffe_pb2.Datum.FromString(v).label for _, v in records]
+    assert 0 in labels and 1 in labels
+    assert main(['convert_mnist_siamese_data', str(tmp_path / 'img'), str(tmp_path / 'lab'),
+                 str(db)]) == 1
+    assert 'already exists' in capsys.readouterr().err
+
+
+def test_convert_mnist_data_writes_a_leveldb(tmp_path):
+    images = np.arange(8, dtype=np.uint8).reshape(2, 1, 4)
+    _idx(tmp_path / 'img', 2051, [2, 1, 4], images)
+    _idx(tmp_path / 'lab', 2049, [2], np.array([3, 4], np.uint8))
+    db = tmp_path / 'mnist_train_leveldb'
+    assert main(['convert_mnist_data', '-backend', 'leveldb', str(tmp_path / 'img'),
+                 str(tmp_path / 'lab'), str(db)]) == 0
+    records = list(databases.open_cursor(str(db), 'leveldb'))
+    expected = caffe_pb2.Datum(channels=1, height=1, width=4, data=images[1].tobytes(), label=4)
+    assert records[1] == (b'00000001', expected.SerializeToString())
 
 def test_convert_cifar_data_writes_both_databases(tmp_path, monkeypatch):
     from caffelite.tools import binary_datasets
