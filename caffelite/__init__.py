@@ -26,3 +26,8 @@ from .classifier import Classifier
 from .detector import Detector
 
 __version__ = '0.1.0'
+
+# Last, once every name above exists: code written for pycaffe that says
+# ``import caffe`` (a Python layer, a notebook's helper module) gets caffelite.
+from . import pycaffe_name  # noqa: E402
+pycaffe_name.install()

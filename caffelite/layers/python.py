@@ -10,8 +10,8 @@ native base class, so user layers follow the same contract); it sees
 The module is looked for in the folder of the prototxt being built, then on
 ``sys.path``. Such modules were written for pycaffe and say ``import caffe``:
 where no package ``caffe`` is installed, that name (and ``caffe.io``,
-``caffe.proto.caffe_pb2``...) is caffelite's own modules from the first
-Python layer on; an installed pycaffe keeps its name. A prototxt names code to run, so the ``caffelite`` commands
+``caffe.proto.caffe_pb2``...) is caffelite's own modules from the import of
+caffelite on (caffelite.pycaffe_name); an installed pycaffe keeps its name. A prototxt names code to run, so the ``caffelite`` commands
 refuse a Python layer of a module outside caffelite unless given
 ``--allow-python-layers`` (see :func:`refusing_user_modules`); the refusal
 comes before anything is imported. Python code using the library keeps
@@ -20,12 +20,10 @@ pycaffe's behaviour: it imports what its nets ask for.
 import contextlib
 import contextvars
 import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import sys
 
 from ..errors import LayerError
+from ..pycaffe_name import caffelite_name
 from ..proto import caffe_pb2
 from .base import Layer, register
 
@@ -64,7 +62,7 @@ class PythonLayer(Layer):
         p = param.python_param
         if _refuse.get():
             check_no_user_modules(caffe_pb2.NetParameter(layer=[param]), _refuse.get())
-        name = _module_name(p.module)
+        name = caffelite_name(p.module)
         try:
             module = _import(name)
             user_cls = getattr(module, p.layer)
@@ -84,48 +82,14 @@ def check_no_user_modules(net_param, hint):
     """Raise LayerError for the first Python layer of ``net_param`` (a
     NetParameter) whose module is outside caffelite; ``hint`` ends it."""
     for lp in net_param.layer:
-        if lp.type == 'Python' and _module_name(lp.python_param.module).split('.')[0] != \
+        if lp.type == 'Python' and caffelite_name(lp.python_param.module).split('.')[0] != \
                 'caffelite':
             raise LayerError(lp.name, 'Python', 'runs code from module %s (class %s); %s'
                              % (lp.python_param.module, lp.python_param.layer, hint))
 
 
-class _PycaffeName(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """While ``caffe`` is caffelite, imports ``caffe.<sub>`` as the module
-    ``caffelite.<sub>`` (one module object under two names, never a second
-    copy of caffelite's files)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.startswith('caffe.') and sys.modules.get('caffe') is sys.modules['caffelite']:
-            return importlib.util.spec_from_loader(name, self)
-        return None
-
-    def create_module(self, spec):
-        return importlib.import_module(_module_name(spec.name))
-
-    def exec_module(self, module):
-        """Nothing to run: the caffelite module ran when first imported."""
-
-
-def _name_caffelite_caffe():
-    """Make ``import caffe`` give caffelite, unless a package of that name
-    is installed or already imported."""
-    if 'caffe' in sys.modules or importlib.machinery.PathFinder.find_spec('caffe'):
-        return
-    # Loaded modules get their second name now: importing one of them later
-    # must not rebind its parent's attribute (caffelite.layers is NetSpec's
-    # namespace, not the package of the same name).
-    for name, module in list(sys.modules.items()):
-        if name == 'caffelite' or name.startswith('caffelite.'):
-            sys.modules['caffe' + name[len('caffelite'):]] = module
-    # first on the path, so that a caffe.<sub> not loaded yet never reaches
-    # the path finder, which would run caffelite's file a second time
-    sys.meta_path.insert(0, _PycaffeName())
-
-
 def _import(name):
     """Import ``name`` from the prototxt's folder, else from sys.path."""
-    _name_caffelite_caffe()
     folder = _folder.get()
     if not folder or name in sys.modules:
         return importlib.import_module(name)
@@ -134,9 +98,3 @@ def _import(name):
         return importlib.import_module(name)
     finally:
         sys.path.remove(folder)
-
-
-def _module_name(name):
-    """The module to import for ``python_param.module``: pycaffe's package
-    ``caffe`` is caffelite here."""
-    return 'caffelite' + name[len('caffe'):] if name.split('.')[0] == 'caffe' else name
