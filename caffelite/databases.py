@@ -15,6 +15,7 @@ process shares one handle per database folder (as lmdbs does for LMDB);
 another process cannot read it at the same time (as with Caffe).
 """
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -153,12 +154,17 @@ class LevelDbCursor(Cursor):
 
     def __init__(self, path, who=''):
         super().__init__(path, LEVELDB, who)
-        db = _open_leveldb(path, who)
+        self._db = _open_leveldb(path, who)
         with self.errors('open'):
-            # LevelDB keeps no record count: count the keys once
-            self.count = sum(1 for _ in db.iterator(include_value=False))
-            self._it = db.raw_iterator()
+            self._it = self._db.raw_iterator()
             self._it.seek_to_first()
+
+    @functools.cached_property
+    def count(self):
+        # LevelDB keeps no record count, and counting reads the whole
+        # database: done on first use only (epochs, test coverage)
+        with self.errors():
+            return sum(1 for _ in self._db.iterator(include_value=False))
 
     def first(self):
         with self.errors():

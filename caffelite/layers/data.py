@@ -67,7 +67,7 @@ class PrefetchingDataLayer(Layer):
         self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
                                            rng=self.rng)
         source = self.make_source()
-        self.num_records = source.count
+        self._source = source
         self.check(self.batch_size() > 0, 'batch_size must be positive')
         self._batches = BatchMaker(source, self.transformer, self.rng, self.batch_size(),
                                    self.force_channels())
@@ -78,6 +78,11 @@ class PrefetchingDataLayer(Layer):
         if len(top) > 1:
             top[1].reshape(labels.shape)
         self._start_prefetch()
+
+    @property
+    def num_records(self):
+        """The records of one epoch of the source."""
+        return self._source.count
 
     def _start_prefetch(self):
         self._prefetch = Prefetcher(self, self._batches,
@@ -201,12 +206,15 @@ class DatabaseSource:
         who = "layer '%s': " % layer_name
         self.cursor = databases.open_cursor(path, backend, who)
         self.where = '%s%s %s' % (who, databases.NAMES[backend], path)
-        self.count = self.cursor.count
-        if self.count == 0:
+        if not self.cursor.valid():
             raise CaffeError('%s is empty' % self.where)
         self.rank, self.stride = share
         for _ in range(skip + self.rank):
             self._advance()
+
+    @property
+    def count(self):
+        return self.cursor.count
 
     def _advance(self):
         if not self.cursor.next():

@@ -76,3 +76,9 @@ def test_a_leveldb_named_as_lmdb_is_refused_with_the_layer(leveldb):
         caffe.Net(NET % (leveldb, 'backend: LMDB'), caffe.TEST)
     with pytest.raises(CaffeError, match="layer 'd'.*lmdb_raw is an LMDB, not a LevelDB"):
         caffe.Net(NET % (reference_path('data', 'lmdb_raw'), 'backend: LEVELDB'), caffe.TEST)
+
+
+def test_a_leveldb_data_layer_knows_its_epoch(leveldb):
+    # LevelDB keeps no count: the layer counts the keys when asked
+    net = caffe.Net(NET % (leveldb, 'backend: LEVELDB'), caffe.TEST)
+    assert net.layers[0].num_records == 320
