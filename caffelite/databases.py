@@ -290,7 +290,8 @@ class LmdbWriter(Writer):
 
     def check_key(self, key):
         if len(key) > self.env.max_key_size():
-            raise CaffeError('LMDB key longer than %d bytes: %r' % (self.env.max_key_size(), key))
+            raise CaffeError('%s: LMDB key longer than %d bytes: %r'
+                             % (self.path, self.env.max_key_size(), key))
 
     def commit(self, records):
         import lmdb

@@ -12,7 +12,8 @@ log = logging.getLogger('caffelite.tools')
 
 
 def register(subparsers):
-    p = subparsers.add_parser('compute_image_mean', help='mean image of an LMDB or LevelDB of Datums')
+    p = subparsers.add_parser('compute_image_mean',
+                              help='mean image of an LMDB or LevelDB of Datums')
     p.add_argument('db', help='input database')
     p.add_argument('out', nargs='?', help='output mean.binaryproto')
     flag(p, 'backend', default='lmdb', help='database backend: lmdb or leveldb')

@@ -8,8 +8,8 @@ from ._common import flag, setup_logging
 def register(subparsers):
     p = subparsers.add_parser(
         'convert_imageset', help='convert a list of images to an LMDB or LevelDB of Datums',
-        description='Convert a set of images to the LMDB or LevelDB format used as input for Caffe. '
-                    'LISTFILE lines are "subfolder/file.jpg label".')
+        description='Convert a set of images to the LMDB or LevelDB format used as input '
+                    'for Caffe. LISTFILE lines are "subfolder/file.jpg label".')
     p.add_argument('root', help='folder the list paths are relative to')
     p.add_argument('listfile', help='text file of "path label" lines')
     p.add_argument('db', help='output database folder (must not exist)')

@@ -7,7 +7,8 @@ from ._common import flag, setup_logging
 
 def register(subparsers):
     p = subparsers.add_parser(
-        'convert_mnist_data', help="MNIST's idx files to an LMDB or LevelDB (Caffe's MNIST example)",
+        'convert_mnist_data',
+        help="MNIST's idx files to an LMDB or LevelDB (Caffe's MNIST example)",
         description='Convert the MNIST dataset (gunzipped idx files) to the database format '
                     'Caffe reads: one Datum per image, keyed %%08d.')
     p.add_argument('images', help='an idx3 image file, e.g. train-images-idx3-ubyte')

@@ -15,7 +15,8 @@ log = logging.getLogger('caffelite.tools')
 
 def register(subparsers):
     p = subparsers.add_parser(
-        'extract_features', help='write blobs of a trained net to LMDBs or LevelDBs of float Datums',
+        'extract_features',
+        help='write blobs of a trained net to LMDBs or LevelDBs of float Datums',
         description='Run a trained net over its data layer and save the values of blobs, '
                     'one Datum per image keyed %%010d, in new databases. Several blobs '
                     'and databases are given separated by commas, in the same number.')

@@ -1,8 +1,9 @@
 """Layers that read a data source (Caffe's BaseDataLayer family): Data (an
 LMDB or LevelDB of Datum records) and ImageData (a list file of images),
 prefetched in a background thread and transformed with Caffe's
-DataTransformer semantics, HDF5Data (.h5 files) and MemoryData (arrays given from Python). Input and
-DummyData, which read no source, are in :mod:`caffelite.layers.input`."""
+DataTransformer semantics, HDF5Data (.h5 files) and MemoryData (arrays
+given from Python). Input and DummyData, which read no source, are in
+:mod:`caffelite.layers.input`."""
 import logging
 import os
 

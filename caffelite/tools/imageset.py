@@ -7,8 +7,8 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from .. import codec, protoio
-from ..errors import CaffeError
 from ..databases import BATCH, LMDB, open_cursor, open_writer
+from ..errors import CaffeError
 from ..proto import caffe_pb2
 from ..textfile import read_lines
 from .. import images

@@ -72,7 +72,8 @@ def test_an_unset_backend_over_an_lmdb_reads_it_and_says_so_once(caplog, monkeyp
 
 
 def test_a_leveldb_named_as_lmdb_is_refused_with_the_layer(leveldb):
-    with pytest.raises(CaffeError, match="layer 'd'.* is a LevelDB, not an LMDB: give backend leveldb"):
+    with pytest.raises(CaffeError,
+                       match="layer 'd'.* is a LevelDB, not an LMDB: give backend leveldb"):
         caffe.Net(NET % (leveldb, 'backend: LMDB'), caffe.TEST)
     with pytest.raises(CaffeError, match="layer 'd'.*lmdb_raw is an LMDB, not a LevelDB"):
         caffe.Net(NET % (reference_path('data', 'lmdb_raw'), 'backend: LEVELDB'), caffe.TEST)
