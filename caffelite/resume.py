@@ -6,7 +6,7 @@ Kept in the ``.solverstate`` itself, in the caffelite extension field
 ``SolverState.caffelite_resume`` (number 1000, see proto/caffe.proto): the
 state is one file written atomically, a copied or renamed snapshot keeps
 its position, and Caffe's reader skips the unknown field. It holds the
-solver's random generator, each data layer's position (the next LMDB
+solver's random generator, each data layer's position (the next database
 record, or the epoch's order and index of an image list or HDF5 rows, and
 the layer's own generator) in the train and test nets, and the window of
 losses behind the displayed, smoothed loss. A solverstate without it (one
@@ -79,7 +79,7 @@ def restore(solver, state, where):
     In a multi-GPU run every solver restores the snapshot rank 0 wrote. The
     other ranks keep their own random generators (seeded random_seed + rank,
     as Caffe's are) and take up only the positions of the sources whose
-    records the solvers share out (LMDB, HDF5), which each turns into its
+    records the solvers share out (LMDB, LevelDB, HDF5), which each turns into its
     own share; an image list, read whole by every solver, starts over on
     them, as Caffe's worker solvers start over."""
     worker = not backend.root_solver()
