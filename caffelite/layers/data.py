@@ -170,8 +170,9 @@ _GUESSED = set()
 def data_backend(param, layer_name):
     """The backend ('lmdb' or 'leveldb') a Data layer reads: its
     data_param.backend, LevelDB when unset as in Caffe, except that an
-    unset backend over an LMDB folder reads it as LMDB (caffelite has
-    always read such prototxts; Caffe would fail), said once per source."""
+    unset backend over an LMDB folder reads it as LMDB (a prototxt that
+    left the field out for an LMDB, on which Caffe would fail), said once
+    per source."""
     if param.backend == caffe_pb2.DataParameter.LMDB:
         return databases.LMDB
     if not param.HasField('backend') and databases.detect(param.source) == databases.LMDB:
