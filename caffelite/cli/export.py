@@ -64,20 +64,32 @@ def _preprocessing(args, channels):
     return Preprocessing(mean, args.raw_scale, swap, args.input_scale)
 
 
-def _real_input(path, shape, preprocessing):
-    """A model input (batch of ``shape[0]``) from a .npy array or an image:
-    resized, channels in the order the model takes (RGB when it swaps them,
-    else Caffe's BGR), pixel values 0-255 divided by any raw_scale."""
+def _real_input(path, batch, shape, preprocessing):
+    """A model input from a .npy array or an image, for a model whose input
+    is ``shape`` with ``batch`` items (None: any). An image is resized, its
+    channels in the order the model takes (RGB when it swaps them, else
+    Caffe's BGR), its pixel values 0-255 divided by any raw_scale, and
+    repeated ``batch`` (or 1) times. A file that cannot feed the input is
+    refused naming it."""
     from .. import io
+    if not os.path.isfile(path):
+        raise CaffeError('--check-input %s: no such file' % path)
     if path.endswith('.npy'):
-        return np.load(path).astype(np.float32)
+        array = np.load(path).astype(np.float32)
+        if array.shape[1:] != tuple(shape[1:]) or batch not in (None, array.shape[0]):
+            raise CaffeError('--check-input %s: an array of shape %s; the model input takes %s'
+                             % (path, array.shape, (batch or 'N',) + tuple(shape[1:])))
+        return array
+    if len(shape) != 4 or shape[1] not in (1, 3):
+        raise CaffeError('--check-input %s: an image cannot feed an input of shape %s; give a '
+                         '.npy array' % (path, (batch or 'N',) + tuple(shape[1:])))
     channels, height, width = shape[1:]
     image = io.resize_image(io.load_image(path, color=channels == 3), (height, width))
     chw = image.transpose(2, 0, 1)
     if channels == 3 and preprocessing.channel_swap is None:
         chw = chw[::-1]
     chw = chw * (255.0 / (preprocessing.raw_scale or 1.0))
-    return np.repeat(chw[None].astype(np.float32), shape[0], axis=0)
+    return np.repeat(chw[None].astype(np.float32), batch or 1, axis=0)
 
 
 def run(args):
@@ -95,8 +107,8 @@ def run(args):
     checked = ''
     if args.check or args.check_input:
         dims = model.graph.input[0].type.tensor_type.shape.dim
-        batch = 1 if dims[0].dim_param else dims[0].dim_value
-        feeds = [{input_name: _real_input(p, (batch,) + tuple(shape[1:]), preprocessing)}
+        batch = None if dims[0].dim_param else dims[0].dim_value
+        feeds = [{input_name: _real_input(p, batch, shape, preprocessing)}
                  for p in args.check_input]
         checked = '; ONNX Runtime vs caffelite: ' + summary(
             check_model(model, net, preprocessing, args.input, feeds=feeds))

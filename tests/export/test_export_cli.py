@@ -81,3 +81,24 @@ def test_refused_layer_is_named_and_nothing_is_written(lenet, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "layer 'loss' (SoftmaxWithLoss): cannot export to ONNX" in err
     assert 'Traceback' not in err and not out.exists()
+
+
+@pytest.mark.parametrize('name, shape, message', [
+    ('missing.jpg', None, '--check-input {}: no such file'),
+    ('small.npy', (64, 1, 27, 28), '--check-input {}: an array of shape (64, 1, 27, 28); '
+                                   'the model input takes (64, 1, 28, 28)'),
+    ('three.npy', (3, 1, 28, 28), 'the model input takes (64, 1, 28, 28)'),
+])
+def test_check_input_that_cannot_feed_the_model_is_named(lenet, tmp_path, capsys, name, shape,
+                                                         message):
+    """Named in one line, before ONNX Runtime sees it (it used to answer
+    with its own dimension error, or '[Errno None] None' for a missing file)."""
+    model, weights = lenet
+    path = tmp_path / name
+    if shape:
+        np.save(path, np.zeros(shape, np.float32))
+    out = tmp_path / 'x.onnx'
+    assert main(['export', 'onnx', '--model', model, '--weights', weights, '--out', str(out),
+                 '--check-input', str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message.format(path) in err and '\n' not in err and not out.exists()
