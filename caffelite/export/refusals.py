@@ -5,6 +5,7 @@ inference: data sources read files or memory during forward, losses and
 Accuracy need labels and belong to training or evaluation, and a Python
 layer runs arbitrary user code. Each is refused by name, never dropped.
 """
+from ..errors import LayerError
 from .convert import converter
 
 DATA = ('Data', 'ImageData', 'HDF5Data', 'MemoryData', 'DummyData', 'WindowData')
@@ -38,3 +39,14 @@ def _refuse(ctx):
 
 for _name in REASONS:
     converter(_name)(_refuse)
+
+
+def refuse_data_sources(net_param, source):
+    """Refuse a definition (a TEST-phase NetParameter read from ``source``)
+    whose data layers read files, before the net is built: a train_val
+    net given for its deploy net would otherwise stop on its missing LMDB
+    or image list rather than on what the export cannot take."""
+    for lp in net_param.layer:
+        if lp.type in DATA:
+            raise LayerError(lp.name, lp.type, '%s: cannot export to ONNX: %s'
+                             % (source, REASONS[lp.type]))

@@ -102,3 +102,24 @@ def test_check_input_that_cannot_feed_the_model_is_named(lenet, tmp_path, capsys
                  '--check-input', str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert message.format(path) in err and '\n' not in err and not out.exists()
+
+
+def test_train_val_net_is_refused_for_its_data_layer_not_its_missing_lmdb(lenet, tmp_path,
+                                                                           capsys):
+    """A train_val net given for its deploy net, its LMDB not on this
+    machine: the refusal names the data layer, as it would with the LMDB."""
+    train_val = tmp_path / 'train_val.prototxt'
+    train_val.write_text(
+        'name: "LeNet"\n'
+        'layer { name: "mnist" type: "Data" top: "data" top: "label" include { phase: TEST }\n'
+        '  data_param { source: "nowhere/mnist_test_lmdb" batch_size: 4 backend: LMDB } }\n'
+        'layer { name: "ip1" type: "InnerProduct" bottom: "data" top: "ip1"\n'
+        '  inner_product_param { num_output: 10 } }\n'
+        'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip1" bottom: "label" '
+        'top: "loss" }\n')
+    out = tmp_path / 'x.onnx'
+    assert main(['export', 'onnx', '--model', str(train_val), '--weights', lenet[1],
+                 '--out', str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "layer 'mnist' (Data): %s: cannot export to ONNX" % train_val in err
+    assert 'export a deploy net' in err and '\n' not in err and not out.exists()
