@@ -95,14 +95,14 @@ def _real_input(path, batch, shape, preprocessing):
 def run(args):
     from ..job_classifier import resolve_model
     from ..export import build_model, check_model, save_model
-    from ..export.refusals import refuse_data_sources
+    from ..export.refusals import refuse_before_build
     from ..export.verify import summary
     from ..net import TEST, Net, load_net_param
     from ..netgraph import filter_net
     model_file, weights, _, _ = resolve_model(args.model, args.weights)
     definition = load_net_param(model_file)
     definition.state.phase = TEST
-    refuse_data_sources(filter_net(definition), model_file)
+    refuse_before_build(filter_net(definition), model_file, args.python_tail)
     net = Net(model_file, TEST, weights=weights)
     input_name = args.input or (net.inputs[0] if net.inputs else None)
     shape = net.blobs[input_name].shape if input_name in net.blobs else ()

@@ -28,25 +28,32 @@ REASONS['HDF5Output'] = 'writes files during forward; an ONNX model has no side 
 REASONS['Python'] = 'runs user Python code, which ONNX cannot express'
 
 
+def reason(lp):
+    """Why layer ``lp`` (a LayerParameter of a refused type) has no ONNX form."""
+    why = REASONS[lp.type]
+    if lp.type == 'Python':
+        p = lp.python_param
+        why = ('%s (%s.%s); only Python layers that end the net can run after it, '
+               'with python_tail=True (--python-tail)' % (why, p.module, p.layer))
+    return why
+
+
 def _refuse(ctx):
-    why = REASONS[ctx.type]
-    if ctx.type == 'Python':
-        p = ctx.lp.python_param
-        why = ('%s (%s.%s); Python layers that end the net can run after it: export with '
-               'python_tail=True (--python-tail)' % (why, p.module, p.layer))
-    ctx.refuse(why)
+    ctx.refuse(reason(ctx.lp))
 
 
 for _name in REASONS:
     converter(_name)(_refuse)
 
 
-def refuse_data_sources(net_param, source):
+def refuse_before_build(net_param, source, python_tail=False):
     """Refuse a definition (a TEST-phase NetParameter read from ``source``)
-    whose data layers read files, before the net is built: a train_val
-    net given for its deploy net would otherwise stop on its missing LMDB
-    or image list rather than on what the export cannot take."""
+    with a data-source layer, or a Python layer when ``python_tail`` is
+    off, before the net is built: a train_val net given for its deploy net
+    would otherwise stop on its missing LMDB or image list, and a Python
+    layer on --allow-python-layers, rather than on what the export cannot
+    take."""
     for lp in net_param.layer:
-        if lp.type in DATA:
+        if lp.type in DATA or (lp.type == 'Python' and not python_tail):
             raise LayerError(lp.name, lp.type, '%s: cannot export to ONNX: %s'
-                             % (source, REASONS[lp.type]))
+                             % (source, reason(lp)))

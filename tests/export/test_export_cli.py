@@ -123,3 +123,20 @@ def test_train_val_net_is_refused_for_its_data_layer_not_its_missing_lmdb(lenet,
     err = capsys.readouterr().err.strip()
     assert "layer 'mnist' (Data): %s: cannot export to ONNX" % train_val in err
     assert 'export a deploy net' in err and '\n' not in err and not out.exists()
+
+
+def test_python_layer_is_refused_for_onnx_before_asking_to_allow_it(lenet, tmp_path, capsys):
+    """Without --python-tail a Python layer cannot export: say so, rather
+    than ask for --allow-python-layers, after which it is refused anyway."""
+    net = tmp_path / 'py.prototxt'
+    net.write_text(
+        'layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 } } }\n'
+        'layer { name: "ten" type: "Python" bottom: "x" top: "y"\n'
+        '  python_param { module: "pylayers" layer: "TimesTenLayer" } }\n')
+    out = tmp_path / 'x.onnx'
+    assert main(['export', 'onnx', '--model', str(net), '--weights', lenet[1],
+                 '--out', str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "layer 'ten' (Python): %s: cannot export to ONNX" % net in err
+    assert '(pylayers.TimesTenLayer)' in err and '--python-tail' in err
+    assert '--allow-python-layers' not in err and '\n' not in err and not out.exists()
