@@ -121,6 +121,24 @@ def _check_shapes(model):
             for b in DYNAMIC_CHECK_BATCHES]
 
 
+def _fitting_feed(model, label, feed):
+    """``feed`` as float32 arrays, or a CheckError naming what does not fit
+    the graph's inputs (ONNX Runtime's own message loses the details)."""
+    dims = {i.name: i.type.tensor_type.shape.dim for i in model.graph.input}
+    if not isinstance(feed, dict) or set(feed) != set(dims):
+        given = sorted(feed) if isinstance(feed, dict) else type(feed).__name__
+        raise CheckError('%s: a feed is a dict of the model inputs %s; got %s'
+                         % (label, sorted(dims), given))
+    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()}
+    for name, array in arrays.items():
+        wanted = tuple(d.dim_param or d.dim_value for d in dims[name])
+        if len(wanted) != array.ndim or any(
+                isinstance(w, int) and w != n for w, n in zip(wanted, array.shape)):
+            raise CheckError("%s: input '%s' has shape %s; the model takes %s"
+                             % (label, name, array.shape, wanted))
+    return arrays
+
+
 def check_model(model, net, preprocessing=None, input_name=None, feeds=None, random=True):
     """Run ``model`` in ONNX Runtime and ``net`` in caffelite on random
     inputs (unless not ``random``) and on ``feeds``, a list of {input:
@@ -138,7 +156,7 @@ def check_model(model, net, preprocessing=None, input_name=None, feeds=None, ran
         raise CaffeError('nothing to check: no random inputs and no feeds')
     report = []
     for label, feed in runs:
-        feed = {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()}
+        feed = _fitting_feed(model, label, feed)
         try:
             got = session.run(names, feed)
         except Exception as e:       # ONNX Runtime raises its own exception types

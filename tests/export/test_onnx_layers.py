@@ -445,6 +445,24 @@ def test_check_catches_a_wrong_model():
         check_model(model, net)
 
 
+@pytest.mark.parametrize('batch, feed, message', [
+    (None, {'x': np.zeros((2, 1, 5, 4))}, "input 1: input 'x' has shape (2, 1, 5, 4); "
+                                          "the model takes (2, 1, 5, 5)"),
+    ('dynamic', {'x': np.zeros((3, 1, 4, 5))}, "the model takes ('N', 1, 5, 5)"),
+    (None, {'data': np.zeros((2, 1, 5, 5))}, "a feed is a dict of the model inputs ['x']; "
+                                             "got ['data']"),
+    (None, np.zeros((2, 1, 5, 5)), 'got ndarray'),
+])
+def test_check_names_a_feed_that_does_not_fit_the_model(batch, feed, message):
+    """Said before ONNX Runtime runs, whose message stops at 'for the
+    following indices' (or an AttributeError for a bare array)."""
+    net = make_net(_x((2, 1, 5, 5)), 'layer { name: "r" type: "ReLU" bottom: "x" top: "y" }')
+    model = build_model(net, batch=batch)
+    with pytest.raises(CheckError) as e:
+        check_model(model, net, feeds=[feed], random=False)
+    assert message in str(e.value)
+
+
 # --- Python layers at the end of the net ------------------------------------
 TAIL = '''layer { name: "c" type: "Convolution" bottom: "x" top: "c"
     convolution_param { num_output: 2 kernel_size: 3 } }
