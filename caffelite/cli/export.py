@@ -99,6 +99,10 @@ def run(args):
     from ..export.verify import summary
     from ..net import TEST, Net, load_net_param
     from ..netgraph import filter_net
+    # Checked first: building and checking a large net takes minutes.
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise CaffeError('--out %s: folder %s does not exist' % (args.out, folder))
     model_file, weights, _, _ = resolve_model(args.model, args.weights)
     definition = load_net_param(model_file)
     definition.state.phase = TEST

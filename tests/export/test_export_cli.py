@@ -140,3 +140,18 @@ def test_python_layer_is_refused_for_onnx_before_asking_to_allow_it(lenet, tmp_p
     assert "layer 'ten' (Python): %s: cannot export to ONNX" % net in err
     assert '(pylayers.TimesTenLayer)' in err and '--python-tail' in err
     assert '--allow-python-layers' not in err and '\n' not in err and not out.exists()
+
+
+def test_out_in_a_missing_folder_is_refused_before_the_export(lenet, tmp_path, capsys,
+                                                              monkeypatch):
+    """Refused before any work (a large net takes minutes to build and
+    check), in one line naming the folder."""
+    import caffelite.export
+    monkeypatch.setattr(caffelite.export, 'build_model', None)    # not reached
+    model, weights = lenet
+    out = tmp_path / 'nowhere' / 'x.onnx'
+    assert main(['export', 'onnx', '--model', model, '--weights', weights,
+                 '--out', str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == 'caffelite export: error: --out %s: folder %s does not exist' % (
+        out, out.parent)
