@@ -83,6 +83,16 @@ def test_refused_layer_is_named_and_nothing_is_written(lenet, tmp_path, capsys):
     assert 'Traceback' not in err and not out.exists()
 
 
+def _refused(capsys, model, weights, out, *args):
+    """The one-line error of an export that must fail and write nothing."""
+    assert main(['export', 'onnx', '--model', str(model), '--weights', weights,
+                 '--out', str(out)] + list(args)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('caffelite export: error: ') and '\n' not in err
+    assert not out.exists()
+    return err
+
+
 @pytest.mark.parametrize('name, shape, message', [
     ('missing.jpg', None, '--check-input {}: no such file'),
     ('small.npy', (64, 1, 27, 28), '--check-input {}: an array of shape (64, 1, 27, 28); '
@@ -93,15 +103,11 @@ def test_check_input_that_cannot_feed_the_model_is_named(lenet, tmp_path, capsys
                                                          message):
     """Named in one line, before ONNX Runtime sees it (it used to answer
     with its own dimension error, or '[Errno None] None' for a missing file)."""
-    model, weights = lenet
     path = tmp_path / name
     if shape:
         np.save(path, np.zeros(shape, np.float32))
-    out = tmp_path / 'x.onnx'
-    assert main(['export', 'onnx', '--model', model, '--weights', weights, '--out', str(out),
-                 '--check-input', str(path)]) == 1
-    err = capsys.readouterr().err.strip()
-    assert message.format(path) in err and '\n' not in err and not out.exists()
+    err = _refused(capsys, *lenet, tmp_path / 'x.onnx', '--check-input', str(path))
+    assert message.format(path) in err
 
 
 def test_train_val_net_is_refused_for_its_data_layer_not_its_missing_lmdb(lenet, tmp_path,
@@ -117,12 +123,9 @@ def test_train_val_net_is_refused_for_its_data_layer_not_its_missing_lmdb(lenet,
         '  inner_product_param { num_output: 10 } }\n'
         'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip1" bottom: "label" '
         'top: "loss" }\n')
-    out = tmp_path / 'x.onnx'
-    assert main(['export', 'onnx', '--model', str(train_val), '--weights', lenet[1],
-                 '--out', str(out)]) == 1
-    err = capsys.readouterr().err.strip()
+    err = _refused(capsys, train_val, lenet[1], tmp_path / 'x.onnx')
     assert "layer 'mnist' (Data): %s: cannot export to ONNX" % train_val in err
-    assert 'export a deploy net' in err and '\n' not in err and not out.exists()
+    assert 'export a deploy net' in err
 
 
 def test_python_layer_is_refused_for_onnx_before_asking_to_allow_it(lenet, tmp_path, capsys):
@@ -133,13 +136,10 @@ def test_python_layer_is_refused_for_onnx_before_asking_to_allow_it(lenet, tmp_p
         'layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 } } }\n'
         'layer { name: "ten" type: "Python" bottom: "x" top: "y"\n'
         '  python_param { module: "pylayers" layer: "TimesTenLayer" } }\n')
-    out = tmp_path / 'x.onnx'
-    assert main(['export', 'onnx', '--model', str(net), '--weights', lenet[1],
-                 '--out', str(out)]) == 1
-    err = capsys.readouterr().err.strip()
+    err = _refused(capsys, net, lenet[1], tmp_path / 'x.onnx')
     assert "layer 'ten' (Python): %s: cannot export to ONNX" % net in err
     assert '(pylayers.TimesTenLayer)' in err and '--python-tail' in err
-    assert '--allow-python-layers' not in err and '\n' not in err and not out.exists()
+    assert '--allow-python-layers' not in err
 
 
 def test_out_in_a_missing_folder_is_refused_before_the_export(lenet, tmp_path, capsys,
@@ -148,10 +148,7 @@ def test_out_in_a_missing_folder_is_refused_before_the_export(lenet, tmp_path, c
     check), in one line naming the folder."""
     import caffelite.export
     monkeypatch.setattr(caffelite.export, 'build_model', None)    # not reached
-    model, weights = lenet
     out = tmp_path / 'nowhere' / 'x.onnx'
-    assert main(['export', 'onnx', '--model', model, '--weights', weights,
-                 '--out', str(out)]) == 1
-    err = capsys.readouterr().err.strip()
+    err = _refused(capsys, *lenet, out)
     assert err == 'caffelite export: error: --out %s: folder %s does not exist' % (
         out, out.parent)
