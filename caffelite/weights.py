@@ -34,6 +34,12 @@ class WeightsReport:
     def __init__(self, where, loaded, missing, renamed):
         self.where, self.loaded, self.missing, self.renamed = where, loaded, missing, renamed
 
+    def __repr__(self):
+        # what a notebook cell ending in net.copy_from(...) shows
+        return '<WeightsReport %s: %d layer%s loaded, %d left as initialized%s>' % (
+            self.where, len(self.loaded), '' if len(self.loaded) == 1 else 's',
+            len(self.missing), ' (%s)' % ', '.join(self.missing) if self.missing else '')
+
     def _hints(self):
         return ["'%s' is '%s' in the file (same shapes: renamed?)" % (name, self.renamed[name])
                 for name in self.missing if name in self.renamed]

@@ -60,9 +60,13 @@ def test_empty_and_truncated_files_name_the_file(model, tmp_path):
 def test_layers_without_weights_are_named_in_a_warning(model, tmp_path):
     deploy, weights = model
     net = caffe.Net(str(deploy), caffe.TEST)
+    path = cut(weights, 2, tmp_path)      # data, ip1
     with pytest.warns(WeightsWarning, match=r"cut\.caffemodel: no weights for layer 'ip2'"):
-        report = net.copy_from(str(cut(weights, 2, tmp_path)))     # data, ip1
+        report = net.copy_from(str(path))
     assert report.loaded == ['ip1'] and report.missing == ['ip2']
+    # what a notebook cell ending in net.copy_from(...) displays
+    assert repr(report) == ('<WeightsReport %s: 1 layer loaded, 1 left as initialized (ip2)>'
+                            % path)
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert net.copy_from(str(weights)).missing == []
