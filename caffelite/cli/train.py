@@ -37,7 +37,8 @@ def register(subparsers):
          help="train for this many passes over the training data, on DIGITS' schedule "
               '(max_iter; snapshot and test every epoch, test_iter covering the validation '
               'data, display 8 times an epoch; a test at the end)')
-    flag(p, 'level', type=int, default=None, help='NetState level of the train net')
+    flag(p, 'level', type=int, default=0,
+         help="NetState level of the train net (replaces the solver file's, as Caffe's)")
     flag(p, 'stage', default=None, help='comma-separated NetState stages of the train net')
     flag(p, 'log', default=None, help='JSON-lines log path (default: <snapshot_prefix>_log.jsonl)')
     flag(p, 'gpu', default=None,
@@ -85,8 +86,8 @@ def load_param(args):
         del param.weights[:]
     if args.weights:
         param.weights.append(args.weights)
-    if args.level is not None:
-        param.train_state.level = args.level
+    # caffe.cpp sets the level whether -level is given or not (default 0)
+    param.train_state.level = args.level
     if args.stage:
         param.train_state.stage.extend(args.stage.split(','))
     return param

@@ -56,6 +56,20 @@ def test_the_solver_files_weights_load_unless_replaced_or_resuming(folder, capsy
     assert 'gone.caffemodel' in capsys.readouterr().err
 
 
+def test_level_replaces_the_solver_files_as_caffe_does(folder, capsys):
+    # tools/caffe.cpp: set_level(FLAGS_level) whatever the solver file says
+    # (0 when -level is not given). The layer kept only from level 2 reads a
+    # blob nothing makes, so the net builds only when the level is below 2.
+    (folder / 'net.prototxt').write_text(NET + 'layer { name: "extra" type: "Power" '
+                                         'bottom: "nowhere" top: "extra" '
+                                         'include { min_level: 2 } }\n')
+    solver = solver_file(folder, 'train_state { level: 2 }\n')
+    assert main(['train', '-solver', solver]) == 0
+    capsys.readouterr()
+    assert main(['train', '-solver', solver, '-level', '2']) == 1
+    assert 'extra' in capsys.readouterr().err
+
+
 def test_train_logs_caffes_lines_around_solving(folder, capsys):
     solver = solver_file(folder)
     assert main(['train', '-solver', solver]) == 0
