@@ -73,7 +73,8 @@ def test_uploaded_lists_make_an_lmdb_dataset_in_list_order(server, data_root):
     assert [(t['name'], t['entries'], t['backend']) for t in d['CreateDbTasks']] == [
         ('Create DB (train)', 12, 'lmdb')]
     assert d['ParseFolderTasks'] == []
-    written = (server.jobs_dir and open(os.path.join(server.jobs_dir, job, 'train.txt')).read())
+    with open(os.path.join(server.jobs_dir, job, 'train.txt')) as f:
+        written = f.read()
     # unshuffled: the records in the list's order, paths joined to the folder
     assert written == list_text(data_root, ['%03d.png' % i for i in range(4)],
                                 str(data_root / IMAGES) + '/')
