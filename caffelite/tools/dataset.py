@@ -216,34 +216,10 @@ def check_name(item, key):
                          % (item.path, len(key.encode()), MAX_KEY_BYTES))
 
 
-class LmdbSplit:
-    """One split's LMDB of Datums (raw or ``encoding`` bytes), keyed as
-    convert_imageset keys its records."""
-
-    def __init__(self, path, encoding):
-        self.db, self.encoding = LmdbWriter(path), encoding
-
-    def __enter__(self):
-        self.db.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.db.__exit__(*exc)
-
-    def key(self, index, item):
-        return record_key(index, item)
-
-    def add(self, index, item, pixels):
-        datum = digits_datum(pixels, item.label, self.encoding)
-        self.db.put(record_key(index, item), datum.SerializeToString())
-
-
-class Hdf5Split:
-    """One split's DIGITS HDF5 folder (see :mod:`caffelite.digits.hdf5_db`);
-    ``list_dir``: where the folder will finally be."""
-
-    def __init__(self, path, shape, compression, list_dir):
-        self.writer = Hdf5DbWriter(path, shape, compression, list_dir=list_dir)
+class _SplitDb:
+    """One split's database: ``writer`` (a context manager) entered and
+    left with it; ``key(index, item)`` its record key (None: keyless),
+    ``add(index, item, pixels)`` one H x W [x 3] RGB image."""
 
     def __enter__(self):
         self.writer.__enter__()
@@ -251,6 +227,29 @@ class Hdf5Split:
 
     def __exit__(self, *exc):
         return self.writer.__exit__(*exc)
+
+
+class LmdbSplit(_SplitDb):
+    """One split's LMDB of Datums (raw or ``encoding`` bytes), keyed as
+    convert_imageset keys its records."""
+
+    def __init__(self, path, encoding):
+        self.writer, self.encoding = LmdbWriter(path), encoding
+
+    def key(self, index, item):
+        return record_key(index, item)
+
+    def add(self, index, item, pixels):
+        datum = digits_datum(pixels, item.label, self.encoding)
+        self.writer.put(record_key(index, item), datum.SerializeToString())
+
+
+class Hdf5Split(_SplitDb):
+    """One split's DIGITS HDF5 folder (see :mod:`caffelite.digits.hdf5_db`);
+    ``list_dir``: where the folder will finally be."""
+
+    def __init__(self, path, shape, compression, list_dir):
+        self.writer = Hdf5DbWriter(path, shape, compression, list_dir=list_dir)
 
     def key(self, index, item):
         return None
