@@ -170,7 +170,9 @@ def parse_dataset_form(form):
         values['compression'] = 'none'
     else:
         values['encoding'] = 'none'
-    if values['folder_pct_val'] + values['folder_pct_test'] > 100:
+    # a textfile dataset's lists give its splits: the percentages are unused
+    percent = values['folder_pct_val'] + values['folder_pct_test']
+    if values['method'] != 'textfile' and percent > 100:
         errors.setdefault('folder_pct_val', []).append(
             'The validation and test percentages add up to more than 100.')
     for split in SEPARATE_SPLITS:

@@ -116,9 +116,10 @@ def test_textfile_form_fields_and_backend_rules():
     assert forms.DATASET_FIELDS['textfile_use_val'].initial is True
     assert (values['encoding'], values['compression'], values['textfile_shuffle']) == (
         'none', 'gzip', '1')
-    values, _ = forms.parse_dataset_form({'dataset_name': 'x', 'method': 'textfile',
-                                          'textfile_use_val': '1', 'compression': 'gzip'})
-    assert values['compression'] == 'none'
+    values, errors = forms.parse_dataset_form({
+        'dataset_name': 'x', 'method': 'textfile', 'textfile_use_val': '1',
+        'compression': 'gzip', 'folder_pct_val': '80', 'folder_pct_test': '80'})
+    assert values['compression'] == 'none' and 'folder_pct_val' not in errors
     assert forms.textfile_uploads(values) == {'textfile_train_images': 'train.txt',
                                               'textfile_val_images': 'val.txt',
                                               'textfile_labels_file': 'labels.txt'}
