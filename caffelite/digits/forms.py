@@ -265,6 +265,40 @@ def detection_sizes(values):
     return size('padding'), size('resize')
 
 
+# --- the generic image dataset form (GenericImageDatasetForm): prebuilt LMDBs --
+# the form's database fields, as DIGITS names and titles them
+PREBUILT_DBS = {'prebuilt_train_images': 'Training Images',
+                'prebuilt_train_labels': 'Training Labels',
+                'prebuilt_val_images': 'Validation Images',
+                'prebuilt_val_labels': 'Validation Labels'}
+PREBUILT_DATASET_FIELDS = {
+    'dataset_name': Field('str', required=True),
+    'group_name': Field('str', ''),
+    'method': Field('choice', 'prebuilt', ('prebuilt',)),
+    'prebuilt_train_images': Field('str', required=True),
+    'prebuilt_train_labels': Field('str', ''),
+    'prebuilt_val_images': Field('str', ''),
+    'prebuilt_val_labels': Field('str', ''),
+    'prebuilt_mean_file': Field('str', ''),
+    # DIGITS' select of 1/0 (a checkbox would send nothing when unchecked)
+    'force_same_shape': Field('bool', True),
+}
+
+
+def parse_prebuilt_dataset_form(form):
+    """(values, errors) of a generic image dataset creation request: the
+    LMDB folders and mean file it names (paths stripped; existence is the
+    caller's check). Validation labels without validation images are an
+    error, as DIGITS only reads them with the images."""
+    values, errors = parse(PREBUILT_DATASET_FIELDS, form)
+    for name in list(PREBUILT_DBS) + ['prebuilt_mean_file']:
+        values[name] = (values[name] or '').strip()
+    if values['prebuilt_val_labels'] and not values['prebuilt_val_images']:
+        errors.setdefault('prebuilt_val_images', []).append(
+            'Validation Labels need Validation Images.')
+    return values, errors
+
+
 # --- the model form (ImageClassificationModelForm) ---------------------------
 MODEL_FIELDS = {
     'model_name': Field('str', required=True),

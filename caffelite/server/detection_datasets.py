@@ -50,14 +50,14 @@ def finished_facts(job_dir):
     counts = {'test': 0}
     for split in SPLITS:
         path = os.path.join(job_dir, split + '_db', 'features')
-        counts[split] = _first_datum(path)[0] if os.path.isdir(path) else 0
-    channels, height, width = _first_datum(os.path.join(job_dir, 'train_db', 'features'))[1]
-    labels = _first_datum(os.path.join(job_dir, 'train_db', 'labels'))[1]
+        counts[split] = first_datum(path)[0] if os.path.isdir(path) else 0
+    channels, height, width = first_datum(os.path.join(job_dir, 'train_db', 'features'))[1]
+    labels = first_datum(os.path.join(job_dir, 'train_db', 'labels'))[1]
     return dict(counts=counts, image_dims=[height, width, channels],
                 feature_dims=[height, width, channels], label_dims=list(labels))
 
 
-def _first_datum(path):
+def first_datum(path):
     """(entries, C x H x W shape of the first Datum) of an LMDB, through
     the process's one environment of it (a net may hold it too)."""
     env = open_readonly(path)

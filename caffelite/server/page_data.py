@@ -8,7 +8,7 @@ from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
 from ..images import RESIZE_MODES
 from ..tools.dataset import SPLITS
-from . import datasets, gallery, jobs, models
+from . import dataset_kinds, datasets, gallery, jobs, models
 from .security import resolve_server_path
 from .views_jobs import server
 
@@ -179,10 +179,23 @@ def detection_dataset_form(request, data):
 
 
 def detection_dataset_page(request, data):
+    return dict(_generic_dataset_page(request, data), folders=DETECTION_FOLDERS)
+
+
+def prebuilt_dataset_form(request, data):
+    return {'databases': list(forms.PREBUILT_DBS.items())}
+
+
+def prebuilt_dataset_page(request, data):
+    return _generic_dataset_page(request, data)
+
+
+def _generic_dataset_page(request, data):
+    """A generic dataset page's form, logs, history and the models using it."""
     state = server(request)
     job = state.store.get(data['id'])
     logs = dataset_logs(state.store.path(job['id']))
-    return {'form': job['form'], 'folders': DETECTION_FOLDERS, 'logs': logs,
+    return {'form': job['form'], 'logs': logs,
             'created': job['created'], 'status_history': job['status_history'],
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
 
@@ -190,12 +203,12 @@ def detection_dataset_page(request, data):
 def model_form(request, data):
     state = server(request)
     store = state.store
-    # the generic form trains on object-detection datasets, the other on the rest
+    # the generic form trains on generic datasets, the other on the rest
     usable = [j for j in store.list('dataset') if j['status'] not in (jobs.ABORT, jobs.ERROR)
-              and bool(j.get('extension_id')) == bool(data.get('generic'))]
+              and dataset_kinds.is_generic(j) == bool(data.get('generic'))]
     names = {j['id']: j['name'] for j in store.list('dataset')}
     previous = []
-    kinds = {j['id']: bool(j.get('extension_id')) for j in store.list('dataset')}
+    kinds = {j['id']: dataset_kinds.is_generic(j) for j in store.list('dataset')}
     for job in store.list('model'):
         # DIGITS lists the models of the form's kind only
         if kinds.get(job['dataset_id'], False) != bool(data.get('generic')):

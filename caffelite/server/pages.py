@@ -26,6 +26,8 @@ PAGE_CONTEXT = {
     'datasets/images/classification/show.html': page_data.dataset_page,
     'datasets/generic/new.html': page_data.detection_dataset_form,
     'datasets/generic/show.html': page_data.detection_dataset_page,
+    'datasets/images/generic/new.html': page_data.prebuilt_dataset_form,
+    'datasets/images/generic/show.html': page_data.prebuilt_dataset_page,
     'models/images/classification/new.html': page_data.model_form,
     'models/images/generic/new.html': page_data.model_form,
     'models/images/classification/show.html': page_data.model_page,

@@ -9,11 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, OBJECT_DETECTION,
-                            REQUIRED, parse_dataset_form, parse_detection_dataset_form,
-                            separate_folders)
+                            PREBUILT_DATASET_FIELDS, PREBUILT_DBS, REQUIRED,
+                            parse_dataset_form, parse_detection_dataset_form,
+                            parse_prebuilt_dataset_form, separate_folders)
 from ..errors import CaffeError
 from ..tools import dataset
-from . import archives, datasets, detection_datasets, jobs, textfile_datasets
+from . import (archives, datasets, detection_datasets, jobs,
+               prebuilt_datasets, textfile_datasets)
 from .security import resolve_server_path
 from .views_jobs import get_job, server, with_clone
 from .web import (TEMPLATES, FormErrors, job_id_from, read_form, redirect, render,
@@ -155,6 +157,7 @@ async def show(request):
     state = server(request)
     job = get_job(request, job_type='dataset')
     template = ('datasets/generic/show.html' if detection_datasets.is_detection(job)
+                else 'datasets/images/generic/show.html' if prebuilt_datasets.is_prebuilt(job)
                 else 'datasets/images/classification/show.html')
     return render(request, template, state.job_json(job))
 
@@ -214,5 +217,43 @@ async def create_generic(request):
     state.runner.submit(job)
     if wants_json(request):
         return render(request, '', detection_datasets.dataset_json(
+            job, state.store.path(job['id']), False))
+    return redirect('/datasets/%s' % job['id'])
+
+
+async def new_prebuilt(request):
+    """DIGITS' New generic image dataset form ("Images > Other"; filled
+    from ?clone=<id>)."""
+    values = {name: f.initial for name, f in PREBUILT_DATASET_FIELDS.items()}
+    clone = request.query_params.get('clone')
+    if clone:
+        values.update(get_job(request, clone, 'dataset')['form'])
+    return render(request, 'datasets/images/generic/new.html', {'form': values})
+
+
+async def create_prebuilt(request):
+    """Make a generic image dataset job of prebuilt LMDB folders and a mean
+    file on the server (under ``--data-root``); JSON answers the job,
+    browsers go to its page."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    values, errors = parse_prebuilt_dataset_form(with_clone(request, fields, 'dataset'))
+    roots = state.config.data_roots
+    for name in list(PREBUILT_DBS) + ['prebuilt_mean_file']:
+        if not values[name] or name in errors:
+            continue
+        values[name] = resolve_server_path(values[name], roots, name)
+        if name == 'prebuilt_mean_file':
+            if not os.path.isfile(values[name]):
+                errors[name] = ['File does not exist']
+        elif not os.path.isdir(values[name]):
+            errors[name] = ['Folder does not exist']
+    if errors:
+        raise FormErrors(errors)
+    job = await run_in_threadpool(prebuilt_datasets.create_job, state.store, values, user)
+    state.runner.submit(job)
+    if wants_json(request):
+        return render(request, '', prebuilt_datasets.dataset_json(
             job, state.store.path(job['id']), False))
     return redirect('/datasets/%s' % job['id'])

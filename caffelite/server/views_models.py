@@ -23,7 +23,7 @@ from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
 from ..solver import learning_rate
-from . import datasets, detection_datasets, jobs, models, netsvg, pretrained
+from . import dataset_kinds, datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
                              percent_top, read_classify_one)
 from .security import resolve_server_path
@@ -65,9 +65,9 @@ def _checked_dataset(state, values, generic=False):
     dataset = state.store.jobs.get(values['dataset'])
     if dataset is None or dataset['type'] != 'dataset':
         raise FormErrors({'dataset': ['Unknown dataset job_id "%s"' % values['dataset']]})
-    if detection_datasets.is_detection(dataset) != generic:
+    if dataset_kinds.is_generic(dataset) != generic:
         raise FormErrors({'dataset': ['Not a valid choice: %s is %s dataset' % (
-            dataset['id'], 'an object-detection' if not generic else 'a classification')]})
+            dataset['id'], 'a generic' if not generic else 'a classification')]})
     if dataset['status'] in (jobs.ABORT, jobs.ERROR):
         raise FormErrors({'dataset': ['Dataset %s is %s' % (dataset['id'], dataset['status'])]})
     return dataset
@@ -302,9 +302,10 @@ def dataset_files(state, dataset):
     and pretrained model take: an object-detection dataset has no labels
     and its mean is train_db/mean.binaryproto."""
     folder = state.store.path(dataset['id'])
-    if detection_datasets.is_detection(dataset):
-        return [os.path.join(folder, detection_datasets.MEAN_FILE)]
-    return [os.path.join(folder, datasets.LABELS_FILE), os.path.join(folder, datasets.MEAN_FILE)]
+    mean = dataset_kinds.mean_file(dataset, folder)
+    if dataset_kinds.is_generic(dataset):
+        return [mean] if mean else []
+    return [os.path.join(folder, datasets.LABELS_FILE), mean]
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',

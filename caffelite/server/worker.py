@@ -4,6 +4,8 @@
   classification dataset from the image folder named in the job's state;
 * ``python -m caffelite.server.worker detection JOB_DIR`` builds an
   object-detection dataset from the image and label folders of its form;
+* ``python -m caffelite.server.worker analyze JOB_DIR`` checks the
+  prebuilt LMDBs of a generic image dataset (entries, same shape);
 * ``python -m caffelite.server.worker train ARGS...`` is ``caffelite
   train ARGS`` (Caffe's ``caffe train``, which DIGITS ran too).
 
@@ -218,10 +220,14 @@ def main(argv=None):
         if argv[:1] == ['detection'] and len(argv) == 2:
             build_detection_dataset(os.path.abspath(argv[1]))
             return 0
+        if argv[:1] == ['analyze'] and len(argv) == 2:
+            from .prebuilt_datasets import analyze
+            analyze(os.path.abspath(argv[1]))
+            return 0
         if argv[:1] == ['train']:
             return train(argv[1:])
         raise ValueError('usage: python -m caffelite.server.worker dataset JOB_DIR | '
-                         'detection JOB_DIR | train ARGS...')
+                         'detection JOB_DIR | analyze JOB_DIR | train ARGS...')
     except KeyboardInterrupt:
         logging.getLogger('caffelite.worker').warning('Aborted')
         shutil.rmtree(os.path.join(os.getcwd(), '.dataset'), ignore_errors=True)
