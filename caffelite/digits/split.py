@@ -232,13 +232,15 @@ def sanity_check(net, phase):
 
 
 def deploy_net(layers, dataset, crop_size, name, classifier=True):
-    """The deploy NetParameter: an Input ``data`` of 1 x C x H x W (the
+    """The deploy NetParameter: the input ``data`` of 1 x C x H x W (the
     crop when there is one), then the deploy layers (with a Softmax when it
-    is a ``classifier``)."""
+    is a ``classifier``). The input is the net's own ``input`` and
+    ``input_shape``, as DIGITS writes it: its example.py and other pycaffe
+    scripts read the shape from there (loading makes it an Input layer)."""
     net = caffe_pb2.NetParameter(name=name)
     h, w = (crop_size, crop_size) if crop_size else (dataset.height, dataset.width)
-    data = net.layer.add(name='data', type='Input', top=['data'])
-    data.input_param.shape.add(dim=[1, dataset.channels, h, w])
+    net.input.append('data')
+    net.input_shape.add(dim=[1, dataset.channels, h, w])
     net.layer.extend(layers)
     sanity_check(net, caffe_pb2.TEST)
     if classifier and not any(lp.type == 'Softmax' for lp in net.layer):
