@@ -104,14 +104,15 @@ def _weighted_gray(rgb, rule):
     return ((total + bias) >> shift).astype(np.uint8)
 
 
-def read_like_opencv(path, color):
+def read_like_opencv(path, color, name=None):
     """H x W x 3 RGB (``color``) or H x W uint8 pixels of an image file as
     cv::imread gives them: EXIF orientation applied, alpha dropped (not
     blended), 16-bit samples cut to their high byte, and gray made the way
-    each of OpenCV's decoders makes it (see _GRAY_RULES).
+    each of OpenCV's decoders makes it (see _GRAY_RULES). ``path`` may also
+    be the file's bytes (cv::imdecode), which errors call ``name``.
     """
     from PIL import ImageOps
-    with _decoding(path, jpeg_as_luma=not color) as img:
+    with _decoding(path, jpeg_as_luma=not color, name=name) as img:
         rule = _GRAY_RULES.get(img.format, _LEGACY_GRAY)
         img = _to_8bit(ImageOps.exif_transpose(img))
         if img.mode in ('L', 'LA', '1'):
