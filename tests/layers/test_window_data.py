@@ -9,6 +9,7 @@ import pytest
 
 import caffelite as caffe
 from caffelite.cli import main
+from caffelite.deploy_net import deploy_from_training
 from caffelite.errors import LayerError
 from caffelite.layers.window_data import read_window_file
 
@@ -214,3 +215,16 @@ def test_cli_test_and_time_on_a_window_data_net(tmp_path, capsys):
     assert 'Loss: ' in capsys.readouterr().err
     assert main(['time', '-model', str(model), '-iterations', '2']) == 0
     assert 'Average Forward-Backward' in capsys.readouterr().err
+
+
+def test_deploy_net_keeps_window_data_param_scale():
+    net = caffe.proto.caffe_pb2.NetParameter()
+    caffe.protoio.parse_text(
+        'layer { name: "data" type: "WindowData" top: "data" top: "label" transform_param '
+        '{ crop_size: 8 } window_data_param { source: "w.txt" batch_size: 2 scale: 0.5 } }\n'
+        'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" '
+        'inner_product_param { num_output: 2 } }\n'
+        'layer { name: "out" type: "HDF5Output" bottom: "fc" bottom: "label" }', net)
+    deploy = deploy_from_training(net, (3, 8, 8))
+    assert [(lp.type, lp.power_param.scale) for lp in deploy.layer] == [
+        ('Input', 1), ('Power', 0.5), ('InnerProduct', 1)]
