@@ -44,7 +44,7 @@ CROP_MODES = ('warp', 'square')
 # Images are read in color, as Caffe's cv::imread(IMREAD_COLOR).
 CHANNELS = 3
 
-# boxes: (n, 6) int64 rows of image index, class, x1, y1, x2, y2;
+# boxes: (n, 6) int32 rows of image index, class, x1, y1, x2, y2;
 # lines: (n,) the window file line of each.
 Windows = namedtuple('Windows', 'boxes lines')
 # paths: the image files; lines: the line of each one's '# index' header;
@@ -101,7 +101,7 @@ class _WindowFileReader:
             return None
         number, text = where
         tokens = text.split()
-        if len(tokens) != 2 or tokens[0] != '#' or tokens[1] != str(index):
+        if tokens[:1] != ['#'] or tokens[1:] != [str(index)]:
             self.fail(number, "expected the header '# %d' of image %d (images are numbered "
                       'from 0 in order), got %r' % (index, index, text))
         where = self.next_line()
@@ -119,34 +119,37 @@ class _WindowFileReader:
         start = self.next
         block = self.lines[start:start + count]
         values = None
-        if len(block) == count:
+        words = np.fromiter(map(len, map(str.split, block)), np.int64, len(block))
+        if len(block) == count and np.all(words == 6):
             try:
-                values = np.fromstring('\n'.join(block), sep=' ') if count else np.zeros(0)
+                values = np.fromstring('\n'.join(block), sep=' ').reshape(count, 6)
             except ValueError:
                 values = None
-        integral = [0, 2, 3, 4, 5]
-        if (values is None or values.size != 6 * count
-                or not np.all(values.reshape(count, 6)[:, integral] % 1 == 0)):
+        if values is None or not np.all(values[:, [0, 2, 3, 4, 5]] % 1 == 0):
             self.diagnose(block, start, count)
         self.next += count
-        return values.reshape(count, 6), np.arange(start + 1, start + count + 1)
+        return values, np.arange(start + 1, start + count + 1, dtype=np.int32)
 
     def diagnose(self, block, start, count):
         """Raise the ParseError of the first bad window line of ``block``."""
         for number, text in enumerate(block, start + 1):
-            tokens = text.split()
-            try:
-                if len(tokens) != 6:
-                    raise ValueError
-                [int(t) for t in tokens[:1] + tokens[2:]]
-                float(tokens[1])
-            except ValueError:
+            if not _is_window(text.split()):
                 self.fail(number, "expected a window 'class overlap x1 y1 x2 y2' (integers "
                           'but the overlap), got %r' % text)
         if len(block) < count:
             self.fail(len(self.lines), 'the file ends after %d of the %d windows of an image'
                       % (len(block), count))
         self.fail(start + 1, 'cannot read the %d windows from this line on' % count)
+
+
+def _is_window(words):
+    """Whether ``words`` read as 'class overlap x1 y1 x2 y2'."""
+    try:
+        list(map(int, words[:1] + words[2:]))
+        float(words[1])
+    except (ValueError, IndexError):
+        return False
+    return len(words) == 6
 
 
 def read_window_file(path, root_folder, fg_threshold, bg_threshold):
@@ -164,7 +167,7 @@ def read_window_file(path, root_folder, fg_threshold, bg_threshold):
         values, numbers = reader.windows(count)
         overlap = values[:, 1].astype(np.float32)
         boxes = np.column_stack([np.full(count, len(paths)), values[:, [0, 2, 3, 4, 5]]])
-        boxes = boxes.astype(np.int64)
+        boxes = boxes.astype(np.int32)
         is_fg = overlap >= np.float32(fg_threshold)
         is_bg = ~is_fg & (overlap < np.float32(bg_threshold))
         unlabelled = is_fg & (boxes[:, 1] <= 0)
@@ -272,6 +275,8 @@ class WindowDataLayer(PrefetchingDataLayer):
                    'every window to crop_size x crop_size')
         self.check(2 * p.context_pad < crop, 'context_pad %d leaves no room for the window '
                    'in a %d crop' % (p.context_pad, crop))
+        self.check(0 <= p.fg_fraction <= 1, 'fg_fraction must be in [0, 1], got %g'
+                   % p.fg_fraction)
         self.check(p.crop_mode in CROP_MODES, 'crop_mode must be one of %s, got %r'
                    % (', '.join(CROP_MODES), p.crop_mode))
         if t.HasField('scale') and t.scale != 1:
