@@ -173,11 +173,14 @@ def test_cached_images_and_resumed_position_give_the_same_batches(tmp_path):
     (1, '# 1', r"windows\.txt:1: expected the header '# 0'"),
     (4, 'tall', r'windows\.txt:4: expected the height'),
     (7, '0 0.9 2 20 41 39', r'windows\.txt:7: a foreground window .* positive class'),
+    # seven words then five: whole rows in total, but not line by line
+    (8, '0 0.1 0 0 79 59 7\n0.4 5 5 30 30', r'windows\.txt:8: expected a window'),
 ])
 def test_bad_window_file_lines_name_file_and_line(tmp_path, line, text, match):
     source = write_window_file(tmp_path)
     lines = source.read_text().split('\n')
-    lines[line - 1] = text
+    replaced = text.split('\n')
+    lines[line - 1:line - 1 + len(replaced)] = replaced
     source.write_text('\n'.join(lines))
     with pytest.raises(LayerError, match=match):
         window_net(tmp_path, source)
