@@ -241,7 +241,8 @@ class WindowSampler:
         if flip:
             patch = patch[:, ::-1]
         rows, cols = slice(w.top, w.top + w.height), slice(w.left, w.left + w.width)
-        out[:, rows, cols] = (images.to_caffe_layout(patch) - self.mean[:, rows, cols]) * self.scale
+        pixels = images.to_caffe_layout(patch)
+        out[:, rows, cols] = (pixels - self.mean[:, rows, cols]) * self.scale
 
     def error(self, line, cause):
         name, path = self.where
@@ -270,38 +271,52 @@ class WindowDataLayer(PrefetchingDataLayer):
 
     def make_batches(self):
         p, t = self.layer_param.window_data_param, self.layer_param.transform_param
-        crop = t.crop_size
-        self.check(crop > 0, 'transform_param.crop_size must be positive: WindowData warps '
-                   'every window to crop_size x crop_size')
-        self.check(2 * p.context_pad < crop, 'context_pad %d leaves no room for the window '
-                   'in a %d crop' % (p.context_pad, crop))
-        self.check(0 <= p.fg_fraction <= 1, 'fg_fraction must be in [0, 1], got %g'
-                   % p.fg_fraction)
-        self.check(p.crop_mode in CROP_MODES, 'crop_mode must be one of %s, got %r'
-                   % (', '.join(CROP_MODES), p.crop_mode))
-        if t.HasField('scale') and t.scale != 1:
-            log.warning("layer '%s': WindowData scales by window_data_param.scale (%g) and, "
-                        'as Caffe, ignores transform_param.scale (%g)', self.name, p.scale,
-                        t.scale)
-        if not os.path.isfile(p.source):
-            self.fail('window file %s not found' % p.source)
-        file = read_window_file(p.source, p.root_folder, p.fg_threshold, p.bg_threshold)
-        channels, line = file.channels
-        if channels != CHANNELS:
-            self.fail('%s:%d: the last image has %d channels; WindowData reads images in color '
-                      '(3 channels) and its data top has the last image\'s channel count'
-                      % (p.source, line, channels))
+        self._check_params(p, t)
+        file = self._read_windows(p)
         num_fg = int(np.float32(self.batch_size()) * np.float32(p.fg_fraction))
         counts = (self.batch_size() - num_fg, num_fg)
         for part, count, what in zip((file.bg, file.fg), counts, ('background', 'foreground')):
             self.check(count <= 0 or len(part.boxes), 'window file %s has no %s window for the '
                        '%d %s places of a batch' % (p.source, what, count, what))
+        return WindowSampler(file, counts, t.crop_size, self._mean(t.crop_size), p.scale,
+                             self.rng, (self.name, p.source), self._images(file, p.cache_images),
+                             p.context_pad, p.crop_mode == 'square', t.mirror)
+
+    def _check_params(self, p, t):
+        """Refuse what Caffe cannot run; say which settings it does not read."""
+        # Caffe's V1 upgrade moves these into transform_param; in a current
+        # file WindowData reads them from transform_param alone.
+        unread = [f for f in ('crop_size', 'mirror', 'mean_file') if p.HasField(f)]
+        if unread:
+            log.warning("layer '%s': window_data_param.%s not read: WindowData, as Caffe, "
+                        'reads them from transform_param', self.name, '/'.join(unread))
+        if t.HasField('scale') and t.scale != 1:
+            log.warning("layer '%s': WindowData scales by window_data_param.scale (%g) and, "
+                        'as Caffe, ignores transform_param.scale (%g)', self.name, p.scale,
+                        t.scale)
+        self.check(t.crop_size > 0, 'transform_param.crop_size must be positive: WindowData '
+                   'warps every window to crop_size x crop_size')
+        self.check(2 * p.context_pad < t.crop_size, 'context_pad %d leaves no room for the '
+                   'window in a %d crop' % (p.context_pad, t.crop_size))
+        self.check(0 <= p.fg_fraction <= 1, 'fg_fraction must be in [0, 1], got %g'
+                   % p.fg_fraction)
+        self.check(p.crop_mode in CROP_MODES, 'crop_mode must be one of %s, got %r'
+                   % (', '.join(CROP_MODES), p.crop_mode))
+
+    def _read_windows(self, p):
+        """The WindowFile of ``p.source``, whose last image must have 3 channels."""
+        if not os.path.isfile(p.source):
+            self.fail('window file %s not found' % p.source)
+        file = read_window_file(p.source, p.root_folder, p.fg_threshold, p.bg_threshold)
+        channels, line = file.channels
+        if channels != CHANNELS:
+            self.fail("%s:%d: the last image has %d channels; WindowData reads images in color "
+                      "(3 channels) and its data top has the last image's channel count"
+                      % (p.source, line, channels))
         log.info("layer '%s': window file %s: %d images, %d foreground and %d background "
                  'windows', self.name, p.source, len(file.paths), len(file.fg.boxes),
                  len(file.bg.boxes))
-        return WindowSampler(file, counts, crop, self._mean(crop), p.scale, self.rng,
-                             (self.name, p.source), self._images(file, p.cache_images),
-                             p.context_pad, p.crop_mode == 'square', t.mirror)
+        return file
 
     def _mean(self, crop):
         """The (3, crop, crop) float32 mean subtracted from a crop."""

@@ -231,3 +231,21 @@ def test_deploy_net_keeps_window_data_param_scale():
     deploy = deploy_from_training(net, (3, 8, 8))
     assert [(lp.type, lp.power_param.scale) for lp in deploy.layer] == [
         ('Input', 1), ('Power', 0.5), ('InnerProduct', 1)]
+
+
+def test_settings_caffe_does_not_read_are_named(tmp_path, caplog):
+    source = write_window_file(tmp_path)
+    window_net(tmp_path, source, 'crop_size: 24 scale: 0.5', 'mirror: true')
+    assert "window_data_param.mirror not read" in caplog.text
+    assert 'ignores transform_param.scale (0.5)' in caplog.text
+    with pytest.raises(LayerError, match='transform_param.crop_size must be positive'):
+        window_net(tmp_path, source, '', 'crop_size: 24')
+
+
+def test_the_last_image_must_be_listed_with_3_channels(tmp_path):
+    source = write_window_file(tmp_path)
+    lines = source.read_text().split('\n')
+    lines[19] = '1'         # line 20: img2's channels
+    source.write_text('\n'.join(lines))
+    with pytest.raises(LayerError, match=r'windows\.txt:20: the last image has 1 channels'):
+        window_net(tmp_path, source)
