@@ -24,6 +24,7 @@ transform_param's ``mirror``, then the mean (transform_param's
 ``mean_file`` or ``mean_value``) is subtracted and the result multiplied by
 ``window_data_param.scale``; the crop outside the image stays 0.
 """
+import itertools
 import logging
 import os
 from collections import namedtuple
@@ -34,7 +35,6 @@ from .. import images
 from ..data_transform import transform_mean
 from ..errors import CaffeError, LayerError, MissingImageError, ParseError
 from ..geometry import warped_window
-from ..textfile import read_lines
 from .base import register
 from .data import PrefetchingDataLayer
 
@@ -54,24 +54,24 @@ WindowFile = namedtuple('WindowFile', 'paths lines channels fg bg')
 
 
 class _WindowFileReader:
-    """Reads a window file (see the module docstring); errors are
-    ParseErrors naming the file and line."""
+    """Reads an open window file (see the module docstring) line by line:
+    R-CNN's PASCAL VOC files hold millions of windows, which are kept as
+    arrays, never as lines. Errors are ParseErrors naming the file and line."""
 
-    def __init__(self, path, root_folder):
-        self.path, self.root = path, root_folder
-        self.lines = read_lines(path, 'surrogateescape')
-        self.next = 0      # index in self.lines of the next line to read
+    def __init__(self, file, path, root_folder):
+        self.file, self.path, self.root = file, path, root_folder
+        self.number = 0     # of the last line read
 
     def fail(self, line, message):
         raise ParseError(message, self.path, line)
 
     def next_line(self):
         """(line number, stripped text) of the next non-blank line, or None."""
-        while self.next < len(self.lines):
-            self.next += 1
-            text = self.lines[self.next - 1].strip()
+        for line in self.file:
+            self.number += 1
+            text = line.strip()
             if text:
-                return self.next, text
+                return self.number, text
         return None
 
     def integers(self, names):
@@ -81,7 +81,7 @@ class _WindowFileReader:
         while len(values) < len(names):
             where = self.next_line()
             if where is None:
-                self.fail(len(self.lines), 'the file ends before the %s' % names[len(values)])
+                self.fail(self.number, 'the file ends before the %s' % names[len(values)])
             number, text = where
             for token in text.split():
                 if len(values) == len(names):
@@ -116,18 +116,18 @@ class _WindowFileReader:
     def windows(self, count):
         """(values (count, 6) float64, their line numbers) of the next
         ``count`` lines, each 'class overlap x1 y1 x2 y2'."""
-        start = self.next
-        block = self.lines[start:start + count]
+        start = self.number
+        block = list(itertools.islice(self.file, count))
+        self.number += len(block)
         values = None
         words = np.fromiter(map(len, map(str.split, block)), np.int64, len(block))
         if len(block) == count and np.all(words == 6):
             try:
-                values = np.fromstring('\n'.join(block), sep=' ').reshape(count, 6)
+                values = np.fromstring(''.join(block), sep=' ').reshape(count, 6)
             except ValueError:
                 values = None
         if values is None or not np.all(values[:, [0, 2, 3, 4, 5]] % 1 == 0):
             self.diagnose(block, start, count)
-        self.next += count
         return values, np.arange(start + 1, start + count + 1, dtype=np.int32)
 
     def diagnose(self, block, start, count):
@@ -135,9 +135,9 @@ class _WindowFileReader:
         for number, text in enumerate(block, start + 1):
             if not _is_window(text.split()):
                 self.fail(number, "expected a window 'class overlap x1 y1 x2 y2' (integers "
-                          'but the overlap), got %r' % text)
+                          'but the overlap), got %r' % text.strip())
         if len(block) < count:
-            self.fail(len(self.lines), 'the file ends after %d of the %d windows of an image'
+            self.fail(self.number, 'the file ends after %d of the %d windows of an image'
                       % (len(block), count))
         self.fail(start + 1, 'cannot read the %d windows from this line on' % count)
 
@@ -156,7 +156,13 @@ def read_window_file(path, root_folder, fg_threshold, bg_threshold):
     """The WindowFile of the window file ``path``: its images (paths
     joined to ``root_folder``) and foreground and background Windows (see
     the module docstring for the thresholds)."""
-    reader = _WindowFileReader(path, root_folder)
+    # surrogateescape: image paths that are not UTF-8 reach the OS as the bytes they were
+    with open(path, encoding='utf-8', errors='surrogateescape', newline='\n') as f:
+        return _read_windows(_WindowFileReader(f, path, root_folder), fg_threshold, bg_threshold)
+
+
+def _read_windows(reader, fg_threshold, bg_threshold):
+    """read_window_file's work, from a _WindowFileReader."""
     paths, lines, fg, bg = [], [], [], []
     channels = None
     while True:
@@ -180,7 +186,7 @@ def read_window_file(path, root_folder, fg_threshold, bg_threshold):
         paths.append(image_path)
         lines.append(line)
     if not paths:
-        reader.fail(len(reader.lines) or None, 'the window file lists no image')
+        reader.fail(reader.number or None, 'the window file lists no image')
     joined = [Windows(np.concatenate([w.boxes for w in part]),
                       np.concatenate([w.lines for w in part])) for part in (fg, bg)]
     return WindowFile(paths, lines, channels, *joined)
