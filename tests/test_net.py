@@ -191,6 +191,22 @@ def test_unknown_bottom_is_an_error(tmp_path):
         caffe.Net(path, caffe.TEST)
 
 
+def test_loss_layer_without_top_gets_an_automatic_one(tmp_path):
+    # Caffe's LossLayer::AutoTopBlobs: a loss with no top (BVLC's
+    # pascal_finetune_trainval_test.prototxt) gets an anonymous one, which
+    # still counts in the loss and is no output of the net; Caffe names it
+    # '(automatic)' in the net's blobs.
+    path = write(tmp_path, (IP_NET % {'force': 'false'}).replace(' top: "loss"', ''))
+    net = caffe.Net(path, caffe.TRAIN)
+    assert net.outputs == [] and net.blobs['(automatic)'].shape == ()
+    net.blobs['data'].data[...] = np.arange(12).reshape(4, 3) / 12.0
+    net.blobs['label'].data[...] = [0, 1, 2, 3]
+    loss = net._forward()
+    assert np.isfinite(loss) and loss > 0
+    net._backward()
+    assert np.abs(net.params['ip'][0].diff).sum() > 0
+
+
 def test_legacy_input_fields(tmp_path):
     path = write(tmp_path, 'input: "data"\ninput_dim: 2\ninput_dim: 3\ninput_dim: 4\ninput_dim: 5\n'
                            'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }')
