@@ -98,6 +98,16 @@ def layer_failure(error, layer_name, layer_type, stage):
     return error
 
 
+def _point_at_layer(error, path):
+    """Prefix ``error`` (a LayerError) with ``path`` and the line where its
+    layer opens in that prototxt, when it can be found, so that a refusal
+    reads ``deploy.prototxt:120: layer 'up' (Interp): ...``."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        line = protoio.layer_line(f.read(), error.layer_name)
+    if line is not None:
+        error.args = ('%s:%d: %s' % (path, line, error.args[0]),) + error.args[1:]
+
+
 class NamedDict(collections.OrderedDict):
     """An OrderedDict of a net's blobs, layers or params by name. A missing
     name raises NameNotFoundError: the KeyError pycaffe's dicts raise, with
@@ -129,7 +139,12 @@ class Net:
         folder = (os.path.dirname(os.path.abspath(model))
                   if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
         with python_layers.prototxt_folder(folder):
-            self._init(param)
+            try:
+                self._init(param)
+            except LayerError as e:
+                if folder is not None:
+                    _point_at_layer(e, os.fspath(model))
+                raise
         if weights is not None:
             if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
                 raise MissingFileError(os.fspath(weights), 'weights file')

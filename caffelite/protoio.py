@@ -113,6 +113,36 @@ def parse_text(text, message, path=None):
     return message
 
 
+# Prototxt tokens: comments, quoted strings, braces and colons, and words.
+_TOKEN = re.compile(r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[{}<>:]|[^\s{}<>:#"']+""")
+_LAYER_KEYS = ('layer', 'layers')
+
+
+def layer_line(text, name):
+    """The 1-based line where the first top-level ``layer``/``layers``
+    block of prototxt ``text`` named ``name`` opens (V0's name, inside the
+    nested ``layer``, counts; a ``param`` spec's name does not), or None.
+    Protobuf keeps no positions; errors found after parsing use this to
+    point at the layer in its file."""
+    keys, key, key_line, start, line, pos = [], None, 1, None, 1, 0
+    for m in _TOKEN.finditer(text):
+        line += text.count('\n', pos, m.start())
+        pos, token = m.start(), m.group()
+        if token[0] == '#' or token == ':':
+            continue
+        if token in '{<':
+            if not keys:
+                start = key_line
+            keys.append(key)
+        elif token in '}>':
+            keys = keys[:-1]
+        elif key == 'name' and token[0] in '"\'' and keys[:1] in (['layer'], ['layers']) \
+                and keys[1:] in ([], ['layer']) and token[1:-1] == name:
+            return start
+        key, key_line = token, line
+    return None
+
+
 def read_text(path, message):
     """Parse the prototxt file at ``path`` into ``message``."""
     path = os.fspath(path)

@@ -185,6 +185,41 @@ def test_prototxt_syntax_error_names_file_line_column(tmp_path):
     assert 'typo_field' in str(err.value) and path in str(err.value)
 
 
+CUSTOM_LAYER_NET = """name: "custom"  # a { in a comment and "layer {" in a string
+layer { name: "data" type: "Input" top: "data"
+        input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }
+layer {
+  name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  param { name: "up" }
+  convolution_param { num_output: 2 kernel_size: 3 }
+}
+layer {
+  name: "up"
+  type: "Interp"
+  bottom: "conv" top: "up"
+}
+"""
+
+
+def test_custom_layer_type_is_refused_naming_file_line_layer_and_type(tmp_path):
+    # A Caffe fork's layer (PSPNet's Interp): one line naming where it is;
+    # the param spec named "up" in 'conv' is not the layer.
+    path = write(tmp_path, CUSTOM_LAYER_NET)
+    with pytest.raises(caffe.LayerError) as err:
+        caffe.Net(path, caffe.TEST)
+    message = str(err.value)
+    assert message.startswith("%s:9: layer 'up' (Interp): unknown layer type 'Interp'" % path)
+    assert '\n' not in message and 'Convolution' in message
+
+
+def test_layer_line_finds_v0_names_inside_their_nested_layer():
+    from caffelite.protoio import layer_line
+    text = 'layers {\n  layer { name: "conv1" type: "conv" }\n}\nlayers {\n' \
+           '  layer { name: "fc8" }\n}\n'
+    assert layer_line(text, 'fc8') == 4 and layer_line(text, 'conv1') == 1
+    assert layer_line(text, 'missing') is None
+
+
 def test_unknown_bottom_is_an_error(tmp_path):
     path = write(tmp_path, 'layer { name: "r" type: "ReLU" bottom: "nope" top: "r" }')
     with pytest.raises(NetError, match="unknown bottom blob 'nope'"):
