@@ -212,6 +212,17 @@ def test_custom_layer_type_is_refused_naming_file_line_layer_and_type(tmp_path):
     assert '\n' not in message and 'Convolution' in message
 
 
+def test_custom_layer_parameters_are_refused_naming_their_layer(tmp_path):
+    # ENet's BN layer carries a bn_param that BVLC's caffe.proto lacks: the
+    # parse error says which layer (and type) the unknown field sits in.
+    path = write(tmp_path, CUSTOM_LAYER_NET.replace('  type: "Interp"\n', '  type: "BN"\n'
+                                                    '  bn_param { scale_filler { type: "constant" } }\n'))
+    with pytest.raises(ParseError) as err:
+        caffe.Net(path, caffe.TEST)
+    assert err.value.line == 12
+    assert str(err.value).endswith('no field named "bn_param". (in layer \'up\' (BN))')
+
+
 def test_layer_line_finds_v0_names_inside_their_nested_layer():
     from caffelite.protoio import layer_line
     text = 'layers {\n  layer { name: "conv1" type: "conv" }\n}\nlayers {\n' \
