@@ -7,6 +7,7 @@ set up each layer, decide which layers and blobs need backward, then tie
 shared parameters together.
 """
 import collections
+import contextlib
 import os
 
 import numpy as np
@@ -98,14 +99,20 @@ def layer_failure(error, layer_name, layer_type, stage):
     return error
 
 
-def _point_at_layer(error, path):
-    """Prefix ``error`` (a LayerError) with ``path`` and the line where its
-    layer opens in that prototxt, when it can be found, so that a refusal
-    reads ``deploy.prototxt:120: layer 'up' (Interp): ...``."""
-    with open(path, encoding='utf-8', errors='replace') as f:
-        line = protoio.layer_line(f.read(), error.layer_name)
-    if line is not None:
-        error.args = ('%s:%d: %s' % (path, line, error.args[0]),) + error.args[1:]
+@contextlib.contextmanager
+def located_in(path):
+    """Prefix a LayerError raised inside with prototxt ``path`` (None: no
+    file) and the line where its layer opens there, when it can be found,
+    so that a refusal reads ``deploy.prototxt:120: layer 'up' (Interp): ...``."""
+    try:
+        yield
+    except LayerError as e:
+        if path is not None:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                line = protoio.layer_line(f.read(), e.layer_name)
+            if line is not None:
+                e.args = ('%s:%d: %s' % (os.fspath(path), line, e.args[0]),) + e.args[1:]
+        raise
 
 
 class NamedDict(collections.OrderedDict):
@@ -138,13 +145,8 @@ class Net:
             param.state.stage.extend(stages)
         folder = (os.path.dirname(os.path.abspath(model))
                   if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
-        with python_layers.prototxt_folder(folder):
-            try:
-                self._init(param)
-            except LayerError as e:
-                if folder is not None:
-                    _point_at_layer(e, os.fspath(model))
-                raise
+        with python_layers.prototxt_folder(folder), located_in(model if folder else None):
+            self._init(param)
         if weights is not None:
             if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
                 raise MissingFileError(os.fspath(weights), 'weights file')
