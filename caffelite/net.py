@@ -92,7 +92,12 @@ def layer_failure(error, layer_name, layer_type, stage):
             add_note("in %s of Python layer '%s'" % (stage, layer_name))
         return error
     if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
-        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+        # Messages meant to stand alone (a data source's) may name the layer already.
+        message = str(error)
+        named = "layer '%s': " % layer_name
+        if message.startswith(named):
+            message = message[len(named):]
+        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, message))
     if isinstance(error, FileNotFoundError) and error.filename:
         return MissingFileError(error.filename, "file, read by layer '%s' (%s) in %s"
                                 % (layer_name, layer_type, stage))

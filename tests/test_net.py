@@ -223,6 +223,15 @@ def test_custom_layer_parameters_are_refused_naming_their_layer(tmp_path):
     assert str(err.value).endswith('no field named "bn_param". (in layer \'up\' (BN))')
 
 
+def test_a_missing_data_source_names_the_layer_once(tmp_path):
+    path = write(tmp_path, 'layer { name: "mnist" type: "Data" top: "data" top: "label"\n'
+                           '  data_param { source: "none_lmdb" batch_size: 1 backend: LMDB } }\n')
+    with pytest.raises(caffe.LayerError) as err:
+        caffe.Net(path, caffe.TEST)
+    assert str(err.value) == ("%s:1: layer 'mnist' (Data): setup failed: LMDB source none_lmdb "
+                              "not found" % path)
+
+
 def test_layer_line_finds_v0_names_inside_their_nested_layer():
     from caffelite.protoio import layer_line
     text = 'layers {\n  layer { name: "conv1" type: "conv" }\n}\nlayers {\n' \
