@@ -99,6 +99,13 @@ def atomic_open(path, mode='wb'):
         raise
 
 
+# Fields of Caffe forks whose meaning BVLC Caffe spells another way.
+_FORK_FIELDS = {
+    'ceil_mode': "; BVLC Caffe's pooling says round_mode: FLOOR for ceil_mode: false "
+                 "(CEIL, the default, for true)",
+}
+
+
 def parse_text(text, message, path=None):
     """Merge prototxt ``text`` into ``message``; returns ``message``."""
     try:
@@ -111,6 +118,7 @@ def parse_text(text, message, path=None):
             msg = msg.split(':', 2)[-1].strip()
         if line is not None:
             msg += _enclosing_layer(text, line)
+        msg += ''.join(hint for field, hint in _FORK_FIELDS.items() if '"%s"' % field in msg)
         raise ParseError(msg, path, line, col) from None
     return message
 

@@ -232,6 +232,15 @@ def test_a_missing_data_source_names_the_layer_once(tmp_path):
                               "not found" % path)
 
 
+def test_a_forks_ceil_mode_is_refused_with_bvlcs_spelling(tmp_path):
+    # DenseNet-Caffe's pooling says ceil_mode: false; BVLC's is round_mode: FLOOR.
+    path = write(tmp_path, CUSTOM_LAYER_NET.replace('  type: "Interp"\n', '  type: "Pooling"\n'
+                                                    '  pooling_param { ceil_mode: false }\n'))
+    with pytest.raises(ParseError, match=r"\(in layer 'up' \(Pooling\)\); BVLC Caffe's "
+                                         r"pooling says round_mode: FLOOR for ceil_mode: false"):
+        caffe.Net(path, caffe.TEST)
+
+
 def test_layer_line_finds_v0_names_inside_their_nested_layer():
     from caffelite.protoio import layer_line
     text = 'layers {\n  layer { name: "conv1" type: "conv" }\n}\nlayers {\n' \
