@@ -64,6 +64,10 @@ class MissingImageError(ImageReadError, FileNotFoundError):
         super().__init__(message)
         self.filename = path
 
+    def __str__(self):
+        # OSError's own would print '[Errno None] None: <path>' once filename is set
+        return str(self.args[0])
+
 
 class DivergenceError(CaffeError):
     """Training produced a non-finite loss or weight update."""

@@ -26,9 +26,12 @@ class Field:
     ``required``: always, or a {field: value} condition."""
 
     def __init__(self, kind, default=None, choices=None, low=None, high=None,
-                 required=False, multi=False):
+                 required=False, multi=False, initial=None):
         self.kind, self.default, self.choices = kind, default, choices
         self.low, self.high, self.required, self.multi = low, high, required, multi
+        # what a new form shows, when that is not what a missing field means
+        # (a checkbox checked at first: unchecked, the browser sends nothing)
+        self.initial = default if initial is None else initial
 
     def is_required(self, values):
         if isinstance(self.required, dict):
@@ -115,10 +118,12 @@ def parse(fields, form):
 
 
 # --- the dataset form (ImageClassificationDatasetForm) ----------------------
+LOCAL_TEXTFILE = {'method': 'textfile', 'textfile_use_local_files': True}
+TEXTFILE_SPLITS = ('train', 'val', 'test')
 DATASET_FIELDS = {
     'dataset_name': Field('str', required=True),
     'group_name': Field('str', ''),
-    'method': Field('choice', 'folder', ('folder', 'archive')),
+    'method': Field('choice', 'folder', ('folder', 'textfile', 'archive')),
     'folder_train': Field('str', required={'method': 'folder'}),
     'folder_pct_val': Field('int', 25, low=0, high=100),
     'folder_pct_test': Field('int', 0, low=0, high=100),
@@ -137,15 +142,37 @@ DATASET_FIELDS = {
     'resize_width': Field('int', 256, low=1, high=4096, required=True),
     'resize_height': Field('int', 256, low=1, high=4096, required=True),
     'resize_mode': Field('choice', 'squash', RESIZE_MODES),
-    'backend': Field('choice', 'lmdb', ('lmdb',)),
-    'compression': Field('choice', 'none', ('none',)),
+    'backend': Field('choice', 'lmdb', ('lmdb', 'hdf5')),
+    'compression': Field('choice', 'none', ('none', 'gzip')),
+    # method=textfile: "path label" lists, uploaded (textfile_<split>_images,
+    # textfile_labels_file: files, see TEXTFILE_UPLOADS) or server files
+    'textfile_use_local_files': Field('bool', False),
+    'textfile_local_train_images': Field('str', required=LOCAL_TEXTFILE),
+    'textfile_train_folder': Field('str', ''),
+    'textfile_use_val': Field('bool', False, initial=True),
+    'textfile_local_val_images': Field('str', required=dict(LOCAL_TEXTFILE,
+                                                            textfile_use_val=True)),
+    'textfile_val_folder': Field('str', ''),
+    'textfile_use_test': Field('bool', False),
+    'textfile_local_test_images': Field('str', required=dict(LOCAL_TEXTFILE,
+                                                             textfile_use_test=True)),
+    'textfile_test_folder': Field('str', ''),
+    'textfile_local_labels_file': Field('str', required=LOCAL_TEXTFILE),
+    'textfile_shuffle': Field('choice', '1', ('1', '0')),
 }
 
 
 def parse_dataset_form(form):
     """(values, errors) of a dataset creation request."""
     values, errors = parse(DATASET_FIELDS, form)
-    if values['folder_pct_val'] + values['folder_pct_test'] > 100:
+    # DIGITS' validate_backend: LMDB is never compressed, HDF5 holds raw pixels
+    if values['backend'] == 'lmdb':
+        values['compression'] = 'none'
+    else:
+        values['encoding'] = 'none'
+    # a textfile dataset's lists give its splits: the percentages are unused
+    percent = values['folder_pct_val'] + values['folder_pct_test']
+    if values['method'] != 'textfile' and percent > 100:
         errors.setdefault('folder_pct_val', []).append(
             'The validation and test percentages add up to more than 100.')
     for split in SEPARATE_SPLITS:
@@ -159,6 +186,21 @@ def parse_dataset_form(form):
             errors.setdefault('folder_%s_max_per_class' % split, []).append(
                 'Field must be greater than folder_%s_min_per_class.' % split)
     return values, errors
+
+
+def textfile_uploads(values):
+    """{upload field: the file DIGITS saves it as in the job folder} that a
+    textfile dataset form needs (none when its lists are server files)."""
+    if values['method'] != 'textfile' or values['textfile_use_local_files']:
+        return {}
+    return dict({'textfile_%s_images' % split: '%s.txt' % split
+                 for split in TEXTFILE_SPLITS if textfile_uses(values, split)},
+                textfile_labels_file='labels.txt')
+
+
+def textfile_uses(values, split):
+    """Whether a textfile dataset form has a ``split`` list."""
+    return split == 'train' or values['textfile_use_%s' % split]
 
 
 def separate_folders(values):

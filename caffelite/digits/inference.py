@@ -3,17 +3,9 @@ list and the statistics of its results. The images themselves go through
 :class:`caffelite.job_classifier.JobClassifier`, which classifies the way
 DIGITS does.
 """
-import os
-import re
-
 import numpy as np
 
-# Image "paths" DIGITS fetches instead of reading a file.
-URL_SCHEMES = ('http://', 'https://')
-
-
-def is_url(path):
-    return path.lower().startswith(URL_SCHEMES)
+from .textfiles import joined, split_line
 
 
 def read_image_list(text, image_folder=None, limit=None):
@@ -22,15 +14,11 @@ def read_image_list(text, image_folder=None, limit=None):
     URLs) are joined to ``image_folder``; at most ``limit`` lines."""
     paths, truths = [], []
     for line in text.splitlines():
-        line = line.strip()
-        if not line:
+        parsed = split_line(line)
+        if parsed is None:
             continue
-        match = re.match(r'(.*\S)\s+(\d+)$', line)
-        path, truth = (match.group(1), int(match.group(2))) if match else (line, None)
-        if image_folder and not os.path.isabs(path) and not is_url(path):
-            path = os.path.join(image_folder, path)
-        paths.append(path)
-        truths.append(truth)
+        paths.append(joined(parsed[0], image_folder))
+        truths.append(parsed[1])
         if limit is not None and len(paths) >= limit:
             break
     return paths, truths

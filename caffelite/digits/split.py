@@ -12,6 +12,11 @@ network, DetectNet's, by :func:`split_generic`, fed from two LMDBs):
    and to deploy when in deploy, their rules rewritten to phase rules;
 3. fill the data layers from the dataset (LMDB sources, batch size, crop,
    mean file or mean pixel) and put an Input of the image shape in deploy;
+   an HDF5 dataset is read by HDF5Data layers instead (the net's own data
+   layers must be HDF5Data then), which take no crop and no mean: Caffe's
+   HDF5Data transforms nothing, so DIGITS refuses a crop and a mean pixel,
+   and the mean image it would name is left out (the model is then fed
+   unsubtracted images at inference too: ``Split.use_mean`` is 'none');
 4. check that every bottom exists in each phase and that deploy ends in
    a Softmax.
 """
@@ -30,20 +35,26 @@ STATES = {'train': caffe_pb2.NetState(phase=caffe_pb2.TRAIN, stage=['train']),
           'val': caffe_pb2.NetState(phase=caffe_pb2.TEST, stage=['val']),
           'deploy': caffe_pb2.NetState(phase=caffe_pb2.TEST, stage=['deploy'])}
 
-# What the split needs to know of a dataset job: LMDB folders (val_db None
-# when the dataset has no validation images), the mean.binaryproto path and
-# its per-channel mean, the image size and the class count.
+# What the split needs to know of a dataset job: LMDB folders or HDF5
+# list.txt files (val_db None when the dataset has no validation images),
+# the mean.binaryproto path and its per-channel mean, the image size, the
+# class count and the backend ('lmdb' or 'hdf5').
 Dataset = collections.namedtuple(
-    'Dataset', 'train_db val_db mean_file mean_pixel height width channels labels')
-# The split: train_val and deploy NetParameters, and the batch sizes and
-# crop size the data layers ended with (the solver needs them).
-Split = collections.namedtuple('Split', 'train_val deploy train_batch val_batch crop_size')
+    'Dataset', 'train_db val_db mean_file mean_pixel height width channels labels backend',
+    defaults=('lmdb',))
+# The layer type that reads each backend.
+DATA_LAYER_TYPES = {'lmdb': 'Data', 'hdf5': 'HDF5Data'}
+# The split: train_val and deploy NetParameters, the batch sizes and crop
+# size the data layers ended with (the solver needs them), and the mean the
+# data layers subtract ('none', 'image' or 'pixel'; inference does the same).
+Split = collections.namedtuple('Split', 'train_val deploy train_batch val_batch crop_size '
+                                        'use_mean')
 
 
-def _check_data_layer(lp):
-    if 'Data' in lp.type and lp.type != 'Data':
-        raise NetError("layer '%s': data layers must be of type Data (LMDB), not %s"
-                       % (lp.name, lp.type))
+def _check_data_layer(lp, allowed=('Data',)):
+    if 'Data' in lp.type and lp.type not in allowed:
+        raise NetError("layer '%s': data layers must be of type %s, not %s"
+                       % (lp.name, ' or '.join(allowed), lp.type))
 
 
 def cleanup(network, num_labels):
@@ -52,7 +63,7 @@ def cleanup(network, num_labels):
     net.CopyFrom(network)
     kept = []
     for lp in net.layer:
-        _check_data_layer(lp)
+        _check_data_layer(lp, tuple(DATA_LAYER_TYPES.values()))
         if lp.type == 'Input':
             continue
         if lp.type == 'Accuracy' and lp.accuracy_param.top_k > num_labels:
@@ -124,24 +135,40 @@ def _train_and_val_layers(data_layers):
     return found[caffe_pb2.TRAIN], found[caffe_pb2.TEST]
 
 
-def _check_no_source(lp):
-    if lp.data_param.HasField('source'):
-        raise NetError("layer '%s': don't set data_param.source (DIGITS sets it to the "
-                       "dataset)" % lp.name)
-    if lp.data_param.HasField('backend'):
+def _check_user_layer(lp, backend):
+    """The net's own data layer fits the dataset's backend and leaves the
+    source (and LMDB's backend) to DIGITS."""
+    wanted = DATA_LAYER_TYPES[backend]
+    if lp.type != wanted:
+        raise NetError("layer '%s': expecting a%s %s layer for a%s %s dataset, not %s"
+                       % (lp.name, 'n' if wanted[0] == 'H' else '', wanted,
+                          'n' if backend == 'hdf5' else '', backend.upper(), lp.type))
+    param = lp.hdf5_data_param if backend == 'hdf5' else lp.data_param
+    if param.HasField('source'):
+        raise NetError("layer '%s': don't set %s.source (DIGITS sets it to the dataset)"
+                       % (lp.name, 'hdf5_data_param' if backend == 'hdf5' else 'data_param'))
+    if backend == 'lmdb' and lp.data_param.HasField('backend'):
         raise NetError("layer '%s': don't set data_param.backend" % lp.name)
 
 
-def _new_data_layer(phase):
-    lp = caffe_pb2.LayerParameter(name='data', type='Data', top=['data', 'label'])
+def _batch_param(lp):
+    """The parameter message holding a data layer's source and batch size."""
+    return lp.hdf5_data_param if lp.type == 'HDF5Data' else lp.data_param
+
+
+def _new_data_layer(phase, backend='lmdb'):
+    lp = caffe_pb2.LayerParameter(name='data', type=DATA_LAYER_TYPES[backend],
+                                  top=['data', 'label'])
     lp.include.add(phase=phase)
-    lp.data_param.batch_size = DEFAULT_BATCH_SIZE
+    _batch_param(lp).batch_size = DEFAULT_BATCH_SIZE
     return lp
 
 
 def _fill_data_layer(lp, source, dataset, use_mean, batch_size, crop_size):
-    lp.data_param.source = source
-    lp.data_param.backend = caffe_pb2.DataParameter.LMDB
+    param = _batch_param(lp)
+    param.source = source
+    if lp.type == 'Data':
+        lp.data_param.backend = caffe_pb2.DataParameter.LMDB
     t = lp.transform_param
     if crop_size:
         t.crop_size = crop_size
@@ -153,9 +180,25 @@ def _fill_data_layer(lp, source, dataset, use_mean, batch_size, crop_size):
         else:
             t.mean_file = dataset.mean_file
     if batch_size:
-        lp.data_param.batch_size = batch_size
-    elif not lp.data_param.HasField('batch_size'):
-        lp.data_param.batch_size = DEFAULT_BATCH_SIZE
+        param.batch_size = batch_size
+    elif not param.HasField('batch_size'):
+        param.batch_size = DEFAULT_BATCH_SIZE
+
+
+def _hdf5_mean(layers, use_mean, crop_size):
+    """The mean HDF5Data ``layers`` get ('none': Caffe's HDF5Data transforms
+    nothing); NetError for what DIGITS refuses with HDF5: a crop, a mean
+    pixel, or a transform_param of the net's own layers."""
+    if crop_size:
+        raise NetError('HDF5Data layer does not support cropping (crop_size %d)' % crop_size)
+    if use_mean == 'pixel':
+        raise NetError('HDF5Data layer does not support mean subtraction (use_mean=pixel); '
+                       'use_mean=image or none trains on the stored pixels')
+    for lp in layers:
+        if lp.HasField('transform_param'):
+            raise NetError("layer '%s': HDF5Data applies no transform_param (Caffe's "
+                           'HDF5Data layer reads the stored values as they are)' % lp.name)
+    return 'none'
 
 
 def _crop_size(train_layer, dataset, crop_size):
@@ -215,13 +258,15 @@ def split_classification(network, dataset, batch_size=None, crop_size=None, use_
     train, val = _train_and_val_layers(data)
     for lp in (train, val):
         if lp is not None:
-            _check_no_source(lp)
-    train = train or _new_data_layer(caffe_pb2.TRAIN)
+            _check_user_layer(lp, dataset.backend)
+    train = train or _new_data_layer(caffe_pb2.TRAIN, dataset.backend)
     if dataset.val_db:
-        val = val or _new_data_layer(caffe_pb2.TEST)
+        val = val or _new_data_layer(caffe_pb2.TEST, dataset.backend)
     else:
         val = None
     crop = _crop_size(train, dataset, crop_size)
+    if dataset.backend == 'hdf5':
+        use_mean = _hdf5_mean([lp for lp in (train, val) if lp is not None], use_mean, crop)
     _fill_data_layer(train, dataset.train_db, dataset, use_mean, batch_size, crop)
     if val is not None:
         _fill_data_layer(val, dataset.val_db, dataset, use_mean, batch_size, crop)
@@ -231,8 +276,8 @@ def split_classification(network, dataset, batch_size=None, crop_size=None, use_
     if val is not None:
         sanity_check(train_val, caffe_pb2.TEST)
     deploy = deploy_net(deploy_layers, dataset, crop, network.name)
-    return Split(train_val, deploy, train.data_param.batch_size,
-                 val.data_param.batch_size if val is not None else None, crop)
+    return Split(train_val, deploy, _batch_param(train).batch_size,
+                 _batch_param(val).batch_size if val is not None else None, crop, use_mean)
 
 
 # What the split of a generic (object-detection) network needs of its
@@ -333,7 +378,7 @@ def split_generic(network, dataset, batch_size=None, crop_size=None, use_mean='i
         else None
     deploy = deploy_net(deploy_layers, dataset, crop, network.name, classifier=False)
     return Split(train_val, deploy, train.data_param.batch_size,
-                 val.data_param.batch_size if val is not None else None, crop)
+                 val.data_param.batch_size if val is not None else None, crop, use_mean)
 
 
 def network_from_previous(network, same_dataset):

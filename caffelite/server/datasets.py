@@ -2,7 +2,8 @@
 what the finished folder holds, and the job's JSON (DIGITS' keys).
 
 Files of a finished job (DIGITS' names): ``labels.txt``, ``train.txt`` /
-``val.txt`` / ``test.txt``, ``train_db`` / ``val_db`` / ``test_db``,
+``val.txt`` / ``test.txt``, ``train_db`` / ``val_db`` / ``test_db`` (LMDBs,
+or folders of .h5 files and their ``list.txt`` with ``backend=hdf5``),
 ``mean.binaryproto``, ``mean.jpg``, and the logs ``parse_folder.log`` and
 ``create_<split>_db.log``.
 """
@@ -26,7 +27,8 @@ CREATING = re.compile(r'Creating (train|val|test)_db')
 def new_dataset_facts(values, image_folder, separate=None):
     """The facts a dataset job starts with, from its form values; a
     separate val or test folder (``separate``: {split: real path}) is the
-    fact ``<split>_folder``."""
+    fact ``<split>_folder``. A textfile dataset (no ``image_folder``) has
+    the fact ``textfiles`` too (see :mod:`.textfile_datasets`)."""
     return dict(image_folder=image_folder,
                 image_dims=[values['resize_height'], values['resize_width'],
                             int(values['resize_channels'])],
@@ -34,14 +36,18 @@ def new_dataset_facts(values, image_folder, separate=None):
                 **{split + '_folder': path for split, path in (separate or {}).items()})
 
 
-def create_job(store, values, user, image_folder, seed=0, separate=None):
+def create_job(store, values, user, image_folder, seed=0, separate=None, textfiles=None):
     """Register a dataset job of dataset form ``values`` reading
     ``image_folder`` and the ``separate`` val/test folders ({split: real
-    path}) (not yet run); ``seed`` drives the split's shuffle."""
+    path}) (not yet run); ``seed`` drives the split's shuffle.
+    ``textfiles(job folder)``, for a textfile form, fills the reserved job
+    folder and returns the job's ``textfiles`` fact."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
                            form=values, seed=seed,
                            **new_dataset_facts(values, image_folder, separate))
+        if textfiles:
+            job['textfiles'] = textfiles(store.path(job_id))
         return store.add(job_id, job)
 
 
@@ -50,6 +56,21 @@ def folders_of(job):
     their own."""
     return {split: job[split + '_folder'] for split in SEPARATE_SPLITS
             if job.get(split + '_folder')}
+
+
+def backend_of(job):
+    """'lmdb' or 'hdf5': the databases of a dataset job."""
+    return job['form'].get('backend', 'lmdb')
+
+
+def text_source(textfiles, split):
+    """The list and images folder a textfile dataset's ``split`` came
+    from (DIGITS' CreateDbTask input_file and image_folder); {} for a
+    dataset made from folders."""
+    if not textfiles or split not in textfiles['lists']:
+        return {}
+    path, _, folder = textfiles['lists'][split]
+    return {'input_file': path, 'image_folder': folder}
 
 
 def parse_task_name(splits):
@@ -148,10 +169,13 @@ def dataset_json(job, job_dir, detailed=True):
         return d
     counts = job.get('counts') or {}
     d.update(directory=job_dir, distribution=job.get('distribution'), encoding=job['encoding'])
-    d['ParseFolderTasks'] = parse_folder_tasks(job, counts)
-    d['CreateDbTasks'] = [{'name': 'Create DB (%s)' % split, 'entries': counts[split],
-                           'image_width': w, 'image_height': h, 'image_channels': c,
-                           'backend': 'lmdb', 'encoding': job['encoding'],
-                           'compression': 'none'}
+    textfiles = job.get('textfiles')
+    d['ParseFolderTasks'] = [] if textfiles else parse_folder_tasks(job, counts)
+    form = job['form']
+    d['CreateDbTasks'] = [dict({'name': 'Create DB (%s)' % split, 'entries': counts[split],
+                                'image_width': w, 'image_height': h, 'image_channels': c,
+                                'backend': backend_of(job), 'encoding': job['encoding'],
+                                'compression': form.get('compression', 'none')},
+                               **text_source(textfiles, split))
                           for split in SPLITS if counts.get(split)]
     return d

@@ -1,5 +1,5 @@
 """Pictures for the pages: images as ``data:`` URIs, and a gallery of a
-dataset's LMDB databases (DIGITS' "Explore the db" page: one page of
+dataset's LMDB or HDF5 databases (DIGITS' "Explore the db" page: one page of
 images at a time, optionally of one class)."""
 import base64
 import os
@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import codec
+from ..digits import hdf5_db
 from ..errors import CaffeError
+from ..textfile import read_lines
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from ..tools.dataset import SPLITS
@@ -85,9 +87,38 @@ class DbIndex:
         return keys, np.array(labels, dtype=np.int64)
 
 
+def hdf5_page(db_path, page, size, label=None):
+    """:func:`db_page` of a DIGITS HDF5 folder (its list.txt's files, in
+    order); the key of an image is ``<file>:<row>``."""
+    import h5py
+    files = [line.strip() for line in read_lines(os.path.join(db_path, hdf5_db.LIST_FILE))
+             if line.strip()]
+    rows, labels = [], []
+    for path in files:
+        with h5py.File(path, 'r') as h5:
+            found = np.asarray(h5['label'], np.int64)
+        rows += [(path, row) for row in range(len(found))]
+        labels.append(found)
+    labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    chosen = np.arange(len(rows)) if label is None else np.flatnonzero(labels == label)
+    images = []
+    for index in chosen[page * size:(page + 1) * size]:
+        path, row = rows[index]
+        with h5py.File(path, 'r') as h5:
+            chw = np.asarray(h5['data'][row])
+        pixels = chw[0] if chw.shape[0] == 1 else chw[::-1].transpose(1, 2, 0)
+        images.append({'key': '%s:%d' % (os.path.basename(path), row),
+                       'label': int(labels[index]),
+                       'src': data_uri(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))})
+    return {'images': images, 'total': int(len(chosen))}
+
+
 def db_page(db_path, page, size, label=None):
     """One page of a database's gallery: {'images': [{'key', 'label',
-    'src'}], 'total': records matching ``label`` (all when None)}."""
+    'src'}], 'total': records matching ``label`` (all when None)}. An LMDB,
+    or a DIGITS HDF5 folder (holding list.txt)."""
+    if os.path.isfile(os.path.join(db_path, hdf5_db.LIST_FILE)):
+        return hdf5_page(db_path, page, size, label)
     keys, labels = DbIndex.of(db_path)
     chosen = np.arange(len(keys)) if label is None else np.flatnonzero(labels == label)
     images = []

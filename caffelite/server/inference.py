@@ -54,7 +54,7 @@ class ClassifierCache:
                 os.path.join(dataset_dir, detection_datasets.MEAN_FILE if detection
                              else datasets.MEAN_FILE),
                 None if detection else os.path.join(dataset_dir, datasets.LABELS_FILE),
-                dataset['image_dims'], dataset['resize_mode'], job['form']['use_mean'])
+                dataset['image_dims'], dataset['resize_mode'], models.mean_used(job))
         with self.lock:
             self.loaded[key] = LoadedClassifier(classifier)
             while len(self.loaded) > self.size:

@@ -10,7 +10,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ..digits.inference import is_url
+from ..digits.textfiles import is_url
 from ..errors import CaffeError
 from .security import resolve_server_path
 from .views_jobs import get_job, server

@@ -10,7 +10,7 @@ import re
 import time
 
 from ..codec import load_mean
-from ..digits import networks, solver as digits_solver, split
+from ..digits import hdf5_db, networks, solver as digits_solver, split
 from ..digits.forms import lr_policy, parse_network_text, pretrained_paths
 from ..errors import CaffeError
 from ..model_folder import snapshot_files
@@ -49,10 +49,16 @@ def split_dataset(dataset_job, dataset_dir):
     """The :class:`caffelite.digits.split.Dataset` of a finished dataset job."""
     h, w, c = dataset_job['image_dims']
     mean_file = os.path.join(dataset_dir, datasets.MEAN_FILE)
-    val_db = os.path.join(dataset_dir, 'val_db') if dataset_job['counts']['val'] else None
-    return split.Dataset(os.path.join(dataset_dir, 'train_db'), val_db, mean_file,
+    backend = datasets.backend_of(dataset_job)
+
+    def source(split_name):
+        # an HDF5Data layer reads the folder's list of .h5 files
+        folder = os.path.join(dataset_dir, split_name + '_db')
+        return os.path.join(folder, hdf5_db.LIST_FILE) if backend == 'hdf5' else folder
+    val_db = source('val') if dataset_job['counts']['val'] else None
+    return split.Dataset(source('train'), val_db, mean_file,
                          split.mean_pixel(load_mean(mean_file)), h, w, c,
-                         dataset_job['labels'])
+                         dataset_job['labels'], backend)
 
 
 def split_generic_dataset(dataset_job, dataset_dir):
@@ -100,7 +106,14 @@ def write_model_files(job, job_dir, network, dataset_job, dataset_dir, gpu=False
         with atomic_open(os.path.join(job_dir, name), 'w') as f:
             f.write(str(message))
     job.update(max_iter=solver.max_iter, train_batch=cut.train_batch, val_batch=cut.val_batch,
-               crop_size=cut.crop_size, files_written=True)
+               crop_size=cut.crop_size, use_mean=cut.use_mean, files_written=True)
+
+
+def mean_used(job):
+    """The mean a model job's data layers subtract, which inference
+    subtracts too: the form's use_mean, unless the split had to drop it
+    (HDF5Data layers subtract none)."""
+    return job.get('use_mean', job['form']['use_mean'])
 
 
 def create_job(store, values, name, user, dataset_job, network, weights=(), source=None,

@@ -13,7 +13,7 @@ from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, OBJECT_DET
                             separate_folders)
 from ..errors import CaffeError
 from ..tools import dataset
-from . import archives, datasets, detection_datasets, jobs
+from . import archives, datasets, detection_datasets, jobs, textfile_datasets
 from .security import resolve_server_path
 from .views_jobs import get_job, server, with_clone
 from .web import (TEMPLATES, FormErrors, job_id_from, read_form, redirect, render,
@@ -27,7 +27,7 @@ async def new(request):
     """The form (filled from ?clone=<id>)."""
     state = server(request)
     clone = request.query_params.get('clone')
-    values = {name: f.default for name, f in DATASET_FIELDS.items()}
+    values = {name: f.initial for name, f in DATASET_FIELDS.items()}
     if clone:
         values.update(get_job(request, clone, 'dataset')['form'])
     return render(request, 'datasets/images/classification/new.html', {'form': values})
@@ -93,6 +93,31 @@ async def create(request):
         errors['archive'] = [REQUIRED]
     if errors:
         raise FormErrors(errors)
+    if values['method'] == 'textfile':
+        job = await _textfile_job(state, values, files, user)
+    else:
+        job = await _image_folder_job(state, values, files, user)
+    job_id = job['id']
+    state.runner.submit(job)
+    if wants_json(request):
+        return render(request, '', datasets.dataset_json(job, state.store.path(job_id), False))
+    return redirect('/datasets/%s' % job_id)
+
+
+async def _textfile_job(state, values, files, user):
+    """The dataset job of a textfile form (see :mod:`.textfile_datasets`)."""
+    roots = state.config.data_roots
+    folders, local = textfile_datasets.server_sources(values, files, roots)
+    uploads = await textfile_datasets.read_uploads(values, files)
+    return await run_in_threadpool(
+        datasets.create_job, state.store, values, user, None,
+        textfiles=lambda job_dir: textfile_datasets.prepare_job_dir(
+            values, uploads, roots, folders, local, job_dir))
+
+
+async def _image_folder_job(state, values, files, user):
+    """The dataset job of a folder form, or of an uploaded archive (whose
+    images move into the job folder)."""
     unpacked = folder = None
     separate = {}
     if values['method'] == 'folder':
@@ -123,11 +148,7 @@ async def create(request):
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
         raise
-    job_id = job['id']
-    state.runner.submit(job)
-    if wants_json(request):
-        return render(request, '', datasets.dataset_json(job, state.store.path(job_id), False))
-    return redirect('/datasets/%s' % job_id)
+    return job
 
 
 async def show(request):

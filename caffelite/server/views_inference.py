@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from ..digits.inference import is_url
+from ..digits.textfiles import is_url
 from ..errors import CaffeError
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
                              read_classify_one, with_picture)

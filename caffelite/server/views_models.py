@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
-from ..digits.inference import accuracy_report, is_url, read_image_list
+from ..digits.inference import accuracy_report, read_image_list
+from ..digits.textfiles import is_url
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open

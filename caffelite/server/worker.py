@@ -112,13 +112,26 @@ def separate_split(split, folder, form, known):
     return dataset.relabel(classes, items, known, folder)
 
 
-def build_dataset(job_dir):
-    """Create the dataset described by ``JOB_DIR/status.json``'s form into
-    the job folder (built aside, moved in when complete)."""
+def textfile_items(textfiles):
+    """(classes, train [Item], {'val' / 'test': [Item]}) of a textfile
+    dataset job's lists (its fact ``textfiles``)."""
+    from ..digits.textfiles import read_labelled_list
+    from ..textfile import read_labels
+    from ..tools.dataset import Item
+    classes = read_labels(textfiles['labels'])
+    splits = {}
+    for split, (path, name, folder) in textfiles['lists'].items():
+        splits[split] = [Item(full, listed, label) for listed, full, label
+                         in read_labelled_list(path, folder, len(classes), name)]
+        log.info('%d valid lines in %s', len(splits[split]), name)
+    return classes, splits.pop('train'), splits
+
+
+def folder_items(job):
+    """(classes, train [Item], {'val' / 'test': [Item]}) of a dataset job
+    reading an image folder (and separate val/test folders)."""
     from ..tools import dataset
     from .datasets import folders_of
-    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
-        job = json.load(f)
     form = job['form']
     folder = job['image_folder']
     classes, items = dataset.scan_folder(folder)
@@ -131,12 +144,27 @@ def build_dataset(job_dir):
     log.info('Found %d images in %d classes in %s', len(items), len(classes), folder)
     fixed = {split: separate_split(split, path, form, classes)
              for split, path in folders_of(job).items()}
+    return classes, items, fixed
+
+
+def build_dataset(job_dir):
+    """Create the dataset described by ``JOB_DIR/status.json``'s form into
+    the job folder (built aside, moved in when complete)."""
+    from ..tools import dataset
+    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
+        job = json.load(f)
+    form = job['form']
+    textfile = form['method'] == 'textfile'
+    classes, items, fixed = textfile_items(job['textfiles']) if textfile else folder_items(job)
     build = os.path.join(job_dir, '.dataset')
     report = dataset.create_dataset(
         build, items, classes, form['resize_width'], form['resize_height'],
-        form['resize_channels'] == '3', form['resize_mode'], form['folder_pct_val'],
-        form['folder_pct_test'], form['encoding'], seed=job.get('seed', 0),
-        progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed)
+        form['resize_channels'] == '3', form['resize_mode'],
+        0 if textfile else form['folder_pct_val'], 0 if textfile else form['folder_pct_test'],
+        form['encoding'], seed=job.get('seed', 0),
+        progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed,
+        shuffle=form.get('textfile_shuffle', '1') == '1' or not textfile,
+        backend=form['backend'], compression=form['compression'], db_root=job_dir)
     for name in os.listdir(build):
         os.replace(os.path.join(build, name), os.path.join(job_dir, name))
     os.rmdir(build)

@@ -1,8 +1,9 @@
 """DIGITS-style image classification datasets.
 
 An image folder (one sub-folder per class) or a ``path label`` list becomes,
-in OUT_DIR: ``train_db``, ``val_db`` and ``test_db`` LMDBs of Datums (the
-splits that got images), ``train.txt``/``val.txt``/``test.txt`` (the images
+in OUT_DIR: ``train_db``, ``val_db`` and ``test_db`` LMDBs of Datums, or
+DIGITS' HDF5 folders (:mod:`caffelite.digits.hdf5_db`) (the splits that got
+images), ``train.txt``/``val.txt``/``test.txt`` (the images
 each holds, ``absolute/path label`` in record order), ``labels.txt`` (one
 class name per line), ``mean.binaryproto`` and ``mean.jpg`` (the mean of
 the training images).
@@ -30,9 +31,11 @@ from ..proto import caffe_pb2
 from ..protoio import atomic_open, remove_stale_temps
 from .. import images
 from ..databases import LmdbWriter, temp_folder_beside
+from ..digits.hdf5_db import COMPRESSIONS, Hdf5DbWriter
 from .imageset import MeanAccumulator, read_list, write_mean
 
 SPLITS = ('train', 'val', 'test')
+BACKENDS = ('lmdb', 'hdf5')
 # LMDB's default largest key, in bytes.
 MAX_KEY_BYTES = 511
 # DIGITS stores encoded JPEG Datums at quality 90.
@@ -146,16 +149,23 @@ def split_sizes(total, val_percent, test_percent):
     return train, val, total - train - val
 
 
-def split_items(items, val_percent, test_percent, rng, fixed=None):
+def split_items(items, val_percent, test_percent, rng, fixed=None, shuffle=True):
     """{split: [Item]} as DIGITS splits an image folder: each class's images
     are shuffled by ``rng`` (a numpy RandomState) and cut by the
     percentages, so every split keeps the class proportions of the whole
     set; each split is then shuffled across classes. ``fixed`` ({'val' or
-    'test': [Item]}, from separate folders) gives a split its images
-    outright; its percentage then counts as 0, as in DIGITS' form."""
+    'test': [Item]}, from separate folders or lists) gives a split its
+    images outright; its percentage then counts as 0, as in DIGITS' form.
+    ``shuffle=False`` (DIGITS' textfile_shuffle=0) keeps every split in the
+    order given; it cannot cut percentages."""
     fixed = fixed or {}
     val_percent = 0 if 'val' in fixed else val_percent
     test_percent = 0 if 'test' in fixed else test_percent
+    if not shuffle:
+        if val_percent or test_percent:
+            raise CaffeError('an unshuffled dataset takes its val and test images from '
+                             'lists, not percentages')
+        return dict({name: list(fixed.get(name, ())) for name in SPLITS}, train=list(items))
     by_class = collections.defaultdict(list)
     for item in items:
         by_class[item.label].append(item)
@@ -194,31 +204,74 @@ def printable(path):
 
 def check_name(item, key):
     """Raise CaffeError (naming the file) when an image's name cannot go
-    into the dataset's record keys and list files."""
+    into the dataset's record ``key`` (None: no key) and list files."""
     try:
         item.name.encode('utf-8')
     except UnicodeEncodeError:
         raise CaffeError('%s: the file name is not valid UTF-8' % printable(item.path)) from None
     if '\n' in item.name or '\r' in item.name:
         raise CaffeError('%r: the file name contains a line break' % item.path)
-    if len(key.encode()) > MAX_KEY_BYTES:
+    if key is not None and len(key.encode()) > MAX_KEY_BYTES:
         raise CaffeError('%s: the file name is too long for an LMDB key (%d bytes, at most %d)'
                          % (item.path, len(key.encode()), MAX_KEY_BYTES))
 
 
-def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean, skipped,
+class _SplitDb:
+    """One split's database: ``writer`` (a context manager) entered and
+    left with it; ``key(index, item)`` its record key (None: keyless),
+    ``add(index, item, pixels)`` one H x W [x 3] RGB image."""
+
+    def __enter__(self):
+        self.writer.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.writer.__exit__(*exc)
+
+
+class LmdbSplit(_SplitDb):
+    """One split's LMDB of Datums (raw or ``encoding`` bytes), keyed as
+    convert_imageset keys its records."""
+
+    def __init__(self, path, encoding):
+        self.writer, self.encoding = LmdbWriter(path), encoding
+
+    def key(self, index, item):
+        return record_key(index, item)
+
+    def add(self, index, item, pixels):
+        datum = digits_datum(pixels, item.label, self.encoding)
+        self.writer.put(record_key(index, item), datum.SerializeToString())
+
+
+class Hdf5Split(_SplitDb):
+    """One split's DIGITS HDF5 folder (see :mod:`caffelite.digits.hdf5_db`);
+    ``list_dir``: where the folder will finally be."""
+
+    def __init__(self, path, shape, compression, list_dir):
+        self.writer = Hdf5DbWriter(path, shape, compression, list_dir=list_dir)
+
+    def key(self, index, item):
+        return None
+
+    def add(self, index, item, pixels):
+        self.writer.add(images.to_caffe_layout(pixels), item.label)
+
+
+def _write_split(folder, split, entries, db, shape, resize_mode, rng, mean, skipped,
                  progress=None):
-    """Write one split's LMDB and list into ``folder``; add its images to
-    ``mean`` when it is the training split; call ``progress(split, done,
-    total)`` after each image. Returns Counter(label -> images)."""
+    """Write one split's ``db`` (an LmdbSplit or Hdf5Split) and list into
+    ``folder``; add its images to ``mean`` when it is the training split;
+    call ``progress(split, done, total)`` after each image. Returns
+    Counter(label -> images)."""
     channels, height, width = shape
     counts = collections.Counter()
     kept = []
-    with LmdbWriter(os.path.join(folder, split + '_db')) as db:
+    with db:
         for index, item in enumerate(progress_bar(entries, desc=split, unit='img',
                                                   leave=False)):
             try:
-                check_name(item, record_key(index, item))
+                check_name(item, db.key(index, item))
                 pixels = images.resize_like_digits(images.read_like_digits(item.path,
                                                                            channels == 3),
                                                    height, width, resize_mode, rng)
@@ -227,8 +280,7 @@ def _write_split(folder, split, entries, shape, resize_mode, encoding, rng, mean
                 if progress:
                     progress(split, index + 1, len(entries))
                 continue
-            datum = digits_datum(pixels, item.label, encoding)
-            db.put(record_key(index, item), datum.SerializeToString())
+            db.add(index, item, pixels)
             if split == 'train':
                 mean.add(images.to_caffe_layout(pixels), item.path)
             counts[item.label] += 1
@@ -249,36 +301,61 @@ def save_mean_image(mean, path):
         Image.fromarray(picture).save(f, format='JPEG')
 
 
+def _split_db(tmp, split, shape, encoding, backend, compression, db_root):
+    """The LmdbSplit or Hdf5Split of ``split`` built in ``tmp``."""
+    path = os.path.join(tmp, split + '_db')
+    if backend == 'hdf5':
+        return Hdf5Split(path, shape, compression, os.path.join(db_root, split + '_db'))
+    return LmdbSplit(path, '' if encoding == 'none' else encoding)
+
+
+def _check_options(resize_mode, encoding, backend, compression):
+    if resize_mode not in images.RESIZE_MODES:
+        raise CaffeError('unknown resize mode %r' % resize_mode)
+    if encoding not in ('none', 'png', 'jpg'):
+        raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
+    if backend not in BACKENDS:
+        raise CaffeError('unknown backend %r (use lmdb or hdf5)' % backend)
+    if compression not in COMPRESSIONS or (backend == 'lmdb' and compression != 'none'):
+        raise CaffeError('compression %r: LMDB takes none, HDF5 none or gzip' % compression)
+    if backend == 'hdf5' and encoding != 'none':
+        raise CaffeError('HDF5 databases hold raw pixels: use encoding none, not %s'
+                         % encoding)
+
+
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                    resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
-                   seed=0, progress=None, fixed=None):
+                   seed=0, progress=None, fixed=None, shuffle=True, backend='lmdb',
+                   compression='none', db_root=None):
     """Build the dataset of ``items`` (see :func:`scan_folder`) in
     ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
     'jpg'; ``seed`` drives the split shuffle and the fill modes' noise;
     ``progress(split, done, total)`` is called after each image of a split;
     ``fixed`` gives the val and/or test split ready-made images (see
-    :func:`split_items`, :func:`relabel`). Returns a :data:`Report`."""
+    :func:`split_items`, :func:`relabel`), ``shuffle=False`` keeps the
+    images in the order given. ``backend`` 'lmdb' or 'hdf5' (DIGITS' HDF5
+    folders, ``compression`` 'none' or 'gzip', raw pixels only); their
+    list.txt names the files under ``db_root`` (default ``out_dir``), where
+    the split folders will finally be. Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
     if not items:
         raise CaffeError('no images to put in %s' % out_dir)
-    if resize_mode not in images.RESIZE_MODES:
-        raise CaffeError('unknown resize mode %r' % resize_mode)
-    if encoding not in ('none', 'png', 'jpg'):
-        raise CaffeError("unknown encoding %r (use none, png or jpg)" % encoding)
+    _check_options(resize_mode, encoding, backend, compression)
     rng = np.random.RandomState(seed)
-    splits = split_items(items, val_percent, test_percent, rng, fixed)
+    splits = split_items(items, val_percent, test_percent, rng, fixed, shuffle)
     remove_stale_temps(os.path.dirname(os.path.abspath(out_dir)))
     tmp = temp_folder_beside(out_dir)
+    shape = (3 if color else 1, height, width)
     try:
         mean, skipped, counts = MeanAccumulator(), [], {}
         for split in SPLITS:
             counts[split] = collections.Counter()
             if splits[split]:
-                counts[split] = _write_split(tmp, split, splits[split],
-                                             (3 if color else 1, height, width), resize_mode,
-                                             '' if encoding == 'none' else encoding, rng,
-                                             mean, skipped, progress)
+                db = _split_db(tmp, split, shape, encoding, backend, compression,
+                               os.path.abspath(db_root or out_dir))
+                counts[split] = _write_split(tmp, split, splits[split], db, shape,
+                                             resize_mode, rng, mean, skipped, progress)
         if not mean.count:
             raise CaffeError('no readable training images')
         with atomic_open(os.path.join(tmp, 'labels.txt'), 'w') as f:

@@ -19,7 +19,7 @@ def test_dataset_form_defaults_and_limits():
             values['encoding'], values['resize_mode']) == (256, '3', 25, 'png', 'squash')
     _, errors = forms.parse_dataset_form({'dataset_name': 'x', 'folder_train': '/d',
                                           'folder_pct_val': '70', 'folder_pct_test': '40',
-                                          'backend': 'hdf5', 'has_val_folder': 'y'})
+                                          'backend': 'tfrecords', 'has_val_folder': 'y'})
     assert set(errors) == {'folder_pct_val', 'backend', 'folder_val'}
 
 

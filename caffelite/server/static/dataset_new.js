@@ -10,16 +10,43 @@
   const summary = document.getElementById('folder-summary');
   const field = (name) => form.elements[name];
 
-  /* --- source: folder or archive ------------------------------------------ */
+  /* --- source: folder, archive or text files ------------------------------- */
   function showSource() {
-    const archive = field('method').value === 'archive';
-    document.getElementById('source-folder').hidden = archive;
-    document.getElementById('source-archive').hidden = !archive;
+    const method = field('method').value;
+    document.getElementById('source-folder').hidden = method !== 'folder';
+    document.getElementById('source-archive').hidden = method !== 'archive';
+    document.getElementById('source-textfile').hidden = method !== 'textfile';
+    /* text lists give every split: no percentages, no per-class limits */
+    document.getElementById('source-split').hidden = method === 'textfile';
   }
   form.querySelectorAll('[name=method]').forEach((r) => r.addEventListener('change', showSource));
   showSource();
 
-  /* --- separate validation / test folders: shown while their box is checked */
+  /* --- text files: uploads, or paths of files on the server --------------- */
+  function showLocal() {
+    const local = field('textfile_use_local_files').checked;
+    form.querySelectorAll('#source-textfile .upload-only').forEach((el) => { el.hidden = local; });
+    form.querySelectorAll('#source-textfile .local-only').forEach((el) => { el.hidden = !local; });
+  }
+  field('textfile_use_local_files').addEventListener('change', showLocal);
+  showLocal();
+
+  /* --- DB backend: HDF5 stores raw pixels and may be compressed; LMDB
+     is never compressed (DIGITS' validate_backend) --------------------------- */
+  function showBackend() {
+    const hdf5 = field('backend').value === 'hdf5';
+    const encoding = field('encoding');
+    if (hdf5) encoding.value = 'none';
+    encoding.disabled = hdf5;
+    document.getElementById('encoding-hint').hidden = !hdf5;
+    document.getElementById('compression-field').hidden = !hdf5;
+    if (!hdf5) field('compression').value = 'none';
+  }
+  field('backend').addEventListener('change', () => { showBackend(); later(); });
+  showBackend();
+
+  /* --- separate validation / test folders and text-file splits: shown while
+     their box is checked */
   form.querySelectorAll('[data-shows]').forEach((box) => {
     const show = () => { document.getElementById(box.dataset.shows).hidden = !box.checked; };
     box.addEventListener('change', show);
