@@ -7,6 +7,7 @@ set up each layer, decide which layers and blobs need backward, then tie
 shared parameters together.
 """
 import collections
+import contextlib
 import os
 
 import numpy as np
@@ -91,11 +92,32 @@ def layer_failure(error, layer_name, layer_type, stage):
             add_note("in %s of Python layer '%s'" % (stage, layer_name))
         return error
     if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
-        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+        # Messages meant to stand alone (a data source's) may name the layer already.
+        message = str(error)
+        named = "layer '%s': " % layer_name
+        if message.startswith(named):
+            message = message[len(named):]
+        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, message))
     if isinstance(error, FileNotFoundError) and error.filename:
         return MissingFileError(error.filename, "file, read by layer '%s' (%s) in %s"
                                 % (layer_name, layer_type, stage))
     return error
+
+
+@contextlib.contextmanager
+def located_in(path):
+    """Prefix a LayerError raised inside with prototxt ``path`` (None: no
+    file) and the line where its layer opens there, when it can be found,
+    so that a refusal reads ``deploy.prototxt:120: layer 'up' (Interp): ...``."""
+    try:
+        yield
+    except LayerError as e:
+        if path is not None:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                line = protoio.layer_line(f.read(), e.layer_name)
+            if line is not None:
+                e.args = ('%s:%d: %s' % (os.fspath(path), line, e.args[0]),) + e.args[1:]
+        raise
 
 
 class NamedDict(collections.OrderedDict):
@@ -128,7 +150,7 @@ class Net:
             param.state.stage.extend(stages)
         folder = (os.path.dirname(os.path.abspath(model))
                   if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
-        with python_layers.prototxt_folder(folder):
+        with python_layers.prototxt_folder(folder), located_in(model if folder else None):
             self._init(param)
         if weights is not None:
             if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
