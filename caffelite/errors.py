@@ -28,7 +28,13 @@ class ParseError(CaffeError, ValueError):
 
 
 class NetError(CaffeError, ValueError):
-    """A network definition is inconsistent (unknown bottom, bad shape...)."""
+    """A network definition is inconsistent (unknown bottom, bad shape...).
+    ``layer_name``: the layer at fault, where there is one (so that a net
+    built from a file can name the line where that layer opens)."""
+
+    def __init__(self, message, layer_name=None):
+        super().__init__(message)
+        self.layer_name = layer_name
 
 
 class SolverError(CaffeError, ValueError):

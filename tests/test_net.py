@@ -212,6 +212,17 @@ def test_custom_layer_type_is_refused_naming_file_line_layer_and_type(tmp_path):
     assert '\n' not in message and 'Convolution' in message
 
 
+def test_an_unknown_bottom_names_the_file_and_line_of_its_layer(tmp_path):
+    # A NetError that belongs to one layer is placed like a LayerError.
+    path = write(tmp_path, 'layer {\n  name: "data"\n  type: "Input"\n  top: "data"\n'
+                 '  input_param { shape { dim: 1 dim: 2 } } }\n'
+                 'layer {\n  name: "fc"\n  type: "InnerProduct"\n  bottom: "dat"\n'
+                 '  top: "fc"\n  inner_product_param { num_output: 2 } }\n')
+    with pytest.raises(caffe.NetError, match="^%s:6: unknown bottom blob 'dat' \\(layer 'fc'"
+                       % path):
+        caffe.Net(path, caffe.TEST)
+
+
 def test_custom_layer_parameters_are_refused_naming_their_layer(tmp_path):
     # ENet's BN layer carries a bn_param that BVLC's caffe.proto lacks: the
     # parse error says which layer (and type) the unknown field sits in.
