@@ -56,7 +56,7 @@ setup(
                                        'static/*']},
     install_requires=[
         'numpy>=1.22',
-        # sgemm with beta = 1 (caffelite.blas), ndimage (selective search)
+        # ndimage (selective search)
         'scipy>=1.8',
         # BLAS thread counts inside a Net pass (caffelite.threads)
         'threadpoolctl>=3.0',

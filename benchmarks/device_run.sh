@@ -6,10 +6,12 @@
 #   printf '/.whl/\n/.ref/\n' >> .git/info/exclude
 #   cp -r ../shared/reference .ref      # Caffe's reference cases (59 MB)
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#       --implementation cp --platform manylinux_2_17_x86_64 -d .whl lmdb
+#       --implementation cp --platform manylinux_2_17_x86_64 -d .whl lmdb plyvel threadpoolctl tqdm
 # then run `bash benchmarks/device_run.sh` with carry [".whl", ".ref"].
-# The device image already has CuPy, NumPy, protobuf, Pillow, h5py, pytest,
-# hypothesis and PyTorch; caffelite runs from the checkout (no install).
+# The wheels are setup.py's requirements the device image may lack (any
+# LMDB read imports plyvel too, a CPU Net pass threadpoolctl): the image
+# already has CuPy, NumPy, protobuf, Pillow, h5py, pytest, hypothesis and
+# PyTorch; caffelite runs from the checkout (no install).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"

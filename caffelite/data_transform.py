@@ -28,6 +28,17 @@ def to_channels(image, force_color, force_gray):
     return image
 
 
+def transform_mean(param):
+    """(mean image (C, H, W) float32 of ``param.mean_file`` or None, the
+    float32 ``mean_value`` array) of a TransformationParameter; giving both
+    is an error, as in Caffe."""
+    if not param.HasField('mean_file'):
+        return None, np.asarray(param.mean_value, np.float32)
+    if len(param.mean_value):
+        raise CaffeError('transform_param: specify either mean_file or mean_value, not both')
+    return load_mean(param.mean_file), np.zeros(0, np.float32)
+
+
 class DataTransformer:
     """Applies one TransformationParameter to (N, C, H, W) batches; random
     crops and mirrors draw from ``rng`` (a numpy RandomState; the global
@@ -37,13 +48,7 @@ class DataTransformer:
         self.param = param
         self.phase = phase
         self.rng = rng if rng is not None else backend.rng()
-        self.mean = None
-        if param.HasField('mean_file'):
-            if len(param.mean_value):
-                raise CaffeError('transform_param: specify either mean_file or mean_value, '
-                                 'not both')
-            self.mean = load_mean(param.mean_file)
-        self.mean_values = np.asarray(param.mean_value, np.float32)
+        self.mean, self.mean_values = transform_mean(param)
 
     def output_shape(self, image_shape):
         """(C, H, W) after cropping an image of (C, H, W)."""

@@ -115,11 +115,12 @@ def evaluate(deploy, weights, dataset):
 OUTPUTS = ('digits', 'jobs', 'dataset', 'model')
 
 
-def prepare_folder(workdir, force):
+def prepare_folder(workdir, force, outputs=OUTPUTS):
     """Make ``workdir`` ready for a fresh demo: refuse one holding an
-    earlier demo's files unless ``force``, which removes those files."""
+    earlier demo's files (``outputs``, names in workdir) unless ``force``,
+    which removes those files."""
     import shutil
-    present = [name for name in OUTPUTS if os.path.lexists(os.path.join(workdir, name))]
+    present = [name for name in outputs if os.path.lexists(os.path.join(workdir, name))]
     if present and not force:
         raise CaffeError('%s already holds an earlier demo (%s); give --force to build it '
                          'again from scratch, or another --dir' % (workdir, ', '.join(present)))

@@ -32,8 +32,12 @@ def deploy_from_training(net_param, data_shape):
     name = data[0].top[0]
     deploy.layer.add(name=name, type='Input', top=[name]).input_param.shape.add(
         dim=[1] + [int(d) for d in data_shape])
-    scale = data[0].transform_param.scale
-    if data[0].transform_param.HasField('scale') and scale != 1:
+    # WindowData scales by its own window_data_param.scale (Caffe ignores its
+    # transform_param's)
+    scaling = (data[0].window_data_param if data[0].type == 'WindowData'
+               else data[0].transform_param)
+    scale = scaling.scale
+    if scaling.HasField('scale') and scale != 1:
         deploy.layer.add(name=name + '_scale', type='Power', bottom=[name], top=[name],
                          power_param=caffe_pb2.PowerParameter(scale=scale))
     available = {name}

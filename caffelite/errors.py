@@ -28,7 +28,13 @@ class ParseError(CaffeError, ValueError):
 
 
 class NetError(CaffeError, ValueError):
-    """A network definition is inconsistent (unknown bottom, bad shape...)."""
+    """A network definition is inconsistent (unknown bottom, bad shape...).
+    ``layer_name``: the layer at fault, where there is one (so that a net
+    built from a file can name the line where that layer opens)."""
+
+    def __init__(self, message, layer_name=None):
+        super().__init__(message)
+        self.layer_name = layer_name
 
 
 class SolverError(CaffeError, ValueError):
@@ -63,6 +69,10 @@ class MissingImageError(ImageReadError, FileNotFoundError):
     def __init__(self, message, path):
         super().__init__(message)
         self.filename = path
+
+    def __str__(self):
+        # OSError's own would print '[Errno None] None: <path>' once filename is set
+        return str(self.args[0])
 
 
 class DivergenceError(CaffeError):

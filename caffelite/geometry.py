@@ -2,11 +2,15 @@
 window parameters, in one place.
 
 Convolution, deconvolution, im2col, pooling (with Caffe's CEIL/FLOOR
-rounding and its padding rule) and SPP size their tops here; layers never
+rounding and its padding rule) and SPP size their tops here, and the
+WindowData layer places its detection windows in its crops; layers never
 repeat these formulas. Parsers raise CaffeError with Caffe's wording; the
 layers turn it into a LayerError naming themselves.
 """
+import math
 from collections import namedtuple
+
+import numpy as np
 
 from .errors import CaffeError
 
@@ -14,6 +18,9 @@ from .errors import CaffeError
 ConvWindow = namedtuple('ConvWindow', 'kernel stride pad dilation')
 # (height, width) pairs.
 PoolWindow = namedtuple('PoolWindow', 'kernel stride pad')
+# A detection window in a WindowData crop: image rows y1..y2 and columns
+# x1..x2 (inclusive) are resized to height x width and put at (top, left).
+WarpedWindow = namedtuple('WarpedWindow', 'y1 y2 x1 x2 height width top left')
 
 
 def conv_out(size, kernel, stride, pad, dilation=1):
@@ -174,3 +181,61 @@ def _square_or_hw(param, name):
     if has_h:
         return (getattr(param, name + '_h'), getattr(param, name + '_w'))
     return (getattr(param, name),) * 2
+
+
+def _round_c(x):
+    """C's round() of a float32, as an int: halves away from zero."""
+    return int(math.copysign(math.floor(abs(float(x)) + 0.5), float(x)))
+
+
+def _context_span(center, half, context_scale, size, crop):
+    """One axis of a context-padded window, in Caffe's float32 arithmetic:
+    (first and last pixel inside the image, warped length, crop pixels cut
+    off before and after the image)."""
+    first = _round_c(center - half * context_scale)
+    last = _round_c(center + half * context_scale)
+    scale = np.float32(crop) / np.float32(last - first + 1)
+    before, after = max(0, -first), max(0, last - size + 1)
+    first, last = first + before, last - after
+    return (first, last, _round_c(np.float32(last - first + 1) * scale),
+            _round_c(np.float32(before) * scale), _round_c(np.float32(after) * scale))
+
+
+def warped_window(box, image_size, crop, context_pad=0, square=False, mirror=False):
+    """WarpedWindow of ``box`` (x1, y1, x2, y2: inclusive pixel corners) in
+    an image of ``image_size`` (height, width) for a crop x crop patch, as
+    Caffe's WindowData layer places it.
+
+    Without context_pad or ``square`` the box is warped to the whole crop.
+    Otherwise the box (first made square around its center when
+    ``square``) is grown so that, warped to crop x crop, ``context_pad``
+    pixels of its surroundings lie on each side; what falls outside the
+    image is cut off and leaves zeros in the crop, on the far side when
+    ``mirror`` (the patch is flipped after warping). Raises CaffeError for
+    a box that is inverted, or outside the image."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    height, width = image_size
+    where = 'window (x1 %d, y1 %d, x2 %d, y2 %d)' % (x1, y1, x2, y2)
+    if x1 > x2 or y1 > y2:
+        raise CaffeError('%s: x2 < x1 or y2 < y1' % where)
+    if not (context_pad or square):
+        if x1 < 0 or y1 < 0 or x2 >= width or y2 >= height:
+            raise CaffeError('%s is not inside the %d x %d image' % (where, width, height))
+        return WarpedWindow(y1, y2, x1, x2, crop, crop, 0, 0)
+    context_scale = np.float32(crop) / np.float32(crop - 2 * context_pad)
+    half_h, half_w = np.float32(y2 - y1 + 1) / 2, np.float32(x2 - x1 + 1) / 2
+    center_y, center_x = np.float32(y1) + half_h, np.float32(x1) + half_w
+    if square:
+        half_h = half_w = max(half_h, half_w)
+    top_row, bottom_row, rows, top, _ = _context_span(center_y, half_h, context_scale,
+                                                      height, crop)
+    left_col, right_col, cols, left, right = _context_span(center_x, half_w, context_scale,
+                                                           width, crop)
+    if mirror:
+        left = right
+    # rounding may push the warped part past the crop's far edge
+    rows, cols = min(rows, crop - top), min(cols, crop - left)
+    if top_row > bottom_row or left_col > right_col or rows <= 0 or cols <= 0:
+        raise CaffeError('%s with its context is not inside the %d x %d image'
+                         % (where, width, height))
+    return WarpedWindow(top_row, bottom_row, left_col, right_col, rows, cols, top, left)

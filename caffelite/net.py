@@ -7,6 +7,7 @@ set up each layer, decide which layers and blobs need backward, then tie
 shared parameters together.
 """
 import collections
+import contextlib
 import os
 
 import numpy as np
@@ -91,11 +92,33 @@ def layer_failure(error, layer_name, layer_type, stage):
             add_note("in %s of Python layer '%s'" % (stage, layer_name))
         return error
     if isinstance(error, (CaffeError, ValueError, TypeError, IndexError)):
-        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, error))
+        # Messages meant to stand alone (a data source's) may name the layer already.
+        message = str(error)
+        named = "layer '%s': " % layer_name
+        if message.startswith(named):
+            message = message[len(named):]
+        return LayerError(layer_name, layer_type, '%s failed: %s' % (stage, message))
     if isinstance(error, FileNotFoundError) and error.filename:
         return MissingFileError(error.filename, "file, read by layer '%s' (%s) in %s"
                                 % (layer_name, layer_type, stage))
     return error
+
+
+@contextlib.contextmanager
+def located_in(path):
+    """Prefix a LayerError, or a NetError that names its layer, raised
+    inside with prototxt ``path`` (None: no file) and the line where that
+    layer opens there, when it can be found, so that a refusal reads
+    ``deploy.prototxt:120: layer 'up' (Interp): ...``."""
+    try:
+        yield
+    except (LayerError, NetError) as e:
+        if path is not None and e.layer_name is not None:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                line = protoio.layer_line(f.read(), e.layer_name)
+            if line is not None:
+                e.args = ('%s:%d: %s' % (os.fspath(path), line, e.args[0]),) + e.args[1:]
+        raise
 
 
 class NamedDict(collections.OrderedDict):
@@ -128,7 +151,7 @@ class Net:
             param.state.stage.extend(stages)
         folder = (os.path.dirname(os.path.abspath(model))
                   if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
-        with python_layers.prototxt_folder(folder):
+        with python_layers.prototxt_folder(folder), located_in(model if folder else None):
             self._init(param)
         if weights is not None:
             if not isinstance(weights, caffe_pb2.NetParameter) and not os.path.exists(weights):
@@ -172,7 +195,7 @@ class Net:
     def _add_layer(self, lp, name_to_id, available):
         if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):
             raise NetError("layer '%s': propagate_down must be given 0 or %d times"
-                           % (lp.name, len(lp.bottom)))
+                           % (lp.name, len(lp.bottom)), lp.name)
         layer = create_layer(lp)
         layer.workspace = self.workspace
         layer_id = len(self.layers)
@@ -183,7 +206,7 @@ class Net:
         for j, name in enumerate(lp.bottom):
             if name not in available:
                 raise NetError("unknown bottom blob '%s' (layer '%s', bottom index %d)"
-                               % (name, lp.name, j))
+                               % (name, lp.name, j), lp.name)
             available.remove(name)
             blob_id = name_to_id[name]
             bottoms.append(blob_id)
@@ -230,7 +253,7 @@ class Net:
             blob_id = name_to_id[name]          # in-place computation
         elif name in name_to_id:
             raise NetError("top blob '%s' of layer '%s' is produced by multiple sources"
-                           % (name, lp.name))
+                           % (name, lp.name), lp.name)
         else:
             blob_id = self._new_blob(name)
             name_to_id[name] = blob_id
@@ -242,7 +265,7 @@ class Net:
         return whether any of them is learned (lr_mult != 0)."""
         if len(lp.param) > len(layer.blobs):
             raise NetError("too many param specs for layer '%s' (%d for %d blobs)"
-                           % (lp.name, len(lp.param), len(layer.blobs)))
+                           % (lp.name, len(lp.param), len(layer.blobs)), lp.name)
         any_learned = False
         for i in range(len(layer.blobs)):
             spec = lp.param[i] if i < len(lp.param) else caffe_pb2.ParamSpec()
@@ -277,7 +300,7 @@ class Net:
             raise NetError("cannot share param '%s' owned by layer '%s' with layer '%s': "
                            "owner shape %s, sharing layer expects %s"
                            % (name, self._layer_names[owner_layer], lp.name,
-                              theirs.shape, mine.shape))
+                              theirs.shape, mine.shape), lp.name)
         learnable_id = self._learnable_param_ids[owner]
         self._learnable_param_ids.append(learnable_id)
         for has, values, field in ((self._has_params_lr, self.params_lr, 'lr_mult'),

@@ -23,7 +23,7 @@ def state_meets_rule(state, rule):
 def layer_included(layer, state):
     if len(layer.include) and len(layer.exclude):
         raise NetError("layer '%s': specify either include rules or exclude rules, "
-                       "not both" % layer.name)
+                       "not both" % layer.name, layer.name)
     if len(layer.include):
         return any(state_meets_rule(state, r) for r in layer.include)
     return not any(state_meets_rule(state, r) for r in layer.exclude)
@@ -54,7 +54,7 @@ def _count_consumers(net):
         for j, name in enumerate(layer.bottom):
             if name not in last_top:
                 raise NetError("unknown bottom blob '%s' (layer '%s', bottom index %d)"
-                               % (name, layer.name, j))
+                               % (name, layer.name, j), layer.name)
             source_of[i, j] = last_top[name]
             consumers[last_top[name]] = consumers.get(last_top[name], 0) + 1
         for j, name in enumerate(layer.top):

@@ -207,16 +207,22 @@ def run_ranks(target, count, args=(), poll=None, interval=0.1):
 
 def _wait(procs, poll, interval):
     root_done_at = None
-    while any(proc.is_alive() for proc in procs):
-        multiprocessing.connection.wait([p.sentinel for p in procs if p.is_alive()], interval)
+    while True:
+        # Exit codes are read after the liveness check, so that ranks that
+        # all fail at once (each refusing the same missing database) are
+        # still seen as failed, not as a run that ended.
+        alive = [proc for proc in procs if proc.is_alive()]
         for rank, proc in enumerate(procs):
             if proc.exitcode not in (None, 0):
                 raise CaffeRuntimeError('solver rank %d failed (exit code %d); stopped the '
                                         'others' % (rank, proc.exitcode))
+        if not alive:
+            return
+        if root_done_at is not None and time.monotonic() - root_done_at > GRACE_SECONDS:
+            log.info('rank 0 is done; stopping the ranks still waiting for it')
+            return
+        multiprocessing.connection.wait([p.sentinel for p in alive], interval)
         if poll is not None:
             poll()
         if procs[0].exitcode == 0 and root_done_at is None:
             root_done_at = time.monotonic()
-        if root_done_at is not None and time.monotonic() - root_done_at > GRACE_SECONDS:
-            log.info('rank 0 is done; stopping the ranks still waiting for it')
-            return

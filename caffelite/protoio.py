@@ -99,6 +99,13 @@ def atomic_open(path, mode='wb'):
         raise
 
 
+# Fields of Caffe forks whose meaning BVLC Caffe spells another way.
+_FORK_FIELDS = {
+    'ceil_mode': "; BVLC Caffe's pooling says round_mode: FLOOR for ceil_mode: false "
+                 "(CEIL, the default, for true)",
+}
+
+
 def parse_text(text, message, path=None):
     """Merge prototxt ``text`` into ``message``; returns ``message``."""
     try:
@@ -109,8 +116,62 @@ def parse_text(text, message, path=None):
         # text_format prefixes "line:col : "; keep only the reason.
         if line is not None and msg.startswith('%s:%s' % (line, col)):
             msg = msg.split(':', 2)[-1].strip()
+        if line is not None:
+            msg += _enclosing_layer(text, line)
+        msg += ''.join(hint for field, hint in _FORK_FIELDS.items() if '"%s"' % field in msg)
         raise ParseError(msg, path, line, col) from None
     return message
+
+
+# Prototxt tokens: comments, quoted strings, braces and colons, and words.
+_TOKEN = re.compile(r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[{}<>:]|[^\s{}<>:#"']+""")
+_LAYER_KEYS = ('layer', 'layers')
+
+
+def layer_blocks(text):
+    """The top-level ``layer``/``layers`` blocks of prototxt ``text``, in
+    order, as [first line, last line, name, type] (1-based lines; name and
+    type None where not given; V0's, inside the nested ``layer``, count; a
+    ``param`` spec's name does not). A block left open by a syntax error
+    runs to the end. Protobuf keeps no positions: errors found in a parsed
+    net point at its layers with this."""
+    blocks, keys, key, key_line, line, pos = [], [], None, 1, 1, 0
+    for m in _TOKEN.finditer(text):
+        line += text.count('\n', pos, m.start())
+        pos, token = m.start(), m.group()
+        if token[0] == '#' or token == ':':
+            continue
+        if token in '{<':
+            if not keys and key in _LAYER_KEYS:
+                blocks.append([key_line, None, None, None])
+            keys.append(key)
+        elif token in '}>':
+            keys = keys[:-1]
+            if not keys and blocks and blocks[-1][1] is None:
+                blocks[-1][1] = line
+        elif key in ('name', 'type') and keys[:1] in (['layer'], ['layers']) \
+                and keys[1:] in ([], ['layer']):
+            field = 2 if key == 'name' else 3
+            if blocks[-1][field] is None:
+                blocks[-1][field] = token.strip('"\'')
+        key, key_line = token, line
+    for block in blocks:
+        block[1] = block[1] or line
+    return blocks
+
+
+def layer_line(text, name):
+    """The line where the first layer block of ``text`` named ``name``
+    opens, or None."""
+    return next((first for first, _, n, _ in layer_blocks(text) if n == name), None)
+
+
+def _enclosing_layer(text, line):
+    """' (in layer 'x' (T))' for the layer block holding ``line``, or ''."""
+    for first, last, name, type_ in layer_blocks(text):
+        if first <= line <= last:
+            return " (in layer '%s' (%s))" % (name or '?', type_ or 'no type given')
+    return ''
 
 
 def read_text(path, message):

@@ -18,7 +18,7 @@ from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeRuntimeError, DivergenceError, MissingFileError, SolverError
 from .layers import python as python_layers
-from .net import Net, TEST, TRAIN, load_net_param
+from .net import Net, TEST, TRAIN, load_net_param, located_in
 from .ops import solver_updates as updates
 from .proto import caffe_pb2
 from .registry import Registry
@@ -150,7 +150,7 @@ class Solver:
         net_param.state.CopyFrom(merged)
         # Python layers' modules are looked for beside the net file too.
         folder = os.path.dirname(os.path.abspath(file)) if file else None
-        with python_layers.prototxt_folder(folder):
+        with python_layers.prototxt_folder(folder), located_in(file if param is None else None):
             return Net(net_param, merged.phase)
 
     def _train_net(self):

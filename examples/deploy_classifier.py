@@ -46,4 +46,6 @@ def main(model_job_dir, data_job_dir, image_path):
 
 
 if __name__ == '__main__':
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
     main(*sys.argv[1:4])

@@ -43,4 +43,6 @@ def detect(model_job_dir, data_job_dir, image_path, target=1, size=None):
 
 
 if __name__ == '__main__':
+    if len(sys.argv) not in (4, 5):
+        sys.exit(__doc__)
     detect(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)

@@ -12,7 +12,7 @@ TESTS = pathlib.Path(__file__).resolve().parent
 # The layer test modules (tests/layers/): behaviour tests and gradient checks.
 LAYER_MODULES = tuple('layers/test_' + name for name in (
     'routing', 'affine', 'arithmetic', 'vision', 'neuron', 'normalization', 'loss',
-    'recurrent', 'data', 'python'))
+    'recurrent', 'data', 'window_data', 'output', 'python'))
 # Caffe's layer and model cases, the layer modules (Python layers aside:
 # they compute on the host), the DataTransformer, the solver trajectories.
 MODULES = (('test_reference_layers', 'test_reference_models')

@@ -68,6 +68,14 @@ def test_course_sliding_window_detection(jobs, tmp_path, monkeypatch):
     np.testing.assert_array_equal(grid, [[0, 0, 0], [0, 1, 0]])
 
 
+@pytest.mark.parametrize('name', ['deploy_classifier.py', 'sliding_window.py'])
+def test_course_scripts_without_arguments_print_their_usage(name, monkeypatch):
+    monkeypatch.setattr(sys, 'argv', [name])
+    with pytest.raises(SystemExit) as exit:
+        runpy.run_path(str(EXAMPLES / name), run_name='__main__')
+    assert 'usage: python %s MODEL_JOB_DIR DATA_JOB_DIR IMAGE' % name in exit.value.code
+
+
 def test_classify_cli_json_from_job_folder(jobs, tmp_path, capsys):
     model, data = jobs
     images = tmp_path / 'images'

@@ -20,6 +20,7 @@ import fake_nccl
 from caffelite import backend, parallel
 from caffelite.cli import main
 from caffelite.io import array_to_datum
+from caffelite.errors import CaffeRuntimeError
 from caffelite.layers.data import DatabaseSource
 from caffelite.databases import LmdbWriter
 
@@ -328,3 +329,17 @@ def test_two_gpus(tmp_path, lmdb):
     finally:
         caffe.set_mode_cpu()
     assert_same_weights(as_layers(ranks[0], reference), reference, rtol=1e-3, atol=1e-5)
+
+
+def test_ranks_that_all_fail_at_once_are_a_failure():
+    """Every rank already gone when the parent first looks (each refused the
+    same missing database at once): a failure naming a rank, not a run that
+    ended (it said 'Optimization Done.' and exited 0, about 1 run in 30)."""
+    context = multiprocessing.get_context(parallel.START_METHOD)
+    procs = [context.Process(target=os._exit, args=(1,)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    with pytest.raises(CaffeRuntimeError, match='solver rank 0 failed'):
+        parallel._wait(procs, None, 0.01)

@@ -185,10 +185,101 @@ def test_prototxt_syntax_error_names_file_line_column(tmp_path):
     assert 'typo_field' in str(err.value) and path in str(err.value)
 
 
+CUSTOM_LAYER_NET = """name: "custom"  # a { in a comment and "layer {" in a string
+layer { name: "data" type: "Input" top: "data"
+        input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }
+layer {
+  name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  param { name: "up" }
+  convolution_param { num_output: 2 kernel_size: 3 }
+}
+layer {
+  name: "up"
+  type: "Interp"
+  bottom: "conv" top: "up"
+}
+"""
+
+
+def test_custom_layer_type_is_refused_naming_file_line_layer_and_type(tmp_path):
+    # A Caffe fork's layer (PSPNet's Interp): one line naming where it is;
+    # the param spec named "up" in 'conv' is not the layer.
+    path = write(tmp_path, CUSTOM_LAYER_NET)
+    with pytest.raises(caffe.LayerError) as err:
+        caffe.Net(path, caffe.TEST)
+    message = str(err.value)
+    assert message.startswith("%s:9: layer 'up' (Interp): unknown layer type 'Interp'" % path)
+    assert '\n' not in message and 'Convolution' in message
+
+
+def test_an_unknown_bottom_names_the_file_and_line_of_its_layer(tmp_path):
+    # A NetError that belongs to one layer is placed like a LayerError.
+    path = write(tmp_path, 'layer {\n  name: "data"\n  type: "Input"\n  top: "data"\n'
+                 '  input_param { shape { dim: 1 dim: 2 } } }\n'
+                 'layer {\n  name: "fc"\n  type: "InnerProduct"\n  bottom: "dat"\n'
+                 '  top: "fc"\n  inner_product_param { num_output: 2 } }\n')
+    with pytest.raises(caffe.NetError, match="^%s:6: unknown bottom blob 'dat' \\(layer 'fc'"
+                       % path):
+        caffe.Net(path, caffe.TEST)
+
+
+def test_custom_layer_parameters_are_refused_naming_their_layer(tmp_path):
+    # ENet's BN layer carries a bn_param that BVLC's caffe.proto lacks: the
+    # parse error says which layer (and type) the unknown field sits in.
+    path = write(tmp_path, CUSTOM_LAYER_NET.replace('  type: "Interp"\n', '  type: "BN"\n'
+                                                    '  bn_param { scale_filler { type: "constant" } }\n'))
+    with pytest.raises(ParseError) as err:
+        caffe.Net(path, caffe.TEST)
+    assert err.value.line == 12
+    assert str(err.value).endswith('no field named "bn_param". (in layer \'up\' (BN))')
+
+
+def test_a_missing_data_source_names_the_layer_once(tmp_path):
+    path = write(tmp_path, 'layer { name: "mnist" type: "Data" top: "data" top: "label"\n'
+                           '  data_param { source: "none_lmdb" batch_size: 1 backend: LMDB } }\n')
+    with pytest.raises(caffe.LayerError) as err:
+        caffe.Net(path, caffe.TEST)
+    assert str(err.value) == ("%s:1: layer 'mnist' (Data): setup failed: LMDB source none_lmdb "
+                              "not found" % path)
+
+
+def test_a_forks_ceil_mode_is_refused_with_bvlcs_spelling(tmp_path):
+    # DenseNet-Caffe's pooling says ceil_mode: false; BVLC's is round_mode: FLOOR.
+    path = write(tmp_path, CUSTOM_LAYER_NET.replace('  type: "Interp"\n', '  type: "Pooling"\n'
+                                                    '  pooling_param { ceil_mode: false }\n'))
+    with pytest.raises(ParseError, match=r"\(in layer 'up' \(Pooling\)\); BVLC Caffe's "
+                                         r"pooling says round_mode: FLOOR for ceil_mode: false"):
+        caffe.Net(path, caffe.TEST)
+
+
+def test_layer_line_finds_v0_names_inside_their_nested_layer():
+    from caffelite.protoio import layer_line
+    text = 'layers {\n  layer { name: "conv1" type: "conv" }\n}\nlayers {\n' \
+           '  layer { name: "fc8" }\n}\n'
+    assert layer_line(text, 'fc8') == 4 and layer_line(text, 'conv1') == 1
+    assert layer_line(text, 'missing') is None
+
+
 def test_unknown_bottom_is_an_error(tmp_path):
     path = write(tmp_path, 'layer { name: "r" type: "ReLU" bottom: "nope" top: "r" }')
     with pytest.raises(NetError, match="unknown bottom blob 'nope'"):
         caffe.Net(path, caffe.TEST)
+
+
+def test_loss_layer_without_top_gets_an_automatic_one(tmp_path):
+    # Caffe's LossLayer::AutoTopBlobs: a loss with no top (BVLC's
+    # pascal_finetune_trainval_test.prototxt) gets an anonymous one, which
+    # still counts in the loss and is no output of the net; Caffe names it
+    # '(automatic)' in the net's blobs.
+    path = write(tmp_path, (IP_NET % {'force': 'false'}).replace(' top: "loss"', ''))
+    net = caffe.Net(path, caffe.TRAIN)
+    assert net.outputs == [] and net.blobs['(automatic)'].shape == ()
+    net.blobs['data'].data[...] = np.arange(12).reshape(4, 3) / 12.0
+    net.blobs['label'].data[...] = [0, 1, 2, 3]
+    loss = net._forward()
+    assert np.isfinite(loss) and loss > 0
+    net._backward()
+    assert np.abs(net.params['ip'][0].diff).sum() > 0
 
 
 def test_legacy_input_fields(tmp_path):

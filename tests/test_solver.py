@@ -144,6 +144,16 @@ def test_inline_net_param_and_missing_net_error():
         caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
 
 
+def test_a_refused_layer_of_the_net_file_names_its_file_and_line(tmp_path):
+    net = tmp_path / 'train_val.prototxt'
+    net.write_text(NET + 'layer {\n  name: "up"\n  type: "Interp"\n  bottom: "z" top: "up" }\n')
+    solver = tmp_path / 'solver.prototxt'
+    solver.write_text('net: "%s" base_lr: 0.1 lr_policy: "fixed"' % net)
+    line = NET.count('\n') + 1
+    with pytest.raises(caffe.LayerError, match="^%s:%d: layer 'up' \\(Interp\\)" % (net, line)):
+        caffe.get_solver(str(solver))
+
+
 # Slow (2.5 min here under load; its GPU-path rerun as much): --runslow / CI.
 @pytest.mark.slow
 def test_adagrad_amplifies_rounding_level_changes():

@@ -19,7 +19,7 @@ def register(subparsers):
     p.add_argument('--iterations', type=int, default=None,
                    help='training iterations of the detection demo (default 400)')
     p.add_argument('--force', action='store_true',
-                   help='rebuild the classification demo in a folder holding an earlier one')
+                   help='rebuild the demo in a folder holding an earlier one')
     p.set_defaults(func=run)
 
 
@@ -29,7 +29,8 @@ def run(args):
     if args.which == 'detection':
         from ..detection import demo as detection_demo
         sizes = {'iterations': args.iterations} if args.iterations else None
-        ap, _ = detection_demo.run(args.dir or 'caffelite-detection-demo', sizes)
+        ap, _ = detection_demo.run(args.dir or 'caffelite-detection-demo', sizes,
+                                   force=args.force)
         if ap < 0.8:
             raise CaffeError('the detection demo ran, but its average precision %.2f is below '
                              'the 0.8 it reaches when training goes well' % ap)

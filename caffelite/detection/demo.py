@@ -33,6 +33,11 @@ AUGMENTATION = dict(crop_prob=1, shift_x=16, shift_y=16, flip_prob=0.5, rotation
 
 VAL_BATCH = 16
 
+# What the demo writes into its folder (and --force removes first).
+OUTPUTS = ('images', 'dataset', 'snapshots', 'predictions', 'detections.png',
+           'train_val.prototxt', 'deploy.prototxt', 'solver.prototxt',
+           'detectnet_network.prototxt')
+
 
 def write_models(workdir, dataset, size, batch, iterations, val_count):
     """train_val.prototxt, deploy.prototxt and solver.prototxt in workdir;
@@ -125,13 +130,17 @@ def draw(path, image_dir, names, found, truths):
     overlay.save_boxes(path, stacked, [('true', true, None), ('predicted', predicted, scores)])
 
 
-def run(workdir, sizes=None, log=print):
-    """The whole demo; returns (VOC AP, seconds of training)."""
+def run(workdir, sizes=None, log=print, force=False):
+    """The whole demo; returns (VOC AP, seconds of training). A folder
+    holding an earlier run is refused before anything is written, unless
+    ``force`` (see caffelite.demo.prepare_folder)."""
+    from ..demo import prepare_folder
     from ..solver import get_solver
     from .dataset import create_detection_dataset
     sizes = dict(FULL, **(sizes or {}))
     start = time.time()
     workdir = os.path.abspath(workdir)
+    prepare_folder(workdir, force, OUTPUTS)
     data = os.path.join(workdir, 'images')
     splits = {}
     for k, split in enumerate(('train', 'val', 'test')):

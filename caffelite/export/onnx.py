@@ -65,12 +65,19 @@ class _Exporter:
 
     def _graph_outputs(self, extra):
         """The net's outputs, except those of skipped layers, whose bottoms
-        become outputs instead; then ``extra``."""
+        become outputs instead; then ``extra``. A net whose every top is
+        consumed gives the blobs its Silence layers take: a deploy net that
+        ends in Silence (colorization's class8_ab) is read through them."""
         skipped = [self.net.layers[i].layer_param for i in sorted(self.skip)]
         made_by_skipped = {t for lp in skipped for t in lp.top}
         handed_over = [b for lp in skipped for b in lp.bottom if b not in made_by_skipped]
         kept = [b for b in self.net.outputs if b not in made_by_skipped]
-        return list(dict.fromkeys(kept + handed_over + extra))
+        outputs = list(dict.fromkeys(kept + handed_over + extra))
+        if not outputs:
+            outputs = list(dict.fromkeys(b for layer in self.net.layers
+                                         if layer.layer_param.type == 'Silence'
+                                         for b in layer.layer_param.bottom))
+        return outputs
 
     def _axis0(self, blob):
         """A symbolic name for blob's axis 0 when it is open."""

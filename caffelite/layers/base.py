@@ -38,8 +38,10 @@ def layer_class(type_name, layer_name='?'):
     try:
         return _REGISTRY[type_name]
     except KeyError:
-        raise LayerError(layer_name, type_name, 'unknown layer type; known types: %s'
-                         % ', '.join(layer_type_list())) from None
+        raise LayerError(layer_name, type_name,
+                         "unknown layer type '%s' (a custom layer of a Caffe fork?); the "
+                         "known types are BVLC Caffe's and NVIDIA's: %s"
+                         % (type_name, ', '.join(layer_type_list()))) from None
 
 
 def create_layer(param):

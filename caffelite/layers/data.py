@@ -36,7 +36,8 @@ class PrefetchingDataLayer(Layer):
     """Base: ``make_source()`` returns a source (``next_item()`` giving one
     (image, label) per call, in order; ``count``, the records in one epoch;
     ``position()`` and ``seek(position)``); batches are assembled and
-    transformed off-thread.
+    transformed off-thread (a layer that makes its batches otherwise
+    overrides ``make_batches()``).
 
     The layer owns its random generator (``self.rng``, seeded from the
     global one, which the solver's ``random_seed`` seeds): shuffling, crops
@@ -65,13 +66,8 @@ class PrefetchingDataLayer(Layer):
         t = self.layer_param.transform_param
         draws = t.mirror or (self.phase == caffe_pb2.TRAIN and t.crop_size) or self.source_draws()
         self.rng = layer_generator(draws)
-        self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
-                                           rng=self.rng)
-        source = self.make_source()
-        self._source = source
+        self._batches = self.make_batches()
         self.check(self.batch_size() > 0, 'batch_size must be positive')
-        self._batches = BatchMaker(source, self.transformer, self.rng, self.batch_size(),
-                                   self.force_channels())
         self._position = self._batches.position()
         self._first = self._batches()
         data, labels, _ = self._first
@@ -79,6 +75,16 @@ class PrefetchingDataLayer(Layer):
         if len(top) > 1:
             top[1].reshape(labels.shape)
         self._start_prefetch()
+
+    def make_batches(self):
+        """What the prefetch thread calls for each batch: it returns (data,
+        labels, position after them) and has ``position()`` and
+        ``seek(position)``. Here a BatchMaker over ``make_source()``."""
+        self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
+                                           rng=self.rng)
+        self._source = self.make_source()
+        return BatchMaker(self._source, self.transformer, self.rng, self.batch_size(),
+                          self.force_channels())
 
     @property
     def num_records(self):

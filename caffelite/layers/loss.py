@@ -19,6 +19,8 @@ class LossLayer(Layer):
     min_bottom = 2
     min_top = 1
     max_top = 1
+    # Caffe's LossLayer::AutoTopBlobs: a loss given no top gets an anonymous one.
+    auto_top_blobs = True
 
     def default_loss_weight(self, top_index):
         return 1.0 if top_index == 0 else 0.0

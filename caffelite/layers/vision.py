@@ -649,6 +649,8 @@ class PoolingLayer(Layer):
         if self.layer_param.pooling_param.global_pooling:
             self.window = self.window._replace(kernel=(h, w))
         out = geometry.pool_shape(h, w, self.window, self.ceil)
+        self.check(min(out) > 0, 'output would be empty (%d x %d) for input %s: kernel %s '
+                   'larger than the padded input' % (out + (shape, self.window.kernel)))
         self.pooler = _Pooler(self, self.method, self.window, out, self.phase == caffe_pb2.TRAIN)
         for t in top:
             t.reshape(n, c, *out)

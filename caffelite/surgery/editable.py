@@ -16,7 +16,6 @@ from ..errors import CaffeError
 from ..net import TEST, load_net_param
 from ..proto import caffe_pb2
 from . import checks
-from .lines import layer_lines
 
 
 def _as_layer(layer):
@@ -59,7 +58,7 @@ class EditableNet:
         if isinstance(source, (str, os.PathLike)) and os.path.exists(source):
             self.path = os.fspath(source)
             with open(self.path, encoding='utf-8') as f:
-                starts = layer_lines(f.read())
+                starts = [block[0] for block in protoio.layer_blocks(f.read())]
             if len(starts) == len(self.param.layer):
                 self._lines = {l.name: n for l, n in zip(self.param.layer, starts)}
         self.outputs = self._outputs(TEST, ())

@@ -15,6 +15,8 @@ from browser_harness import (browser, chart_points, live, page, shoot, shots, si
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
 TRAINING_TIMEOUT = 120000
+# An abort waits for the training step under way (seconds on a loaded machine).
+ABORT_TIMEOUT = 30000
 
 
 @pytest.fixture(scope='module')
@@ -210,17 +212,17 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
                            timeout=TRAINING_TIMEOUT)
     first = chart_points(page)
     page.wait_for_function("(n) => document.getElementById('loss-chart').lineChart.points() > n",
-                           arg=first)
+                           arg=first, timeout=TRAINING_TIMEOUT)
     shoot(page, shots, 'model_training')
     page.click('[data-action=abort]')
-    expect_status(page, 'Aborted', 10000)
+    expect_status(page, 'Aborted', ABORT_TIMEOUT)
     page.click('[data-action=resume]')
     expect_status(page, 'Running')
     resumed = chart_points(page)
     page.wait_for_function("(n) => document.getElementById('loss-chart').lineChart.points() > n",
                            arg=resumed, timeout=TRAINING_TIMEOUT)
     page.click('[data-action=abort]')
-    expect_status(page, 'Aborted', 10000)
+    expect_status(page, 'Aborted', ABORT_TIMEOUT)
     page.click('[data-action=delete]')
     page.wait_for_url('**/')
 

@@ -3,10 +3,11 @@ step, files and numbers), and the full run's AP >= 0.8 (slow: about 30 s)."""
 import pytest
 
 from caffelite.cli import main
+from caffelite.demo import prepare_folder
 from caffelite.detection import demo
 
 
-def test_pipeline_at_reduced_size(tmp_path, capsys):
+def test_pipeline_at_reduced_size(tmp_path, capsys, monkeypatch):
     work = tmp_path / 'demo'
     lines = []
     ap, seconds = demo.run(str(work), dict(train=12, val=4, test=4, iterations=3, batch=4),
@@ -31,6 +32,16 @@ def test_pipeline_at_reduced_size(tmp_path, capsys):
     assert main(['evaluate-detection', str(work / 'predictions'),
                  str(work / 'images' / 'test' / 'labels')]) == 0
     assert 'digit' in capsys.readouterr().out
+    # a second run into the folder is refused before it writes anything;
+    # --force reaches the demo, which then removes every file of the first
+    assert main(['demo', 'detection', '--dir', str(work)]) == 1
+    assert 'give --force to build it again' in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr(demo, 'run', lambda *args, **kwargs: calls.append(kwargs) or (1.0, 0))
+    assert main(['demo', 'detection', '--dir', str(work), '--force']) == 0
+    assert calls == [{'force': True}]
+    prepare_folder(str(work), True, demo.OUTPUTS)
+    assert sorted(p.name for p in work.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -383,6 +383,18 @@ def _refusal(inputs, body, phase=caffelite.TEST, **options):
     return str(info.value)
 
 
+def test_a_net_ending_in_silence_outputs_what_silence_takes():
+    # Colorization's deploy net feeds its result, class8_ab, to a Silence
+    # layer and has no output; the model gives class8_ab.
+    net = make_net({'data': (2, 3, 4, 4)}, '''
+        layer { name: "ab" type: "Convolution" bottom: "data" top: "ab"
+                convolution_param { num_output: 2 kernel_size: 1 } }
+        layer { name: "Silence" type: "Silence" bottom: "ab" }''')
+    assert net.outputs == []
+    model = export_and_check(net)
+    assert [o.name for o in model.graph.output] == ['ab']
+
+
 def test_python_layer_is_refused_by_name():
     message = _refusal(_x((2, 3)), '''layer { name: "ten" type: "Python" bottom: "x" top: "y"
         python_param { module: "pylayers" layer: "TimesTenLayer" } }''')

@@ -602,6 +602,10 @@ def test_stochastic_pooling_layer():
     ('pool: STOCHASTIC kernel_size: 3 pad: 1', 1, 'only for average and max'),
     ('kernel_size: 2 pad: 2', 1, 'smaller than the kernel'),
     ('global_pooling: true kernel_size: 2', 1, 'cannot be specified'),
+    # ResNet's 7x7 pool5 over a 112x112 input's 4x4 plane: Caffe CHECK-fails in
+    # Blob::Reshape on a negative size; the message says why.
+    ('pool: AVE kernel_size: 7', 1, r'output would be empty \(-1 x -1\) for input '
+                                    r'\(1, 2, 5, 5\): kernel \(7, 7\) larger than'),
 ])
 def test_pooling_errors(text, tops, message):
     layer = make('type: "Pooling" pooling_param { %s }' % text)
