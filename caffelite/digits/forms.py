@@ -256,6 +256,27 @@ def parse_detection_dataset_form(form):
     return values, errors
 
 
+# DIGITS' image-processing data extension (feature and label image folders)
+IMAGE_PROCESSING = 'image-processing'
+PROCESSING_DATASET_FIELDS = dict(
+    {name: DETECTION_DATASET_FIELDS[name] for name in (
+        'dataset_name', 'group_name', 'dsopts_feature_encoding', 'dsopts_label_encoding',
+        'dsopts_batch_size', 'dsopts_num_threads', 'dsopts_backend',
+        'dsopts_force_same_shape')},
+    feature_folder=Field('str', required=True),
+    label_folder=Field('str', required=True),
+    folder_pct_val=Field('int', 10, low=0, high=100),
+    has_val_folder=Field('bool', False),
+    validation_feature_folder=Field('str', required={'has_val_folder': True}),
+    validation_label_folder=Field('str', required={'has_val_folder': True}),
+    channel_conversion=Field('choice', 'none', ('RGB', 'L', 'none')))
+
+
+def parse_processing_dataset_form(form):
+    """(values, errors) of an image-processing dataset creation request."""
+    return parse(PROCESSING_DATASET_FIELDS, form)
+
+
 def detection_sizes(values):
     """(padding, resize) of an object-detection form, each (width, height)
     or None."""

@@ -1,6 +1,6 @@
 """The three kinds of dataset jobs and the module that runs and describes
 each: classification (:mod:`.datasets`), object detection
-(:mod:`.detection_datasets`) and prebuilt generic LMDBs
+and image processing (:mod:`.detection_datasets`) and prebuilt generic LMDBs
 (:mod:`.prebuilt_datasets`). Each module has ``worker_argv(job_dir)``,
 ``finished_facts(job_dir)`` and ``dataset_json(job, job_dir, detailed)``."""
 import os
@@ -10,7 +10,7 @@ from . import datasets, detection_datasets, prebuilt_datasets
 
 def kind_of(job):
     """The module of a dataset job's kind."""
-    if detection_datasets.is_detection(job):
+    if detection_datasets.is_extension(job):
         return detection_datasets
     if prebuilt_datasets.is_prebuilt(job):
         return prebuilt_datasets
@@ -25,7 +25,7 @@ def is_generic(job):
 
 def mean_file(job, job_dir):
     """The mean.binaryproto of a dataset job (None: it has none)."""
-    if detection_datasets.is_detection(job):
+    if detection_datasets.is_extension(job):
         return os.path.join(job_dir, detection_datasets.MEAN_FILE)
     if prebuilt_datasets.is_prebuilt(job):
         return prebuilt_datasets.mean_path(job_dir)

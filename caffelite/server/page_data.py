@@ -174,12 +174,27 @@ DETECTION_FOLDERS = (('train_image_folder', 'Training image folder'),
                      ('val_label_folder', 'Validation label folder'))
 
 
+# The folder fields of the image-processing dataset form, with their titles.
+PROCESSING_FOLDERS = (('feature_folder', 'Feature image folder'),
+                      ('label_folder', 'Label image folder'),
+                      ('validation_feature_folder', 'Validation feature image folder'),
+                      ('validation_label_folder', 'Validation label image folder'))
+
+
 def detection_dataset_form(request, data):
     return {'folders': DETECTION_FOLDERS}
 
 
+def processing_dataset_form(request, data):
+    return {'folders': PROCESSING_FOLDERS}
+
+
 def detection_dataset_page(request, data):
-    return dict(_generic_dataset_page(request, data), folders=DETECTION_FOLDERS)
+    """The page of a data extension's dataset (object detection or image
+    processing: the folders of its form)."""
+    folders = (PROCESSING_FOLDERS if data.get('extension_id') == forms.IMAGE_PROCESSING
+               else DETECTION_FOLDERS)
+    return dict(_generic_dataset_page(request, data), folders=folders)
 
 
 def prebuilt_dataset_form(request, data):
