@@ -258,6 +258,7 @@ def model_page(request, data):
     dataset = store.jobs.get(job['dataset_id'])
     files, disk_size = job_files(store.path(job['id']))
     return {'dataset': dataset, 'files': files, 'disk_size': disk_size,
+            'generic': bool(dataset) and dataset_kinds.is_generic(dataset),
             'data_roots': state.config.data_roots,
             'source': _source(store, job), 'method': job['form'].get('method'),
             'form': job['form'], 'status_history': job['status_history'],

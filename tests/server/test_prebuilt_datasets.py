@@ -140,6 +140,9 @@ def test_prebuilt_dataset_and_regression_model(server, lmdbs):
                            files={'image_file': ('x.png', png.getvalue())})
     assert r.status_code == 200, r.text
     assert np.asarray(r.json()['outputs']['output']).shape == (1, 2)
+    # its page tests images with the generic routes, not classify_one
+    page = server.client.get('/models/%s' % model).text
+    assert 'data-test="infer_one"' in page and 'classify_one' not in page
     # a classification model cannot use it, as DIGITS lists it only for generic models
     r = server.client.post('/models/images/classification.json', data=dict(
         method='standard', standard_networks='lenet', dataset=dataset, model_name='no'))
