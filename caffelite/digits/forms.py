@@ -256,6 +256,27 @@ def parse_detection_dataset_form(form):
     return values, errors
 
 
+# DIGITS' image-processing data extension (feature and label image folders)
+IMAGE_PROCESSING = 'image-processing'
+PROCESSING_DATASET_FIELDS = dict(
+    {name: DETECTION_DATASET_FIELDS[name] for name in (
+        'dataset_name', 'group_name', 'dsopts_feature_encoding', 'dsopts_label_encoding',
+        'dsopts_batch_size', 'dsopts_num_threads', 'dsopts_backend',
+        'dsopts_force_same_shape')},
+    feature_folder=Field('str', required=True),
+    label_folder=Field('str', required=True),
+    folder_pct_val=Field('int', 10, low=0, high=100),
+    has_val_folder=Field('bool', False),
+    validation_feature_folder=Field('str', required={'has_val_folder': True}),
+    validation_label_folder=Field('str', required={'has_val_folder': True}),
+    channel_conversion=Field('choice', 'none', ('RGB', 'L', 'none')))
+
+
+def parse_processing_dataset_form(form):
+    """(values, errors) of an image-processing dataset creation request."""
+    return parse(PROCESSING_DATASET_FIELDS, form)
+
+
 def detection_sizes(values):
     """(padding, resize) of an object-detection form, each (width, height)
     or None."""
@@ -263,6 +284,40 @@ def detection_sizes(values):
         width, height = (values['%s_image_%s' % (kind, d)] for d in ('width', 'height'))
         return None if width is None or height is None else (width, height)
     return size('padding'), size('resize')
+
+
+# --- the generic image dataset form (GenericImageDatasetForm): prebuilt LMDBs --
+# the form's database fields, as DIGITS names and titles them
+PREBUILT_DBS = {'prebuilt_train_images': 'Training Images',
+                'prebuilt_train_labels': 'Training Labels',
+                'prebuilt_val_images': 'Validation Images',
+                'prebuilt_val_labels': 'Validation Labels'}
+PREBUILT_DATASET_FIELDS = {
+    'dataset_name': Field('str', required=True),
+    'group_name': Field('str', ''),
+    'method': Field('choice', 'prebuilt', ('prebuilt',)),
+    'prebuilt_train_images': Field('str', required=True),
+    'prebuilt_train_labels': Field('str', ''),
+    'prebuilt_val_images': Field('str', ''),
+    'prebuilt_val_labels': Field('str', ''),
+    'prebuilt_mean_file': Field('str', ''),
+    # DIGITS' select of 1/0 (a checkbox would send nothing when unchecked)
+    'force_same_shape': Field('bool', True),
+}
+
+
+def parse_prebuilt_dataset_form(form):
+    """(values, errors) of a generic image dataset creation request: the
+    LMDB folders and mean file it names (paths stripped; existence is the
+    caller's check). Validation labels without validation images are an
+    error, as DIGITS only reads them with the images."""
+    values, errors = parse(PREBUILT_DATASET_FIELDS, form)
+    for name in list(PREBUILT_DBS) + ['prebuilt_mean_file']:
+        values[name] = (values[name] or '').strip()
+    if values['prebuilt_val_labels'] and not values['prebuilt_val_images']:
+        errors.setdefault('prebuilt_val_images', []).append(
+            'Validation Labels need Validation Images.')
+    return values, errors
 
 
 # --- the model form (ImageClassificationModelForm) ---------------------------

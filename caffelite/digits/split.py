@@ -232,13 +232,15 @@ def sanity_check(net, phase):
 
 
 def deploy_net(layers, dataset, crop_size, name, classifier=True):
-    """The deploy NetParameter: an Input ``data`` of 1 x C x H x W (the
+    """The deploy NetParameter: the input ``data`` of 1 x C x H x W (the
     crop when there is one), then the deploy layers (with a Softmax when it
-    is a ``classifier``)."""
+    is a ``classifier``). The input is the net's own ``input`` and
+    ``input_shape``, as DIGITS writes it: its example.py and other pycaffe
+    scripts read the shape from there (loading makes it an Input layer)."""
     net = caffe_pb2.NetParameter(name=name)
     h, w = (crop_size, crop_size) if crop_size else (dataset.height, dataset.width)
-    data = net.layer.add(name='data', type='Input', top=['data'])
-    data.input_param.shape.add(dim=[1, dataset.channels, h, w])
+    net.input.append('data')
+    net.input_shape.add(dim=[1, dataset.channels, h, w])
     net.layer.extend(layers)
     sanity_check(net, caffe_pb2.TEST)
     if classifier and not any(lp.type == 'Softmax' for lp in net.layer):
@@ -280,9 +282,10 @@ def split_classification(network, dataset, batch_size=None, crop_size=None, use_
                  _batch_param(val).batch_size if val is not None else None, crop, use_mean)
 
 
-# What the split of a generic (object-detection) network needs of its
-# dataset: the features and labels LMDBs of each stage (val ones None when
-# it has no validation split), its mean and the feature size.
+# What the split of a generic (object-detection, prebuilt LMDBs) network
+# needs of its dataset: the features and labels LMDBs of each stage (None
+# when absent: labels are optional, and so is validation), its mean (None:
+# none) and the feature size.
 GenericDataset = collections.namedtuple(
     'GenericDataset', 'train_features train_labels val_features val_labels mean_file '
                       'mean_pixel height width channels')
@@ -358,6 +361,9 @@ def split_generic(network, dataset, batch_size=None, crop_size=None, use_mean='i
     if crop_size and crop_size > min(dataset.height, dataset.width):
         raise NetError('crop_size %d is larger than the images (%dx%d)'
                        % (crop_size, dataset.width, dataset.height))
+    if dataset.mean_file is None:
+        # DIGITS subtracts no mean when the dataset has none (so does inference)
+        use_mean = 'none'
     data, train_val_layers, deploy_layers = filter_by_state(cleanup_generic(network))
     found = _generic_data_layers(data)
     sources = {(caffe_pb2.TRAIN, 'data'): dataset.train_features,

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ..errors import CaffeError
-from . import (datasets, detection_datasets, jobs, models, pages, views_datasets,
+from . import (dataset_kinds, datasets, jobs, models, pages, views_datasets,
                views_inference, views_jobs, views_lists, views_models)
 from .events import EventBus
 from .executor import LocalExecutor
@@ -63,8 +63,7 @@ class ServerState:
     def job_json(self, job, detailed=True):
         folder = self.store.path(job['id'])
         if job['type'] == 'dataset':
-            return (detection_datasets if detection_datasets.is_detection(job)
-                    else datasets).dataset_json(job, folder, detailed)
+            return dataset_kinds.kind_of(job).dataset_json(job, folder, detailed)
         if job['type'] == 'model':
             return models.model_json(job, folder, self.store.jobs.get(job['dataset_id']),
                                      detailed)
@@ -124,6 +123,9 @@ def routes():
         ('/datasets/generic/new/{extension_id}', d.new_generic, ['GET']),
         ('/datasets/generic/create/{extension_id}.json', d.create_generic, ['POST']),
         ('/datasets/generic/create/{extension_id}', d.create_generic, ['POST']),
+        ('/datasets/images/generic/new', d.new_prebuilt, ['GET']),
+        ('/datasets/images/generic.json', d.create_prebuilt, ['POST']),
+        ('/datasets/images/generic', d.create_prebuilt, ['POST']),
         ('/datasets/images/classification/new', d.new, ['GET']),
         ('/datasets/images/classification.json', d.create, ['POST']),
         ('/datasets/images/classification', d.create, ['POST']),

@@ -1,6 +1,6 @@
-"""Object-detection dataset jobs (DIGITS' generic dataset made by its
-object-detection data extension): what the worker is asked to build and the
-job's JSON.
+"""Object-detection and image-processing dataset jobs (DIGITS' generic
+datasets made by its data extensions): what the worker is asked to build
+and the job's JSON.
 
 Files of a finished job (DIGITS' names): ``train_db/features`` and
 ``train_db/labels`` LMDBs with ``train_db/mean.binaryproto``, the same
@@ -10,7 +10,7 @@ the logs ``create_train_db.log`` / ``create_val_db.log``.
 import os
 
 from ..codec import datum_to_array
-from ..digits.forms import OBJECT_DETECTION, detection_sizes
+from ..digits.forms import IMAGE_PROCESSING, OBJECT_DETECTION, detection_sizes
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from . import jobs
@@ -21,8 +21,27 @@ SPLITS = ('train', 'val')
 MEAN_FILE = 'train_db/mean.binaryproto'
 
 
+# the data extensions caffelite has
+EXTENSIONS = (OBJECT_DETECTION, IMAGE_PROCESSING)
+
+
 def is_detection(job):
     return job.get('extension_id') == OBJECT_DETECTION
+
+
+def is_extension(job):
+    """Whether a dataset job was made by a data extension (this module's)."""
+    return job.get('extension_id') in EXTENSIONS
+
+
+def create_processing_job(store, values, user):
+    """Register an image-processing dataset job of form ``values`` (not
+    yet run); its image dimensions are known once it is built."""
+    with store.reserved() as job_id:
+        job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
+                           form=values, extension_id=IMAGE_PROCESSING, image_dims=[0, 0, 0],
+                           resize_mode='squash', encoding=values['dsopts_feature_encoding'])
+        return store.add(job_id, job)
 
 
 def create_job(store, values, user):
@@ -41,7 +60,7 @@ def create_job(store, values, user):
 
 
 def worker_argv(job_dir):
-    return worker_command('detection', job_dir)
+    return worker_command('extension', job_dir)
 
 
 def finished_facts(job_dir):
@@ -50,14 +69,14 @@ def finished_facts(job_dir):
     counts = {'test': 0}
     for split in SPLITS:
         path = os.path.join(job_dir, split + '_db', 'features')
-        counts[split] = _first_datum(path)[0] if os.path.isdir(path) else 0
-    channels, height, width = _first_datum(os.path.join(job_dir, 'train_db', 'features'))[1]
-    labels = _first_datum(os.path.join(job_dir, 'train_db', 'labels'))[1]
+        counts[split] = first_datum(path)[0] if os.path.isdir(path) else 0
+    channels, height, width = first_datum(os.path.join(job_dir, 'train_db', 'features'))[1]
+    labels = first_datum(os.path.join(job_dir, 'train_db', 'labels'))[1]
     return dict(counts=counts, image_dims=[height, width, channels],
                 feature_dims=[height, width, channels], label_dims=list(labels))
 
 
-def _first_datum(path):
+def first_datum(path):
     """(entries, C x H x W shape of the first Datum) of an LMDB, through
     the process's one environment of it (a net may hold it too)."""
     env = open_readonly(path)
@@ -72,7 +91,7 @@ def dataset_json(job, job_dir, detailed=True):
     create_db_tasks (name 'Create <stage> DB', stage, entry_count, feature
     and label DB paths) and feature_dims [H, W, C]."""
     d = dict(id=job['id'], name=job['name'], status=job['status'], type='dataset',
-             username=job['username'], group=job['group'], extension_id=OBJECT_DETECTION,
+             username=job['username'], group=job['group'], extension_id=job['extension_id'],
              progress=int(round(100 * job['progress'])), eta=job['eta'], error=job['error'],
              **{'image dimensions': job['image_dims'], 'image resize mode': 'squash',
                 'mean file': MEAN_FILE})

@@ -17,7 +17,7 @@ from ..model_folder import snapshot_files
 from ..proto import caffe_pb2
 from ..protoio import atomic_open, read_text
 from ..training_log import parse_line
-from . import datasets, detection_datasets, jobs
+from . import dataset_kinds, datasets, detection_datasets, jobs, prebuilt_datasets
 from .executor import worker_command
 from .worker import error_of
 
@@ -63,24 +63,30 @@ def split_dataset(dataset_job, dataset_dir):
 
 def split_generic_dataset(dataset_job, dataset_dir):
     """The :class:`caffelite.digits.split.GenericDataset` of a finished
-    object-detection dataset job."""
+    object-detection or prebuilt generic dataset job."""
     h, w, c = dataset_job['image_dims']
-    mean_file = os.path.join(dataset_dir, detection_datasets.MEAN_FILE)
-    dbs = {}
-    for split_name in detection_datasets.SPLITS:
-        for kind in ('features', 'labels'):
-            path = os.path.join(dataset_dir, split_name + '_db', kind)
-            dbs['%s_%s' % (split_name, kind)] = \
-                path if dataset_job['counts'].get(split_name) else None
-    return split.GenericDataset(mean_file=mean_file,
-                                mean_pixel=split.mean_pixel(load_mean(mean_file)),
+    mean_file = dataset_kinds.mean_file(dataset_job, dataset_dir)
+    if prebuilt_datasets.is_prebuilt(dataset_job):
+        form = dataset_job['form']
+        dbs = {'%s_%s' % (stage, kind): form[field] or None
+               for stage, fields in prebuilt_datasets.STAGES.items()
+               for kind, field in zip(('features', 'labels'), fields)}
+    else:
+        dbs = {}
+        for split_name in detection_datasets.SPLITS:
+            for kind in ('features', 'labels'):
+                path = os.path.join(dataset_dir, split_name + '_db', kind)
+                dbs['%s_%s' % (split_name, kind)] = \
+                    path if dataset_job['counts'].get(split_name) else None
+    pixel = split.mean_pixel(load_mean(mean_file)) if mean_file else None
+    return split.GenericDataset(mean_file=mean_file, mean_pixel=pixel,
                                 height=h, width=w, channels=c, **dbs)
 
 
 def split_network(network, dataset_job, dataset_dir, batch_size, crop_size, use_mean):
     """DIGITS' split of ``network`` for a finished dataset job: the generic
-    split for an object-detection dataset, the classification one else."""
-    if detection_datasets.is_detection(dataset_job):
+    split for a generic dataset, the classification one else."""
+    if dataset_kinds.is_generic(dataset_job):
         return split.split_generic(network, split_generic_dataset(dataset_job, dataset_dir),
                                    batch_size, crop_size, use_mean)
     return split.split_classification(network, split_dataset(dataset_job, dataset_dir),

@@ -8,7 +8,7 @@ from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
 from ..images import RESIZE_MODES
 from ..tools.dataset import SPLITS
-from . import datasets, gallery, jobs, models
+from . import dataset_kinds, datasets, gallery, jobs, models
 from .security import resolve_server_path
 from .views_jobs import server
 
@@ -174,15 +174,43 @@ DETECTION_FOLDERS = (('train_image_folder', 'Training image folder'),
                      ('val_label_folder', 'Validation label folder'))
 
 
+# The folder fields of the image-processing dataset form, with their titles.
+PROCESSING_FOLDERS = (('feature_folder', 'Feature image folder'),
+                      ('label_folder', 'Label image folder'),
+                      ('validation_feature_folder', 'Validation feature image folder'),
+                      ('validation_label_folder', 'Validation label image folder'))
+
+
 def detection_dataset_form(request, data):
     return {'folders': DETECTION_FOLDERS}
 
 
+def processing_dataset_form(request, data):
+    return {'folders': PROCESSING_FOLDERS}
+
+
 def detection_dataset_page(request, data):
+    """The page of a data extension's dataset (object detection or image
+    processing: the folders of its form)."""
+    folders = (PROCESSING_FOLDERS if data.get('extension_id') == forms.IMAGE_PROCESSING
+               else DETECTION_FOLDERS)
+    return dict(_generic_dataset_page(request, data), folders=folders)
+
+
+def prebuilt_dataset_form(request, data):
+    return {'databases': list(forms.PREBUILT_DBS.items())}
+
+
+def prebuilt_dataset_page(request, data):
+    return _generic_dataset_page(request, data)
+
+
+def _generic_dataset_page(request, data):
+    """A generic dataset page's form, logs, history and the models using it."""
     state = server(request)
     job = state.store.get(data['id'])
     logs = dataset_logs(state.store.path(job['id']))
-    return {'form': job['form'], 'folders': DETECTION_FOLDERS, 'logs': logs,
+    return {'form': job['form'], 'logs': logs,
             'created': job['created'], 'status_history': job['status_history'],
             'used_by': [_ref(j) for j in state.store.dependents(job['id'])]}
 
@@ -190,12 +218,12 @@ def detection_dataset_page(request, data):
 def model_form(request, data):
     state = server(request)
     store = state.store
-    # the generic form trains on object-detection datasets, the other on the rest
+    # the generic form trains on generic datasets, the other on the rest
     usable = [j for j in store.list('dataset') if j['status'] not in (jobs.ABORT, jobs.ERROR)
-              and bool(j.get('extension_id')) == bool(data.get('generic'))]
+              and dataset_kinds.is_generic(j) == bool(data.get('generic'))]
     names = {j['id']: j['name'] for j in store.list('dataset')}
     previous = []
-    kinds = {j['id']: bool(j.get('extension_id')) for j in store.list('dataset')}
+    kinds = {j['id']: dataset_kinds.is_generic(j) for j in store.list('dataset')}
     for job in store.list('model'):
         # DIGITS lists the models of the form's kind only
         if kinds.get(job['dataset_id'], False) != bool(data.get('generic')):
@@ -230,6 +258,7 @@ def model_page(request, data):
     dataset = store.jobs.get(job['dataset_id'])
     files, disk_size = job_files(store.path(job['id']))
     return {'dataset': dataset, 'files': files, 'disk_size': disk_size,
+            'generic': bool(dataset) and dataset_kinds.is_generic(dataset),
             'data_roots': state.config.data_roots,
             'source': _source(store, job), 'method': job['form'].get('method'),
             'form': job['form'], 'status_history': job['status_history'],

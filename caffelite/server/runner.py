@@ -14,7 +14,7 @@ import os
 import time
 
 from ..glog import GlogFormatter
-from . import datasets, detection_datasets, jobs, models
+from . import dataset_kinds, datasets, detection_datasets, jobs, models, prebuilt_datasets
 
 log = logging.getLogger('caffelite.server')
 # How often (seconds) a running job's state is saved to disk.
@@ -89,10 +89,11 @@ class Runner:
             device, gpu = self.device(job)
             publish = self.publisher(job)
             if job['type'] == 'dataset':
-                detection = detection_datasets.is_detection(job)
-                watcher = datasets.DatasetProgress(
-                    job, job_dir, publish, 'create_train_db.log' if detection else None)
-                argv = (detection_datasets if detection else datasets).worker_argv(job_dir)
+                kind = dataset_kinds.kind_of(job)
+                first_log = {detection_datasets: 'create_train_db.log',
+                             prebuilt_datasets: prebuilt_datasets.LOG_FILE}.get(kind)
+                watcher = datasets.DatasetProgress(job, job_dir, publish, first_log)
+                argv = kind.worker_argv(job_dir)
             else:
                 self._prepare_model(job, gpu)
                 watcher = models.TrainingProgress(job, job_dir, publish)
@@ -145,8 +146,7 @@ class Runner:
             self.set_status(job, jobs.ABORT, self._abort_reason(job_id))
         elif code == 0:
             if job['type'] == 'dataset':
-                job.update((detection_datasets if detection_datasets.is_detection(job)
-                            else datasets).finished_facts(self.store.path(job_id)))
+                job.update(dataset_kinds.kind_of(job).finished_facts(self.store.path(job_id)))
             job['progress'] = 1.0
             self.set_status(job, jobs.DONE)
         else:

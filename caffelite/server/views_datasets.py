@@ -8,12 +8,15 @@ import tempfile
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, OBJECT_DETECTION,
-                            REQUIRED, parse_dataset_form, parse_detection_dataset_form,
-                            separate_folders)
+from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, IMAGE_PROCESSING,
+                            OBJECT_DETECTION, PREBUILT_DATASET_FIELDS, PREBUILT_DBS,
+                            PROCESSING_DATASET_FIELDS, REQUIRED, parse_dataset_form,
+                            parse_detection_dataset_form, parse_prebuilt_dataset_form,
+                            parse_processing_dataset_form, separate_folders)
 from ..errors import CaffeError
 from ..tools import dataset
-from . import archives, datasets, detection_datasets, jobs, textfile_datasets
+from . import (archives, datasets, detection_datasets, jobs,
+               prebuilt_datasets, textfile_datasets)
 from .security import resolve_server_path
 from .views_jobs import get_job, server, with_clone
 from .web import (TEMPLATES, FormErrors, job_id_from, read_form, redirect, render,
@@ -154,7 +157,8 @@ async def _image_folder_job(state, values, files, user):
 async def show(request):
     state = server(request)
     job = get_job(request, job_type='dataset')
-    template = ('datasets/generic/show.html' if detection_datasets.is_detection(job)
+    template = ('datasets/generic/show.html' if detection_datasets.is_extension(job)
+                else 'datasets/images/generic/show.html' if prebuilt_datasets.is_prebuilt(job)
                 else 'datasets/images/classification/show.html')
     return render(request, template, state.job_json(job))
 
@@ -171,48 +175,96 @@ async def summary(request):
         'data': state.job_json(job), 'finished': finished})
 
 
+# each data extension: (its form's fields, parser, folder fields, template)
+EXTENSIONS = {
+    OBJECT_DETECTION: (DETECTION_DATASET_FIELDS, parse_detection_dataset_form,
+                       ('train_image_folder', 'train_label_folder', 'val_image_folder',
+                        'val_label_folder'), 'datasets/generic/new.html'),
+    IMAGE_PROCESSING: (PROCESSING_DATASET_FIELDS, parse_processing_dataset_form,
+                       ('feature_folder', 'label_folder', 'validation_feature_folder',
+                        'validation_label_folder'), 'datasets/generic/new_processing.html')}
+
+
 def _extension(request):
-    """The data extension a generic dataset route names (DIGITS' only one
-    caffelite has: image-object-detection); 404 for any other."""
+    """The data extension a generic dataset route names (DIGITS' two that
+    caffelite has: image-object-detection, image-processing); 404 else."""
     extension = request.path_params['extension_id']
-    if extension != OBJECT_DETECTION:
+    if extension not in EXTENSIONS:
         raise HTTPException(404, "Unknown extension '%s' (caffelite has %s)"
-                                 % (extension, OBJECT_DETECTION))
+                                 % (extension, ', '.join(EXTENSIONS)))
     return extension
 
 
 async def new_generic(request):
-    """DIGITS' New object-detection dataset form (filled from ?clone=<id>)."""
-    _extension(request)
-    values = {name: f.default for name, f in DETECTION_DATASET_FIELDS.items()}
+    """DIGITS' New dataset form of a data extension (filled from ?clone=<id>)."""
+    fields, _, _, template = EXTENSIONS[_extension(request)]
+    values = {name: f.default for name, f in fields.items()}
     clone = request.query_params.get('clone')
     if clone:
         values.update(get_job(request, clone, 'dataset')['form'])
-    return render(request, 'datasets/generic/new.html', {'form': values})
-
-
-DETECTION_FOLDERS = ('train_image_folder', 'train_label_folder', 'val_image_folder',
-                     'val_label_folder')
+    return render(request, template, {'form': values})
 
 
 async def create_generic(request):
-    """Make an object-detection dataset job from server folders of images
-    and KITTI labels; JSON answers the job, browsers go to its page."""
+    """Make a data extension's dataset job from server folders (images and
+    KITTI labels, or feature and label images); JSON answers the job,
+    browsers go to its page."""
     state = server(request)
-    _extension(request)
+    extension = _extension(request)
+    _, parse_form, folders, _ = EXTENSIONS[extension]
     fields, _ = await read_form(request)
     user = require_login(request, fields)
-    values, errors = parse_detection_dataset_form(with_clone(request, fields, 'dataset'))
-    for name in DETECTION_FOLDERS:
+    values, errors = parse_form(with_clone(request, fields, 'dataset'))
+    for name in folders:
         if values[name] and name not in errors:
             values[name] = resolve_server_path(values[name], state.config.data_roots, name)
             if not os.path.isdir(values[name]):
                 errors[name] = ['Folder does not exist or is not reachable']
     if errors:
         raise FormErrors(errors)
-    job = detection_datasets.create_job(state.store, values, user)
+    create = (detection_datasets.create_job if extension == OBJECT_DETECTION
+              else detection_datasets.create_processing_job)
+    job = create(state.store, values, user)
     state.runner.submit(job)
     if wants_json(request):
         return render(request, '', detection_datasets.dataset_json(
+            job, state.store.path(job['id']), False))
+    return redirect('/datasets/%s' % job['id'])
+
+
+async def new_prebuilt(request):
+    """DIGITS' New generic image dataset form ("Images > Other"; filled
+    from ?clone=<id>)."""
+    values = {name: f.initial for name, f in PREBUILT_DATASET_FIELDS.items()}
+    clone = request.query_params.get('clone')
+    if clone:
+        values.update(get_job(request, clone, 'dataset')['form'])
+    return render(request, 'datasets/images/generic/new.html', {'form': values})
+
+
+async def create_prebuilt(request):
+    """Make a generic image dataset job of prebuilt LMDB folders and a mean
+    file on the server (under ``--data-root``); JSON answers the job,
+    browsers go to its page."""
+    state = server(request)
+    fields, _ = await read_form(request)
+    user = require_login(request, fields)
+    values, errors = parse_prebuilt_dataset_form(with_clone(request, fields, 'dataset'))
+    roots = state.config.data_roots
+    for name in list(PREBUILT_DBS) + ['prebuilt_mean_file']:
+        if not values[name] or name in errors:
+            continue
+        values[name] = resolve_server_path(values[name], roots, name)
+        if name == 'prebuilt_mean_file':
+            if not os.path.isfile(values[name]):
+                errors[name] = ['File does not exist']
+        elif not os.path.isdir(values[name]):
+            errors[name] = ['Folder does not exist']
+    if errors:
+        raise FormErrors(errors)
+    job = await run_in_threadpool(prebuilt_datasets.create_job, state.store, values, user)
+    state.runner.submit(job)
+    if wants_json(request):
+        return render(request, '', prebuilt_datasets.dataset_json(
             job, state.store.path(job['id']), False))
     return redirect('/datasets/%s' % job['id'])

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, \
 
 import caffelite
 from ..digits import forms
-from . import events, jobs, models
+from . import dataset_kinds, events, jobs, models, prebuilt_datasets
 from .web import (check_username, read_form, redirect, render, require_login,
                   require_permission, wants_json)
 
@@ -21,23 +21,28 @@ LIST_TABS = {'/datasets': 1, '/models': 2, '/pretrained_models': 3}
 # DIGITS' job types and forms of the jobs its generic (object-detection) forms make
 GENERIC_TYPES = {'dataset': 'Generic Dataset', 'model': 'Generic Image Model'}
 GENERIC_NEW_URLS = {'dataset': '/datasets/generic/new/', 'model': '/models/images/generic/new'}
+PREBUILT_NEW_URL = '/datasets/images/generic/new'
 
 
 def is_generic(state, job):
-    """Whether a job is DIGITS' generic kind: an object-detection dataset,
-    or a model of one."""
+    """Whether a job is DIGITS' generic kind: an object-detection or a
+    prebuilt generic image dataset, or a model of one."""
     dataset = state.store.jobs.get(job.get('dataset_id')) if job['type'] == 'model' else job
-    return bool(dataset and dataset.get('extension_id'))
+    return bool(dataset and dataset_kinds.is_generic(dataset))
 
 
 def job_type(state, job):
     """DIGITS' name of a job's type ('Image Classification Dataset'...)."""
+    if job['type'] == 'dataset' and prebuilt_datasets.is_prebuilt(job):
+        return 'Generic Image Dataset'
     return (GENERIC_TYPES if is_generic(state, job) and job['type'] in GENERIC_TYPES
             else JOB_TYPES)[job['type']]
 
 
 def new_url(state, job):
     """The form that makes a job like ``job``."""
+    if job['type'] == 'dataset' and prebuilt_datasets.is_prebuilt(job):
+        return PREBUILT_NEW_URL
     if is_generic(state, job) and job['type'] in GENERIC_NEW_URLS:
         return GENERIC_NEW_URLS[job['type']] + (job.get('extension_id') or '')
     return NEW_URLS[job['type']]

@@ -23,7 +23,7 @@ from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
 from ..solver import learning_rate
-from . import datasets, detection_datasets, jobs, models, netsvg, pretrained
+from . import dataset_kinds, datasets, jobs, models, netsvg, pretrained
 from .model_requests import (classify_image, classify_images, epoch_field, model_job,
                              percent_top, read_classify_one)
 from .security import resolve_server_path
@@ -65,9 +65,9 @@ def _checked_dataset(state, values, generic=False):
     dataset = state.store.jobs.get(values['dataset'])
     if dataset is None or dataset['type'] != 'dataset':
         raise FormErrors({'dataset': ['Unknown dataset job_id "%s"' % values['dataset']]})
-    if detection_datasets.is_detection(dataset) != generic:
+    if dataset_kinds.is_generic(dataset) != generic:
         raise FormErrors({'dataset': ['Not a valid choice: %s is %s dataset' % (
-            dataset['id'], 'an object-detection' if not generic else 'a classification')]})
+            dataset['id'], 'a generic' if not generic else 'a classification')]})
     if dataset['status'] in (jobs.ABORT, jobs.ERROR):
         raise FormErrors({'dataset': ['Dataset %s is %s' % (dataset['id'], dataset['status'])]})
     return dataset
@@ -85,11 +85,29 @@ def _network(state, values):
     checked = []
     for path in weights:
         if values['method'] == 'custom':
-            path = resolve_server_path(path, state.config.data_roots, 'custom_network_snapshot')
+            path = _server_file(state, path, 'custom_network_snapshot')
         if not os.path.isfile(path):
             raise FormErrors({'custom_network_snapshot': ['File "%s" does not exist' % path]})
         checked.append(path)
     return network, checked, source
+
+
+# the files of a job folder a model form may name (what Customize hands out)
+JOB_FILE_SUFFIXES = ('.caffemodel', models.PYTHON_LAYER)
+
+
+def _server_file(state, path, field):
+    """The real path of a server file a model form names: a snapshot or
+    the Python layer module of a job (Customize fills the form with them,
+    as DIGITS' does), else a path under a ``--data-root``."""
+    if os.path.isabs(path):
+        real = os.path.realpath(path)
+        folder, name = os.path.split(real)
+        if os.path.dirname(folder) == os.path.realpath(state.store.jobs_dir) \
+                and os.path.basename(folder) in state.store.jobs \
+                and name.endswith(JOB_FILE_SUFFIXES):
+            return real
+    return resolve_server_path(path, state.config.data_roots, field)
 
 
 async def _python_layer(state, values, files):
@@ -103,7 +121,7 @@ async def _python_layer(state, values, files):
     path = values['python_layer_server_file'].strip()
     if not path:
         return None
-    path = resolve_server_path(path, state.config.data_roots, 'python_layer_server_file')
+    path = _server_file(state, path, 'python_layer_server_file')
     if not os.path.isfile(path):
         raise FormErrors({'python_layer_server_file': ['File "%s" does not exist' % path]})
     with open(path, 'rb') as f:
@@ -302,9 +320,10 @@ def dataset_files(state, dataset):
     and pretrained model take: an object-detection dataset has no labels
     and its mean is train_db/mean.binaryproto."""
     folder = state.store.path(dataset['id'])
-    if detection_datasets.is_detection(dataset):
-        return [os.path.join(folder, detection_datasets.MEAN_FILE)]
-    return [os.path.join(folder, datasets.LABELS_FILE), os.path.join(folder, datasets.MEAN_FILE)]
+    mean = dataset_kinds.mean_file(dataset, folder)
+    if dataset_kinds.is_generic(dataset):
+        return [mean] if mean else []
+    return [os.path.join(folder, datasets.LABELS_FILE), mean]
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',
@@ -374,7 +393,8 @@ def download_name(job_id, epoch, extension):
 
 async def customize(request):
     """{"network": prototxt} of a standard network or of a job (plus the
-    snapshot of ``snapshot_epoch`` for a model job)."""
+    snapshot of ``snapshot_epoch`` for a model job, and the path of the
+    job's Python layer module, None when it has none), as DIGITS answers."""
     state = server(request)
     fields, _ = await read_form(request)
     name = fields.get('network')
@@ -389,6 +409,7 @@ async def customize(request):
     with open(os.path.join(folder, models.ORIGINAL)) as f:
         network = f.read()
     snapshot = None
+    python_layer = os.path.join(folder, models.PYTHON_LAYER)
     if job['type'] == 'pretrained':
         snapshot = os.path.join(folder, 'model.caffemodel')
     elif epoch_field(fields):
@@ -396,7 +417,8 @@ async def customize(request):
             snapshot = models.snapshot_path(job, folder, epoch_field(fields))
         except CaffeError as e:
             raise HTTPException(400, str(e)) from None
-    return JSONResponse({'network': network, 'snapshot': snapshot, 'python_layer': None})
+    return JSONResponse({'network': network, 'snapshot': snapshot, 'python_layer':
+                         python_layer if os.path.isfile(python_layer) else None})
 
 
 async def visualize_network(request):

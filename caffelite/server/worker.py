@@ -2,8 +2,11 @@
 
 * ``python -m caffelite.server.worker dataset JOB_DIR`` builds a
   classification dataset from the image folder named in the job's state;
-* ``python -m caffelite.server.worker detection JOB_DIR`` builds an
-  object-detection dataset from the image and label folders of its form;
+* ``python -m caffelite.server.worker extension JOB_DIR`` builds the
+  dataset of a data extension (object detection: image and KITTI label
+  folders; image processing: feature and label image folders) of its form;
+* ``python -m caffelite.server.worker analyze JOB_DIR`` checks the
+  prebuilt LMDBs of a generic image dataset (entries, same shape);
 * ``python -m caffelite.server.worker train ARGS...`` is ``caffelite
   train ARGS`` (Caffe's ``caffe train``, which DIGITS ran too).
 
@@ -156,46 +159,74 @@ def build_dataset(job_dir):
     form = job['form']
     textfile = form['method'] == 'textfile'
     classes, items, fixed = textfile_items(job['textfiles']) if textfile else folder_items(job)
-    build = os.path.join(job_dir, '.dataset')
-    report = dataset.create_dataset(
+    report = _move_in(job_dir, lambda build: dataset.create_dataset(
         build, items, classes, form['resize_width'], form['resize_height'],
         form['resize_channels'] == '3', form['resize_mode'],
         0 if textfile else form['folder_pct_val'], 0 if textfile else form['folder_pct_test'],
         form['encoding'], seed=job.get('seed', 0),
         progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed,
         shuffle=form.get('textfile_shuffle', '1') == '1' or not textfile,
-        backend=form['backend'], compression=form['compression'], db_root=job_dir)
-    for name in os.listdir(build):
-        os.replace(os.path.join(build, name), os.path.join(job_dir, name))
-    os.rmdir(build)
+        backend=form['backend'], compression=form['compression'], db_root=job_dir))
     for path, reason in report.skipped:
         log.warning('Skipped %s', reason)
     for split in dataset.SPLITS:
         log.info('%s_db: %d images', split, sum(report.counts[split].values()))
 
 
-def build_detection_dataset(job_dir):
-    """Create the object-detection dataset of ``JOB_DIR/status.json``'s
-    form (DIGITS' object-detection extension) into the job folder: built
-    aside, moved in when complete."""
+def build_extension_dataset(job_dir):
+    """Create the dataset of ``JOB_DIR/status.json``'s data extension into
+    the job folder: built aside, moved in when complete."""
+    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
+        state = json.load(f)
+    build = (build_processing_dataset if state['extension_id'] == 'image-processing'
+             else build_detection_dataset)
+    build(state['form'], job_dir)
+
+
+def build_processing_dataset(form, job_dir):
+    """The image-processing dataset of ``form`` (DIGITS' image-processing
+    extension) into ``job_dir``."""
+    from ..digits import processing
+    pairs = processing.pair_folders(form['feature_folder'], form['label_folder'])
+    if form['has_val_folder']:
+        splits = {'train': pairs, 'val': processing.pair_folders(
+            form['validation_feature_folder'], form['validation_label_folder'])}
+    else:
+        splits = processing.split_pairs(pairs, form['folder_pct_val'])
+    for split, entries in splits.items():
+        log.info('Found %d entries for stage %s', len(entries), split)
+    _move_in(job_dir, lambda build: processing.write_processing_dataset(
+        build, splits, form['channel_conversion'],
+        progress=ProgressLog(sum(len(entries) for entries in splits.values()))))
+
+
+def build_detection_dataset(form, job_dir):
+    """The object-detection dataset of ``form`` (DIGITS' object-detection
+    extension) into ``job_dir``."""
     from ..detection import dataset
     from ..digits.forms import detection_sizes
-    with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
-        form = json.load(f)['form']
     splits = dataset.read_splits(form['train_image_folder'], form['train_label_folder'],
                                  form['val_image_folder'] or None,
                                  form['val_label_folder'] or None)
     for split, (entries, _) in splits.items():
         log.info('Found %d entries for stage %s', len(entries), split)
     padding, resize = detection_sizes(form)
-    build = os.path.join(job_dir, '.dataset')
-    dataset.write_detection_dataset(
+    _move_in(job_dir, lambda build: dataset.write_detection_dataset(
         build, splits, padding, resize, form['channel_conversion'], form['val_min_box_size'],
         form['custom_classes'] or None,
-        progress=ProgressLog(sum(len(entries) for entries, _ in splits.values())))
+        progress=ProgressLog(sum(len(entries) for entries, _ in splits.values()))))
+
+
+def _move_in(job_dir, write):
+    """``write(folder)`` a dataset into a new folder beside the job's
+    files, then move its files into the job folder; returns what ``write``
+    returns."""
+    build = os.path.join(job_dir, '.dataset')
+    result = write(build)
     for name in os.listdir(build):
         os.replace(os.path.join(build, name), os.path.join(job_dir, name))
     os.rmdir(build)
+    return result
 
 
 def train(argv):
@@ -215,13 +246,17 @@ def main(argv=None):
         if argv[:1] == ['dataset'] and len(argv) == 2:
             build_dataset(os.path.abspath(argv[1]))
             return 0
-        if argv[:1] == ['detection'] and len(argv) == 2:
-            build_detection_dataset(os.path.abspath(argv[1]))
+        if argv[:1] == ['extension'] and len(argv) == 2:
+            build_extension_dataset(os.path.abspath(argv[1]))
+            return 0
+        if argv[:1] == ['analyze'] and len(argv) == 2:
+            from .prebuilt_datasets import analyze
+            analyze(os.path.abspath(argv[1]))
             return 0
         if argv[:1] == ['train']:
             return train(argv[1:])
         raise ValueError('usage: python -m caffelite.server.worker dataset JOB_DIR | '
-                         'detection JOB_DIR | train ARGS...')
+                         'extension JOB_DIR | analyze JOB_DIR | train ARGS...')
     except KeyboardInterrupt:
         logging.getLogger('caffelite.worker').warning('Aborted')
         shutil.rmtree(os.path.join(os.getcwd(), '.dataset'), ignore_errors=True)

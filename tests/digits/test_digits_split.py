@@ -38,7 +38,9 @@ def test_lenet_split_fills_data_layers_and_deploy_input():
     # the bare last InnerProduct gets the class count
     assert tv['ip2'].inner_product_param.num_output == 3
     assert dp['ip2'].inner_product_param.num_output == 3
-    assert list(dp['data'].input_param.shape[0].dim) == [1, 1, 28, 28]
+    # DIGITS' deploy input (net-level input + input_shape), which its example.py reads
+    assert list(s.deploy.input) == ['data'] and not any(lp.type == 'Input' for lp in s.deploy.layer)
+    assert list(s.deploy.input_shape[0].dim) == [1, 1, 28, 28]
     assert [lp.name for lp in s.deploy.layer][-1] == 'softmax'
     assert 'loss' not in dp and 'accuracy' not in dp
     assert all(not len(lp.include) and not len(lp.exclude) for lp in s.deploy.layer)
@@ -70,12 +72,12 @@ def test_alexnet_crop_and_mirror():
     assert s.crop_size == 227 and tv['train-data'].transform_param.mirror
     assert not tv['val-data'].transform_param.mirror
     assert tv['val-data'].transform_param.crop_size == 227
-    assert list(by_name(s.deploy)['data'].input_param.shape[0].dim) == [1, 3, 227, 227]
+    assert list(s.deploy.input_shape[0].dim) == [1, 3, 227, 227]
     assert tv['fc8'].inner_product_param.num_output == 10
     small = COLOR._replace(height=200, width=210)
     assert split.split_classification(networks.alexnet(), small).crop_size == 200
     s = split.split_classification(networks.alexnet(), COLOR, crop_size=128)
-    assert list(by_name(s.deploy)['data'].input_param.shape[0].dim) == [1, 3, 128, 128]
+    assert list(s.deploy.input_shape[0].dim) == [1, 3, 128, 128]
     with pytest.raises(NetError, match='crop_size 300 is larger'):
         split.split_classification(networks.alexnet(), COLOR, crop_size=300)
 
@@ -170,7 +172,7 @@ def test_generic_split_of_digits_detectnet():
     assert list(tv['train_data'].transform_param.mean_value) == [90.0, 91.0, 92.0]
     assert not tv['train_label'].transform_param.mean_value
     assert (s.train_batch, s.val_batch) == (2, 2)
-    assert list(dp['data'].input_param.shape[0].dim) == [1, 3, 384, 1248]
+    assert list(s.deploy.input_shape[0].dim) == [1, 3, 384, 1248]
     assert 'deploy_transform' in dp and 'cluster' in dp and 'coverage_loss' not in dp
     assert 'deploy_transform' not in tv and phases(tv['mAP']) == ['TEST']
 

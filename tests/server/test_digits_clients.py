@@ -254,6 +254,34 @@ def test_python_layer_file_of_a_model(server, data_root, dataset):
         assert r.status_code == 200, r.text
 
 
+def test_customize_a_model_to_fine_tune_it(server, data_root, dataset):
+    """DIGITS' fine-tuning and python-layer walkthroughs: Customize a
+    previous model (POST /models/customize) fills the form with its network,
+    its snapshot and its Python layer module, which live in the jobs folder,
+    not under --data-root; the custom model made of them trains."""
+    script = data_root / 'py_customize.py'
+    script.write_text(PYTHON_LAYER)
+    source = tiny_model(server, dataset, custom_network=PYTHON_NET,
+                        python_layer_server_file=str(script))
+    assert server.wait(source)['status'] == 'Done'
+    answer = server.client.post('/models/customize',
+                                data={'network': source, 'snapshot_epoch': '1'}).json()
+    folder = os.path.realpath(os.path.join(server.jobs_dir, source))
+    assert answer['python_layer'] == os.path.join(folder, 'digits_python_layers.py')
+    assert os.path.dirname(answer['snapshot']) == folder
+    tuned = tiny_model(server, dataset, custom_network=answer['network'],
+                       custom_network_snapshot=answer['snapshot'],
+                       python_layer_server_file=answer['python_layer'])
+    assert server.wait(tuned)['status'] == 'Done'
+    with open(os.path.join(server.jobs_dir, tuned, 'caffe_output.log')) as f:
+        assert 'Finetuning from %s' % answer['snapshot'] in f.read()
+    # other files of a job folder stay out of reach
+    r = server.client.post('/models/images/classification.json', data=dict(
+        model_name='no', dataset=dataset, method='custom', custom_network=TINY_NET,
+        custom_network_snapshot=os.path.join(folder, 'status.json')))
+    assert r.status_code == 403
+
+
 def test_job_lists_open_the_home_tab(server):
     """DIGITS' test_models_page: GET /models (redirects followed) is a page
     listing the models."""

@@ -83,6 +83,7 @@
       const answer = await CL.api('/models/customize', {method: 'POST', body});
       editor.value = answer.network;
       field('custom_network_snapshot').value = answer.snapshot || '';
+      if (answer.python_layer) field('python_layer_server_file').value = answer.python_layer;
       checkNote.textContent = '';
       CL.selectTab(document.getElementById('tab-custom'));
       editor.textarea.focus();

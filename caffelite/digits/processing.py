@@ -1,0 +1,114 @@
+"""DIGITS' image-processing data extension ("New Dataset > Images >
+Processing"): a folder of feature images and a folder of label images
+matched by file name (the extension may differ), made into the generic
+dataset layout of DIGITS' data extensions:
+
+* ``train_db/features`` and ``train_db/labels``: LMDBs of PNG Datums (the
+  images as they are, C x H x W after the channel conversion), the same
+  key in both for a pair;
+* ``train_db/mean.binaryproto``: the mean of the training features;
+* the same under ``val_db/`` for the validation pairs (a percentage of the
+  training folders, or folders of their own).
+"""
+import math
+import os
+import shutil
+
+import numpy as np
+
+from .. import images
+from ..databases import LmdbWriter, temp_folder_beside
+from ..errors import CaffeError
+from ..tools.dataset import digits_datum
+from ..tools.imageset import MeanAccumulator, write_mean
+
+# DIGITS' image suffixes
+SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm')
+CONVERSIONS = ('RGB', 'L', 'none')
+# PIL modes read as gray when the conversion is 'none'
+GRAY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'F')
+
+
+def image_files(folder):
+    """The sorted image files under ``folder`` (sub-folders too)."""
+    found = sorted(os.path.join(root, name)
+                   for root, _, names in os.walk(folder, followlinks=True)
+                   for name in names if name.lower().endswith(SUFFIXES))
+    if not found:
+        raise CaffeError('no images (%s) in %s' % (', '.join(SUFFIXES), folder))
+    return found
+
+
+def pair_folders(feature_folder, label_folder):
+    """[(feature image, label image)] matched by file name without its
+    extension; raises CaffeError naming an image without its partner."""
+    def by_stem(folder):
+        return {os.path.splitext(os.path.basename(p))[0]: p for p in image_files(folder)}
+    features, labels = by_stem(feature_folder), by_stem(label_folder)
+    for stems, folder, other in ((features, label_folder, labels),
+                                 (labels, feature_folder, features)):
+        missing = sorted(set(stems) - set(other))
+        if missing:
+            raise CaffeError("%s has no image named '%s' (for %s)"
+                             % (folder, missing[0], stems[missing[0]]))
+    return [(features[stem], labels[stem]) for stem in sorted(features)]
+
+
+def split_pairs(pairs, pct_val, seed=0):
+    """{'train': pairs, 'val': pairs}: ``pct_val`` percent (rounded down)
+    of the shuffled pairs for validation, as DIGITS splits them."""
+    order = [pairs[i] for i in np.random.RandomState(seed).permutation(len(pairs))]
+    count = int(math.floor(len(order) * pct_val / 100.0))
+    return {'train': order[count:], 'val': order[:count]}
+
+
+def read_pixels(path, conversion):
+    """H x W [x 3] uint8 pixels of an image after DIGITS' channel
+    conversion ('RGB', 'L', or 'none': as the file is, gray or RGB)."""
+    if conversion == 'none':
+        from PIL import Image
+        with Image.open(path) as img:
+            conversion = 'L' if img.mode in GRAY_MODES else 'RGB'
+    return images.read_like_digits(path, conversion == 'RGB')
+
+
+def write_split(folder, pairs, conversion, progress=None, split='train'):
+    """The ``features``/``labels`` LMDBs and the features' mean of one
+    split in the new ``folder``; ``progress(split, done, total)``."""
+    os.makedirs(folder)
+    mean = MeanAccumulator()
+    with LmdbWriter(os.path.join(folder, 'features')) as features, \
+            LmdbWriter(os.path.join(folder, 'labels')) as labels:
+        for index, (feature, label) in enumerate(pairs):
+            key = '%09d' % index
+            pixels = read_pixels(feature, conversion)
+            features.put(key, digits_datum(pixels, 0, 'png').SerializeToString())
+            labels.put(key, digits_datum(read_pixels(label, conversion), 0, 'png')
+                       .SerializeToString())
+            mean.add(images.to_caffe_layout(pixels), feature)
+            if progress is not None:
+                progress(split, index + 1, len(pairs))
+    write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
+
+
+def write_processing_dataset(out_dir, splits, conversion='none', progress=None):
+    """Build the dataset of ``splits`` ({split: pairs}; an empty split is
+    left out) in the new ``out_dir``. Returns {split: pair count}."""
+    if conversion not in CONVERSIONS:
+        raise CaffeError("channel_conversion must be 'RGB', 'L' or 'none', got %r"
+                         % (conversion,))
+    if not splits.get('train'):
+        raise CaffeError('no training images: the validation share took them all')
+    if os.path.exists(out_dir):
+        raise CaffeError('%s already exists; choose a new output folder' % out_dir)
+    tmp = temp_folder_beside(out_dir)
+    try:
+        for split, pairs in splits.items():
+            if pairs:
+                write_split(os.path.join(tmp, split + '_db'), pairs, conversion, progress,
+                            split)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {split: len(pairs) for split, pairs in splits.items()}

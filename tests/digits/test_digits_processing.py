@@ -1,0 +1,71 @@
+"""DIGITS' image-processing data extension: feature and label image
+folders paired by name, split, and written as features/labels LMDBs."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from caffelite.codec import datum_to_array, load_mean
+from caffelite.digits import processing
+from caffelite.errors import CaffeError
+from caffelite.lmdbs import open_readonly
+from caffelite.proto import caffe_pb2
+
+
+def write_pairs(root, count, label_suffix='.png'):
+    """``root/features/NN.png`` (gray, value 10 * NN) and ``root/labels/NN``
+    (its label: the feature inverted)."""
+    for sub in ('features', 'labels'):
+        (root / sub).mkdir(parents=True)
+    for i in range(count):
+        pixels = np.full((4, 6), 10 * i, np.uint8)
+        Image.fromarray(pixels).save(root / 'features' / ('%02d.png' % i))
+        Image.fromarray(255 - pixels).save(root / 'labels' / ('%02d%s' % (i, label_suffix)))
+    return root
+
+
+def entries(path):
+    with open_readonly(str(path)).begin() as txn:
+        out = []
+        for key, value in txn.cursor():
+            datum = caffe_pb2.Datum()
+            datum.ParseFromString(value)
+            out.append((key, datum_to_array(datum)))
+        return out
+
+
+def test_pairs_by_name_whatever_the_extension(tmp_path):
+    root = write_pairs(tmp_path, 3, label_suffix='.bmp')
+    pairs = processing.pair_folders(str(root / 'features'), str(root / 'labels'))
+    assert [(p.rsplit('/', 1)[1], q.rsplit('/', 1)[1]) for p, q in pairs] == [
+        ('00.png', '00.bmp'), ('01.png', '01.bmp'), ('02.png', '02.bmp')]
+    (root / 'labels' / '01.bmp').unlink()
+    with pytest.raises(CaffeError, match="has no image named '01'"):
+        processing.pair_folders(str(root / 'features'), str(root / 'labels'))
+
+
+def test_split_as_digits_rounds_down():
+    split = processing.split_pairs(list(range(10)), 25)
+    assert len(split['val']) == 2 and sorted(split['train'] + split['val']) == list(range(10))
+
+
+def test_dataset_keeps_pairs_together(tmp_path):
+    """The same key holds an image and its label in the two LMDBs (C x H x
+    W, gray kept gray with conversion 'none', made RGB with 'RGB'); the
+    mean is the training features'."""
+    root = write_pairs(tmp_path / 'in', 5)
+    pairs = processing.pair_folders(str(root / 'features'), str(root / 'labels'))
+    counts = processing.write_processing_dataset(
+        str(tmp_path / 'out'), {'train': pairs[:4], 'val': pairs[4:]})
+    assert counts == {'train': 4, 'val': 1}
+    features = entries(tmp_path / 'out' / 'train_db' / 'features')
+    labels = entries(tmp_path / 'out' / 'train_db' / 'labels')
+    assert [k for k, _ in features] == [k for k, _ in labels]
+    for (_, image), (_, label) in zip(features, labels):
+        assert image.shape == (1, 4, 6)
+        np.testing.assert_array_equal(label, 255 - image)
+    mean = load_mean(str(tmp_path / 'out' / 'train_db' / 'mean.binaryproto'))
+    assert mean.shape == (1, 4, 6) and mean[0, 0, 0] == 15.0
+    processing.write_processing_dataset(str(tmp_path / 'rgb'), {'train': pairs}, 'RGB')
+    assert entries(tmp_path / 'rgb' / 'train_db' / 'features')[0][1].shape == (3, 4, 6)
+    with pytest.raises(CaffeError, match='no training images'):
+        processing.write_processing_dataset(str(tmp_path / 'none'), {'train': [], 'val': pairs})
