@@ -20,7 +20,10 @@ DATA_TYPES = ('Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'Dumm
 
 def deploy_from_training(net_param, data_shape):
     """The deploy NetParameter of ``net_param`` (a train_val NetParameter)
-    whose first data top holds images of ``data_shape`` (C, H, W)."""
+    whose first data top holds images of ``data_shape`` (C, H, W). That
+    input is the net's own ``input`` and ``input_shape`` (1, C, H, W), as
+    DIGITS writes a deploy file: its example.py reads the shape from there
+    (loading makes it an Input layer)."""
     test = caffe_pb2.NetParameter()
     test.CopyFrom(net_param)
     test.state.CopyFrom(caffe_pb2.NetState(phase=caffe_pb2.TEST))
@@ -30,8 +33,8 @@ def deploy_from_training(net_param, data_shape):
         raise NetError("net '%s' has no data layer to replace by a deploy input" % net_param.name)
     deploy = caffe_pb2.NetParameter(name=net_param.name)
     name = data[0].top[0]
-    deploy.layer.add(name=name, type='Input', top=[name]).input_param.shape.add(
-        dim=[1] + [int(d) for d in data_shape])
+    deploy.input.append(name)
+    deploy.input_shape.add(dim=[1] + [int(d) for d in data_shape])
     # WindowData scales by its own window_data_param.scale (Caffe ignores its
     # transform_param's)
     scaling = (data[0].window_data_param if data[0].type == 'WindowData'

@@ -230,7 +230,7 @@ def test_deploy_net_keeps_window_data_param_scale():
         'layer { name: "out" type: "HDF5Output" bottom: "fc" bottom: "label" }', net)
     deploy = deploy_from_training(net, (3, 8, 8))
     assert [(lp.type, lp.power_param.scale) for lp in deploy.layer] == [
-        ('Input', 1), ('Power', 0.5), ('InnerProduct', 1)]
+        ('Power', 0.5), ('InnerProduct', 1)]
 
 
 def test_settings_caffe_does_not_read_are_named(tmp_path, caplog):
