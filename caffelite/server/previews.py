@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from ..digits import forms
 from ..errors import CaffeError, ParseError
 from ..net import TEST, TRAIN, Net
-from .. import images
+from .. import images, protoio
 from ..tools.dataset import scan_folder
 from . import jobs, models
 from .gallery import data_uri
@@ -180,16 +180,6 @@ async def check_folder(request):
     return JSONResponse(summary)
 
 
-def layer_line(text, layer_name):
-    """The 1-based line of ``text`` that names layer ``layer_name`` (None
-    when no line does)."""
-    pattern = re.compile(r'^\s*name\s*:\s*["\']%s["\']' % re.escape(layer_name))
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line):
-            return number
-    return None
-
-
 def build_nets(network, dataset_job, dataset_dir, crop_size, use_mean):
     """Split ``network`` for the dataset and build its train, val and
     deploy nets at batch size 1, which raises the shape errors training
@@ -212,7 +202,7 @@ def _network_error(text, error):
         name = getattr(error, 'layer_name', None)
         match = LAYER_IN_MESSAGE.search(str(error))
         name = name or (match.group(1) if match else None)
-        line = layer_line(text, name) if name else None
+        line = protoio.layer_line(text, name) if name else None
     return JSONResponse({'errors': {'custom_network': ['Bad network: %s' % error]},
                          'line': line, 'column': column}, 400)
 

@@ -57,18 +57,23 @@ def test_folder_check_of_one_class_says_two_are_needed(server, data_root):
     assert 'needs 2 or more' in r.json()['errors']['folder_train'][0]
 
 
-@pytest.mark.parametrize('change, line_of', [
-    (('num_output: 20', 'num_outptu: 20'), 'num_outptu'),      # parse error: its own line
-    (('kernel_size: 5', 'kernel_size: 55'), 'name: "conv1"'),  # shape error: the layer's name
+@pytest.mark.parametrize('change, line_of, before', [
+    (('num_output: 20', 'num_outptu: 20'), 'num_outptu', 0),      # parse error: its own line
+    (('kernel_size: 5', 'kernel_size: 55'), 'name: "conv1"', 1),  # shape error: its layer's
+    (('bottom: "pool1"', 'bottom: "pool9"'), 'name: "conv2"', 1),  # unknown bottom: the same
 ])
-def test_network_check_places_the_error_at_its_line(server, dataset, change, line_of):
+def test_network_check_places_the_error_at_its_line(server, dataset, change, line_of, before):
+    """A parse error at its own line, a layer's error where its block opens
+    (the line before its name in the standard networks)."""
     text = networks.standard_network_text('lenet').replace(*change, 1)
     r = server.client.post('/models/images/classification/check-network.json',
                            data={'custom_network': text, 'dataset': dataset})
     assert r.status_code == 400
     answer = r.json()
-    expected = next(i for i, l in enumerate(text.split('\n'), 1) if line_of in l)
-    assert answer['line'] == expected
+    lines = text.split('\n')
+    expected = next(i for i, l in enumerate(lines, 1) if line_of in l) - before
+    assert answer['line'] == expected and lines[expected - 1].strip().startswith(
+        ('layer', 'num_outptu'))
     assert answer['errors']['custom_network'][0].startswith('Bad network: ')
 
 
@@ -83,7 +88,3 @@ def test_network_check_of_a_good_network(server, dataset):
     assert built['parameters'] == 427573
 
 
-def test_layer_line():
-    text = 'layer {\n  name: "a"\n}\nlayer {\n  name:"conv1"\n}\n'
-    assert previews.layer_line(text, 'conv1') == 5
-    assert previews.layer_line(text, 'conv') is None
