@@ -335,6 +335,23 @@ def replay_log(job, job_dir):
             progress.feed(line.rstrip('\n'))
 
 
+def output_types(job, job_dir):
+    """{blob: type of the first layer of the job's train_val that makes it}:
+    what DIGITS takes as the kind of a logged output, so that an Accuracy
+    layer's output goes on the accuracy axis whatever its name (GoogLeNet's
+    'loss3/top-1'), read once the file is written."""
+    if 'output_types' not in job:
+        path = os.path.join(job_dir, TRAIN_VAL)
+        if not os.path.exists(path):
+            return {}
+        types = {}
+        for layer in read_text(path, caffe_pb2.NetParameter()).layer:
+            for top in layer.top:
+                types.setdefault(top, layer.type)
+        job['output_types'] = types
+    return job['output_types']
+
+
 def model_json(job, job_dir, dataset_job, detailed=True):
     """DIGITS' JSON of a model job (the keys of its REST walkthrough), with
     caffelite's progress, error and curves."""
@@ -359,5 +376,6 @@ def model_json(job, job_dir, dataset_job, detailed=True):
                  train_epochs=job['form']['train_epochs'],
                  train_outputs=job.get('train_outputs', {}),
                  val_outputs=job.get('val_outputs', {}),
+                 output_types=output_types(job, job_dir),
                  resumable=job['status'] in (jobs.ABORT, jobs.ERROR) and bool(job.get('max_iter')))
     return d

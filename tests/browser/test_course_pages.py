@@ -141,6 +141,12 @@ def test_home_follows_new_jobs_live(page, site):
     assert site.client.delete('/datasets/%s' % new, params={'username': 'student'}).status_code == 200
 
 
+def series_axes(page):
+    """{series name: [axis (0 left, 1 right), scale]} of the loss chart."""
+    return page.evaluate("Object.fromEntries(document.getElementById('loss-chart').lineChart"
+                         ".series.map((s) => [s.name, [s.axis, s.scale]]))")
+
+
 def test_train_lenet_for_two_epochs(page, shots, shapes):
     page.goto('/models/images/classification/new')
     assert unlabeled_controls(page) == []
@@ -157,10 +163,19 @@ def test_train_lenet_for_two_epochs(page, shots, shapes):
     assert chart_points(page) > 0 and chart_points(page, 'lr-chart') > 0
     assert 'loss (train)' in page.inner_text('#loss-chart .legend')
     assert 'accuracy (val)' in page.inner_text('#loss-chart .legend')
+    assert series_axes(page) == {'loss (train)': [0, 1], 'loss (val)': [0, 1],
+                                 'accuracy (val)': [1, 100]}
     assert page.locator('#snapshot_epoch option').first.inner_text() == 'Epoch #2'
     assert 'snapshot_iter_' in page.inner_text('#job-files')
     assert unlabeled_controls(page) == []
     shoot(page, shots, 'model_show')
+    # As in DIGITS, the axis follows the type of the layer that makes an
+    # output, not its name: GoogLeNet's Accuracy 'loss3/top-1' goes on the
+    # accuracy axis in percent, DetectNet's Python-layer 'mAP' on the left.
+    page.evaluate("""() => modelCurves({train_epochs: 2, output_types: {
+        'loss3/top-1': 'Accuracy', 'mAP': 'Python'}}, [100, 50]).load(
+        {train_outputs: {}, val_outputs: {'loss3/top-1': [[1, 0.5]], 'mAP': [[1, 40]]}})""")
+    assert series_axes(page) == {'loss3/top-1 (val)': [1, 100], 'mAP (val)': [0, 1]}
 
 
 def test_test_one_image_and_its_layers(page, site, shots, lenet):

@@ -116,6 +116,9 @@ def test_train_watch_classify_clone_pretrained_download(server, dataset, tmp_pat
     loss = model['train_outputs']['loss']
     assert len(loss) >= 5 and loss[-1][1] < loss[0][1]
     assert model['val_outputs']['accuracy'][-1][0] == 2
+    # the type of the layer behind each output, which puts it on its axis
+    assert model['output_types']['accuracy'] == 'Accuracy'
+    assert model['output_types']['loss'] == 'SoftmaxWithLoss'
     assert max(lengths) > min(lengths)
     points = [e for kind, e in reader.events
               if kind == 'graph' and (e['phase'], e['name']) == ('train', 'loss')]

@@ -16,10 +16,15 @@ function modelCurves(page, heights) {
     title: 'Learning rate', yLabels: ['Learning rate', ''], xMax: page.train_epochs,
     height: heights[1], empty: 'No learning rate logged yet'});
 
+  /* The type of the layer that makes each output (DIGITS' kind of an output). */
+  let types = page.output_types || {};
+
   function spec(phase, name) {
-    /* The chart, series name, axis and scale of an output of the log. */
+    /* The chart, series name, axis and scale of an output of the log:
+       an Accuracy layer's output on the right axis in percent, as DIGITS
+       draws it; every other output (losses, DetectNet's mAP) on the left. */
     if (name === 'learning_rate') return {chart: lrChart, name: 'learning rate', axis: 0, color: COLORS['learning rate']};
-    const accuracy = /accuracy/i.test(name);
+    const accuracy = /accuracy/i.test(types[name] || name);
     const label = name + ' (' + phase + ')';
     return {chart: lossChart, name: label, axis: accuracy ? 1 : 0, scale: accuracy ? 100 : 1, color: COLORS[label]};
   }
@@ -27,6 +32,7 @@ function modelCurves(page, heights) {
   return {
     load(job) {
       /* All the curves of a job's JSON. */
+      types = job.output_types || types;
       const lists = new Map([[lossChart, []], [lrChart, []]]);
       for (const phase of ['train', 'val']) {
         for (const [name, points] of Object.entries(job[phase + '_outputs'] || {})) {
