@@ -58,7 +58,10 @@ class InnerProductLayer(Layer):
         enough for a temporary of at most PART_ELEMENTS."""
         macs = self.blobs[0].count * max(batch, threads.ELEMENT_MACS)
         lanes = threads.lanes(macs, length) if self.xp is np else 1
-        count = threads.parts(lanes, length, macs)
+        # The parts those of an idle machine, whatever the load: BLAS's sums
+        # differ with the shape of the product, and a run repeats exactly.
+        count = threads.parts(threads.idle_lanes(macs, length) if self.xp is np else 1,
+                              length, macs)
         if self.xp is np and width:
             count = min(length, max(count, -(-length * width // PART_ELEMENTS)))
         parts = threads.slices(length, count)
