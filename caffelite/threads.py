@@ -16,7 +16,10 @@ schedule leaves its share to the others instead of stalling them, and the
 only wait is for chunks already begun. That wait is what a busy machine
 makes long, so the size from which an operation is shared rises while other
 work keeps the cores busy (``busy``: the kernel's count of runnable tasks,
-sampled at every Net pass).
+sampled at every Net pass). The load decides only how many threads take
+the chunks, not how an operation is cut (``idle_lanes``): OpenBLAS's sums
+differ with the shape of the product they are part of, and a seeded run
+repeats bit for bit whatever else the machine runs.
 
 ``CAFFELITE_THREADS`` sets how many threads share the work (default: the
 cores this process may run on).

@@ -369,11 +369,11 @@ class _ConvBase(Layer):
 
     def _weight_grad(self, y, x, space, dw, inner, add):
         """dw (g, out/g, in/g * K) = y * im2col(x)^T (+= with ``add``) for
-        y (n, out, *O) and x (n, in, *S), as one 2-D GEMM per group: NumPy's matmul over a 3-D
-        stack with a transposed operand leaves BLAS (measured 2 s against
-        0.07 s for a 16 x 147456 x 27 product). (A GEMM with beta = 1
-        measured 10% slower here than matmul and an add: the weights are
-        small next to the product.) Layers whose passes run Winograd take
+        y (n, out, *O) and x (n, in, *S), as one 2-D GEMM per group: NumPy's
+        matmul over a 3-D stack with a transposed operand leaves BLAS
+        (measured 2 s against 0.07 s for a 16 x 147456 x 27 product). (A
+        GEMM with beta = 1 measured 10% slower here than matmul and an add:
+        the weights are small next to the product.) Layers whose passes run Winograd take
         its F(3x3, 2x2) instead (paired: CaffeNet b32 step 1080 -> 1048 ms,
         AlexNet b10 forward+backward 420 -> 399, VGG-16 b1 734 -> 687)."""
         if self._winograd_weights:
