@@ -16,7 +16,10 @@ schedule leaves its share to the others instead of stalling them, and the
 only wait is for chunks already begun. That wait is what a busy machine
 makes long, so the size from which an operation is shared rises while other
 work keeps the cores busy (``busy``: the kernel's count of runnable tasks,
-sampled at every Net pass).
+sampled at every Net pass). The load decides only how many threads take
+the chunks, not how an operation is cut (``idle_lanes``): OpenBLAS's sums
+differ with the shape of the product they are part of, and a seeded run
+repeats bit for bit whatever else the machine runs.
 
 ``CAFFELITE_THREADS`` sets how many threads share the work (default: the
 cores this process may run on).
@@ -167,13 +170,21 @@ def busy():
     return _others[0] >= 0.75 * (count() - 1)
 
 
+def idle_lanes(macs, items):
+    """The threads ``lanes`` gives an operation on an idle machine: a
+    partition cut for them depends on the operation's size and count()
+    alone, not on the load (a sum over its chunks then repeats bit for bit
+    from run to run)."""
+    return 1 if macs < MIN_SPLIT_MACS else max(1, min(count(), items))
+
+
 def lanes(macs, items):
     """How many threads should share an operation of ``macs``
     multiply-adds over ``items`` independent items: one when it is small,
     and for a busy machine (on average, or at this moment), larger."""
-    if macs < MIN_SPLIT_MACS or (macs < MIN_SPLIT_MACS_BUSY and (busy() or _busy_now())):
+    if macs < MIN_SPLIT_MACS_BUSY and (busy() or _busy_now()):
         return 1
-    return max(1, min(count(), items))
+    return idle_lanes(macs, items)
 
 
 def parts(lanes, items, macs):
@@ -183,14 +194,6 @@ def parts(lanes, items, macs):
     if lanes == 1:
         return 1
     return min(items, max(lanes, min(CHUNKS_PER_LANE * lanes, macs // CHUNK_MACS)))
-
-
-def shares(lanes, items, macs):
-    """How many chunks ``lanes`` threads should cut ``items`` into for an
-    operation of ``macs`` multiply-adds: one per lane on an idle machine,
-    whose larger GEMMs run faster, several per lane on a busy one
-    (``parts``), so that a thread given less CPU time takes fewer."""
-    return parts(lanes, items, macs) if busy() else min(lanes, items)
 
 
 def slices(length, parts):
@@ -243,6 +246,31 @@ def run_chunks(fn, chunks, lanes):
     for future in futures:
         if not future.cancelled():
             future.result()
+
+
+class OrderedSum:
+    """total += the results of chunks 0, 1, 2... in chunk order, whichever
+    lane finishes which chunk first, so that the float sum does not depend
+    on the threads' timing. A chunk's result waits (held here) only until
+    the chunks before it are in; ``None`` marks a chunk that added into
+    the total itself (chunk 0 may: nothing else touches the total before
+    it is done)."""
+
+    def __init__(self, total):
+        self.total = total
+        self._next = 0
+        self._waiting = {}
+        self._lock = threading.Lock()
+
+    def done(self, chunk, result):
+        """Chunk ``chunk`` is finished with ``result`` (or None)."""
+        with self._lock:
+            self._waiting[chunk] = result
+            while self._next in self._waiting:
+                result = self._waiting.pop(self._next)
+                if result is not None:
+                    self.total += result
+                self._next += 1
 
 
 def over_elements(size, fn):

@@ -192,13 +192,17 @@ def test_a_forked_child_gets_its_own_workers(monkeypatch):
     assert os.read(read, 2) == b'ok'
 
 
-def test_shares_one_chunk_per_lane_when_idle_several_when_busy(monkeypatch):
-    chunk = threads.CHUNK_MACS
-    monkeypatch.setattr(threads, 'busy', lambda: False)
-    assert threads.shares(2, 64, 100 * chunk) == 2
-    assert threads.shares(2, 1, 100 * chunk) == 1
-    monkeypatch.setattr(threads, 'busy', lambda: True)
-    assert threads.shares(2, 64, 100 * chunk) == threads.parts(2, 64, 100 * chunk) == 8
+def test_idle_lanes_cut_the_work_whatever_the_load(monkeypatch):
+    """The threads a partition is cut for do not follow the load; the
+    threads that run it do."""
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    size = threads.MIN_SPLIT_MACS
+    for busy in (False, True):
+        monkeypatch.setattr(threads, 'busy', lambda: busy)
+        monkeypatch.setattr(threads, '_busy_now', lambda: busy)
+        assert threads.idle_lanes(size, 64) == 2
+        assert threads.idle_lanes(size, 1) == threads.idle_lanes(size - 1, 64) == 1
+        assert threads.lanes(size, 64) == (1 if busy else 2)
 
 
 def test_a_busy_machine_shares_only_large_operations(monkeypatch, tmp_path):

@@ -58,7 +58,11 @@ class InnerProductLayer(Layer):
         enough for a temporary of at most PART_ELEMENTS."""
         macs = self.blobs[0].count * max(batch, threads.ELEMENT_MACS)
         lanes = threads.lanes(macs, length) if self.xp is np else 1
-        count = threads.parts(lanes, length, macs)
+        # Cut as on an idle machine whatever the load (only the threads that
+        # run the parts follow it): BLAS's sums differ with the shape of the
+        # product, and a seeded run repeats bit for bit.
+        count = threads.parts(threads.idle_lanes(macs, length) if self.xp is np else 1,
+                              length, macs)
         if self.xp is np and width:
             count = min(length, max(count, -(-length * width // PART_ELEMENTS)))
         parts = threads.slices(length, count)

@@ -163,51 +163,57 @@ class _ConvBase(Layer):
         return (self.num_output * self.channels // self.group * math.prod(self.window.kernel)
                 * math.prod(self.col_shape) * num)
 
-    def _batch_slices(self, num, lanes=1):
+    def _batch_slices(self, num):
         """Near-equal chunks of a batch of ``num``: patch matrices of at
-        most PATCH_BUDGET elements (HOST_PATCH_BUDGET on the CPU), and for
-        ``lanes`` threads a multiple of their number: one chunk each on an
-        idle machine, whose larger GEMMs run faster (paired, CaffeNet b32's
-        conv4 and conv5 -7 to -9% forward and backward, AlexNet b10's conv3
-        forward -17%), up to several each on a busy one, so that a thread
-        given less CPU time takes fewer (caffelite.threads.shares)."""
+        most PATCH_BUDGET elements (HOST_PATCH_BUDGET on the CPU), and on
+        the CPU, for a layer large enough to share (threads.idle_lanes), a
+        multiple of the threads: one chunk each where the budget allows,
+        whose larger GEMMs run faster (paired, CaffeNet b32's conv4 and
+        conv5 -7 to -9% forward and backward, AlexNet b10's conv3 forward
+        -17%). The chunks depend on the shapes and threads.count() alone,
+        not on the load: the weight gradient sums over them, and a seeded
+        run repeats bit for bit whatever else the machine runs."""
         per_image = (self._image_channels() * math.prod(self.window.kernel)
                      * math.prod(self.col_shape))
         budget = min(PATCH_BUDGET, HOST_PATCH_BUDGET) if self.xp is np else PATCH_BUDGET
         count = -(-num // max(1, budget // max(per_image, 1)))
+        lanes = threads.idle_lanes(self._macs(num), num) if self.xp is np else 1
         if lanes > 1:
-            wanted = threads.shares(lanes, num, self._macs(num))
-            count = min(num, -(-max(count, wanted) // lanes) * lanes)
+            count = min(num, -(-max(count, lanes) // lanes) * lanes)
         return threads.slices(num, count)
 
     def _over_batch(self, num, fn):
-        """fn(batch slice, lane workspace, inner lanes) for every chunk of
-        the batch. On the CPU, threads share the chunks when the layer is
-        large (caffelite.threads.lanes); a batch of one image is shared by
-        channels instead: ``inner`` threads then split each pass of its one
-        chunk (a patch matrix's rows, a GEMM's output rows or columns)."""
+        """fn(chunk number, batch slice, lane workspace, inner) for every
+        chunk of the batch (_batch_slices). On the CPU, threads share the
+        chunks when the layer is large (caffelite.threads.lanes: fewer on a
+        busy machine); a batch of one image is shared by channels instead:
+        its one chunk's passes (a patch matrix's rows, a GEMM's output rows
+        or columns) are cut in parts for ``inner`` threads (_in_parts)."""
         lanes = inner = 1
         if self.xp is np:
             macs = self._macs(num)
             lanes = threads.lanes(macs, num)
-            inner = threads.lanes(macs, self.channels) if num == 1 else 1
-        parts = self._batch_slices(num, lanes)
-        threads.run_chunks(lambda i, lane: fn(parts[i], self.workspace.lane(lane), inner),
+            inner = threads.idle_lanes(macs, self.channels) if num == 1 else 1
+        parts = self._batch_slices(num)
+        threads.run_chunks(lambda i, lane: fn(i, parts[i], self.workspace.lane(lane), inner),
                            len(parts), lanes)
 
     def _in_parts(self, items, space, inner, fn, width=0):
         """fn(item, slice, lane workspace) over ``items``, each a (item,
-        length) pair cut into parts that ``inner`` threads share; lane 0
-        keeps the caller's workspace ``space``. With ``width`` (elements of
-        a part's temporary per unit of length), parts small enough for a
-        temporary of at most HOST_PATCH_BUDGET."""
+        length) pair cut into ``inner`` parts (one a thread; with ``width``,
+        the elements of a part's temporary per unit of length, parts small
+        enough for a temporary of at most HOST_PATCH_BUDGET); lane 0 keeps
+        the caller's workspace ``space``. The parts depend on the shapes and
+        ``inner`` alone, as _batch_slices's chunks (BLAS's sums, too, differ
+        with the shape of the product they are part of); how many threads
+        run them follows the load (caffelite.threads.lanes)."""
         def count(length):
-            return min(length, max(threads.shares(inner, length, self._macs(1)),
-                                   -(-length * width // HOST_PATCH_BUDGET)))
+            return min(length, max(inner, -(-length * width // HOST_PATCH_BUDGET)))
         work = [(item, part) for item, length in items
                 for part in threads.slices(length, count(length))]
+        lanes = min(inner, threads.lanes(self._macs(1), self.channels)) if inner > 1 else 1
         threads.run_chunks(lambda i, lane: fn(*work[i], space if lane == 0 else
-                                              self.workspace.lane(lane)), len(work), inner)
+                                              self.workspace.lane(lane)), len(work), lanes)
 
     def _gemm_parts(self, a, b, out, space, inner, add=False):
         """out[g] = a[g] @ b[g] (or +=) for stacks (g, M, K), (g, K, N),
@@ -361,26 +367,30 @@ class _ConvBase(Layer):
         im2col_op.col2im(cols.reshape(-1, cols.shape[2]), out.shape, self.window, self.col_shape,
                          x=out, workspace=space, batch_last=self._batch_last(n))
 
-    def _accumulate_weight_grad(self, y, x, space, dw, inner):
-        """dw (g, out/g, in/g * K) += y * im2col(x)^T for y (n, out, *O) and
-        x (n, in, *S), as one 2-D GEMM per group: NumPy's matmul over a 3-D
-        stack with a transposed operand leaves BLAS (measured 2 s against
-        0.07 s for a 16 x 147456 x 27 product). (A GEMM with beta = 1
-        measured 10% slower here than matmul and an add: the weights are
-        small next to the product.) Layers whose passes run Winograd take
+    def _weight_grad(self, y, x, space, dw, inner, add):
+        """dw (g, out/g, in/g * K) = y * im2col(x)^T (+= with ``add``) for
+        y (n, out, *O) and x (n, in, *S), as one 2-D GEMM per group: NumPy's
+        matmul over a 3-D stack with a transposed operand leaves BLAS
+        (measured 2 s against 0.07 s for a 16 x 147456 x 27 product). (A
+        GEMM with beta = 1 measured 10% slower here than matmul and an add:
+        the weights are small next to the product.) Layers whose passes run Winograd take
         its F(3x3, 2x2) instead (paired: CaffeNet b32 step 1080 -> 1048 ms,
         AlexNet b10 forward+backward 420 -> 399, VGG-16 b1 734 -> 687)."""
         if self._winograd_weights:
             split = self._splitter(space, inner)
             x_step, y_step = x.shape[1] // self.group, y.shape[1] // self.group
             for group in range(self.group):
-                dw[group] += winograd.weight_gradient(
+                grad = winograd.weight_gradient(
                     x[:, group * x_step:(group + 1) * x_step],
                     y[:, group * y_step:(group + 1) * y_step], self.window.pad,
                     split).reshape(dw.shape[1], -1)
+                if add:
+                    dw[group] += grad
+                else:
+                    dw[group] = grad
             return
         layout, cols = self._gemm_layout(y, space), self._im2col(x, space, inner)
-        self._gemm_parts(layout, cols.transpose(0, 2, 1), dw, space, inner, add=True)
+        self._gemm_parts(layout, cols.transpose(0, 2, 1), dw, space, inner, add=add)
 
     def _add_bias(self, y):
         if len(self.blobs) > 1:
@@ -408,7 +418,7 @@ class _ConvBase(Layer):
         for b, t in zip(bottom, top):
             x, y = self._nchw(b.xdata), self._nchw(t.xdata)
 
-            def chunk(part, space, inner):
+            def chunk(_, part, space, inner):
                 self._forward_op(x[part], y[part], space, inner)
                 self._add_bias(y[part])
             self._over_batch(x.shape[0], chunk)
@@ -423,24 +433,20 @@ class _ConvBase(Layer):
             self._accumulate_bias_grad(dy)
             dx = self._nchw(b.xdiff) if down else None
             image, other = self._image_and_other(x, dy)
-            # Each lane adds its chunks' weight gradients into a buffer of its
-            # own (lane 0: the diff itself); the others are added at the end.
-            grads = {}
+            # Chunk 0 adds its weight gradient into the diff, each other chunk
+            # writes its own into a buffer, added in chunk order: the sum is
+            # the same whichever thread ran which chunk.
+            dw = threads.OrderedSum(self._grouped_weight_diff())
 
-            def chunk(part, space, inner):
+            def chunk(index, part, space, inner):
                 if self.param_propagate_down[0]:
-                    if space not in grads:
-                        grads[space] = (self._grouped_weight_diff() if space is self.workspace
-                                        else self.xp.zeros(self._grouped_weight().shape,
-                                                           np.float32))
-                    self._accumulate_weight_grad(other[part], image[part], space, grads[space],
-                                                 inner)
+                    grad = dw.total if index == 0 else self.xp.empty_like(dw.total)
+                    self._weight_grad(other[part], image[part], space, grad, inner,
+                                      add=index == 0)
+                    dw.done(index, None if index == 0 else grad)
                 if down:
                     self._backward_op(dy[part], dx[part], space, inner)
             self._over_batch(x.shape[0], chunk)
-            for space, grad in grads.items():
-                if space is not self.workspace:
-                    self._grouped_weight_diff()[...] += grad
 
     def _grouped_weight_diff(self):
         dw = self.blobs[0].xdiff

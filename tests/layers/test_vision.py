@@ -713,26 +713,29 @@ def test_pooling_one_image_by_parts_of_its_channels(params, phase, monkeypatch):
     np.testing.assert_array_equal(bottom[0].diff, expected)
 
 
-@pytest.mark.parametrize('busy,budget,expected', [
-    (False, 1 << 27, [5, 5]),                   # idle: one chunk per thread
-    (True, 1 << 27, [1, 1, 1, 2, 1, 1, 1, 2]),  # busy: several per thread
-    (False, 170, [1, 2, 2, 1, 2, 2]),           # two images of patches per chunk
+@pytest.mark.parametrize('budget,host,device', [
+    (1 << 27, [5, 5], [10]),                            # one chunk per thread
+    (170, [1, 2, 2, 1, 2, 2], [2, 2, 2, 2, 2]),         # two images of patches per chunk
 ])
-def test_convolution_batch_chunks(busy, budget, expected, monkeypatch):
-    """Chunks of a batch of 10 for two threads: near-equal, in a multiple
-    of the threads, within the patch budget (1 channel x 9 taps x 9
-    positions = 81 patch elements an image here)."""
-    from caffelite import threads
+def test_convolution_batch_chunks(budget, host, device, monkeypatch):
+    """Chunks of a batch of 10: near-equal, within the patch budget (1
+    channel x 9 taps x 9 positions = 81 patch elements an image here), and
+    on the CPU in a multiple of its two threads, the same on a busy
+    machine as on an idle one (the GPU's: tests/test_gpu_paths.py)."""
+    from caffelite import backend, threads
     from caffelite.layers import vision
-    monkeypatch.setattr(threads, 'busy', lambda: busy)
-    monkeypatch.setattr(threads, 'CHUNK_MACS', 1)
+    monkeypatch.setenv('CAFFELITE_THREADS', '2')
+    monkeypatch.setattr(threads, 'MIN_SPLIT_MACS', 1)
     monkeypatch.setattr(vision, 'HOST_PATCH_BUDGET', budget)
-    monkeypatch.setattr(vision, 'PATCH_BUDGET', budget)     # the GPU's (tests/test_gpu_paths.py)
+    monkeypatch.setattr(vision, 'PATCH_BUDGET', budget)
     layer, _, _ = setup('type: "Convolution" convolution_param { num_output: 2 kernel_size: 3 }',
                         gaussian(10, 1, 5, 5))
-    chunks = layer._batch_slices(10, lanes=2)
-    assert [s.stop - s.start for s in chunks] == expected
-    assert chunks[0].start == 0 and chunks[-1].stop == 10
+    expected = device if backend.mode() == backend.GPU else host
+    for busy in (False, True):
+        monkeypatch.setattr(threads, 'busy', lambda: busy)
+        chunks = layer._batch_slices(10)
+        assert [s.stop - s.start for s in chunks] == expected
+        assert chunks[0].start == 0 and chunks[-1].stop == 10
 
 
 @pytest.mark.parametrize('budget,parts', [
