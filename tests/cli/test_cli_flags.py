@@ -68,7 +68,7 @@ def test_gflags_booleans(flags, gray, shuffle):
 def test_bad_boolean_and_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(['convert_imageset', '-gray=maybe', 'r', 'l', 'd'])
-    assert exit_.value.code == 2 and "expected true or false, got 'maybe'" in \
+    assert exit_.value.code == 1 and "expected true or false, got 'maybe'" in \
         capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(['--version'])
