@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import memory, netgraph, protoio, threads, upgrade
+from . import memory, net_log, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
                      NameNotFoundError, NetError, WeightsError)
@@ -163,7 +163,8 @@ class Net:
         self.phase = in_param.state.phase
         # The scratch buffers of this net's layers (caffelite.workspace).
         self.workspace = Workspace()
-        param = netgraph.insert_splits(netgraph.filter_net(in_param))
+        filtered = netgraph.filter_net(in_param)
+        param = netgraph.insert_splits(filtered)
         self.name = param.name
         self._param = param
         self._views = {}
@@ -187,9 +188,10 @@ class Net:
             if not layer_param.HasField('phase'):
                 layer_param.phase = self.phase
             self._add_layer(layer_param, name_to_id, available)
-        self._prune_backward(param.force_backward)
+        needs_backward = self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
+        net_log.log_init(self, filtered, needs_backward)
         memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
@@ -315,7 +317,8 @@ class Net:
 
     def _prune_backward(self, force_backward):
         """Caffe's pass from the last layer back: skip backward for layers
-        that do not contribute to a loss or whose bottoms all skip it."""
+        that do not contribute to a loss or whose bottoms all skip it.
+        Returns each layer's flag as decided before force_backward."""
         under_loss, skip_backprop = set(), set()
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -336,6 +339,7 @@ class Net:
                     self._bottom_need_backward[i][j] = False
                 if not self._bottom_need_backward[i][j]:
                     skip_backprop.add(name)
+        decided = list(self._layer_need_backward)
         if force_backward:
             for i, layer in enumerate(self.layers):
                 self._layer_need_backward[i] = True
@@ -345,6 +349,7 @@ class Net:
                     self._blob_need_backward[blob_id] |= need
                 for k in range(len(layer.blobs)):
                     layer.set_param_propagate_down(k, True)
+        return decided
 
     def _share_weights(self):
         for i, owner in enumerate(self._param_owners):

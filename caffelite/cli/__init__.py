@@ -135,6 +135,9 @@ def main(argv=None):
         parser.error('no command given (only flags)')
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    # pycaffe's default stderr output is for Python programs; a verb logs
+    # only what it sets up (setup_logging), else warnings through Python's
+    logger.handlers[:] = []
     guard = (refusing_user_modules(PYTHON_LAYERS_HINT)
              if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:

@@ -1,0 +1,67 @@
+"""Net construction logs Caffe's Net::Init lines, in its words and order."""
+import logging
+
+import caffelite as caffe
+from caffelite.blob import Blob
+from caffelite.net_log import shape_string
+
+NET = '''
+name: "tiny"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" top: "label"
+        input_param { shape { dim: 2 dim: 3 } shape { dim: 2 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+        param { lr_mult: 1 } param { lr_mult: 2 }
+        inner_product_param { num_output: 4 } }
+layer { name: "relu" type: "ReLU" bottom: "ip" top: "ip" }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "acc" }
+'''
+
+
+def test_shape_string_is_caffes():
+    assert shape_string(Blob(64, 1, 28, 28)) == '64 1 28 28 (50176)'
+    assert shape_string(Blob(())) == '(1)'
+
+
+def test_construction_lines_in_caffes_order(caplog):
+    with caplog.at_level(logging.INFO, logger='caffelite.net'):
+        caffe.Net(NET, caffe.TRAIN)
+    lines = [r.getMessage() for r in caplog.records if r.name == 'caffelite.net']
+    assert lines[0].startswith('Initializing net from parameters: \nname: "tiny"')
+    assert '    lr_mult: 2\n' in lines[0]            # C++'s short float, not 2.0
+    assert lines[1:] == [
+        'Creating Layer data', 'data -> data', 'data -> label', 'Setting up data',
+        'Top shape: 2 3 (6)', 'Top shape: 2 (2)', 'Memory required for data: 32',
+        'Creating Layer label_data_1_split', 'label_data_1_split <- label',
+        'label_data_1_split -> label_data_1_split_0',
+        'label_data_1_split -> label_data_1_split_1', 'Setting up label_data_1_split',
+        'Top shape: 2 (2)', 'Top shape: 2 (2)', 'Memory required for data: 48',
+        'Creating Layer ip', 'ip <- data', 'ip -> ip', 'Setting up ip',
+        'Top shape: 2 4 (8)', 'Memory required for data: 80',
+        'Creating Layer relu', 'relu <- ip', 'relu -> ip (in-place)', 'Setting up relu',
+        'Top shape: 2 4 (8)', 'Memory required for data: 112',
+        'Creating Layer ip_relu_0_split', 'ip_relu_0_split <- ip',
+        'ip_relu_0_split -> ip_relu_0_split_0', 'ip_relu_0_split -> ip_relu_0_split_1',
+        'Setting up ip_relu_0_split', 'Top shape: 2 4 (8)', 'Top shape: 2 4 (8)',
+        'Memory required for data: 176',
+        'Creating Layer loss', 'loss <- ip_relu_0_split_0', 'loss <- label_data_1_split_0',
+        'loss -> loss', 'Setting up loss', 'Top shape: (1)', '    with loss weight 1',
+        'Memory required for data: 180',
+        'Creating Layer acc', 'acc <- ip_relu_0_split_1', 'acc <- label_data_1_split_1',
+        'acc -> acc', 'Setting up acc', 'Top shape: (1)', 'Memory required for data: 184',
+        # decided before force_backward, as Caffe logs them
+        'acc does not need backward computation.', 'loss needs backward computation.',
+        'ip_relu_0_split needs backward computation.', 'relu needs backward computation.',
+        'ip needs backward computation.',
+        'label_data_1_split does not need backward computation.',
+        'data does not need backward computation.',
+        'This network produces output acc', 'This network produces output loss',
+        'Network initialization done.']
+
+
+def test_nothing_is_formatted_when_info_is_off(caplog, monkeypatch):
+    import caffelite.net_log as net_log
+    monkeypatch.setattr(net_log, '_layer_lines', None)       # would fail if called
+    with caplog.at_level(logging.WARNING, logger='caffelite'):
+        caffe.Net(NET, caffe.TEST)
