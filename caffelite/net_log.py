@@ -20,6 +20,12 @@ def shape_string(blob):
     return ''.join('%d ' % d for d in blob.shape) + '(%d)' % blob.count
 
 
+def debug_string(message):
+    """``message`` as text, as C++'s DebugString writes it (whole floats
+    without '.0': ``lr_mult: 1``)."""
+    return WHOLE_FLOAT.sub(r'\1', text_format.MessageToString(message))
+
+
 def _definition(filtered):
     """The filtered NetParameter as text, without weights a NetParameter
     built from a caffemodel may hold."""
@@ -27,8 +33,7 @@ def _definition(filtered):
         filtered = type(filtered).FromString(filtered.SerializeToString())
         for layer in filtered.layer:
             del layer.blobs[:]
-    # C++'s DebugString writes whole floats without '.0' (lr_mult: 1)
-    return WHOLE_FLOAT.sub(r'\1', text_format.MessageToString(filtered))
+    return debug_string(filtered)
 
 
 def _layer_lines(net, i, memory):

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, net_outputs, protoio, resume, solverstate, upgrade
+from . import backend, divergence, net_log, net_outputs, protoio, resume, solverstate, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeRuntimeError, DivergenceError, MissingFileError, SolverError
@@ -114,6 +114,7 @@ class Solver:
 
     def __init__(self, source, action_request=None):
         self.param = load_solver_param(source)
+        log.info('Initializing solver from parameters: \n%s', net_log.debug_string(self.param))
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
@@ -135,6 +136,7 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
+        log.info('Solver scaffolding done.')
         for model_list in self.param.weights:
             load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
@@ -166,6 +168,8 @@ class Solver:
         name = given[0]
         value = getattr(p, name)
         is_param = name.endswith('_param')
+        log.info('Creating training net %s', 'specified in %s.' % name if is_param
+                 else 'from %s file: %s' % (name, value))
         return self._net_from(value if is_param else None, None if is_param else value,
                               p.train_state, TRAIN)
 
@@ -182,9 +186,14 @@ class Solver:
         sources = specific + [generic] * (len(p.test_iter) - len(specific))
         if len(p.test_state) and len(p.test_state) != len(sources):
             raise SolverError('test_state must be given once per test net (%d)' % len(sources))
-        return [self._net_from(q, f, p.test_state[i] if len(p.test_state)
-                               else caffe_pb2.NetState(), TEST)
-                for i, (q, f) in enumerate(sources)]
+        nets = []
+        for i, (q, f) in enumerate(sources):
+            field = 'test_net' if i < len(specific) else 'net'
+            log.info('Creating test net (#%d) specified by %s', i,
+                     field + '_param' if q is not None else '%s file: %s' % (field, f))
+            nets.append(self._net_from(q, f, p.test_state[i] if len(p.test_state)
+                                       else caffe_pb2.NetState(), TEST))
+        return nets
 
     def _check_params(self):
         """Caffe's checks of the solver's fields, made before any net is built."""
