@@ -59,7 +59,8 @@ def _parse_args(args, kwargs):
     stages = kwargs.pop('stages', None)
     if kwargs:
         raise TypeError('unexpected Net() arguments: %s' % ', '.join(kwargs))
-    if rest and isinstance(rest[0], (str, bytes, os.PathLike)):
+    legacy = bool(rest) and isinstance(rest[0], (str, bytes, os.PathLike))
+    if legacy:
         weights = rest.pop(0)
     if rest:
         phase = rest.pop(0)
@@ -69,6 +70,8 @@ def _parse_args(args, kwargs):
         raise TypeError('Net() needs a phase (caffelite.TRAIN or caffelite.TEST)')
     if phase not in (TRAIN, TEST):
         raise ValueError('phase must be caffelite.TRAIN or caffelite.TEST, got %r' % (phase,))
+    if legacy:
+        net_log.log_legacy_constructor(model, weights, phase)
     return model, phase, weights, level, stages
 
 

@@ -22,8 +22,16 @@ def shape_string(blob):
 
 def debug_string(message):
     """``message`` as text, as C++'s DebugString writes it (whole floats
-    without '.0': ``lr_mult: 1``)."""
-    return WHOLE_FLOAT.sub(r'\1', text_format.MessageToString(message))
+    without '.0': ``lr_mult: 1``), less the last newline, which glog's line
+    end stands for."""
+    return WHOLE_FLOAT.sub(r'\1', text_format.MessageToString(message)).rstrip('\n')
+
+
+def log_legacy_constructor(model, weights, phase):
+    """What pycaffe warns when a net is made as ``Net(model, weights, phase)``."""
+    log.warning('DEPRECATION WARNING - deprecated use of Python interface')
+    log.warning('Use this instead (with the named "weights" parameter):')
+    log.warning("Net('%s', %d, weights='%s')", model, phase, weights)
 
 
 def _definition(filtered):

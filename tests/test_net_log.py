@@ -65,3 +65,26 @@ def test_nothing_is_formatted_when_info_is_off(caplog, monkeypatch):
     monkeypatch.setattr(net_log, '_layer_lines', None)       # would fail if called
     with caplog.at_level(logging.WARNING, logger='caffelite'):
         caffe.Net(NET, caffe.TEST)
+
+
+def test_the_legacy_constructor_is_warned_as_pycaffe_does(tmp_path, caplog):
+    model = tmp_path / 'net.prototxt'
+    model.write_text(NET)
+    weights = str(tmp_path / 'w.caffemodel')
+    caffe.Net(str(model), caffe.TEST).save(weights)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='caffelite.net'):
+        caffe.Net(str(model), weights, caffe.TEST)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned[:3] == ['DEPRECATION WARNING - deprecated use of Python interface',
+                          'Use this instead (with the named "weights" parameter):',
+                          "Net('%s', 1, weights='%s')" % (model, weights)]
+    caplog.clear()
+    caffe.Net(str(model), caffe.TEST, weights=weights)
+    assert not [r for r in caplog.records if 'DEPRECATION' in r.getMessage()]
+
+
+def test_the_definition_ends_without_a_blank_line(caplog):
+    with caplog.at_level(logging.INFO, logger='caffelite.net'):
+        caffe.Net(NET, caffe.TEST)
+    assert caplog.records[0].getMessage().endswith('}')
