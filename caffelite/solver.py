@@ -228,7 +228,7 @@ class Solver:
         start_iter, stop_iter = self.iter, self.iter + int(iters)
         self._losses, self.smoothed_loss = self._resumed_window or ([], 0.0)
         self._resumed_window = None
-        tic = time.time()
+        tic, shown = time.time(), start_iter
         while self.iter < stop_iter:
             self.net.clear_param_diffs()
             if (p.test_interval and self.iter % p.test_interval == 0
@@ -245,8 +245,8 @@ class Solver:
                 self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
             if display and backend.root_solver():
-                self._display(time.time() - tic)
-                tic = time.time()
+                self._display(self.iter - shown, time.time() - tic)
+                tic, shown = time.time(), self.iter
             for _, on_ready in self._callbacks:
                 on_ready()
             self.apply_update()
@@ -331,10 +331,12 @@ class Solver:
         for listener in self.listeners:
             listener(event)
 
-    def _display(self, seconds):
-        log.info('Iteration %d (%.3g iter/s, %.3gs/%d iters), loss = %g', self.iter,
-                 self.param.display / max(seconds, 1e-9), seconds, self.param.display,
-                 self.smoothed_loss)
+    def _display(self, iterations, seconds):
+        """Caffe's display line: the rate is over the ``iterations`` run in
+        the ``seconds`` since the last display or the start of this step
+        call (0 iter/s at its first iteration, as Caffe shows it)."""
+        log.info('Iteration %d (%g iter/s, %gs/%d iters), loss = %g', self.iter,
+                 iterations / (seconds or 1), seconds, self.param.display, self.smoothed_loss)
         outputs = self._output_lines(self.net, 'Train',
                                      {name: self.net.blobs[name].data for name in self.net.outputs})
         self._emit(phase='train', iter=self.iter, loss=float(self.smoothed_loss),
