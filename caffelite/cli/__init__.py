@@ -44,7 +44,8 @@ def build_parser(prog='caffelite'):
         prog=prog,
         description='Caffe-compatible deep learning: train, test, time, '
                     'classify, datasets and model zoo.')
-    parser.add_argument('--version', action='version', version='caffelite ' + __version__)
+    # gflags' words ("caffe version 1.0.0"), which DIGITS reads from ``caffe -version``
+    parser.add_argument('--version', action='version', version='%(prog)s version ' + __version__)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith('_'):

@@ -63,3 +63,10 @@ def test_the_shell_sees_the_same_status(tmp_path):
                          capture_output=True, text=True, cwd=tmp_path,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert run.returncode == 1 and 'required' in run.stderr
+
+
+def test_version_in_gflags_words_as_digits_reads_it(capsys, monkeypatch):
+    import caffelite
+    monkeypatch.setattr(sys, 'argv', ['/usr/local/bin/caffe'])
+    code, out, _ = status(['-version'], capsys)        # DIGITS runs `caffe -version`
+    assert code == 0 and out == 'caffe version %s\n' % caffelite.__version__

@@ -73,7 +73,7 @@ def test_bad_boolean_and_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(['--version'])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == \
-        'caffelite ' + caffelite.__version__
+        'caffelite version ' + caffelite.__version__
 
 
 class Terminal(io.StringIO):
