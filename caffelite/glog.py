@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 
 LOGGER = 'caffelite'
 # glog severities 0..3 (INFO, WARNING, ERROR, FATAL) as logging levels.
@@ -73,6 +74,13 @@ def threshold(minloglevel):
 
 # glog's minloglevel as the environment set it when caffelite was imported.
 MINLOGLEVEL = _env_int('GLOG_minloglevel', 0)
+
+
+def ignore_if_warnings_hidden(category):
+    """Ignore the Python warnings of ``category`` when MINLOGLEVEL drops
+    WARNING lines (2 or more): they repeat one."""
+    if threshold(MINLOGLEVEL) > logging.WARNING:
+        warnings.filterwarnings('ignore', category=category)
 
 
 class StderrHandler(logging.Handler):

@@ -45,16 +45,18 @@ def _definition(filtered):
 
 
 def _layer_lines(net, i, memory):
-    """(lines for layer ``i``'s construction, memory in floats after it)."""
-    lp, layer = net._param.layer[i], net.layers[i]
-    name, blob_names = lp.name, net._blob_names
+    """(lines for layer ``i``'s construction, memory in floats after it).
+    Reads the net through pycaffe's surface (``_layer_names``,
+    ``_bottom_ids(i)``, ``_top_ids(i)``, ``_blob_names``, ``_blobs``)."""
+    name, layer, blob_names = net._layer_names[i], net.layers[i], net._blob_names
+    bottoms, tops = net._bottom_ids(i), net._top_ids(i)
     lines = ['Creating Layer %s' % name]
-    lines += ['%s <- %s' % (name, blob_names[b]) for b in net._layer_bottom_ids[i]]
-    for j, b in enumerate(net._layer_top_ids[i]):
-        in_place = j < len(lp.bottom) and j < len(lp.top) and lp.bottom[j] == lp.top[j]
+    lines += ['%s <- %s' % (name, blob_names[b]) for b in bottoms]
+    for j, b in enumerate(tops):
+        in_place = j < len(bottoms) and bottoms[j] == b
         lines.append('%s -> %s%s' % (name, blob_names[b], ' (in-place)' if in_place else ''))
     lines.append('Setting up %s' % name)
-    for j, b in enumerate(net._layer_top_ids[i]):
+    for j, b in enumerate(tops):
         blob = net._blobs[b]
         lines.append('Top shape: %s' % shape_string(blob))
         if layer.loss(j):
@@ -79,6 +81,6 @@ def log_init(net, filtered, needs_backward):
     for i in reversed(range(len(net.layers))):
         log.info('%s %s backward computation.', net._layer_names[i],
                  'needs' if needs_backward[i] else 'does not need')
-    for b in net._outputs:
-        log.info('This network produces output %s', net._blob_names[b])
+    for name in net.outputs:
+        log.info('This network produces output %s', name)
     log.info('Network initialization done.')

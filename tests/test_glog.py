@@ -79,3 +79,16 @@ def test_init_log_to_a_file_takes_the_lines_off_stderr(tmp_path):
     assert err == ''
     log, = tmp_path.iterdir()
     assert 'Top shape: 2 4 (8)' in log.read_text()
+
+
+def test_errors_only_also_quiets_the_weights_warning(tmp_path):
+    """A layer the weights file lacks is a WARNING line and a Python
+    WeightsWarning; GLOG_minloglevel=2 keeps both off stderr."""
+    script = ('import caffelite as caffe\n'
+              'net = caffe.Net(%r, caffe.TEST)\n'
+              'net.save(%r)\n'
+              'caffe.Net(%r, caffe.TEST).copy_from(%r)\n'
+              % (NET, str(tmp_path / 'w.caffemodel'), NET.replace('"ip"', '"ip_ft"'),
+                 str(tmp_path / 'w.caffemodel')))
+    assert "no weights for layer 'ip_ft'" in stderr_of(script)
+    assert stderr_of(script, GLOG_minloglevel='2') == ''
