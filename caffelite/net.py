@@ -167,6 +167,7 @@ class Net:
         # The scratch buffers of this net's layers (caffelite.workspace).
         self.workspace = Workspace()
         filtered = netgraph.filter_net(in_param)
+        net_log.log_definition(filtered)
         param = netgraph.insert_splits(filtered)
         self.name = param.name
         self._param = param
@@ -186,6 +187,7 @@ class Net:
         self.learnable_params, self._learnable_param_ids = [], []
         self.params_lr, self.params_weight_decay = [], []
         self._has_params_lr, self._has_params_decay = [], []
+        self._top_floats = 0    # Caffe's memory_used_: the counts of every top so far
         name_to_id, available = {}, []
         for layer_param in param.layer:
             if not layer_param.HasField('phase'):
@@ -194,7 +196,7 @@ class Net:
         needs_backward = self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
-        net_log.log_init(self, filtered, needs_backward)
+        net_log.log_done(self, needs_backward)
         memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
@@ -231,6 +233,7 @@ class Net:
         self._layer_bottom_ids.append(bottoms)
         self._layer_top_ids.append(tops)
         self._bottom_need_backward.append(bottom_need)
+        net_log.log_connections(self, layer_id)
         try:
             layer.layer_setup(self._vec(bottoms), self._vec(tops))
         except Exception as e:
@@ -240,6 +243,8 @@ class Net:
             raise failure from e
         for j, blob_id in enumerate(tops):
             self._blob_loss_weights[blob_id] = layer.loss(j)
+        self._top_floats += sum(self._blobs[b].count for b in tops)
+        net_log.log_setup(self, layer_id, self._top_floats)
         need_backward |= self._register_params(layer, lp, layer_id)
         self._layer_need_backward.append(need_backward)
         if need_backward:

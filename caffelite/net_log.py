@@ -44,40 +44,49 @@ def _definition(filtered):
     return debug_string(filtered)
 
 
-def _layer_lines(net, i, memory):
-    """(lines for layer ``i``'s construction, memory in floats after it).
-    Reads the net through pycaffe's surface (``_layer_names``,
-    ``_bottom_ids(i)``, ``_top_ids(i)``, ``_blob_names``, ``_blobs``)."""
-    name, layer, blob_names = net._layer_names[i], net.layers[i], net._blob_names
-    bottoms, tops = net._bottom_ids(i), net._top_ids(i)
-    lines = ['Creating Layer %s' % name]
-    lines += ['%s <- %s' % (name, blob_names[b]) for b in bottoms]
-    for j, b in enumerate(tops):
-        in_place = j < len(bottoms) and bottoms[j] == b
-        lines.append('%s -> %s%s' % (name, blob_names[b], ' (in-place)' if in_place else ''))
-    lines.append('Setting up %s' % name)
-    for j, b in enumerate(tops):
-        blob = net._blobs[b]
-        lines.append('Top shape: %s' % shape_string(blob))
-        if layer.loss(j):
-            lines.append('    with loss weight %g' % layer.loss(j))
-        memory += blob.count
-    lines.append('Memory required for data: %d' % (memory * 4))
-    return lines, memory
+def log_definition(filtered):
+    """Before any layer: the NetParameter after NetState filtering."""
+    if log.isEnabledFor(logging.INFO):
+        log.info('Initializing net from parameters: \n%s', _definition(filtered))
 
 
-def log_init(net, filtered, needs_backward):
-    """Log ``net``'s construction as Caffe does. ``filtered`` is the
-    NetParameter after NetState filtering (before splits); ``needs_backward``
-    each layer's flag as decided before force_backward, which Caffe logs."""
+# The layer hooks read the net through pycaffe's surface (``_layer_names``,
+# ``_bottom_ids(i)``, ``_top_ids(i)``, ``_blob_names``, ``_blobs``).
+
+def log_connections(net, i):
+    """Before layer ``i`` is set up: its name, bottoms and tops."""
     if not log.isEnabledFor(logging.INFO):
         return
-    log.info('Initializing net from parameters: \n%s', _definition(filtered))
-    memory = 0
-    for i in range(len(net.layers)):
-        lines, memory = _layer_lines(net, i, memory)
-        for line in lines:
-            log.info('%s', line)
+    name, names = net._layer_names[i], net._blob_names
+    bottoms, tops = net._bottom_ids(i), net._top_ids(i)
+    log.info('Creating Layer %s', name)
+    for b in bottoms:
+        log.info('%s <- %s', name, names[b])
+    for j, b in enumerate(tops):
+        in_place = j < len(bottoms) and bottoms[j] == b
+        log.info('%s -> %s%s', name, names[b], ' (in-place)' if in_place else '')
+
+
+def log_setup(net, i, floats):
+    """After layer ``i`` is set up: its top shapes, loss weights and the
+    bytes of ``floats``, the counts of every top so far (Caffe counts
+    in-place and split tops again)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    layer = net.layers[i]
+    log.info('Setting up %s', net._layer_names[i])
+    for j, b in enumerate(net._top_ids(i)):
+        log.info('Top shape: %s', shape_string(net._blobs[b]))
+        if layer.loss(j):
+            log.info('    with loss weight %g', layer.loss(j))
+    log.info('Memory required for data: %d', floats * 4)
+
+
+def log_done(net, needs_backward):
+    """After the last layer: ``needs_backward``, each layer's flag as decided
+    before force_backward (what Caffe logs), last layer first; the outputs."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     for i in reversed(range(len(net.layers))):
         log.info('%s %s backward computation.', net._layer_names[i],
                  'needs' if needs_backward[i] else 'does not need')

@@ -1,6 +1,8 @@
 """Net construction logs Caffe's Net::Init lines, in its words and order."""
 import logging
 
+import pytest
+
 import caffelite as caffe
 from caffelite.blob import Blob
 from caffelite.net_log import shape_string
@@ -62,7 +64,8 @@ def test_construction_lines_in_caffes_order(caplog):
 
 def test_nothing_is_formatted_when_info_is_off(caplog, monkeypatch):
     import caffelite.net_log as net_log
-    monkeypatch.setattr(net_log, '_layer_lines', None)       # would fail if called
+    for name in ('shape_string', '_definition'):            # would fail if called
+        monkeypatch.setattr(net_log, name, None)
     with caplog.at_level(logging.WARNING, logger='caffelite'):
         caffe.Net(NET, caffe.TEST)
 
@@ -88,3 +91,24 @@ def test_the_definition_ends_without_a_blank_line(caplog):
     with caplog.at_level(logging.INFO, logger='caffelite.net'):
         caffe.Net(NET, caffe.TEST)
     assert caplog.records[0].getMessage().endswith('}')
+
+
+def test_a_layers_own_lines_come_between_its_connections_and_its_shapes(tmp_path, caplog):
+    """As in Caffe, where Net::Init logs around each layer's SetUp: an
+    ImageData layer's "output data size" line, and a failing layer's
+    "Creating Layer" line just before the error."""
+    from PIL import Image
+    for k in range(2):
+        Image.new('RGB', (8, 6), (40 * k, 90, 200)).save(tmp_path / ('%d.png' % k))
+    (tmp_path / 'list.txt').write_text('0.png 0\n1.png 1\n')
+    net = ('layer { name: "data" type: "ImageData" top: "data" top: "label" '
+           'image_data_param { source: "%s" root_folder: "%s/" batch_size: 2 } }\n'
+           'layer { name: "bad" type: "InnerProduct" bottom: "data" top: "bad" }\n'
+           % (tmp_path / 'list.txt', tmp_path))
+    with caplog.at_level(logging.INFO, logger='caffelite'):
+        with pytest.raises(caffe.LayerError):      # InnerProduct without num_output
+            caffe.Net(net, caffe.TEST)
+    said = caplog.messages
+    at = said.index('output data size: 2,3,6,8')
+    assert said[at - 1] == 'data -> label' and said[at + 1] == 'Setting up data'
+    assert said[-3:] == ['Creating Layer bad', 'bad <- data', 'bad -> bad']
