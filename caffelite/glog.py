@@ -89,8 +89,7 @@ class StderrHandler(logging.Handler):
 
     def emit(self, record):
         try:
-            sys.stderr.write(self.format(record) + '\n')
-            sys.stderr.flush()
+            sys.stderr.write(self.format(record) + '\n')   # line-buffered since Python 3.9
         except Exception:  # logging's own contract: report, never raise
             self.handleError(record)
 

@@ -139,6 +139,7 @@ def main(argv=None):
     # pycaffe's default stderr output is for Python programs; a verb logs
     # only what it sets up (setup_logging), else warnings through Python's
     logger.handlers[:] = []
+    logger.setLevel(logging.NOTSET)
     guard = (refusing_user_modules(PYTHON_LAYERS_HINT)
              if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
