@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import memory, net_log, netgraph, protoio, threads, upgrade
+from . import debug_info, memory, net_log, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
                      NameNotFoundError, NetError, WeightsError)
@@ -171,6 +171,8 @@ class Net:
         param = netgraph.insert_splits(filtered)
         self.name = param.name
         self._param = param
+        # Caffe's debug_info_: log each layer's mean |values| (caffelite.debug_info)
+        self.debug_info = param.debug_info
         self._views = {}
         self._callbacks = {'before_forward': [], 'after_forward': [],
                            'before_backward': [], 'after_backward': []}
@@ -460,6 +462,8 @@ class Net:
             for i in range(start, end + 1):
                 self._run_callbacks('before_forward', i)
                 loss += self._run_layer(i, 'forward')
+                if self.debug_info:
+                    debug_info.log_forward(self, i)
                 self._run_callbacks('after_forward', i)
         return loss
 
@@ -472,6 +476,8 @@ class Net:
                 self._run_callbacks('before_backward', i)
                 if self._layer_need_backward[i]:
                     self._run_layer(i, 'backward')
+                    if self.debug_info:
+                        debug_info.log_backward(self, i)
                 self._run_callbacks('after_backward', i)
 
     def _run_callbacks(self, when, layer_index):
@@ -522,6 +528,8 @@ class Net:
         """Forward then backward over the whole net; returns the loss."""
         loss = self._forward()
         self._backward()
+        if self.debug_info:
+            debug_info.log_params(self)
         return loss
 
     def forward(self, blobs=None, start=None, end=None, **kwargs):

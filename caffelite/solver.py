@@ -193,6 +193,7 @@ class Solver:
                      field + '_param' if q is not None else '%s file: %s' % (field, f))
             nets.append(self._net_from(q, f, p.test_state[i] if len(p.test_state)
                                        else caffe_pb2.NetState(), TEST))
+            nets[-1].debug_info = p.debug_info
         return nets
 
     def _check_params(self):
@@ -240,6 +241,7 @@ class Solver:
             for on_start, _ in self._callbacks:
                 on_start()
             display = p.display and self.iter % p.display == 0
+            self.net.debug_info = bool(display and p.debug_info)
             loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
             if not math.isfinite(loss):
                 self._diverged('loss = %g' % loss)
