@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import warnings
 
@@ -25,15 +26,18 @@ STDERR_THRESHOLD = logging.ERROR
 
 
 class GlogFormatter(logging.Formatter):
-    """``I1128 19:00:00.123456 4242 solver.py:180] message``, like glog."""
+    """``I1128 19:00:00.123456  4242 solver.py:180] message``, like glog: the
+    thread's id (the process id for the main thread) right-aligned in 5."""
 
     def format(self, record):
         t = time.localtime(record.created)
         micros = int((record.created % 1) * 1e6)
         letter = 'F' if record.levelno >= logging.CRITICAL else record.levelname[0]
-        return '%s%s %s.%06d %d %s:%d] %s' % (
+        # handlers run in the logging thread, so this is the thread that logged
+        return '%s%s %s.%06d %5d %s:%d] %s' % (
             letter, time.strftime('%m%d', t), time.strftime('%H:%M:%S', t),
-            micros, os.getpid(), record.filename, record.lineno, record.getMessage())
+            micros, threading.get_native_id(), record.filename, record.lineno,
+            record.getMessage())
 
 
 def configure(handlers, level=logging.INFO):

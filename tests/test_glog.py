@@ -92,3 +92,19 @@ def test_errors_only_also_quiets_the_weights_warning(tmp_path):
                  str(tmp_path / 'w.caffemodel')))
     assert "no weights for layer 'ip_ft'" in stderr_of(script)
     assert stderr_of(script, GLOG_minloglevel='2') == ''
+
+
+def test_the_line_carries_the_logging_threads_id_in_five_columns():
+    import logging
+    import threading
+    from caffelite.glog import GlogFormatter
+    record = logging.LogRecord('caffelite.x', logging.INFO, 'net.py', 7, 'hi', (), None)
+    seen = {}
+
+    def in_a_thread():
+        seen['line'], seen['id'] = GlogFormatter().format(record), threading.get_native_id()
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join()
+    assert seen['line'].endswith(' %5d net.py:7] hi' % seen['id'])
+    assert re.match(r'I\d{4} \d\d:\d\d:\d\d\.\d{6} [ \d]{5,} net\.py:7\] hi$', seen['line'])
