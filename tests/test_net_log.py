@@ -112,3 +112,21 @@ def test_a_layers_own_lines_come_between_its_connections_and_its_shapes(tmp_path
     at = said.index('output data size: 2,3,6,8')
     assert said[at - 1] == 'data -> label' and said[at + 1] == 'Setting up data'
     assert said[-3:] == ['Creating Layer bad', 'bad <- data', 'bad -> bad']
+
+
+def test_classifier_and_detector_warn_as_pycaffes_do(tmp_path, caplog):
+    """pycaffe's Classifier and Detector make their nets the legacy way."""
+    model = tmp_path / 'deploy.prototxt'
+    model.write_text('layer { name: "data" type: "Input" top: "data" '
+                     'input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } } }\n'
+                     'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+                     'inner_product_param { num_output: 2 } }\n')
+    weights = str(tmp_path / 'w.caffemodel')
+    caffe.Net(str(model), caffe.TEST).save(weights)
+    for kind in (caffe.Classifier, caffe.Detector):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger='caffelite.net'):
+            kind(str(model), weights)
+        assert caplog.messages[:3] == ['DEPRECATION WARNING - deprecated use of Python interface',
+                                       'Use this instead (with the named "weights" parameter):',
+                                       "Net('%s', 1, weights='%s')" % (model, weights)]
