@@ -29,7 +29,7 @@ from .. import __version__
 from ..errors import CaffeError
 from ..layers.python import refusing_user_modules
 from ..weights import WeightsWarning
-from ._common import PYTHON_LAYERS_HINT
+from ._common import PYTHON_LAYERS_HINT, ignored_flags
 from ._flags import GflagsParser
 
 # The extra of setup.py that installs each optional module a command may need.
@@ -134,6 +134,9 @@ def main(argv=None):
     args = parser.parse_args(command_first(argv, parser.commands))
     if not getattr(args, 'func', None):
         parser.error('no command given (only flags)')
+    for name in ignored_flags(args):
+        print('%s %s: -%s is not used by %s: ignored, as caffe does'
+              % (parser.prog, args.command, name, args.command), file=sys.stderr)
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
     # pycaffe's default stderr output is for Python programs; a verb logs

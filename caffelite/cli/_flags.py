@@ -52,6 +52,10 @@ class GflagsParser(argparse.ArgumentParser):
         self.exit(1, '%s: error: %s (%s --help lists the arguments)\n'
                   % (self.prog, message, self.prog))
 
+    def has_option(self, name):
+        """Whether ``name`` (any spelling) is one of this parser's options."""
+        return self._lookup(name) is not None
+
     def _lookup(self, name):
         """The registered option string for ``name`` in any spelling, or None."""
         for candidate in (name, name.replace('_', '-'), name.replace('-', '_')):

@@ -124,3 +124,24 @@ def test_no_bars_without_a_terminal(monkeypatch):
     for _ in progress_bar(range(50), desc='train'):
         pass
     assert pipe.getvalue() == ''
+
+
+def test_every_caffe_verb_takes_every_flag_of_caffe_and_says_which_it_ignores(tmp_path, capsys):
+    """gflags defines caffe's flags for the whole tool: ``caffe test ...
+    -solver s.prototxt`` runs, the flag unused. caffelite runs it too and
+    says so."""
+    model = tmp_path / 'net.prototxt'
+    model.write_text('layer { name: "x" type: "Input" top: "x" '
+                     'input_param { shape { dim: 2 dim: 3 } } }\n'
+                     'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "ip" '
+                     'inner_product_param { num_output: 2 } }\n')
+    weights = str(tmp_path / 'w.caffemodel')
+    caffelite.Net(str(model), caffelite.TEST).save(weights)
+    assert main(['test', '-model', str(model), '-weights', weights, '-iterations', '1',
+                 '-solver', 'solver.prototxt', '--sigint_effect=none']) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == ['caffelite test: -sigint_effect is not used by test: ignored, as caffe does',
+                       'caffelite test: -solver is not used by test: ignored, as caffe does']
+    args = build_parser().parse_args(['train', '-solver', 's', '-iterations', '5', '-model', 'm'])
+    assert (args.solver, args.ignored_iterations, args.ignored_model) == ('s', '5', 'm')
+    assert '--iterations' not in build_parser().subcommands['train'].format_help()  # unlisted
