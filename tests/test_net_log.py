@@ -6,6 +6,7 @@ import pytest
 import caffelite as caffe
 from caffelite.blob import Blob
 from caffelite.net_log import shape_string
+from model_files import tiny_model
 
 NET = '''
 name: "tiny"
@@ -71,19 +72,16 @@ def test_nothing_is_formatted_when_info_is_off(caplog, monkeypatch):
 
 
 def test_the_legacy_constructor_is_warned_as_pycaffe_does(tmp_path, caplog):
-    model = tmp_path / 'net.prototxt'
-    model.write_text(NET)
-    weights = str(tmp_path / 'w.caffemodel')
-    caffe.Net(str(model), caffe.TEST).save(weights)
+    model, weights = tiny_model(tmp_path)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger='caffelite.net'):
-        caffe.Net(str(model), weights, caffe.TEST)
+        caffe.Net(model, weights, caffe.TEST)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned[:3] == ['DEPRECATION WARNING - deprecated use of Python interface',
                           'Use this instead (with the named "weights" parameter):',
                           "Net('%s', 1, weights='%s')" % (model, weights)]
     caplog.clear()
-    caffe.Net(str(model), caffe.TEST, weights=weights)
+    caffe.Net(model, caffe.TEST, weights=weights)
     assert not [r for r in caplog.records if 'DEPRECATION' in r.getMessage()]
 
 
@@ -116,17 +114,11 @@ def test_a_layers_own_lines_come_between_its_connections_and_its_shapes(tmp_path
 
 def test_classifier_and_detector_warn_as_pycaffes_do(tmp_path, caplog):
     """pycaffe's Classifier and Detector make their nets the legacy way."""
-    model = tmp_path / 'deploy.prototxt'
-    model.write_text('layer { name: "data" type: "Input" top: "data" '
-                     'input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } } }\n'
-                     'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
-                     'inner_product_param { num_output: 2 } }\n')
-    weights = str(tmp_path / 'w.caffemodel')
-    caffe.Net(str(model), caffe.TEST).save(weights)
+    model, weights = tiny_model(tmp_path, (1, 3, 4, 4))
     for kind in (caffe.Classifier, caffe.Detector):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger='caffelite.net'):
-            kind(str(model), weights)
+            kind(model, weights)
         assert caplog.messages[:3] == ['DEPRECATION WARNING - deprecated use of Python interface',
                                        'Use this instead (with the named "weights" parameter):',
                                        "Net('%s', 1, weights='%s')" % (model, weights)]

@@ -13,6 +13,7 @@ import caffelite
 from caffelite.cli import build_parser, main
 from caffelite.cli._common import setup_logging
 from caffelite.progress import progress_bar
+from model_files import tiny_model
 
 
 def parsers(parser=None, path=()):
@@ -130,14 +131,8 @@ def test_every_caffe_verb_takes_every_flag_of_caffe_and_says_which_it_ignores(tm
     """gflags defines caffe's flags for the whole tool: ``caffe test ...
     -solver s.prototxt`` runs, the flag unused. caffelite runs it too and
     says so."""
-    model = tmp_path / 'net.prototxt'
-    model.write_text('layer { name: "x" type: "Input" top: "x" '
-                     'input_param { shape { dim: 2 dim: 3 } } }\n'
-                     'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "ip" '
-                     'inner_product_param { num_output: 2 } }\n')
-    weights = str(tmp_path / 'w.caffemodel')
-    caffelite.Net(str(model), caffelite.TEST).save(weights)
-    assert main(['test', '-model', str(model), '-weights', weights, '-iterations', '1',
+    model, weights = tiny_model(tmp_path)
+    assert main(['test', '-model', model, '-weights', weights, '-iterations', '1',
                  '-solver', 'solver.prototxt', '--sigint_effect=none']) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[:2] == ['caffelite test: -sigint_effect is not used by test: ignored, as caffe does',
