@@ -9,12 +9,15 @@ words, which is how Caffe users find the layer where values blow up:
     [Backward] All net params (data, diff): L1 norm = (..., ...); L2 norm = (..., ...)
 
 The solver's train net logs them on display iterations, its test nets on
-every pass, as in Caffe. The net is read through pycaffe's surface.
+every pass, as in Caffe, on the root solver of a multi-GPU run (the norms
+line on every one). The net is read through pycaffe's surface.
 """
 import logging
 import math
 
 import numpy as np
+
+from .net_log import says_info
 
 log = logging.getLogger('caffelite.net')
 
@@ -31,6 +34,8 @@ def _param_name(layer, j):
 
 def log_forward(net, i):
     """After layer ``i``'s forward: its tops' and params' data."""
+    if not says_info(log):
+        return
     name, layer = net._layer_names[i], net.layers[i]
     for b in net._top_ids(i):
         log.info('    [Forward] Layer %s, top blob %s data: %g', name, net._blob_names[b],
@@ -43,6 +48,8 @@ def log_forward(net, i):
 def log_backward(net, i):
     """After layer ``i``'s backward: the diffs of the bottoms it fed and of
     the params it computed."""
+    if not says_info(log):
+        return
     name, layer = net._layer_names[i], net.layers[i]
     for b, needed in zip(net._bottom_ids(i), net.bottom_need_backward[i]):
         if needed:

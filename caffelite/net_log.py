@@ -10,9 +10,23 @@ import re
 
 from google.protobuf import text_format
 
+from . import backend
+
 log = logging.getLogger('caffelite.net')
 # a text-format line holding a whole float: ``  lr_mult: 1.0``
 WHOLE_FLOAT = re.compile(r'^(\s*\w+: -?\d+)\.0$', re.M)
+
+
+def says_info(logger=log):
+    """Caffe's LOG_IF(INFO, Caffe::root_solver()): INFO is on, and this is
+    the root solver (in a multi-GPU run the others build the same nets)."""
+    return logger.isEnabledFor(logging.INFO) and backend.root_solver()
+
+
+def root_info(logger, message, *args):
+    """``logger.info`` on the root solver only (see ``says_info``)."""
+    if says_info(logger):
+        logger.info(message, *args, stacklevel=2)
 
 
 def shape_string(blob):
@@ -46,7 +60,7 @@ def _definition(filtered):
 
 def log_definition(filtered):
     """Before any layer: the NetParameter after NetState filtering."""
-    if log.isEnabledFor(logging.INFO):
+    if says_info():
         log.info('Initializing net from parameters: \n%s', _definition(filtered))
 
 
@@ -55,7 +69,7 @@ def log_definition(filtered):
 
 def log_connections(net, i):
     """Before layer ``i`` is set up: its name, bottoms and tops."""
-    if not log.isEnabledFor(logging.INFO):
+    if not says_info():
         return
     name, names = net._layer_names[i], net._blob_names
     bottoms, tops = net._bottom_ids(i), net._top_ids(i)
@@ -71,7 +85,7 @@ def log_setup(net, i, floats):
     """After layer ``i`` is set up: its top shapes, loss weights and the
     bytes of ``floats``, the counts of every top so far (Caffe counts
     in-place and split tops again)."""
-    if not log.isEnabledFor(logging.INFO):
+    if not says_info():
         return
     layer = net.layers[i]
     log.info('Setting up %s', net._layer_names[i])
@@ -85,7 +99,7 @@ def log_setup(net, i, floats):
 def log_done(net, needs_backward):
     """After the last layer: ``needs_backward``, each layer's flag as decided
     before force_backward (what Caffe logs), last layer first; the outputs."""
-    if not log.isEnabledFor(logging.INFO):
+    if not says_info():
         return
     for i in reversed(range(len(net.layers))):
         log.info('%s %s backward computation.', net._layer_names[i],

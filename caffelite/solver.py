@@ -114,7 +114,8 @@ class Solver:
 
     def __init__(self, source, action_request=None):
         self.param = load_solver_param(source)
-        log.info('Initializing solver from parameters: \n%s', net_log.debug_string(self.param))
+        net_log.root_info(log, 'Initializing solver from parameters: \n%s',
+                          net_log.debug_string(self.param))
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
@@ -136,7 +137,7 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
-        log.info('Solver scaffolding done.')
+        net_log.root_info(log, 'Solver scaffolding done.')
         for model_list in self.param.weights:
             load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
@@ -168,8 +169,8 @@ class Solver:
         name = given[0]
         value = getattr(p, name)
         is_param = name.endswith('_param')
-        log.info('Creating training net %s', 'specified in %s.' % name if is_param
-                 else 'from %s file: %s' % (name, value))
+        net_log.root_info(log, 'Creating training net %s', 'specified in %s.' % name if is_param
+                          else 'from %s file: %s' % (name, value))
         return self._net_from(value if is_param else None, None if is_param else value,
                               p.train_state, TRAIN)
 
@@ -189,8 +190,8 @@ class Solver:
         nets = []
         for i, (q, f) in enumerate(sources):
             field = 'test_net' if i < len(specific) else 'net'
-            log.info('Creating test net (#%d) specified by %s', i,
-                     field + '_param' if q is not None else '%s file: %s' % (field, f))
+            net_log.root_info(log, 'Creating test net (#%d) specified by %s', i,
+                              field + '_param' if q is not None else '%s file: %s' % (field, f))
             nets.append(self._net_from(q, f, p.test_state[i] if len(p.test_state)
                                        else caffe_pb2.NetState(), TEST))
             nets[-1].debug_info = p.debug_info

@@ -122,3 +122,13 @@ def test_classifier_and_detector_warn_as_pycaffes_do(tmp_path, caplog):
         assert caplog.messages[:3] == ['DEPRECATION WARNING - deprecated use of Python interface',
                                        'Use this instead (with the named "weights" parameter):',
                                        "Net('%s', 1, weights='%s')" % (model, weights)]
+
+
+def test_only_the_root_solver_says_it(caplog, monkeypatch):
+    """In a multi-GPU run every rank builds the same nets; Caffe logs the
+    construction of rank 0's (LOG_IF(INFO, Caffe::root_solver()))."""
+    from caffelite import backend
+    monkeypatch.setattr(backend, 'root_solver', lambda: False)
+    with caplog.at_level(logging.INFO, logger='caffelite'):
+        caffe.Net(NET, caffe.TRAIN)
+    assert caplog.messages == []
