@@ -54,9 +54,10 @@ def pair_folders(feature_folder, label_folder):
     return [(features[stem], labels[stem]) for stem in sorted(features)]
 
 
-def split_pairs(pairs, pct_val, seed=0):
+def split_pairs(pairs, pct_val, seed):
     """{'train': pairs, 'val': pairs}: ``pct_val`` percent (rounded down)
-    of the shuffled pairs for validation, as DIGITS splits them."""
+    of the pairs, shuffled by ``seed``, for validation, as DIGITS splits
+    them (a seed of its own for each job)."""
     order = [pairs[i] for i in np.random.RandomState(seed).permutation(len(pairs))]
     count = int(math.floor(len(order) * pct_val / 100.0))
     return {'train': order[count:], 'val': order[:count]}

@@ -14,6 +14,7 @@ from ..digits.forms import IMAGE_PROCESSING, OBJECT_DETECTION, detection_sizes
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from . import jobs
+from .datasets import draw_seed
 from .executor import worker_command
 
 SPLITS = ('train', 'val')
@@ -39,7 +40,7 @@ def create_processing_job(store, values, user):
     yet run); its image dimensions are known once it is built."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, extension_id=IMAGE_PROCESSING, image_dims=[0, 0, 0],
+                           form=draw_seed(values), extension_id=IMAGE_PROCESSING, image_dims=[0, 0, 0],
                            resize_mode='squash', encoding=values['dsopts_feature_encoding'])
         return store.add(job_id, job)
 
@@ -53,7 +54,7 @@ def create_job(store, values, user):
     channels = 1 if values['channel_conversion'] == 'L' else 3
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, extension_id=OBJECT_DETECTION,
+                           form=draw_seed(values), extension_id=OBJECT_DETECTION,
                            image_dims=[height, width, channels], resize_mode='squash',
                            encoding=values['dsopts_feature_encoding'])
         return store.add(job_id, job)
@@ -98,7 +99,7 @@ def dataset_json(job, job_dir, detailed=True):
     if not detailed:
         return d
     counts = job.get('counts') or {}
-    d.update(directory=job_dir, feature_dims=job.get('feature_dims'),
+    d.update(directory=job_dir, feature_dims=job.get('feature_dims'), seed=job['form'].get('seed'),
              ParseFolderTasks=[], CreateDbTasks=[],
              create_db_tasks=[{'name': 'Create %s DB' % split, 'stage': split,
                                'entry_count': counts.get(split, 0),

@@ -163,7 +163,7 @@ def build_dataset(job_dir):
         build, items, classes, form['resize_width'], form['resize_height'],
         form['resize_channels'] == '3', form['resize_mode'],
         0 if textfile else form['folder_pct_val'], 0 if textfile else form['folder_pct_test'],
-        form['encoding'], seed=job.get('seed', 0),
+        form['encoding'], seed=form['seed'],
         progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed,
         shuffle=form.get('textfile_shuffle', '1') == '1' or not textfile,
         backend=form['backend'], compression=form['compression'], db_root=job_dir))
@@ -192,7 +192,7 @@ def build_processing_dataset(form, job_dir):
         splits = {'train': pairs, 'val': processing.pair_folders(
             form['validation_feature_folder'], form['validation_label_folder'])}
     else:
-        splits = processing.split_pairs(pairs, form['folder_pct_val'])
+        splits = processing.split_pairs(pairs, form['folder_pct_val'], form['seed'])
     for split, entries in splits.items():
         log.info('Found %d entries for stage %s', len(entries), split)
     _move_in(job_dir, lambda build: processing.write_processing_dataset(
@@ -213,7 +213,7 @@ def build_detection_dataset(form, job_dir):
     padding, resize = detection_sizes(form)
     _move_in(job_dir, lambda build: dataset.write_detection_dataset(
         build, splits, padding, resize, form['channel_conversion'], form['val_min_box_size'],
-        form['custom_classes'] or None,
+        form['custom_classes'] or None, form['seed'],
         progress=ProgressLog(sum(len(entries) for entries, _ in splits.values()))))
 
 

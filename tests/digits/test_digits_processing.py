@@ -44,8 +44,16 @@ def test_pairs_by_name_whatever_the_extension(tmp_path):
 
 
 def test_split_as_digits_rounds_down():
-    split = processing.split_pairs(list(range(10)), 25)
+    split = processing.split_pairs(list(range(10)), 25, seed=3)
     assert len(split['val']) == 2 and sorted(split['train'] + split['val']) == list(range(10))
+
+
+def test_split_follows_its_seed():
+    """A seed gives one split, every time; another seed another."""
+    pairs = list(range(20))
+    first = processing.split_pairs(pairs, 50, seed=1)
+    assert processing.split_pairs(pairs, 50, seed=1) == first
+    assert processing.split_pairs(pairs, 50, seed=2)['val'] != first['val']
 
 
 def test_dataset_keeps_pairs_together(tmp_path):

@@ -1,9 +1,16 @@
 """caffelite serve as DIGITS' binary-segmentation walkthrough uses it: the
 image-processing dataset form (feature and label image folders) and a
 fully convolutional generic model trained on it, over HTTP."""
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
+
+from caffelite.codec import datum_to_array
+from caffelite.digits import processing
+from caffelite.lmdbs import open_readonly
+from caffelite.proto import caffe_pb2
 
 from server_fixtures import data_root, server  # noqa: F401 (fixtures)
 
@@ -59,6 +66,14 @@ def test_processing_dataset_and_segmentation_model(server, triangles):
     assert info['extension_id'] == 'image-processing' and info['feature_dims'] == [16, 16, 1]
     assert [(t['stage'], t['entry_count']) for t in info['create_db_tasks']] == [
         ('train', 8), ('val', 2)]
+    # the validation pairs are those the job's own recorded seed draws
+    pairs = processing.pair_folders(str(triangles / 'input'), str(triangles / 'target'))
+    expected = [np.asarray(Image.open(feature)) for feature, _ in
+                processing.split_pairs(pairs, 20, info['seed'])['val']]
+    with open_readonly(os.path.join(server.jobs_dir, dataset, 'val_db', 'features')).begin() \
+            as txn:
+        stored = [datum_to_array(caffe_pb2.Datum.FromString(v))[0] for _, v in txn.cursor()]
+    assert len(stored) == 2 and all(np.array_equal(a, b) for a, b in zip(stored, expected))
     assert 'Image processing dataset' in server.client.get('/datasets/%s' % dataset).text
     r = server.client.post('/models/images/generic.json', data=dict(
         method='custom', custom_network=SEGMENTATION_NET, dataset=dataset, use_mean='pixel',
