@@ -3,9 +3,10 @@ Processing"): a folder of feature images and a folder of label images
 matched by file name (the extension may differ), made into the generic
 dataset layout of DIGITS' data extensions:
 
-* ``train_db/features`` and ``train_db/labels``: LMDBs of PNG Datums (the
+* ``train_db/features`` and ``train_db/labels``: LMDBs of Datums (the
   images as they are, C x H x W after the channel conversion), the same
-  key in both for a pair;
+  key in both for a pair, each database in its encoding (DIGITS' "Feature
+  Encoding" and "Label Encoding": 'png', 'jpg' or 'none', raw bytes);
 * ``train_db/mean.binaryproto``: the mean of the training features;
 * the same under ``val_db/`` for the validation pairs (a percentage of the
   training folders, or folders of their own).
@@ -25,6 +26,7 @@ from ..tools.imageset import MeanAccumulator, write_mean
 # DIGITS' image suffixes
 SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm')
 CONVERSIONS = ('RGB', 'L', 'none')
+ENCODINGS = ('none', 'png', 'jpg')
 # PIL modes read as gray when the conversion is 'none'
 GRAY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'F')
 
@@ -73,18 +75,21 @@ def read_pixels(path, conversion):
     return images.read_like_digits(path, conversion == 'RGB')
 
 
-def write_split(folder, pairs, conversion, progress=None, split='train'):
+def write_split(folder, pairs, conversion, encodings, progress=None, split='train'):
     """The ``features``/``labels`` LMDBs and the features' mean of one
-    split in the new ``folder``; ``progress(split, done, total)``."""
+    split in the new ``folder``; ``encodings``: (features', labels')
+    encoding; ``progress(split, done, total)``."""
     os.makedirs(folder)
     mean = MeanAccumulator()
+    # digits_datum writes raw bytes for an empty encoding
+    feature_encoding, label_encoding = ('' if e == 'none' else e for e in encodings)
     with LmdbWriter(os.path.join(folder, 'features')) as features, \
             LmdbWriter(os.path.join(folder, 'labels')) as labels:
         for index, (feature, label) in enumerate(pairs):
             key = '%09d' % index
             pixels = read_pixels(feature, conversion)
-            features.put(key, digits_datum(pixels, 0, 'png').SerializeToString())
-            labels.put(key, digits_datum(read_pixels(label, conversion), 0, 'png')
+            features.put(key, digits_datum(pixels, 0, feature_encoding).SerializeToString())
+            labels.put(key, digits_datum(read_pixels(label, conversion), 0, label_encoding)
                        .SerializeToString())
             mean.add(images.to_caffe_layout(pixels), feature)
             if progress is not None:
@@ -92,12 +97,18 @@ def write_split(folder, pairs, conversion, progress=None, split='train'):
     write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
 
 
-def write_processing_dataset(out_dir, splits, conversion='none', progress=None):
+def write_processing_dataset(out_dir, splits, conversion='none', progress=None,
+                             feature_encoding='png', label_encoding='none'):
     """Build the dataset of ``splits`` ({split: pairs}; an empty split is
-    left out) in the new ``out_dir``. Returns {split: pair count}."""
+    left out) in the new ``out_dir``; the encodings default to DIGITS'
+    (PNG features, raw labels). Returns {split: pair count}."""
     if conversion not in CONVERSIONS:
         raise CaffeError("channel_conversion must be 'RGB', 'L' or 'none', got %r"
                          % (conversion,))
+    for name, encoding in (('feature_encoding', feature_encoding),
+                           ('label_encoding', label_encoding)):
+        if encoding not in ENCODINGS:
+            raise CaffeError("%s must be 'none', 'png' or 'jpg', got %r" % (name, encoding))
     if not splits.get('train'):
         raise CaffeError('no training images: the validation share took them all')
     if os.path.exists(out_dir):
@@ -106,8 +117,8 @@ def write_processing_dataset(out_dir, splits, conversion='none', progress=None):
     try:
         for split, pairs in splits.items():
             if pairs:
-                write_split(os.path.join(tmp, split + '_db'), pairs, conversion, progress,
-                            split)
+                write_split(os.path.join(tmp, split + '_db'), pairs, conversion,
+                            (feature_encoding, label_encoding), progress, split)
         os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

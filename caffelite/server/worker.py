@@ -197,7 +197,9 @@ def build_processing_dataset(form, job_dir):
         log.info('Found %d entries for stage %s', len(entries), split)
     _move_in(job_dir, lambda build: processing.write_processing_dataset(
         build, splits, form['channel_conversion'],
-        progress=ProgressLog(sum(len(entries) for entries in splits.values()))))
+        progress=ProgressLog(sum(len(entries) for entries in splits.values())),
+        feature_encoding=form['dsopts_feature_encoding'],
+        label_encoding=form['dsopts_label_encoding']))
 
 
 def build_detection_dataset(form, job_dir):
