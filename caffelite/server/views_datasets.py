@@ -115,7 +115,7 @@ async def _textfile_job(state, values, files, user):
     return await run_in_threadpool(
         datasets.create_job, state.store, values, user, None,
         textfiles=lambda job_dir: textfile_datasets.prepare_job_dir(
-            values, uploads, roots, folders, local, job_dir))
+            values, uploads, roots, folders, local, job_dir, state.config.max_upload_bytes))
 
 
 async def _image_folder_job(state, values, files, user):

@@ -1,12 +1,15 @@
 """A real ``caffelite serve`` process for the server tests: started on a
 free port of 127.0.0.1 with a temporary jobs folder and a data root of
 generated images, stopped by the test (or fixture) that started it."""
+import functools
+import http.server
 import os
 import pathlib
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -113,6 +116,18 @@ def server(tmp_path_factory, data_root):
     live.login()
     yield live
     live.stop()
+
+
+@pytest.fixture(scope='module')
+def web_root(data_root):
+    """http://127.0.0.1:PORT/ serving the data root (image URLs), stopped after."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield 'http://127.0.0.1:%d/' % web.server_address[1]
+    web.shutdown()
+    web.server_close()
 
 
 def write_kitti(folder, count, seed):
