@@ -1,0 +1,97 @@
+"""How close issue 15's LeNet b64 target (a training step in at most 0.7 of
+PyTorch's time) can come with NumPy: PyTorch's step alternating, in one run,
+with caffelite's step and with the matrix products alone that the step must
+compute (each Convolution's and InnerProduct's forward, weight gradient and,
+where the net needs it, data gradient, at the shapes caffelite runs them:
+a convolution's batch in the GEMM's columns), nothing else.
+
+The products run twice: with OpenBLAS's own threads on every core, and on
+one core (BLAS threads 1), whose time divided by caffelite's threads (the
+cores) is what a perfect split of every product would take. Their ratios to PyTorch's step are a
+floor for any NumPy implementation of the step: im2col, col2im, pooling,
+ReLU, softmax, the solver update and Python's calls all come on top.
+
+Usage: python benchmarks/bench_lenet_floor.py [--repeats 7] [--batch 64]
+"""
+import argparse
+import math
+import pathlib
+import statistics
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / 'benchmarks')]
+
+from bench_cpu_table import torch_step, training_solver  # noqa: E402
+from caffelite import threads  # noqa: E402
+from harness import compare, environment  # noqa: E402
+
+
+def step_products(net):
+    """(M, K, N) of every GEMM of one training step of ``net``."""
+    shapes = []
+    for i, layer in enumerate(net.layers):
+        if layer.type not in ('Convolution', 'InnerProduct'):
+            continue
+        bottom = net.blobs[net.bottom_names[net._layer_names[i]][0]].shape
+        top = net.blobs[net.top_names[net._layer_names[i]][0]].shape
+        weights = layer.blobs[0].shape
+        if layer.type == 'Convolution':
+            group = layer.layer_param.convolution_param.group
+            m, k = weights[0] // group, math.prod(weights[1:])
+            n = top[0] * math.prod(top[2:])
+            products = [(m, k, n)] * group + [(m, n, k)] * group
+            if net._bottom_need_backward[i][0]:
+                products += [(k, m, n)] * group
+        else:
+            b, k, m = bottom[0], math.prod(bottom[1:]), weights[0]
+            products = [(b, k, m), (m, b, k)]
+            if net._bottom_need_backward[i][0]:
+                products.append((b, m, k))
+        shapes += products
+    return shapes
+
+
+def products_fn(shapes, blas_threads):
+    """A function running the products of ``shapes`` once, with
+    ``blas_threads`` OpenBLAS threads."""
+    rng = np.random.RandomState(0)
+    operands = [(rng.rand(m, k).astype(np.float32), rng.rand(k, n).astype(np.float32),
+                 np.empty((m, n), np.float32)) for m, k, n in shapes]
+
+    def run():
+        with threads.blas_threads(blas_threads):
+            for a, b, out in operands:
+                np.matmul(a, b, out=out)
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--batch', type=int, default=64)
+    args = parser.parse_args()
+    print(environment())
+    lanes = threads.count()
+    solver = training_solver('lenet', args.batch, 10)
+    shapes = step_products(solver.net)
+    print('%d products per step, %.2f GFLOP' % (len(shapes),
+                                              sum(2 * m * k * n for m, k, n in shapes) / 1e9))
+    times = compare([('pytorch step', torch_step(solver.net)),
+                     ('caffelite step', lambda: solver.step(1)),
+                     ('products, BLAS threads', products_fn(shapes, lanes)),
+                     ('products, one core', products_fn(shapes, 1))], args.repeats * 5)
+    base = statistics.median(times['pytorch step'])
+    print('== LeNet b%d training step, medians of %d alternations; ratio to PyTorch\'s step '
+          '(the target for caffelite\'s step: 0.70)' % (args.batch, args.repeats * 5))
+    for name, values in times.items():
+        median = statistics.median(values)
+        if name == 'products, one core':
+            name, median = 'products, one core / %d' % lanes, median / lanes
+        print('  %-28s %8.2f ms   %5.2f' % (name, median * 1e3, median / base))
+
+if __name__ == '__main__':
+    main()
