@@ -283,6 +283,31 @@ def parse_processing_dataset_form(form):
     return parse(PROCESSING_DATASET_FIELDS, form)
 
 
+# DIGITS' Sunnybrook data plug-in (DICOM images and contour folders)
+SUNNYBROOK = 'image-sunnybrook'
+SUNNYBROOK_DATASET_FIELDS = dict(
+    {name: PROCESSING_DATASET_FIELDS[name] for name in (
+        'dataset_name', 'group_name', 'dsopts_label_encoding', 'dsopts_batch_size',
+        'dsopts_num_threads', 'dsopts_backend', 'dsopts_force_same_shape', 'seed',
+        'folder_pct_val')},
+    # 16-bit images: raw by default (the walkthrough's setting)
+    dsopts_feature_encoding=Field('choice', 'none', ('none', 'png', 'jpg')),
+    image_folder=Field('str', required=True),
+    contour_folder=Field('str', required=True),
+    channel_conversion=Field('choice', 'L', ('RGB', 'L')))
+
+
+def parse_sunnybrook_dataset_form(form):
+    """(values, errors) of a Sunnybrook dataset creation request. Its
+    images are 16-bit: PNG and JPEG features are refused (DIGITS'
+    walkthrough sets the feature encoding to none, the default here)."""
+    values, errors = parse(SUNNYBROOK_DATASET_FIELDS, form)
+    if values['dsopts_feature_encoding'] != 'none' and 'dsopts_feature_encoding' not in errors:
+        errors['dsopts_feature_encoding'] = [
+            'The DICOM images are 16-bit: PNG and JPEG hold 8 bits; choose none.']
+    return values, errors
+
+
 def detection_sizes(values):
     """(padding, resize) of an object-detection form, each (width, height)
     or None."""

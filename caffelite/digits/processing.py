@@ -75,23 +75,33 @@ def read_pixels(path, conversion):
     return images.read_like_digits(path, conversion == 'RGB')
 
 
-def write_split(folder, pairs, conversion, encodings, progress=None, split='train'):
+def encoded_datum(pixels, encoding, where):
+    """The Datum of H x W [x 3] ``pixels`` in ``encoding`` ('none': raw,
+    float_data unless 8-bit); PNG and JPEG take 8-bit pixels only (CaffeError
+    naming ``where`` else)."""
+    if encoding == 'none':
+        return digits_datum(pixels, 0, '')
+    if pixels.dtype != np.uint8:
+        raise CaffeError('%s: %s encoding takes 8-bit pixels, these are %s: use encoding '
+                         'none' % (where, encoding, pixels.dtype))
+    return digits_datum(pixels, 0, encoding)
+
+
+def write_split(folder, pairs, load, encodings, progress=None, split='train'):
     """The ``features``/``labels`` LMDBs and the features' mean of one
-    split in the new ``folder``; ``encodings``: (features', labels')
-    encoding; ``progress(split, done, total)``."""
+    split in the new ``folder``: ``load(pair)`` gives a pair's (feature,
+    label) H x W [x 3] arrays, its first file names it; ``encodings``:
+    (features', labels') encoding; ``progress(split, done, total)``."""
     os.makedirs(folder)
     mean = MeanAccumulator()
-    # digits_datum writes raw bytes for an empty encoding
-    feature_encoding, label_encoding = ('' if e == 'none' else e for e in encodings)
     with LmdbWriter(os.path.join(folder, 'features')) as features, \
             LmdbWriter(os.path.join(folder, 'labels')) as labels:
-        for index, (feature, label) in enumerate(pairs):
+        for index, pair in enumerate(pairs):
             key = '%09d' % index
-            pixels = read_pixels(feature, conversion)
-            features.put(key, digits_datum(pixels, 0, feature_encoding).SerializeToString())
-            labels.put(key, digits_datum(read_pixels(label, conversion), 0, label_encoding)
-                       .SerializeToString())
-            mean.add(images.to_caffe_layout(pixels), feature)
+            feature, label = load(pair)
+            features.put(key, encoded_datum(feature, encodings[0], pair[0]).SerializeToString())
+            labels.put(key, encoded_datum(label, encodings[1], pair[1]).SerializeToString())
+            mean.add(images.to_caffe_layout(feature), pair[0])
             if progress is not None:
                 progress(split, index + 1, len(pairs))
     write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
@@ -99,12 +109,28 @@ def write_split(folder, pairs, conversion, encodings, progress=None, split='trai
 
 def write_processing_dataset(out_dir, splits, conversion='none', progress=None,
                              feature_encoding='png', label_encoding='none'):
-    """Build the dataset of ``splits`` ({split: pairs}; an empty split is
-    left out) in the new ``out_dir``; the encodings default to DIGITS'
-    (PNG features, raw labels). Returns {split: pair count}."""
+    """Build the dataset of ``splits`` ({split: [(feature image, label
+    image)]}; an empty split is left out) in the new ``out_dir``; the
+    encodings default to DIGITS' (PNG features, raw labels). Returns
+    {split: pair count}."""
     if conversion not in CONVERSIONS:
         raise CaffeError("channel_conversion must be 'RGB', 'L' or 'none', got %r"
                          % (conversion,))
+    return write_pair_dataset(out_dir, splits, lambda pair: load_images(pair, conversion),
+                              progress, feature_encoding, label_encoding)
+
+
+def load_images(pair, conversion):
+    """(feature, label) pixels of a pair of image files after the channel
+    ``conversion``."""
+    return read_pixels(pair[0], conversion), read_pixels(pair[1], conversion)
+
+
+def write_pair_dataset(out_dir, splits, load, progress=None, feature_encoding='png',
+                       label_encoding='none'):
+    """Build the dataset of ``splits`` ({split: pairs}; an empty split is
+    left out) in the new ``out_dir``, each pair's arrays given by
+    ``load(pair)`` (see :func:`write_split`). Returns {split: pair count}."""
     for name, encoding in (('feature_encoding', feature_encoding),
                            ('label_encoding', label_encoding)):
         if encoding not in ENCODINGS:
@@ -117,7 +143,7 @@ def write_processing_dataset(out_dir, splits, conversion='none', progress=None,
     try:
         for split, pairs in splits.items():
             if pairs:
-                write_split(os.path.join(tmp, split + '_db'), pairs, conversion,
+                write_split(os.path.join(tmp, split + '_db'), pairs, load,
                             (feature_encoding, label_encoding), progress, split)
         os.replace(tmp, out_dir)
     except BaseException:

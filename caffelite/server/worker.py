@@ -200,8 +200,9 @@ def build_extension_dataset(job_dir):
     the job folder: built aside, moved in when complete."""
     with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
         state = json.load(f)
-    build = (build_processing_dataset if state['extension_id'] == 'image-processing'
-             else build_detection_dataset)
+    build = {'image-processing': build_processing_dataset,
+             'image-sunnybrook': build_sunnybrook_dataset}.get(state['extension_id'],
+                                                                build_detection_dataset)
     build(state['form'], job_dir)
 
 
@@ -215,10 +216,28 @@ def build_processing_dataset(form, job_dir):
             form['validation_feature_folder'], form['validation_label_folder'])}
     else:
         splits = processing.split_pairs(pairs, form['folder_pct_val'], form['seed'])
+    conversion = form['channel_conversion']
+    _write_pairs(form, job_dir, splits, lambda pair: processing.load_images(pair, conversion))
+
+
+def build_sunnybrook_dataset(form, job_dir):
+    """The dataset of DIGITS' Sunnybrook plug-in (DICOM images, contour
+    files) of ``form`` into ``job_dir``."""
+    from ..digits import processing, sunnybrook
+    pairs = sunnybrook.contour_pairs(form['image_folder'], form['contour_folder'])
+    splits = processing.split_pairs(pairs, form['folder_pct_val'], form['seed'])
+    conversion = form['channel_conversion']
+    _write_pairs(form, job_dir, splits, lambda pair: sunnybrook.load_pair(pair, conversion))
+
+
+def _write_pairs(form, job_dir, splits, load):
+    """Write a generic dataset of {split: pairs} (``load(pair)``: its
+    feature and label arrays) in the form's encodings into ``job_dir``."""
+    from ..digits import processing
     for split, entries in splits.items():
         log.info('Found %d entries for stage %s', len(entries), split)
-    _move_in(job_dir, lambda build: processing.write_processing_dataset(
-        build, splits, form['channel_conversion'],
+    _move_in(job_dir, lambda build: processing.write_pair_dataset(
+        build, splits, load,
         progress=ProgressLog(sum(len(entries) for entries in splits.values())),
         feature_encoding=form['dsopts_feature_encoding'],
         label_encoding=form['dsopts_label_encoding']))
