@@ -20,6 +20,9 @@ FEATURES = {
     # detection tests compare with cv2.groupRectangles, which OpenCV 5.0's
     # main wheel no longer has.
     'opencv': ['opencv-python-headless>=4.5,<5'],
+    # caffelite serve's Sunnybrook datasets: the DICOM images of the medical
+    # imaging walkthrough (their contours are filled with OpenCV)
+    'medical': ['pydicom>=3.0', 'opencv-python-headless>=4.5,<5'],
 }
 ALL = sorted({requirement for group in FEATURES.values() for requirement in group})
 EXTRAS = dict(

@@ -64,8 +64,9 @@ def dataset_job(store, images, log):
     from .server import datasets, offline
     values, _ = parse_dataset_form(dict(
         dataset_name='digits', folder_train=images, resize_width='28', resize_height='28',
-        resize_channels='1', folder_pct_val='10', folder_pct_test='10', encoding='png'))
-    job = datasets.create_job(store, values, 'demo', images, seed=1)
+        resize_channels='1', folder_pct_val='10', folder_pct_test='10', encoding='png',
+        seed='1'))
+    job = datasets.create_job(store, values, 'demo', images)
     if offline.run_job(store, job) != 'Done':
         raise CaffeError('the dataset job failed: %s' % job['error'])
     counts = job['counts']

@@ -185,12 +185,13 @@ def _palette_is_gray(img):
     return bool(np.all(used == used[:, :1]))
 
 
-def read_like_digits(path, color):
+def read_like_digits(path, color, name=None):
     """H x W x 3 RGB (``color``) or H x W uint8 pixels as DIGITS loads them:
     transparent images are laid on a white background, then converted to
-    RGB or L by PIL (no EXIF rotation)."""
+    RGB or L by PIL (no EXIF rotation). ``path`` may also be the file's
+    bytes, which errors call ``name``."""
     from PIL import Image
-    with _decoding(path) as img:
+    with _decoding(path, name=name) as img:
         img = _to_8bit(img)
         if img.mode in ('LA', 'P', 'RGBA', 'PA'):
             base = Image.new('L' if img.mode == 'LA' else 'RGB', img.size, 'white')

@@ -118,6 +118,10 @@ def parse(fields, form):
 
 
 # --- the dataset form (ImageClassificationDatasetForm) ----------------------
+# The seed of a dataset's shuffles, a field DIGITS lacks: blank (a new
+# dataset) draws one, as DIGITS shuffles every new dataset differently; the
+# job's form records it, so its JSON shows it and a clone repeats the split.
+SEED_FIELD = Field('int', low=0, high=2 ** 31 - 1)
 LOCAL_TEXTFILE = {'method': 'textfile', 'textfile_use_local_files': True}
 TEXTFILE_SPLITS = ('train', 'val', 'test')
 DATASET_FIELDS = {
@@ -159,6 +163,7 @@ DATASET_FIELDS = {
     'textfile_test_folder': Field('str', ''),
     'textfile_local_labels_file': Field('str', required=LOCAL_TEXTFILE),
     'textfile_shuffle': Field('choice', '1', ('1', '0')),
+    'seed': SEED_FIELD,
 }
 
 
@@ -233,6 +238,7 @@ DETECTION_DATASET_FIELDS = {
     'channel_conversion': Field('choice', 'RGB', ('RGB', 'L', 'none')),
     'val_min_box_size': Field('int', 25, low=0),
     'custom_classes': Field('str', ''),
+    'seed': SEED_FIELD,
 }
 # fields DIGITS requires when their partner is set (validate_required_if_set)
 DETECTION_PAIRS = (('val_image_folder', 'val_label_folder'),
@@ -262,7 +268,7 @@ PROCESSING_DATASET_FIELDS = dict(
     {name: DETECTION_DATASET_FIELDS[name] for name in (
         'dataset_name', 'group_name', 'dsopts_feature_encoding', 'dsopts_label_encoding',
         'dsopts_batch_size', 'dsopts_num_threads', 'dsopts_backend',
-        'dsopts_force_same_shape')},
+        'dsopts_force_same_shape', 'seed')},
     feature_folder=Field('str', required=True),
     label_folder=Field('str', required=True),
     folder_pct_val=Field('int', 10, low=0, high=100),
@@ -275,6 +281,31 @@ PROCESSING_DATASET_FIELDS = dict(
 def parse_processing_dataset_form(form):
     """(values, errors) of an image-processing dataset creation request."""
     return parse(PROCESSING_DATASET_FIELDS, form)
+
+
+# DIGITS' Sunnybrook data plug-in (DICOM images and contour folders)
+SUNNYBROOK = 'image-sunnybrook'
+SUNNYBROOK_DATASET_FIELDS = dict(
+    {name: PROCESSING_DATASET_FIELDS[name] for name in (
+        'dataset_name', 'group_name', 'dsopts_label_encoding', 'dsopts_batch_size',
+        'dsopts_num_threads', 'dsopts_backend', 'dsopts_force_same_shape', 'seed',
+        'folder_pct_val')},
+    # 16-bit images: raw by default (the walkthrough's setting)
+    dsopts_feature_encoding=Field('choice', 'none', ('none', 'png', 'jpg')),
+    image_folder=Field('str', required=True),
+    contour_folder=Field('str', required=True),
+    channel_conversion=Field('choice', 'L', ('RGB', 'L')))
+
+
+def parse_sunnybrook_dataset_form(form):
+    """(values, errors) of a Sunnybrook dataset creation request. Its
+    images are 16-bit: PNG and JPEG features are refused (DIGITS'
+    walkthrough sets the feature encoding to none, the default here)."""
+    values, errors = parse(SUNNYBROOK_DATASET_FIELDS, form)
+    if values['dsopts_feature_encoding'] != 'none' and 'dsopts_feature_encoding' not in errors:
+        errors['dsopts_feature_encoding'] = [
+            'The DICOM images are 16-bit: PNG and JPEG hold 8 bits; choose none.']
+    return values, errors
 
 
 def detection_sizes(values):

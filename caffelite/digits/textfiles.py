@@ -2,7 +2,7 @@
 and the image lists of classify_many): one ``path label`` a line, the path
 maybe holding spaces, the label a non-negative integer that indexes the
 labels file (0 is its first line). Relative paths are joined to the list's
-image folder.
+image folder; an http(s) URL names an image DIGITS downloads.
 
 DIGITS skips a line it cannot read; caffelite refuses the list instead,
 with a ParseError naming the file and the line, so that a typo does not
@@ -11,7 +11,7 @@ silently drop images from a dataset.
 import os
 import re
 
-from ..errors import ParseError
+from ..errors import CaffeError, ParseError
 from ..textfile import read_lines
 
 # DIGITS' line rule: everything up to the last run of blanks, then digits.
@@ -41,15 +41,35 @@ def joined(path, image_folder):
     return path
 
 
-def read_labelled_list(list_file, image_folder, label_count, shown_name=None, check=None):
-    """[(image path as listed, absolute path, label)] of a dataset list
-    ``list_file``. ``check(absolute path)``, when given, returns why an
-    image may not be read (None when it may).
+def _located(path, image_folder, check, fetch):
+    """The absolute path of a listed image, or its URL (fetched when
+    ``fetch`` is given); CaffeError saying why it may not be read."""
+    if is_url(path):
+        if fetch:
+            fetch(path)
+        return path
+    full = joined(path, image_folder)
+    if not os.path.isabs(full):
+        raise CaffeError('%s is a relative path and no images folder was given for this list'
+                         % path)
+    full = os.path.normpath(full)
+    refusal = check(full) if check else None
+    if refusal:
+        raise CaffeError(refusal)
+    return full
+
+
+def read_labelled_list(list_file, image_folder, label_count, shown_name=None, check=None,
+                       fetch=None):
+    """[(image path as listed, absolute path or URL, label)] of a dataset
+    list ``list_file``. ``check(absolute path)``, when given, returns why
+    an image file may not be read (None when it may); ``fetch(url)``, when
+    given, downloads a URL's image (CaffeError when it cannot).
     ``image_folder`` (or None) prefixes relative paths; labels must be
     below ``label_count`` (the lines of the labels file). ``shown_name``
     names the file in errors (an upload's name). Raises ParseError naming
-    the file and line of the first bad line, or the file when it lists no
-    image."""
+    the file and line of the first bad line (or URL that cannot be
+    fetched), or the file when it lists no image."""
     name = shown_name or list_file
     entries = []
     for number, line in enumerate(read_lines(list_file, 'surrogateescape'), 1):
@@ -63,18 +83,10 @@ def read_labelled_list(list_file, image_folder, label_count, shown_name=None, ch
         if label >= label_count:
             raise ParseError('label %d but the labels file has %d line(s) (labels 0 to %d)'
                              % (label, label_count, label_count - 1), name, number)
-        if is_url(path):
-            raise ParseError('%s is a URL: caffelite reads dataset images from files only'
-                             % path, name, number)
-        full = joined(path, image_folder)
-        if not os.path.isabs(full):
-            raise ParseError('%s is a relative path and no images folder was given for '
-                             'this list' % path, name, number)
-        full = os.path.normpath(full)
-        refusal = check(full) if check else None
-        if refusal:
-            raise ParseError(refusal, name, number)
-        entries.append((path, full, label))
+        try:
+            entries.append((path, _located(path, image_folder, check, fetch), label))
+        except CaffeError as e:
+            raise ParseError(str(e), name, number) from None
     if not entries:
         raise ParseError('no valid lines in input file (expected "path label" lines)', name)
     return entries

@@ -66,7 +66,7 @@ class ServerState:
             return dataset_kinds.kind_of(job).dataset_json(job, folder, detailed)
         if job['type'] == 'model':
             return models.model_json(job, folder, self.store.jobs.get(job['dataset_id']),
-                                     detailed)
+                                     self.store.path(job['dataset_id']), detailed)
         return pretrained_json(job, folder)
 
     def load(self):
@@ -81,13 +81,19 @@ class ServerState:
 
 
 def pretrained_json(job, folder):
+    """A pretrained model's JSON; ``has_labels`` as DIGITS': whether it was
+    given a labels file (none when made from a generic model)."""
     h, w, c = job['image_dims']
-    return {'id': job['id'], 'name': job['name'], 'status': job['status'],
-            'type': 'pretrained_model', 'username': job['username'], 'framework': 'caffe',
-            'directory': folder, 'has_labels': True, 'job id': job['id'],
-            'image dimensions': [h, w, c], 'image resize mode': job['resize_mode'],
-            'weights file': 'model.caffemodel', 'model file': models.ORIGINAL,
-            'labels file': datasets.LABELS_FILE, 'source_job_id': job['source_job_id']}
+    has_labels = os.path.isfile(os.path.join(folder, datasets.LABELS_FILE))
+    d = {'id': job['id'], 'name': job['name'], 'status': job['status'],
+         'type': 'pretrained_model', 'username': job['username'], 'framework': 'caffe',
+         'directory': folder, 'has_labels': has_labels, 'job id': job['id'],
+         'image dimensions': [h, w, c], 'image resize mode': job['resize_mode'],
+         'weights file': 'model.caffemodel', 'model file': models.ORIGINAL,
+         'source_job_id': job['source_job_id']}
+    if has_labels:
+        d['labels file'] = datasets.LABELS_FILE
+    return d
 
 
 def stop_orphan(pid):

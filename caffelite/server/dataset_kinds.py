@@ -23,6 +23,12 @@ def is_generic(job):
     return kind_of(job) is not datasets
 
 
+def labels_file(job, job_dir):
+    """The labels.txt of a dataset job; None for DIGITS' generic kinds,
+    which have none (a model of one reports no labels file, as in DIGITS)."""
+    return None if is_generic(job) else os.path.join(job_dir, datasets.LABELS_FILE)
+
+
 def mean_file(job, job_dir):
     """The mean.binaryproto of a dataset job (None: it has none)."""
     if detection_datasets.is_extension(job):

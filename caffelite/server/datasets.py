@@ -8,6 +8,7 @@ or folders of .h5 files and their ``list.txt`` with ``backend=hdf5``),
 ``create_<split>_db.log``.
 """
 import os
+import random
 import re
 import time
 
@@ -36,15 +37,27 @@ def new_dataset_facts(values, image_folder, separate=None):
                 **{split + '_folder': path for split, path in (separate or {}).items()})
 
 
-def create_job(store, values, user, image_folder, seed=0, separate=None, textfiles=None):
+def draw_seed(values):
+    """Give a new dataset job's form ``values`` its shuffle seed: the one
+    asked for, else one drawn now. DIGITS shuffles each new dataset
+    differently (parse_folder and the object-detection extension shuffle
+    unseeded, the image-processing extension draws a seed per job); here
+    the seed stays in the job's form, its JSON shows it and a clone repeats
+    the split."""
+    if values.get('seed') is None:
+        values['seed'] = random.SystemRandom().randrange(2 ** 31)
+    return values
+
+
+def create_job(store, values, user, image_folder, separate=None, textfiles=None):
     """Register a dataset job of dataset form ``values`` reading
     ``image_folder`` and the ``separate`` val/test folders ({split: real
-    path}) (not yet run); ``seed`` drives the split's shuffle.
-    ``textfiles(job folder)``, for a textfile form, fills the reserved job
-    folder and returns the job's ``textfiles`` fact."""
+    path}) (not yet run); the form's seed (drawn when blank) drives the
+    split's shuffle. ``textfiles(job folder)``, for a textfile form, fills
+    the reserved job folder and returns the job's ``textfiles`` fact."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, seed=seed,
+                           form=draw_seed(values),
                            **new_dataset_facts(values, image_folder, separate))
         if textfiles:
             job['textfiles'] = textfiles(store.path(job_id))
@@ -168,7 +181,8 @@ def dataset_json(job, job_dir, detailed=True):
     if not detailed:
         return d
     counts = job.get('counts') or {}
-    d.update(directory=job_dir, distribution=job.get('distribution'), encoding=job['encoding'])
+    d.update(directory=job_dir, distribution=job.get('distribution'), encoding=job['encoding'],
+             seed=job['form'].get('seed'))
     textfiles = job.get('textfiles')
     d['ParseFolderTasks'] = [] if textfiles else parse_folder_tasks(job, counts)
     form = job['form']

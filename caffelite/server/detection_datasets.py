@@ -1,5 +1,5 @@
-"""Object-detection and image-processing dataset jobs (DIGITS' generic
-datasets made by its data extensions): what the worker is asked to build
+"""Object-detection, image-processing and Sunnybrook dataset jobs (DIGITS'
+generic datasets made by its data extensions and plug-ins): what the worker is asked to build
 and the job's JSON.
 
 Files of a finished job (DIGITS' names): ``train_db/features`` and
@@ -10,10 +10,11 @@ the logs ``create_train_db.log`` / ``create_val_db.log``.
 import os
 
 from ..codec import datum_to_array
-from ..digits.forms import IMAGE_PROCESSING, OBJECT_DETECTION, detection_sizes
+from ..digits.forms import IMAGE_PROCESSING, OBJECT_DETECTION, SUNNYBROOK, detection_sizes
 from ..lmdbs import open_readonly
 from ..proto import caffe_pb2
 from . import jobs
+from .datasets import draw_seed
 from .executor import worker_command
 
 SPLITS = ('train', 'val')
@@ -22,7 +23,7 @@ MEAN_FILE = 'train_db/mean.binaryproto'
 
 
 # the data extensions caffelite has
-EXTENSIONS = (OBJECT_DETECTION, IMAGE_PROCESSING)
+EXTENSIONS = (OBJECT_DETECTION, IMAGE_PROCESSING, SUNNYBROOK)
 
 
 def is_detection(job):
@@ -34,12 +35,14 @@ def is_extension(job):
     return job.get('extension_id') in EXTENSIONS
 
 
-def create_processing_job(store, values, user):
-    """Register an image-processing dataset job of form ``values`` (not
-    yet run); its image dimensions are known once it is built."""
+def create_processing_job(store, values, user, extension_id=IMAGE_PROCESSING):
+    """Register an image-processing (or Sunnybrook: ``extension_id``)
+    dataset job of form ``values`` (not yet run); its image dimensions are
+    known once it is built."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, extension_id=IMAGE_PROCESSING, image_dims=[0, 0, 0],
+                           form=draw_seed(values), extension_id=extension_id,
+                           image_dims=[0, 0, 0],
                            resize_mode='squash', encoding=values['dsopts_feature_encoding'])
         return store.add(job_id, job)
 
@@ -53,7 +56,7 @@ def create_job(store, values, user):
     channels = 1 if values['channel_conversion'] == 'L' else 3
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=values, extension_id=OBJECT_DETECTION,
+                           form=draw_seed(values), extension_id=OBJECT_DETECTION,
                            image_dims=[height, width, channels], resize_mode='squash',
                            encoding=values['dsopts_feature_encoding'])
         return store.add(job_id, job)
@@ -98,7 +101,7 @@ def dataset_json(job, job_dir, detailed=True):
     if not detailed:
         return d
     counts = job.get('counts') or {}
-    d.update(directory=job_dir, feature_dims=job.get('feature_dims'),
+    d.update(directory=job_dir, feature_dims=job.get('feature_dims'), seed=job['form'].get('seed'),
              ParseFolderTasks=[], CreateDbTasks=[],
              create_db_tasks=[{'name': 'Create %s DB' % split, 'stage': split,
                                'entry_count': counts.get(split, 0),

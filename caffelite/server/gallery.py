@@ -35,12 +35,16 @@ def data_uri(pixels):
 
 def datum_uri(datum):
     """A ``data:`` URI of a Datum's image: its PNG/JPEG bytes as they are,
-    raw BGR bytes encoded as PNG."""
+    raw BGR bytes encoded as PNG, float data (16-bit DICOM pixels...)
+    stretched from its least to its greatest value over 0-255."""
     if datum.encoded:
         for magic, mime in _MIME:
             if datum.data.startswith(magic):
                 return 'data:%s;base64,%s' % (mime, base64.b64encode(datum.data).decode('ascii'))
     chw = codec.datum_to_array(datum)
+    if chw.dtype != np.uint8:
+        low, span = chw.min(), np.ptp(chw)
+        chw = np.rint((chw - low) * (255.0 / span if span else 0))
     pixels = chw[0] if chw.shape[0] == 1 else chw[::-1].transpose(1, 2, 0)
     return data_uri(np.ascontiguousarray(pixels).astype(np.uint8))
 

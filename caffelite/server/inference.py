@@ -8,7 +8,7 @@ import sys
 import threading
 
 from ..job_classifier import JobClassifier
-from . import dataset_kinds, datasets, models
+from . import dataset_kinds, models
 
 CACHE_SIZE = 4
 # Held while a classifier is built: its job's Python layer module replaces
@@ -47,12 +47,10 @@ class ClassifierCache:
             # inference in a process of its own): import this job's, not the
             # one an earlier job left in sys.modules
             sys.modules.pop(models.PYTHON_LAYER_MODULE, None)
-            # a generic dataset has no labels (and may have no mean)
-            generic = dataset_kinds.is_generic(dataset)
             classifier = JobClassifier(
                 os.path.join(job_dir, models.DEPLOY), weights,
                 dataset_kinds.mean_file(dataset, dataset_dir),
-                None if generic else os.path.join(dataset_dir, datasets.LABELS_FILE),
+                dataset_kinds.labels_file(dataset, dataset_dir),
                 dataset['image_dims'], dataset['resize_mode'], models.mean_used(job))
         with self.lock:
             self.loaded[key] = LoadedClassifier(classifier)

@@ -3,13 +3,12 @@ it: the job, the snapshot epoch, the image, the job's loaded classifier,
 and the classification of one image or of a list; shared by the JSON API
 (views_models) and the test pages (layer_views)."""
 import io
-import urllib.error
-import urllib.request
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ..digits import image_urls
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
 from .security import resolve_server_path
@@ -17,13 +16,6 @@ from .views_jobs import get_job, server
 from .web import job_id_from, read_form
 
 MAX_CLASSIFY_PIXELS = 64 << 20
-URL_TIMEOUT = 30
-# http(s) only, redirects included (urllib's default opener also follows ftp)
-URL_OPENER = urllib.request.OpenerDirector()
-for _handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler,
-                 urllib.request.HTTPRedirectHandler, urllib.request.HTTPDefaultErrorHandler,
-                 urllib.request.HTTPErrorProcessor):
-    URL_OPENER.add_handler(_handler())
 
 
 def model_job(request, fields):
@@ -53,16 +45,12 @@ def loaded_classifier(state, job, epoch):
 
 def fetch_image(url, max_bytes):
     """The bytes at an http(s) ``url`` (DIGITS' "Image URL"), at most
-    ``max_bytes``; HTTPException 400 naming the URL when they cannot be had."""
+    ``max_bytes`` (the upload limit); HTTPException 400 naming the URL when
+    they cannot be had."""
     try:
-        with URL_OPENER.open(url, timeout=URL_TIMEOUT) as answer:
-            data = answer.read(max_bytes + 1)
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        raise HTTPException(400, 'cannot fetch the image %s: %s' % (url, e)) from None
-    if len(data) > max_bytes:
-        raise HTTPException(400, 'the image %s is larger than the %d MB upload limit'
-                            % (url, max_bytes >> 20))
-    return data
+        return image_urls.fetch(url, max_bytes)
+    except CaffeError as e:
+        raise HTTPException(400, str(e)) from None
 
 
 def image_source(state, fields, files):

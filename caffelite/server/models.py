@@ -352,9 +352,11 @@ def output_types(job, job_dir):
     return job['output_types']
 
 
-def model_json(job, job_dir, dataset_job, detailed=True):
+def model_json(job, job_dir, dataset_job, dataset_dir, detailed=True):
     """DIGITS' JSON of a model job (the keys of its REST walkthrough), with
-    caffelite's progress, error and curves."""
+    caffelite's progress, error and curves. As DIGITS, it names a labels
+    file only when the dataset has one (generic datasets have none) and the
+    mean file by its base name ('' when the dataset has no mean)."""
     found = snapshots(job, job_dir)
     d = dict(id=job['id'], name=job['name'], status=job['status'], type='model',
              username=job['username'], group=job['group'], dataset_id=job['dataset_id'],
@@ -365,9 +367,13 @@ def model_json(job, job_dir, dataset_job, detailed=True):
                                                time.localtime(job['created'])),
                 'deploy file': DEPLOY, 'train_val file': TRAIN_VAL, 'solver file': SOLVER,
                 'network file': ORIGINAL, 'model file': ORIGINAL,
-                'labels file': datasets.LABELS_FILE, 'mean file': datasets.MEAN_FILE,
                 'snapshot file': os.path.basename(found[-1][0]) if found else 'no snapshots'})
     if dataset_job is not None:
+        labels = dataset_kinds.labels_file(dataset_job, dataset_dir)
+        if labels:
+            d['labels file'] = os.path.basename(labels)
+        d['mean file'] = os.path.basename(dataset_kinds.mean_file(dataset_job, dataset_dir)
+                                          or '')
         d['image dimensions'] = dataset_job['image_dims']
         d['image resize mode'] = dataset_job['resize_mode']
     if detailed:

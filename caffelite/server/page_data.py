@@ -181,6 +181,14 @@ PROCESSING_FOLDERS = (('feature_folder', 'Feature image folder'),
                       ('validation_label_folder', 'Validation label image folder'))
 
 
+# The folder fields of the Sunnybrook dataset form, with their titles.
+SUNNYBROOK_FOLDERS = (('image_folder', 'Image folder'), ('contour_folder', 'Contour folder'))
+# each data extension's folder fields
+EXTENSION_FOLDERS = {forms.OBJECT_DETECTION: DETECTION_FOLDERS,
+                     forms.IMAGE_PROCESSING: PROCESSING_FOLDERS,
+                     forms.SUNNYBROOK: SUNNYBROOK_FOLDERS}
+
+
 def detection_dataset_form(request, data):
     return {'folders': DETECTION_FOLDERS}
 
@@ -189,12 +197,15 @@ def processing_dataset_form(request, data):
     return {'folders': PROCESSING_FOLDERS}
 
 
+def sunnybrook_dataset_form(request, data):
+    return {'folders': SUNNYBROOK_FOLDERS}
+
+
 def detection_dataset_page(request, data):
-    """The page of a data extension's dataset (object detection or image
-    processing: the folders of its form)."""
-    folders = (PROCESSING_FOLDERS if data.get('extension_id') == forms.IMAGE_PROCESSING
-               else DETECTION_FOLDERS)
-    return dict(_generic_dataset_page(request, data), folders=folders)
+    """The page of a data extension's dataset (object detection, image
+    processing or Sunnybrook: the folders of its form)."""
+    return dict(_generic_dataset_page(request, data),
+                folders=EXTENSION_FOLDERS[data.get('extension_id')])
 
 
 def prebuilt_dataset_form(request, data):

@@ -26,6 +26,7 @@ PAGE_CONTEXT = {
     'datasets/images/classification/show.html': page_data.dataset_page,
     'datasets/generic/new.html': page_data.detection_dataset_form,
     'datasets/generic/new_processing.html': page_data.processing_dataset_form,
+    'datasets/generic/new_sunnybrook.html': page_data.sunnybrook_dataset_form,
     'datasets/generic/show.html': page_data.detection_dataset_page,
     'datasets/images/generic/new.html': page_data.prebuilt_dataset_form,
     'datasets/images/generic/show.html': page_data.prebuilt_dataset_page,

@@ -7,9 +7,11 @@ of train (and optionally val and test) images and a labels file, uploaded
 
 The lists are checked when the job is made, so that a bad line is a 400
 naming the file and line: every line must parse, its label index the
-labels file, its image lie under the server's data roots. The job's fact
+labels file, its image lie under the server's data roots or be an http(s)
+URL (which the worker downloads, as DIGITS does). The job's fact
 ``textfiles`` is {'labels': path, 'lists': {split: [path, name shown in
-errors, images folder or None]}}; the worker reads the same files.
+errors, images folder or None]}, 'max_url_bytes': n}; the worker reads the
+same files.
 """
 import os
 
@@ -75,13 +77,15 @@ async def read_uploads(values, files):
             for field in textfile_uploads(values)}
 
 
-def textfiles_fact(values, folders, paths, shown):
+def textfiles_fact(values, folders, paths, shown, max_url_bytes):
     """The job's ``textfiles`` fact from the lists' saved or local
-    ``paths`` ({field: path}) and the names to show for them ({field: name})."""
+    ``paths`` ({field: path}), the names to show for them ({field: name})
+    and the size limit of an image they name by URL."""
     lists = {split: [paths[_list_field(values, split)], shown[_list_field(values, split)],
                      folders[split]] for split in folders}
     labels = _labels_field(values)
-    return {'labels': paths[labels], 'labels_name': shown[labels], 'lists': lists}
+    return {'labels': paths[labels], 'labels_name': shown[labels], 'lists': lists,
+            'max_url_bytes': max_url_bytes}
 
 
 def check_lists(values, fact, roots):
@@ -112,17 +116,18 @@ def _outside(path, roots):
     return None
 
 
-def prepare_job_dir(values, uploads, roots, folders, local, job_dir):
+def prepare_job_dir(values, uploads, roots, folders, local, job_dir, max_url_bytes):
     """Save the ``uploads`` (see :func:`read_uploads`) into ``job_dir``
     under DIGITS' names, check every list and return the job's
     ``textfiles`` fact (FormErrors when a list is bad); ``folders`` and
-    ``local``: what :func:`server_sources` returned."""
+    ``local``: what :func:`server_sources` returned; ``max_url_bytes``: the
+    size limit of an image a list names by URL (fetched by the worker)."""
     paths, shown = dict(local), dict(local)
     for field, name in textfile_uploads(values).items():
         paths[field] = os.path.join(job_dir, name)
         with open(paths[field], 'wb') as f:
             f.write(uploads[field][1])
         shown[field] = uploads[field][0] or name
-    fact = textfiles_fact(values, folders, paths, shown)
+    fact = textfiles_fact(values, folders, paths, shown, max_url_bytes)
     check_lists(values, fact, roots)
     return fact

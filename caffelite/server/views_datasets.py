@@ -10,9 +10,11 @@ from starlette.exceptions import HTTPException
 
 from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, IMAGE_PROCESSING,
                             OBJECT_DETECTION, PREBUILT_DATASET_FIELDS, PREBUILT_DBS,
-                            PROCESSING_DATASET_FIELDS, REQUIRED, parse_dataset_form,
+                            PROCESSING_DATASET_FIELDS, REQUIRED, SUNNYBROOK,
+                            SUNNYBROOK_DATASET_FIELDS, parse_dataset_form,
                             parse_detection_dataset_form, parse_prebuilt_dataset_form,
-                            parse_processing_dataset_form, separate_folders)
+                            parse_processing_dataset_form, parse_sunnybrook_dataset_form,
+                            separate_folders)
 from ..errors import CaffeError
 from ..tools import dataset
 from . import (archives, datasets, detection_datasets, jobs,
@@ -115,7 +117,7 @@ async def _textfile_job(state, values, files, user):
     return await run_in_threadpool(
         datasets.create_job, state.store, values, user, None,
         textfiles=lambda job_dir: textfile_datasets.prepare_job_dir(
-            values, uploads, roots, folders, local, job_dir))
+            values, uploads, roots, folders, local, job_dir, state.config.max_upload_bytes))
 
 
 async def _image_folder_job(state, values, files, user):
@@ -182,12 +184,15 @@ EXTENSIONS = {
                         'val_label_folder'), 'datasets/generic/new.html'),
     IMAGE_PROCESSING: (PROCESSING_DATASET_FIELDS, parse_processing_dataset_form,
                        ('feature_folder', 'label_folder', 'validation_feature_folder',
-                        'validation_label_folder'), 'datasets/generic/new_processing.html')}
+                        'validation_label_folder'), 'datasets/generic/new_processing.html'),
+    SUNNYBROOK: (SUNNYBROOK_DATASET_FIELDS, parse_sunnybrook_dataset_form,
+                 ('image_folder', 'contour_folder'), 'datasets/generic/new_sunnybrook.html')}
 
 
 def _extension(request):
-    """The data extension a generic dataset route names (DIGITS' two that
-    caffelite has: image-object-detection, image-processing); 404 else."""
+    """The data extension a generic dataset route names (those of DIGITS'
+    that caffelite has: image-object-detection, image-processing,
+    image-sunnybrook); 404 else."""
     extension = request.path_params['extension_id']
     if extension not in EXTENSIONS:
         raise HTTPException(404, "Unknown extension '%s' (caffelite has %s)"
@@ -222,9 +227,10 @@ async def create_generic(request):
                 errors[name] = ['Folder does not exist or is not reachable']
     if errors:
         raise FormErrors(errors)
-    create = (detection_datasets.create_job if extension == OBJECT_DETECTION
-              else detection_datasets.create_processing_job)
-    job = create(state.store, values, user)
+    if extension == OBJECT_DETECTION:
+        job = detection_datasets.create_job(state.store, values, user)
+    else:
+        job = detection_datasets.create_processing_job(state.store, values, user, extension)
     state.runner.submit(job)
     if wants_json(request):
         return render(request, '', detection_datasets.dataset_json(

@@ -301,8 +301,8 @@ async def to_pretrained(request):
         shutil.copyfile(weights, os.path.join(folder, 'model.caffemodel'))
         shutil.copyfile(state.store.path(job['id'], models.ORIGINAL),
                         os.path.join(folder, models.ORIGINAL))
-        labels = os.path.join(state.store.path(dataset['id']), datasets.LABELS_FILE)
-        if os.path.isfile(labels):      # an object-detection dataset has none
+        labels = dataset_kinds.labels_file(dataset, state.store.path(dataset['id']))
+        if labels:
             shutil.copyfile(labels, os.path.join(folder, datasets.LABELS_FILE))
         # the network's Python layers import the job's module: it goes along
         python_layer = state.store.path(job['id'], models.PYTHON_LAYER)
@@ -317,13 +317,10 @@ async def to_pretrained(request):
 
 def dataset_files(state, dataset):
     """The labels and mean files of a dataset job that a model's download
-    and pretrained model take: an object-detection dataset has no labels
-    and its mean is train_db/mean.binaryproto."""
+    takes: a generic dataset has no labels, and may have no mean."""
     folder = state.store.path(dataset['id'])
-    mean = dataset_kinds.mean_file(dataset, folder)
-    if dataset_kinds.is_generic(dataset):
-        return [mean] if mean else []
-    return [os.path.join(folder, datasets.LABELS_FILE), mean]
+    return [path for path in (dataset_kinds.labels_file(dataset, folder),
+                              dataset_kinds.mean_file(dataset, folder)) if path]
 
 
 DOWNLOAD_FORMATS = {'tar.gz': 'w:gz', 'tgz': 'w:gz', 'tar': 'w', 'tar.bz2': 'w:bz2',

@@ -29,6 +29,8 @@ log = logging.getLogger('caffelite.worker')
 
 # Decoding more pixels than this is refused (a decompression bomb).
 MAX_IMAGE_PIXELS = 64 << 20
+# where a dataset's URL images are downloaded while it is built
+DOWNLOADS = '.downloads'
 
 
 def error_of(line):
@@ -115,9 +117,10 @@ def separate_split(split, folder, form, known):
     return dataset.relabel(classes, items, known, folder)
 
 
-def textfile_items(textfiles):
+def textfile_items(textfiles, downloads):
     """(classes, train [Item], {'val' / 'test': [Item]}) of a textfile
-    dataset job's lists (its fact ``textfiles``)."""
+    dataset job's lists (its fact ``textfiles``); their URL images are
+    fetched into ``downloads`` (an image_urls.Downloads)."""
     from ..digits.textfiles import read_labelled_list
     from ..textfile import read_labels
     from ..tools.dataset import Item
@@ -125,7 +128,10 @@ def textfile_items(textfiles):
     splits = {}
     for split, (path, name, folder) in textfiles['lists'].items():
         splits[split] = [Item(full, listed, label) for listed, full, label
-                         in read_labelled_list(path, folder, len(classes), name)]
+                         in read_labelled_list(path, folder, len(classes), name,
+                                               fetch=downloads.save)]
+        if downloads.files:
+            log.info('%d images downloaded', len(downloads.files))
         log.info('%d valid lines in %s', len(splits[split]), name)
     return classes, splits.pop('train'), splits
 
@@ -153,24 +159,40 @@ def folder_items(job):
 def build_dataset(job_dir):
     """Create the dataset described by ``JOB_DIR/status.json``'s form into
     the job folder (built aside, moved in when complete)."""
+    from ..digits.image_urls import Downloads
     from ..tools import dataset
     with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
         job = json.load(f)
-    form = job['form']
-    textfile = form['method'] == 'textfile'
-    classes, items, fixed = textfile_items(job['textfiles']) if textfile else folder_items(job)
-    report = _move_in(job_dir, lambda build: dataset.create_dataset(
-        build, items, classes, form['resize_width'], form['resize_height'],
-        form['resize_channels'] == '3', form['resize_mode'],
-        0 if textfile else form['folder_pct_val'], 0 if textfile else form['folder_pct_test'],
-        form['encoding'], seed=job.get('seed', 0),
-        progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed,
-        shuffle=form.get('textfile_shuffle', '1') == '1' or not textfile,
-        backend=form['backend'], compression=form['compression'], db_root=job_dir))
+    # the images a textfile list names by URL, fetched for this build only
+    downloads = Downloads(os.path.join(job_dir, DOWNLOADS),
+                          (job.get('textfiles') or {}).get('max_url_bytes', 0))
+    try:
+        report = _build_classification(job, job_dir, downloads)
+    finally:
+        shutil.rmtree(downloads.folder, ignore_errors=True)
     for path, reason in report.skipped:
         log.warning('Skipped %s', reason)
     for split in dataset.SPLITS:
         log.info('%s_db: %d images', split, sum(report.counts[split].values()))
+
+
+def _build_classification(job, job_dir, downloads):
+    """The tools.dataset Report of building a classification dataset job
+    into its folder; the URLs its lists name fetched into ``downloads``."""
+    from ..tools import dataset
+    form = job['form']
+    textfile = form['method'] == 'textfile'
+    classes, items, fixed = (textfile_items(job['textfiles'], downloads) if textfile
+                             else folder_items(job))
+    return _move_in(job_dir, lambda build: dataset.create_dataset(
+        build, items, classes, form['resize_width'], form['resize_height'],
+        form['resize_channels'] == '3', form['resize_mode'],
+        0 if textfile else form['folder_pct_val'], 0 if textfile else form['folder_pct_test'],
+        form['encoding'], seed=form['seed'],
+        progress=ProgressLog(len(items) + sum(map(len, fixed.values()))), fixed=fixed,
+        shuffle=form.get('textfile_shuffle', '1') == '1' or not textfile,
+        backend=form['backend'], compression=form['compression'], db_root=job_dir,
+        read=downloads.read))
 
 
 def build_extension_dataset(job_dir):
@@ -178,8 +200,9 @@ def build_extension_dataset(job_dir):
     the job folder: built aside, moved in when complete."""
     with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
         state = json.load(f)
-    build = (build_processing_dataset if state['extension_id'] == 'image-processing'
-             else build_detection_dataset)
+    build = {'image-processing': build_processing_dataset,
+             'image-sunnybrook': build_sunnybrook_dataset}.get(state['extension_id'],
+                                                                build_detection_dataset)
     build(state['form'], job_dir)
 
 
@@ -192,12 +215,32 @@ def build_processing_dataset(form, job_dir):
         splits = {'train': pairs, 'val': processing.pair_folders(
             form['validation_feature_folder'], form['validation_label_folder'])}
     else:
-        splits = processing.split_pairs(pairs, form['folder_pct_val'])
+        splits = processing.split_pairs(pairs, form['folder_pct_val'], form['seed'])
+    conversion = form['channel_conversion']
+    _write_pairs(form, job_dir, splits, lambda pair: processing.load_images(pair, conversion))
+
+
+def build_sunnybrook_dataset(form, job_dir):
+    """The dataset of DIGITS' Sunnybrook plug-in (DICOM images, contour
+    files) of ``form`` into ``job_dir``."""
+    from ..digits import processing, sunnybrook
+    pairs = sunnybrook.contour_pairs(form['image_folder'], form['contour_folder'])
+    splits = processing.split_pairs(pairs, form['folder_pct_val'], form['seed'])
+    conversion = form['channel_conversion']
+    _write_pairs(form, job_dir, splits, lambda pair: sunnybrook.load_pair(pair, conversion))
+
+
+def _write_pairs(form, job_dir, splits, load):
+    """Write a generic dataset of {split: pairs} (``load(pair)``: its
+    feature and label arrays) in the form's encodings into ``job_dir``."""
+    from ..digits import processing
     for split, entries in splits.items():
         log.info('Found %d entries for stage %s', len(entries), split)
-    _move_in(job_dir, lambda build: processing.write_processing_dataset(
-        build, splits, form['channel_conversion'],
-        progress=ProgressLog(sum(len(entries) for entries in splits.values()))))
+    _move_in(job_dir, lambda build: processing.write_pair_dataset(
+        build, splits, load,
+        progress=ProgressLog(sum(len(entries) for entries in splits.values())),
+        feature_encoding=form['dsopts_feature_encoding'],
+        label_encoding=form['dsopts_label_encoding']))
 
 
 def build_detection_dataset(form, job_dir):
@@ -213,7 +256,7 @@ def build_detection_dataset(form, job_dir):
     padding, resize = detection_sizes(form)
     _move_in(job_dir, lambda build: dataset.write_detection_dataset(
         build, splits, padding, resize, form['channel_conversion'], form['val_min_box_size'],
-        form['custom_classes'] or None,
+        form['custom_classes'] or None, form['seed'],
         progress=ProgressLog(sum(len(entries) for entries, _ in splits.values()))))
 
 

@@ -259,10 +259,11 @@ class Hdf5Split(_SplitDb):
 
 
 def _write_split(folder, split, entries, db, shape, resize_mode, rng, mean, skipped,
-                 progress=None):
+                 progress, read):
     """Write one split's ``db`` (an LmdbSplit or Hdf5Split) and list into
-    ``folder``; add its images to ``mean`` when it is the training split;
-    call ``progress(split, done, total)`` after each image. Returns
+    ``folder``, reading each image's pixels with ``read(path, color)``; add
+    its images to ``mean`` when it is the training split; call
+    ``progress(split, done, total)`` after each image. Returns
     Counter(label -> images)."""
     channels, height, width = shape
     counts = collections.Counter()
@@ -272,8 +273,7 @@ def _write_split(folder, split, entries, db, shape, resize_mode, rng, mean, skip
                                                   leave=False)):
             try:
                 check_name(item, db.key(index, item))
-                pixels = images.resize_like_digits(images.read_like_digits(item.path,
-                                                                           channels == 3),
+                pixels = images.resize_like_digits(read(item.path, channels == 3),
                                                    height, width, resize_mode, rng)
             except CaffeError as e:
                 skipped.append((item.path, str(e)))
@@ -326,7 +326,7 @@ def _check_options(resize_mode, encoding, backend, compression):
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                    resize_mode='squash', val_percent=25, test_percent=0, encoding='png',
                    seed=0, progress=None, fixed=None, shuffle=True, backend='lmdb',
-                   compression='none', db_root=None):
+                   compression='none', db_root=None, read=None):
     """Build the dataset of ``items`` (see :func:`scan_folder`) in
     ``out_dir``, which must not exist. ``encoding`` is 'none', 'png' or
     'jpg'; ``seed`` drives the split shuffle and the fill modes' noise;
@@ -336,7 +336,9 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
     images in the order given. ``backend`` 'lmdb' or 'hdf5' (DIGITS' HDF5
     folders, ``compression`` 'none' or 'gzip', raw pixels only); their
     list.txt names the files under ``db_root`` (default ``out_dir``), where
-    the split folders will finally be. Returns a :data:`Report`."""
+    the split folders will finally be. ``read(path, color)`` gives an
+    image's pixels (default images.read_like_digits; a server's reads
+    listed URLs from their downloaded copies). Returns a :data:`Report`."""
     if os.path.exists(out_dir):
         raise CaffeError('%s already exists; choose a new output folder' % out_dir)
     if not items:
@@ -355,7 +357,8 @@ def create_dataset(out_dir, items, classes, width=256, height=256, color=True,
                 db = _split_db(tmp, split, shape, encoding, backend, compression,
                                os.path.abspath(db_root or out_dir))
                 counts[split] = _write_split(tmp, split, splits[split], db, shape,
-                                             resize_mode, rng, mean, skipped, progress)
+                                             resize_mode, rng, mean, skipped, progress,
+                                             read or images.read_like_digits)
         if not mean.count:
             raise CaffeError('no readable training images')
         with atomic_open(os.path.join(tmp, 'labels.txt'), 'w') as f:

@@ -44,8 +44,16 @@ def test_pairs_by_name_whatever_the_extension(tmp_path):
 
 
 def test_split_as_digits_rounds_down():
-    split = processing.split_pairs(list(range(10)), 25)
+    split = processing.split_pairs(list(range(10)), 25, seed=3)
     assert len(split['val']) == 2 and sorted(split['train'] + split['val']) == list(range(10))
+
+
+def test_split_follows_its_seed():
+    """A seed gives one split, every time; another seed another."""
+    pairs = list(range(20))
+    first = processing.split_pairs(pairs, 50, seed=1)
+    assert processing.split_pairs(pairs, 50, seed=1) == first
+    assert processing.split_pairs(pairs, 50, seed=2)['val'] != first['val']
 
 
 def test_dataset_keeps_pairs_together(tmp_path):
@@ -69,3 +77,31 @@ def test_dataset_keeps_pairs_together(tmp_path):
     assert entries(tmp_path / 'rgb' / 'train_db' / 'features')[0][1].shape == (3, 4, 6)
     with pytest.raises(CaffeError, match='no training images'):
         processing.write_processing_dataset(str(tmp_path / 'none'), {'train': [], 'val': pairs})
+
+
+def datums(path):
+    with open_readonly(str(path)).begin() as txn:
+        return [caffe_pb2.Datum.FromString(value) for _, value in txn.cursor()]
+
+
+def test_feature_and_label_encodings_as_digits_options(tmp_path):
+    """DIGITS' defaults: features PNG, labels raw (encoding 'none'); each
+    may be png, jpg or none, and the pixels read back the same (JPEG
+    within its loss)."""
+    root = write_pairs(tmp_path / 'in', 3)
+    pairs = processing.pair_folders(str(root / 'features'), str(root / 'labels'))
+    processing.write_processing_dataset(str(tmp_path / 'default'), {'train': pairs})
+    db = tmp_path / 'default' / 'train_db'
+    assert [d.encoded for d in datums(db / 'features')] == [True] * 3
+    assert datums(db / 'features')[0].data[:4] == b'\x89PNG'
+    assert [d.encoded for d in datums(db / 'labels')] == [False] * 3
+    np.testing.assert_array_equal(entries(db / 'labels')[1][1], np.full((1, 4, 6), 245))
+    processing.write_processing_dataset(str(tmp_path / 'swapped'), {'train': pairs},
+                                        feature_encoding='none', label_encoding='jpg')
+    db = tmp_path / 'swapped' / 'train_db'
+    assert [d.encoded for d in datums(db / 'features')] == [False] * 3
+    assert datums(db / 'labels')[0].data[:2] == b'\xff\xd8'
+    np.testing.assert_allclose(entries(db / 'labels')[2][1], np.full((1, 4, 6), 235), atol=2)
+    with pytest.raises(CaffeError, match="label_encoding must be 'none', 'png' or 'jpg', got 'gif'"):
+        processing.write_processing_dataset(str(tmp_path / 'gif'), {'train': pairs},
+                                            label_encoding='gif')

@@ -12,7 +12,7 @@ from caffelite import TRAIN, Net
 from caffelite.digits import forms, hdf5_db, networks, split
 from caffelite.digits.inference import read_image_list
 from caffelite.digits.textfiles import read_labelled_list
-from caffelite.errors import NetError, ParseError
+from caffelite.errors import CaffeError, NetError, ParseError
 from caffelite.protoio import parse_text
 from caffelite.proto import caffe_pb2
 from caffelite.tools import dataset
@@ -43,7 +43,6 @@ def test_list_lines_as_digits_reads_them(tmp_path):
     ('a.png 0\nb.png -1\n', '/i', 'up.txt:2: expected "path label"'),
     ('a.png 3\n', '/i', 'up.txt:1: label 3 but the labels file has 3 line(s)'),
     ('a.png 0\n', None, 'up.txt:1: a.png is a relative path'),
-    ('https://h/a.png 0\n', '/i', 'up.txt:1: https://h/a.png is a URL'),
     ('\n\n', '/i', 'up.txt: no valid lines'),
 ])
 def test_bad_lists_name_the_file_and_line(tmp_path, text, folder, message):
@@ -52,6 +51,25 @@ def test_bad_lists_name_the_file_and_line(tmp_path, text, folder, message):
     with pytest.raises(ParseError) as e:
         read_labelled_list(str(listed), folder, 3, 'up.txt')
     assert str(e.value).startswith(message)
+
+
+def test_listed_urls_are_fetched_and_a_failure_names_the_line(tmp_path):
+    """An http(s) URL is an image DIGITS downloads: kept as listed (not
+    joined to the folder), handed to ``fetch``, whose failure names the
+    list's line."""
+    listed = tmp_path / 'list.txt'
+    listed.write_text('HTTPS://h/a.png 0\nhttp://h/b.png 1\n')
+    fetched = []
+    assert read_labelled_list(str(listed), '/i', 2, fetch=fetched.append) == [
+        ('HTTPS://h/a.png', 'HTTPS://h/a.png', 0), ('http://h/b.png', 'http://h/b.png', 1)]
+    assert fetched == ['HTTPS://h/a.png', 'http://h/b.png']
+
+    def refuse(url):
+        if url.endswith('b.png'):
+            raise CaffeError('cannot fetch the image %s: timed out' % url)
+    with pytest.raises(ParseError, match=r'^up.txt:2: cannot fetch the image http://h/b.png: '
+                                         r'timed out$'):
+        read_labelled_list(str(listed), '/i', 2, 'up.txt', fetch=refuse)
 
 
 def test_hdf5_writer_splits_files_as_digits(tmp_path):

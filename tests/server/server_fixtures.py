@@ -1,12 +1,15 @@
 """A real ``caffelite serve`` process for the server tests: started on a
 free port of 127.0.0.1 with a temporary jobs folder and a data root of
 generated images, stopped by the test (or fixture) that started it."""
+import functools
+import http.server
 import os
 import pathlib
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -115,6 +118,18 @@ def server(tmp_path_factory, data_root):
     live.stop()
 
 
+@pytest.fixture(scope='module')
+def web_root(data_root):
+    """http://127.0.0.1:PORT/ serving the data root (image URLs), stopped after."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield 'http://127.0.0.1:%d/' % web.server_address[1]
+    web.shutdown()
+    web.server_close()
+
+
 def write_kitti(folder, count, seed):
     """``folder/images/NNN.png`` (48x32 noise) with 1-2 bright squares each,
     and their KITTI ``folder/labels/NNN.txt`` (class Car)."""
@@ -146,8 +161,10 @@ def tiny_detectnet():
 
 
 def make_dataset(server, folder, name='digits', **fields):
+    """A classification dataset job of ``folder``; its split shuffled with
+    seed 0 unless ``fields`` say otherwise (a blank seed draws one)."""
     form = dict(method='folder', folder_train=str(folder), dataset_name=name, encoding='png',
-                resize_channels='1', resize_width='28', resize_height='28')
+                resize_channels='1', resize_width='28', resize_height='28', seed='0')
     form.update(fields)
     r = server.client.post('/datasets/images/classification.json', data=form)
     assert r.status_code == 200, r.text

@@ -26,7 +26,8 @@ def detection_form(kitti, **fields):
                 train_label_folder=str(kitti / 'train' / 'labels'),
                 val_image_folder=str(kitti / 'val' / 'images'),
                 val_label_folder=str(kitti / 'val' / 'labels'), padding_image_width='64',
-                padding_image_height='32', val_min_box_size='4', custom_classes='dontcare,car')
+                padding_image_height='32', val_min_box_size='4', custom_classes='dontcare,car',
+                seed='0')
     form.update(fields)
     return form
 
@@ -190,13 +191,23 @@ def test_generic_inference_outputs(server, kitti, detection_dataset, detection_m
 
 def test_detectnet_model_download_and_pretrained(server, detection_model):
     """A detection model's download holds the dataset's mean and no labels
-    (the dataset has none); making it a pretrained model works too."""
+    (the dataset has none), and, as DIGITS reports a model of a dataset
+    without a labels file, neither its JSON nor the download's info.json nor
+    the pretrained model made from it names one."""
     import io
+    import json
     import zipfile
+    info = server.client.get('/models/%s.json' % detection_model).json()
+    assert 'labels file' not in info and info['mean file'] == 'mean.binaryproto'
     r = server.client.get('/models/%s/download.zip' % detection_model)
     assert r.status_code == 200, r.text
-    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
-    assert 'mean.binaryproto' in names and 'labels.txt' not in names
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    assert 'mean.binaryproto' in archive.namelist() and 'labels.txt' not in archive.namelist()
+    assert 'labels file' not in json.loads(archive.read('info.json'))
     r = server.client.post('/models/%s/to_pretrained' % detection_model,
                            headers={'Accept': 'application/json'})
     assert r.status_code == 200, r.text
+    pretrained = r.json()
+    assert pretrained['has_labels'] is False and 'labels file' not in pretrained
+    folder = os.path.join(server.jobs_dir, pretrained['id'])
+    assert not os.path.exists(os.path.join(folder, 'labels.txt'))

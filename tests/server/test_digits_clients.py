@@ -1,17 +1,14 @@
 """caffelite serve as DIGITS' own clients use it (DIGITS' test_views.py and
 docs/API.md replayed over HTTP): what they send and what they read back."""
-import functools
 import json
-import http.server
 import os
 import re
 import shutil
-import threading
 
 import pytest
 
 from server_fixtures import CLASSES, make_dataset, make_images
-from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
+from server_fixtures import data_root, dataset, server, web_root  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
 
@@ -65,18 +62,6 @@ def tiny(server, dataset):
     model = tiny_model(server, dataset)
     assert server.wait(model)['status'] == 'Done'
     return model
-
-
-@pytest.fixture(scope='module')
-def web_root(data_root):
-    """http://127.0.0.1:PORT/ serving the data root (image URLs), stopped after."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(data_root))
-    handler.log_message = lambda *args: None
-    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    yield 'http://127.0.0.1:%d/' % web.server_address[1]
-    web.shutdown()
-    web.server_close()
 
 
 def test_classify_one_page_lists_predictions_as_digits(server, data_root, tiny):

@@ -3,6 +3,7 @@ import base64
 
 import numpy as np
 
+from caffelite import codec
 from caffelite.server import gallery
 from caffelite.tools.dataset import digits_datum
 from server_fixtures import data_root, dataset, server  # noqa: F401 (fixtures)
@@ -18,6 +19,11 @@ def test_datum_uris_keep_encoded_bytes_and_encode_raw_pixels():
     import io
     with Image.open(io.BytesIO(base64.b64decode(raw.split(',', 1)[1]))) as img:
         assert np.array_equal(np.asarray(img), pixels)  # BGR bytes back to RGB
+    # float data (16-bit DICOM pixels) is stretched over 0-255 to be seen
+    sixteen = codec.array_to_datum(np.array([[[1000, 1500], [2000, 3040]]], np.int32))
+    with Image.open(io.BytesIO(base64.b64decode(
+            gallery.datum_uri(sixteen).split(',', 1)[1]))) as img:
+        assert np.asarray(img).tolist() == [[0, 62], [125, 255]]
 
 
 def test_explore_pages_one_class(server, dataset):

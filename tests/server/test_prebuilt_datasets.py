@@ -134,6 +134,9 @@ def test_prebuilt_dataset_and_regression_model(server, lmdbs):
     with open(train_val) as f:
         text = f.read()
     assert str(lmdbs / 'val' / 'labels') in text and 'mean.binaryproto' in text
+    # DIGITS' JSON of a model of a dataset without labels names no labels file
+    info = server.client.get('/models/%s.json' % model).json()
+    assert 'labels file' not in info and info['mean file'] == 'mean.binaryproto'
     png = io.BytesIO()
     Image.fromarray(np.full((8, 8), 200, np.uint8)).save(png, format='PNG')
     r = server.client.post('/models/images/generic/infer_one.json', data={'job_id': model},

@@ -1,9 +1,16 @@
 """caffelite serve as DIGITS' binary-segmentation walkthrough uses it: the
 image-processing dataset form (feature and label image folders) and a
 fully convolutional generic model trained on it, over HTTP."""
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
+
+from caffelite.codec import datum_to_array
+from caffelite.digits import processing
+from caffelite.lmdbs import open_readonly
+from caffelite.proto import caffe_pb2
 
 from server_fixtures import data_root, server  # noqa: F401 (fixtures)
 
@@ -47,8 +54,12 @@ def test_processing_dataset_and_segmentation_model(server, triangles):
     (use_mean pixel) trains on them and infer_one answers an image."""
     form = server.client.get('/datasets/generic/new/image-processing').text
     for field in ('feature_folder', 'label_folder', 'folder_pct_val', 'has_val_folder',
-                  'validation_feature_folder', 'channel_conversion'):
+                  'validation_feature_folder', 'channel_conversion', 'dsopts_feature_encoding',
+                  'dsopts_label_encoding', 'seed'):
         assert 'name="%s"' % field in form
+    # DIGITS' defaults: PNG features, raw labels
+    assert '<option value="png" selected>' in form.split('name="dsopts_label_encoding"')[0]
+    assert '<option value="none" selected>' in form.split('name="dsopts_label_encoding"')[1]
     r = server.client.post(URL, data=dict(dataset_name='squares', folder_pct_val='20',
                                           feature_folder=str(triangles / 'input'),
                                           label_folder=str(triangles / 'target')))
@@ -59,6 +70,19 @@ def test_processing_dataset_and_segmentation_model(server, triangles):
     assert info['extension_id'] == 'image-processing' and info['feature_dims'] == [16, 16, 1]
     assert [(t['stage'], t['entry_count']) for t in info['create_db_tasks']] == [
         ('train', 8), ('val', 2)]
+    # the validation pairs are those the job's own recorded seed draws
+    pairs = processing.pair_folders(str(triangles / 'input'), str(triangles / 'target'))
+    expected = [np.asarray(Image.open(feature)) for feature, _ in
+                processing.split_pairs(pairs, 20, info['seed'])['val']]
+    with open_readonly(os.path.join(server.jobs_dir, dataset, 'val_db', 'features')).begin() \
+            as txn:
+        stored = [datum_to_array(caffe_pb2.Datum.FromString(v))[0] for _, v in txn.cursor()]
+    assert len(stored) == 2 and all(np.array_equal(a, b) for a, b in zip(stored, expected))
+    # the encodings DIGITS' form names, its defaults here: PNG features, raw labels
+    for db, encoded in (('features', True), ('labels', False)):
+        with open_readonly(os.path.join(server.jobs_dir, dataset, 'train_db', db)).begin() \
+                as txn:
+            assert {caffe_pb2.Datum.FromString(v).encoded for _, v in txn.cursor()} == {encoded}
     assert 'Image processing dataset' in server.client.get('/datasets/%s' % dataset).text
     r = server.client.post('/models/images/generic.json', data=dict(
         method='custom', custom_network=SEGMENTATION_NET, dataset=dataset, use_mean='pixel',
@@ -89,3 +113,18 @@ def test_processing_dataset_form_errors(server, triangles):
     failed = server.wait(r.json()['id'])
     assert failed['status'] == 'Error' and "has no image named" in failed['error']
     assert server.client.get('/datasets/generic/new/image-segmentation').status_code == 404
+    r = server.client.post(URL, data=dict(dataset_name='x', dsopts_label_encoding='gif',
+                                          feature_folder=str(triangles / 'input'),
+                                          label_folder=str(triangles / 'target')))
+    assert r.status_code == 400 and r.json()['errors'] == {
+        'dsopts_label_encoding': ['Not a valid choice']}
+    r = server.client.post(URL, data=dict(dataset_name='jpeg labels', dsopts_label_encoding='jpg',
+                                          dsopts_feature_encoding='none',
+                                          feature_folder=str(triangles / 'input'),
+                                          label_folder=str(triangles / 'target')))
+    assert server.wait(r.json()['id'])['status'] == 'Done'
+    folder = os.path.join(server.jobs_dir, r.json()['id'], 'train_db')
+    with open_readonly(os.path.join(folder, 'labels')).begin() as txn:
+        assert next(iter(txn.cursor()))[1].find(b'\xff\xd8') >= 0
+    with open_readonly(os.path.join(folder, 'features')).begin() as txn:
+        assert not caffe_pb2.Datum.FromString(next(iter(txn.cursor()))[1]).encoded

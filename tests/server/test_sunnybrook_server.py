@@ -1,0 +1,88 @@
+"""caffelite serve as DIGITS' medical-imaging walkthrough uses it: the
+Sunnybrook dataset form (DICOM images and contour folders) over HTTP, and
+a generic model trained on its 16-bit features."""
+import importlib.util
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from caffelite.codec import datum_to_array
+from caffelite.lmdbs import open_readonly
+from caffelite.proto import caffe_pb2
+from server_fixtures import data_root, server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
+URL = '/datasets/generic/create/image-sunnybrook.json'
+# the generated challenge files of the plug-in's unit tests, shared
+_spec = importlib.util.spec_from_file_location(
+    'sunnybrook_files', pathlib.Path(__file__).parents[1] / 'digits' / 'test_digits_sunnybrook.py')
+sunnybrook_files = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sunnybrook_files)
+# a per-pixel two-class scorer of the 16-bit image, as the walkthrough's FCN ends
+SEGMENTATION_NET = '''
+layer { name: "scale" type: "Power" bottom: "data" top: "scaled" power_param { scale: 0.001 } }
+layer { name: "score" type: "Convolution" bottom: "scaled" top: "score"
+        convolution_param { num_output: 2 kernel_size: 3 pad: 1
+                            weight_filler { type: "gaussian" std: 0.01 } } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss"
+        exclude { stage: "deploy" } }
+'''
+
+
+@pytest.fixture(scope='module')
+def challenge(data_root):
+    return sunnybrook_files.write_challenge(data_root / 'sunnybrook', images_per_case=5)
+
+
+def test_sunnybrook_dataset_and_model(server, challenge):
+    """DIGITS' fields (image_folder, contour_folder, channel_conversion,
+    folder_pct_val) make train_db/val_db of raw 16-bit features and 0/1
+    labels; a generic model trains on them."""
+    images, contours = challenge
+    form = server.client.get('/datasets/generic/new/image-sunnybrook').text
+    for field in ('image_folder', 'contour_folder', 'channel_conversion', 'folder_pct_val',
+                  'dsopts_feature_encoding', 'dsopts_label_encoding', 'seed'):
+        assert 'name="%s"' % field in form
+    assert 'image-sunnybrook' in server.client.get('/').text
+    r = server.client.post(URL, data=dict(dataset_name='sunnybrook', folder_pct_val='20',
+                                          image_folder=str(images),
+                                          contour_folder=str(contours)))
+    assert r.status_code == 200, r.text
+    dataset = r.json()['id']
+    assert server.wait(dataset)['status'] == 'Done'
+    info = server.client.get('/datasets/%s.json' % dataset).json()
+    assert info['extension_id'] == 'image-sunnybrook' and info['feature_dims'] == [16, 16, 1]
+    assert [(t['stage'], t['entry_count']) for t in info['create_db_tasks']] == [
+        ('train', 8), ('val', 2)]
+    folder = os.path.join(server.jobs_dir, dataset, 'train_db')
+    with open_readonly(os.path.join(folder, 'features')).begin() as txn:
+        feature = datum_to_array(caffe_pb2.Datum.FromString(next(iter(txn.cursor()))[1]))
+    with open_readonly(os.path.join(folder, 'labels')).begin() as txn:
+        label = datum_to_array(caffe_pb2.Datum.FromString(next(iter(txn.cursor()))[1]))
+    assert feature.min() >= 1000 and feature.max() > 255 and set(np.unique(label)) == {0, 1}
+    page = server.client.get('/datasets/%s' % dataset).text
+    assert 'Sunnybrook LV segmentation dataset' in page and str(contours) in page
+    r = server.client.get('/datasets/generic/explore', params={
+        'job_id': dataset, 'db': 'train_db/features', 'size': 2})
+    assert r.status_code == 200 and r.text.count('<figure>') == 2
+    r = server.client.post('/models/images/generic.json', data=dict(
+        method='custom', custom_network=SEGMENTATION_NET, dataset=dataset, use_mean='none',
+        train_epochs='2', batch_size='4', learning_rate='0.01', model_name='lv'))
+    assert r.status_code == 200, r.text
+    assert server.wait(r.json()['id'])['status'] == 'Done'
+
+
+def test_sunnybrook_form_errors(server, challenge):
+    """Required folders; PNG or JPEG of 16-bit features refused; a
+    contour folder with no contours fails the job, saying so."""
+    images, contours = challenge
+    r = server.client.post(URL, data=dict(dataset_name='x', dsopts_feature_encoding='png'))
+    assert r.status_code == 400
+    assert sorted(r.json()['errors']) == ['contour_folder', 'dsopts_feature_encoding',
+                                          'image_folder']
+    r = server.client.post(URL, data=dict(dataset_name='x', image_folder=str(images),
+                                          contour_folder=str(images)))
+    failed = server.wait(r.json()['id'])
+    assert failed['status'] == 'Error' and 'no contour files' in failed['error']
