@@ -5,6 +5,7 @@ from .backend import (has_nccl, set_device, set_mode_cpu, set_mode_gpu, set_mult
                       solver_rank)
 from .blob import Blob
 from .errors import CaffeError, LayerError, NetError, ParseError, SolverError, WeightsError
+from . import glog, weights
 from .glog import init_log, log
 # The layer implementation package is imported (and so in sys.modules) before
 # the name ``layers`` is bound to NetSpec's namespace below: importing one of
@@ -26,6 +27,10 @@ from .classifier import Classifier
 from .detector import Detector
 
 __version__ = '0.1.0'
+
+# A WeightsWarning repeats a WARNING line of the log: GLOG_minloglevel 2 or
+# more, set before the import, keeps both quiet.
+glog.ignore_if_warnings_hidden(weights.WeightsWarning)
 
 # Last, once every name above exists: code written for pycaffe that says
 # ``import caffe`` (a Python layer, a notebook's helper module) gets caffelite.

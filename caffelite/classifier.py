@@ -9,7 +9,7 @@ predictions, averaged over the crops.
 """
 import numpy as np
 
-from . import io
+from . import io, net_log
 from .net import TEST, Net
 
 
@@ -45,6 +45,9 @@ class Classifier(Net):
         if pretrained_file is None:
             raise TypeError('Classifier(model_file, pretrained_file): pretrained_file is None; '
                             'give the trained .caffemodel')
+        # pycaffe's Classifier builds its net with the legacy constructor,
+        # which warns; this one loads the weights itself to require some
+        net_log.log_legacy_constructor(model_file, pretrained_file, TEST)
         super().__init__(model_file, TEST)
         self.copy_from(pretrained_file).require_some()
         name = self.inputs[0]

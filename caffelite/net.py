@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import memory, netgraph, protoio, threads, upgrade
+from . import debug_info, memory, net_log, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
                      NameNotFoundError, NetError, WeightsError)
@@ -59,7 +59,8 @@ def _parse_args(args, kwargs):
     stages = kwargs.pop('stages', None)
     if kwargs:
         raise TypeError('unexpected Net() arguments: %s' % ', '.join(kwargs))
-    if rest and isinstance(rest[0], (str, bytes, os.PathLike)):
+    legacy = bool(rest) and isinstance(rest[0], (str, bytes, os.PathLike))
+    if legacy:
         weights = rest.pop(0)
     if rest:
         phase = rest.pop(0)
@@ -69,6 +70,8 @@ def _parse_args(args, kwargs):
         raise TypeError('Net() needs a phase (caffelite.TRAIN or caffelite.TEST)')
     if phase not in (TRAIN, TEST):
         raise ValueError('phase must be caffelite.TRAIN or caffelite.TEST, got %r' % (phase,))
+    if legacy:
+        net_log.log_legacy_constructor(model, weights, phase)
     return model, phase, weights, level, stages
 
 
@@ -163,9 +166,13 @@ class Net:
         self.phase = in_param.state.phase
         # The scratch buffers of this net's layers (caffelite.workspace).
         self.workspace = Workspace()
-        param = netgraph.insert_splits(netgraph.filter_net(in_param))
+        filtered = netgraph.filter_net(in_param)
+        net_log.log_definition(filtered)
+        param = netgraph.insert_splits(filtered)
         self.name = param.name
         self._param = param
+        # Caffe's debug_info_: log each layer's mean |values| (caffelite.debug_info)
+        self.debug_info = param.debug_info
         self._views = {}
         self._callbacks = {'before_forward': [], 'after_forward': [],
                            'before_backward': [], 'after_backward': []}
@@ -182,14 +189,16 @@ class Net:
         self.learnable_params, self._learnable_param_ids = [], []
         self.params_lr, self.params_weight_decay = [], []
         self._has_params_lr, self._has_params_decay = [], []
+        self._top_floats = 0    # Caffe's memory_used_: the counts of every top so far
         name_to_id, available = {}, []
         for layer_param in param.layer:
             if not layer_param.HasField('phase'):
                 layer_param.phase = self.phase
             self._add_layer(layer_param, name_to_id, available)
-        self._prune_backward(param.force_backward)
+        needs_backward = self._prune_backward(param.force_backward)
         self._outputs = [name_to_id[n] for n in sorted(set(available))]
         self._share_weights()
+        net_log.log_done(self, needs_backward)
         memory.check_fits(self)
 
     def _add_layer(self, lp, name_to_id, available):
@@ -226,6 +235,7 @@ class Net:
         self._layer_bottom_ids.append(bottoms)
         self._layer_top_ids.append(tops)
         self._bottom_need_backward.append(bottom_need)
+        net_log.log_connections(self, layer_id)
         try:
             layer.layer_setup(self._vec(bottoms), self._vec(tops))
         except Exception as e:
@@ -235,6 +245,8 @@ class Net:
             raise failure from e
         for j, blob_id in enumerate(tops):
             self._blob_loss_weights[blob_id] = layer.loss(j)
+        self._top_floats += sum(self._blobs[b].count for b in tops)
+        net_log.log_setup(self, layer_id, self._top_floats)
         need_backward |= self._register_params(layer, lp, layer_id)
         self._layer_need_backward.append(need_backward)
         if need_backward:
@@ -315,7 +327,8 @@ class Net:
 
     def _prune_backward(self, force_backward):
         """Caffe's pass from the last layer back: skip backward for layers
-        that do not contribute to a loss or whose bottoms all skip it."""
+        that do not contribute to a loss or whose bottoms all skip it.
+        Returns each layer's flag as decided before force_backward."""
         under_loss, skip_backprop = set(), set()
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -336,6 +349,7 @@ class Net:
                     self._bottom_need_backward[i][j] = False
                 if not self._bottom_need_backward[i][j]:
                     skip_backprop.add(name)
+        decided = list(self._layer_need_backward)
         if force_backward:
             for i, layer in enumerate(self.layers):
                 self._layer_need_backward[i] = True
@@ -345,6 +359,7 @@ class Net:
                     self._blob_need_backward[blob_id] |= need
                 for k in range(len(layer.blobs)):
                     layer.set_param_propagate_down(k, True)
+        return decided
 
     def _share_weights(self):
         for i, owner in enumerate(self._param_owners):
@@ -447,6 +462,8 @@ class Net:
             for i in range(start, end + 1):
                 self._run_callbacks('before_forward', i)
                 loss += self._run_layer(i, 'forward')
+                if self.debug_info:
+                    debug_info.log_forward(self, i)
                 self._run_callbacks('after_forward', i)
         return loss
 
@@ -459,6 +476,8 @@ class Net:
                 self._run_callbacks('before_backward', i)
                 if self._layer_need_backward[i]:
                     self._run_layer(i, 'backward')
+                    if self.debug_info:
+                        debug_info.log_backward(self, i)
                 self._run_callbacks('after_backward', i)
 
     def _run_callbacks(self, when, layer_index):
@@ -509,6 +528,8 @@ class Net:
         """Forward then backward over the whole net; returns the loss."""
         loss = self._forward()
         self._backward()
+        if self.debug_info:
+            debug_info.log_params(self)
         return loss
 
     def forward(self, blobs=None, start=None, end=None, **kwargs):

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import backend, divergence, net_outputs, protoio, resume, solverstate, upgrade
+from . import backend, divergence, net_log, net_outputs, protoio, resume, solverstate, upgrade
 from .blob import Blob
 from .digits.solver import epoch_schedule
 from .errors import CaffeRuntimeError, DivergenceError, MissingFileError, SolverError
@@ -114,6 +114,8 @@ class Solver:
 
     def __init__(self, source, action_request=None):
         self.param = load_solver_param(source)
+        net_log.root_info(log, 'Initializing solver from parameters: \n%s',
+                          net_log.debug_string(self.param))
         if self.param.type != self.type and type(self) is not Solver:
             log.debug('solver type %s used through %s', self.param.type, self.type)
         if self.param.random_seed >= 0:
@@ -135,6 +137,7 @@ class Solver:
         self._check_params()
         self.net = self._train_net()
         self.test_nets = self._test_nets()
+        net_log.root_info(log, 'Solver scaffolding done.')
         for model_list in self.param.weights:
             load_net_weights(model_list, [self.net] + self.test_nets)
         params = self.net.learnable_params
@@ -166,6 +169,8 @@ class Solver:
         name = given[0]
         value = getattr(p, name)
         is_param = name.endswith('_param')
+        net_log.root_info(log, 'Creating training net %s', 'specified in %s.' % name if is_param
+                          else 'from %s file: %s' % (name, value))
         return self._net_from(value if is_param else None, None if is_param else value,
                               p.train_state, TRAIN)
 
@@ -182,9 +187,15 @@ class Solver:
         sources = specific + [generic] * (len(p.test_iter) - len(specific))
         if len(p.test_state) and len(p.test_state) != len(sources):
             raise SolverError('test_state must be given once per test net (%d)' % len(sources))
-        return [self._net_from(q, f, p.test_state[i] if len(p.test_state)
-                               else caffe_pb2.NetState(), TEST)
-                for i, (q, f) in enumerate(sources)]
+        nets = []
+        for i, (q, f) in enumerate(sources):
+            field = 'test_net' if i < len(specific) else 'net'
+            net_log.root_info(log, 'Creating test net (#%d) specified by %s', i,
+                              field + '_param' if q is not None else '%s file: %s' % (field, f))
+            nets.append(self._net_from(q, f, p.test_state[i] if len(p.test_state)
+                                       else caffe_pb2.NetState(), TEST))
+            nets[-1].debug_info = p.debug_info
+        return nets
 
     def _check_params(self):
         """Caffe's checks of the solver's fields, made before any net is built."""
@@ -219,7 +230,7 @@ class Solver:
         start_iter, stop_iter = self.iter, self.iter + int(iters)
         self._losses, self.smoothed_loss = self._resumed_window or ([], 0.0)
         self._resumed_window = None
-        tic = time.time()
+        tic, shown = time.time(), start_iter
         while self.iter < stop_iter:
             self.net.clear_param_diffs()
             if (p.test_interval and self.iter % p.test_interval == 0
@@ -231,13 +242,14 @@ class Solver:
             for on_start, _ in self._callbacks:
                 on_start()
             display = p.display and self.iter % p.display == 0
+            self.net.debug_info = bool(display and p.debug_info)
             loss = sum(self.net.forward_backward() for _ in range(p.iter_size)) / p.iter_size
             if not math.isfinite(loss):
                 self._diverged('loss = %g' % loss)
             self._update_smoothed_loss(loss, start_iter)
             if display and backend.root_solver():
-                self._display(time.time() - tic)
-                tic = time.time()
+                self._display(self.iter - shown, time.time() - tic)
+                tic, shown = time.time(), self.iter
             for _, on_ready in self._callbacks:
                 on_ready()
             self.apply_update()
@@ -322,10 +334,12 @@ class Solver:
         for listener in self.listeners:
             listener(event)
 
-    def _display(self, seconds):
-        log.info('Iteration %d (%.3g iter/s, %.3gs/%d iters), loss = %g', self.iter,
-                 self.param.display / max(seconds, 1e-9), seconds, self.param.display,
-                 self.smoothed_loss)
+    def _display(self, iterations, seconds):
+        """Caffe's display line: the rate is over the ``iterations`` run in
+        the ``seconds`` since the last display or the start of this step
+        call (0 iter/s at its first iteration, as Caffe shows it)."""
+        log.info('Iteration %d (%g iter/s, %gs/%d iters), loss = %g', self.iter,
+                 iterations / (seconds or 1), seconds, self.param.display, self.smoothed_loss)
         outputs = self._output_lines(self.net, 'Train',
                                      {name: self.net.blobs[name].data for name in self.net.outputs})
         self._emit(phase='train', iter=self.iter, loss=float(self.smoothed_loss),

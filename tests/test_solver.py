@@ -133,6 +133,41 @@ def test_train_net_test_net_forms_and_test_outputs(tmp_path):
                                   solver.net.params['ip'][0].data)
 
 
+def test_solver_construction_logs_caffes_lines(tmp_path, caplog):
+    (tmp_path / 'net.prototxt').write_text(NET)
+    (tmp_path / 'test.prototxt').write_text(NET)
+    text = ('net: "%s"\ntest_net: "%s"\ntest_iter: 1\ntest_iter: 1\ntest_interval: 10\n'
+            'base_lr: 0.1\nlr_policy: "fixed"\nsnapshot_prefix: "%s"\n'
+            % (tmp_path / 'net.prototxt', tmp_path / 'test.prototxt', tmp_path / 's'))
+    with caplog.at_level('INFO', logger='caffelite'):
+        caffe.get_solver(text)
+    said = [m for m in caplog.messages if not m.startswith(('Initializing net', 'Creating L'))]
+    assert said[0].startswith('Initializing solver from parameters: \n')
+    assert 'base_lr: 0.1\n' in said[0]
+    ours = [m for m in said if m.startswith(('Creating t', 'Solver'))]
+    assert ours == ['Creating training net from net file: %s' % (tmp_path / 'net.prototxt'),
+                    'Creating test net (#0) specified by test_net file: %s'
+                    % (tmp_path / 'test.prototxt'),
+                    'Creating test net (#1) specified by net file: %s'
+                    % (tmp_path / 'net.prototxt'),
+                    'Solver scaffolding done.']
+
+
+def test_display_rate_is_caffes_iterations_since_the_last_display(tmp_path, caplog):
+    (tmp_path / 'net.prototxt').write_text(NET)
+    solver = caffe.get_solver('net: "%s"\nbase_lr: 0.01\nlr_policy: "fixed"\ndisplay: 2\n'
+                              'snapshot_prefix: "%s"\n' % (tmp_path / 'net.prototxt',
+                                                             tmp_path / 's'))
+    with caplog.at_level('INFO', logger='caffelite.solver'):
+        solver.step(5)
+        solver.step(1)
+        solver.step(1)          # iteration 6, displayed at the start of its step call
+    rates = [(int(m.split()[1]), float(m.split('(')[1].split()[0]))
+             for m in caplog.messages if m.startswith('Iteration') and 'iter/s' in m]
+    assert [it for it, _ in rates] == [0, 2, 4, 6]
+    assert rates[0][1] == 0 and rates[3][1] == 0 and rates[1][1] > 0 and rates[2][1] > 0
+
+
 def test_inline_net_param_and_missing_net_error():
     from google.protobuf import text_format
     param = caffe_pb2.SolverParameter(base_lr=0.1, lr_policy='fixed')

@@ -7,6 +7,14 @@ discovered, so adding a command touches no shared file.
 
 Whatever goes wrong, a command prints one line naming the file, layer or
 argument at fault and exits non-zero; ``--debug`` adds the traceback.
+
+Exit statuses follow Caffe's tools where they return one: 1 for a usage
+error (gflags' status for a bad flag, the tools' for wrong arguments), 2
+where Caffe's upgrade tools cannot parse their input, and 0 after printing
+the usage when run bare as ``caffe`` and the MNIST/CIFAR converters do.
+Where Caffe aborts on a failed CHECK (status 134: a missing -solver, an
+unknown action, a file that does not parse), a command ends with its one
+line and status 1, as for any other failure.
 """
 import contextlib
 import importlib
@@ -21,7 +29,7 @@ from .. import __version__
 from ..errors import CaffeError
 from ..layers.python import refusing_user_modules
 from ..weights import WeightsWarning
-from ._common import PYTHON_LAYERS_HINT
+from ._common import PYTHON_LAYERS_HINT, ignored_flags
 from ._flags import GflagsParser
 
 # The extra of setup.py that installs each optional module a command may need.
@@ -36,7 +44,8 @@ def build_parser(prog='caffelite'):
         prog=prog,
         description='Caffe-compatible deep learning: train, test, time, '
                     'classify, datasets and model zoo.')
-    parser.add_argument('--version', action='version', version='caffelite ' + __version__)
+    # gflags' words ("caffe version 1.0.0"), which DIGITS reads from ``caffe -version``
+    parser.add_argument('--version', action='version', version='%(prog)s version ' + __version__)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith('_'):
@@ -44,6 +53,7 @@ def build_parser(prog='caffelite'):
         module = importlib.import_module('%s.%s' % (__name__, info.name))
         module.register(subparsers)
     parser.commands = tuple(subparsers.choices)
+    parser.subcommands = subparsers.choices
     return parser
 
 
@@ -91,6 +101,10 @@ CAFFE_TOOLS = ('convert_imageset', 'compute_image_mean', 'extract_features',
                'upgrade_net_proto_text', 'upgrade_net_proto_binary',
                'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_mnist_siamese_data',
                'convert_cifar_data')
+# Caffe's programs that, run without arguments, print their usage and
+# return 0 (caffe.cpp's main falls off its end; the MNIST and CIFAR
+# converters print and return 0); the other tools return 1.
+USAGE_IS_SUCCESS = ('convert_mnist_data', 'convert_mnist_siamese_data', 'convert_cifar_data')
 
 
 def tool_main():
@@ -104,19 +118,31 @@ def tool_main():
     if name not in CAFFE_TOOLS:
         print('caffelite: %s is not one of the Caffe tools installed as commands (%s)'
               % (name, ', '.join(CAFFE_TOOLS)), file=sys.stderr)
-        return 2
+        return 1
     return main([name] + sys.argv[1:])
 
 
 def main(argv=None):
     parser = build_parser(program_name())
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        parser.print_help()
+        return 0
+    if len(argv) == 1 and argv[0] in USAGE_IS_SUCCESS:
+        parser.subcommands[argv[0]].print_help()
+        return 0
     args = parser.parse_args(command_first(argv, parser.commands))
     if not getattr(args, 'func', None):
-        parser.print_help()
-        return 2
+        parser.error('no command given (only flags)')
+    for name in ignored_flags(args):
+        print('%s %s: -%s is not used by %s: ignored, as caffe does'
+              % (parser.prog, args.command, name, args.command), file=sys.stderr)
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    # pycaffe's default stderr output is for Python programs; a verb logs
+    # only what it sets up (setup_logging), else warnings through Python's
+    logger.handlers[:] = []
+    logger.setLevel(logging.NOTSET)
     guard = (refusing_user_modules(PYTHON_LAYERS_HINT)
              if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
@@ -136,6 +162,7 @@ def main(argv=None):
         if getattr(args, 'debug', False):
             traceback.print_exc()
         message, code = describe_failure(e)
+        code = getattr(e, 'exit_status', code)
         print('%s %s: error: %s' % (parser.prog, args.command, message.splitlines()[0]),
               file=sys.stderr)
         return code

@@ -11,7 +11,30 @@ from ..progress import BarSafeHandler
 def flag(parser, name, **kwargs):
     """Add the option ``--name`` (underscores shown as hyphens; the parser
     also takes Caffe's ``-name``, ``-name_with_underscores`` and ``-name=V``)."""
-    parser.add_argument('--' + name.replace('_', '-'), dest=name, **kwargs)
+    kwargs.setdefault('dest', name)
+    parser.add_argument('--' + name.replace('_', '-'), **kwargs)
+
+
+# The flags of Caffe's caffe tool (tools/caffe.cpp). gflags defines them for
+# the whole program, so each verb takes all of them and ignores those it
+# does not use: a script may pass -iterations to train.
+CAFFE_FLAGS = ('gpu', 'solver', 'model', 'phase', 'level', 'stage', 'snapshot', 'weights',
+               'iterations', 'sigint_effect', 'sighup_effect')
+IGNORED = 'ignored_'
+
+
+def accept_caffe_flags(parser):
+    """Add, unlisted, the flags of the caffe tool that this verb lacks (call
+    it last); ``ignored_flags`` names those given."""
+    for name in CAFFE_FLAGS:
+        if not parser.has_option(name):
+            flag(parser, name, dest=IGNORED + name, default=None, help=argparse.SUPPRESS)
+
+
+def ignored_flags(args):
+    """The caffe tool's flags given to a verb that does not use them."""
+    return sorted(k[len(IGNORED):] for k, v in vars(args).items()
+                  if k.startswith(IGNORED) and v is not None)
 
 
 def positive_int(text):

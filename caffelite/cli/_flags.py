@@ -47,9 +47,14 @@ class GflagsParser(argparse.ArgumentParser):
 
     def error(self, message):
         """A usage error in one line, as every failure of a command (the
-        usage is one --help away), with argparse's status 2."""
-        self.exit(2, '%s: error: %s (%s --help lists the arguments)\n'
+        usage is one --help away), with status 1: gflags' for a bad flag and
+        Caffe's tools' for wrong arguments (argparse's own is 2)."""
+        self.exit(1, '%s: error: %s (%s --help lists the arguments)\n'
                   % (self.prog, message, self.prog))
+
+    def has_option(self, name):
+        """Whether ``name`` (any spelling) is one of this parser's options."""
+        return self._lookup(name) is not None
 
     def _lookup(self, name):
         """The registered option string for ``name`` in any spelling, or None."""

@@ -3,7 +3,7 @@ import logging
 
 from .. import backend
 from ..errors import CaffeError
-from ._common import add_gpu_flag, setup_logging
+from ._common import accept_caffe_flags, add_gpu_flag, setup_logging
 
 log = logging.getLogger('caffelite.device_query')
 
@@ -11,6 +11,7 @@ log = logging.getLogger('caffelite.device_query')
 def register(subparsers):
     p = subparsers.add_parser('device_query', help='show GPU diagnostic information')
     add_gpu_flag(p)
+    accept_caffe_flags(p)
     p.set_defaults(func=run)
 
 

@@ -2,7 +2,7 @@
 import logging
 
 from ..net_outputs import mean_outputs, output_lines
-from ._common import add_net_flags, build_net, flag, setup_logging
+from ._common import accept_caffe_flags, add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.test')
 
@@ -11,6 +11,7 @@ def register(subparsers):
     p = subparsers.add_parser('test', help='score a model: mean outputs over N batches')
     add_net_flags(p, 'TEST')
     flag(p, 'weights', required=True, help='the trained .caffemodel')
+    accept_caffe_flags(p)
     p.set_defaults(func=run)
 
 

@@ -3,7 +3,7 @@ import logging
 import time
 
 from .. import backend
-from ._common import add_net_flags, build_net, flag, setup_logging
+from ._common import accept_caffe_flags, add_net_flags, build_net, flag, setup_logging
 
 log = logging.getLogger('caffelite.time')
 
@@ -14,6 +14,7 @@ def register(subparsers):
     flag(p, 'weights', default=None,
          help="accepted as Caffe's time accepts it (Caffe's docs give it), and not used: "
               'the timings do not depend on the weights')
+    accept_caffe_flags(p)
     p.set_defaults(func=run)
 
 

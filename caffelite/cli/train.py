@@ -17,7 +17,8 @@ from ..model_folder import write_model_folder
 from ..progress import progress_bar
 from ..protoio import atomic_open, remove_stale_temps
 from ..run_lock import prefix_lock
-from ._common import add_python_layers_flag, apply_gpu_flag, flag, setup_logging
+from ._common import (accept_caffe_flags, add_python_layers_flag, apply_gpu_flag, flag,
+                      setup_logging)
 
 log = logging.getLogger('caffelite.train')
 EFFECTS = ('stop', 'snapshot', 'none')
@@ -45,6 +46,7 @@ def register(subparsers):
          help="GPU ids: 0 or 0,1,... or 'all'; several train together as in Caffe "
               "(omit for CPU)")
     add_python_layers_flag(p)
+    accept_caffe_flags(p)
     p.set_defaults(func=run)
 
 

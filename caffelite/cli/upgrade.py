@@ -8,6 +8,7 @@ fixed formats: ``upgrade_net_proto_text`` (text in, text out),
 ``upgrade_net_proto_binary`` (binary in, binary out) and
 ``upgrade_solver_proto_text``."""
 from .. import protoio, upgrade
+from ..errors import ParseError
 from ..proto import caffe_pb2
 
 TEXT_EXTENSIONS = ('.prototxt', '.pt', '.txt')
@@ -47,7 +48,12 @@ def _upgrade(path, is_solver, text):
 
 
 def run(args):
-    message, applied = _upgrade(args.input, args.solver, args.text)
+    try:
+        message, applied = _upgrade(args.input, args.solver, args.text)
+    except ParseError as e:
+        if args.text is not None:
+            e.exit_status = 2  # what Caffe's tools return for an input that does not parse
+        raise
     text = args.text if args.text is not None else \
         args.output.lower().endswith(TEXT_EXTENSIONS)
     (protoio.write_text if text else protoio.write_binary)(args.output, message)

@@ -72,6 +72,7 @@ class PrefetchingDataLayer(Layer):
         self._first = self._batches()
         data, labels, _ = self._first
         top[0].reshape(data.shape)
+        log.info('output data size: %s', ','.join(str(d) for d in top[0].shape))  # Caffe's line
         if len(top) > 1:
             top[1].reshape(labels.shape)
         self._start_prefetch()

@@ -62,7 +62,7 @@ def test_pooling_stride_zero_is_a_layer_error(tmp_path, capsys):
 def test_counts_are_checked_before_anything_runs(argv, expected, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
-    assert exit_.value.code == 2
+    assert exit_.value.code == 1
     assert expected in capsys.readouterr().err
 
 

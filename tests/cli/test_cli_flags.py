@@ -13,6 +13,7 @@ import caffelite
 from caffelite.cli import build_parser, main
 from caffelite.cli._common import setup_logging
 from caffelite.progress import progress_bar
+from model_files import tiny_model
 
 
 def parsers(parser=None, path=()):
@@ -68,12 +69,12 @@ def test_gflags_booleans(flags, gray, shuffle):
 def test_bad_boolean_and_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(['convert_imageset', '-gray=maybe', 'r', 'l', 'd'])
-    assert exit_.value.code == 2 and "expected true or false, got 'maybe'" in \
+    assert exit_.value.code == 1 and "expected true or false, got 'maybe'" in \
         capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(['--version'])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == \
-        'caffelite ' + caffelite.__version__
+        'caffelite version ' + caffelite.__version__
 
 
 class Terminal(io.StringIO):
@@ -124,3 +125,18 @@ def test_no_bars_without_a_terminal(monkeypatch):
     for _ in progress_bar(range(50), desc='train'):
         pass
     assert pipe.getvalue() == ''
+
+
+def test_every_caffe_verb_takes_every_flag_of_caffe_and_says_which_it_ignores(tmp_path, capsys):
+    """gflags defines caffe's flags for the whole tool: ``caffe test ...
+    -solver s.prototxt`` runs, the flag unused. caffelite runs it too and
+    says so."""
+    model, weights = tiny_model(tmp_path)
+    assert main(['test', '-model', model, '-weights', weights, '-iterations', '1',
+                 '-solver', 'solver.prototxt', '--sigint_effect=none']) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == ['caffelite test: -sigint_effect is not used by test: ignored, as caffe does',
+                       'caffelite test: -solver is not used by test: ignored, as caffe does']
+    args = build_parser().parse_args(['train', '-solver', 's', '-iterations', '5', '-model', 'm'])
+    assert (args.solver, args.ignored_iterations, args.ignored_model) == ('s', '5', 'm')
+    assert '--iterations' not in build_parser().subcommands['train'].format_help()  # unlisted
