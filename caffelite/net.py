@@ -147,11 +147,13 @@ class Net:
         model, phase, weights, level, stages = _parse_args(args, kwargs)
         param = load_net_param(model)
         param.state.phase = phase
-        if level is not None:
-            param.state.level = level
-        if stages is not None:
-            del param.state.stage[:]
-            param.state.stage.extend(stages)
+        # As Caffe's Net(file, phase, level, stages) (pycaffe's and the caffe
+        # tool's): the level is set, 0 unless given, and the stages are
+        # added to the file's own. A NetParameter (the solver's nets, merged
+        # with its train_state/test_state) keeps a level not given.
+        if level is not None or not isinstance(model, caffe_pb2.NetParameter):
+            param.state.level = level or 0
+        param.state.stage.extend(stages or [])
         folder = (os.path.dirname(os.path.abspath(model))
                   if isinstance(model, (str, os.PathLike)) and os.path.exists(model) else None)
         with python_layers.prototxt_folder(folder), located_in(model if folder else None):

@@ -122,6 +122,22 @@ layer { name: "low" type: "Power" bottom: "x" top: "l" exclude { min_level: 1 } 
     assert set(deploy.layer_dict) == {'x', 'deploy_only', 'high', 'x_x_0_split'}
 
 
+def test_a_files_state_gets_pycaffes_level_and_added_stages(tmp_path):
+    """Caffe's Net(file, phase, level, stages) sets the level (0 unless
+    given) and adds the stages to those of the file's own state; a
+    NetParameter keeps its level when none is given."""
+    path = write(tmp_path, '''state { level: 3 stage: "a" }
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "leveled" type: "Power" bottom: "x" top: "l" include { min_level: 1 } }
+layer { name: "both" type: "Power" bottom: "x" top: "b" include { stage: "a" stage: "b" } }
+''')
+    assert set(caffe.Net(path, caffe.TEST).layer_dict) == {'x'}
+    assert set(caffe.Net(path, caffe.TEST, level=1, stages=['b']).layer_dict) == {
+        'x', 'leveled', 'both', 'x_x_0_split'}
+    param = caffe.net.load_net_param(path)
+    assert set(caffe.Net(param, caffe.TEST).layer_dict) == {'x', 'leveled'}
+
+
 def test_shared_params_share_data_and_diff(tmp_path):
     path = write(tmp_path, '''force_backward: true
 layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
