@@ -5,11 +5,13 @@ compute (each Convolution's and InnerProduct's forward, weight gradient and,
 where the net needs it, data gradient, at the shapes caffelite runs them:
 a convolution's batch in the GEMM's columns), nothing else.
 
-The products run twice: with OpenBLAS's own threads on every core, and on
-one core (BLAS threads 1), whose time divided by caffelite's threads (the
-cores) is what a perfect split of every product would take. Their ratios to PyTorch's step are a
-floor for any NumPy implementation of the step: im2col, col2im, pooling,
-ReLU, softmax, the solver update and Python's calls all come on top.
+The products run on one core (BLAS threads 1): their time divided by
+caffelite's threads (the cores) is what a perfect split of every product
+would take. (Not with OpenBLAS's own threads: those spin after each call and
+slowed the PyTorch step that followed to twice its time.) Its ratio to
+PyTorch's step is a floor for any NumPy implementation of the step:
+im2col, col2im, pooling, ReLU, softmax, the solver update and Python's calls
+all come on top.
 
 Usage: python benchmarks/bench_lenet_floor.py [--repeats 7] [--batch 64]
 """
@@ -54,15 +56,14 @@ def step_products(net):
     return shapes
 
 
-def products_fn(shapes, blas_threads):
-    """A function running the products of ``shapes`` once, with
-    ``blas_threads`` OpenBLAS threads."""
+def products_fn(shapes):
+    """A function running the products of ``shapes`` once, on one core."""
     rng = np.random.RandomState(0)
     operands = [(rng.rand(m, k).astype(np.float32), rng.rand(k, n).astype(np.float32),
                  np.empty((m, n), np.float32)) for m, k, n in shapes]
 
     def run():
-        with threads.blas_threads(blas_threads):
+        with threads.blas_threads(1):
             for a, b, out in operands:
                 np.matmul(a, b, out=out)
     return run
@@ -82,8 +83,7 @@ def main():
                                               sum(2 * m * k * n for m, k, n in shapes) / 1e9))
     times = compare([('pytorch step', torch_step(solver.net)),
                      ('caffelite step', lambda: solver.step(1)),
-                     ('products, BLAS threads', products_fn(shapes, lanes)),
-                     ('products, one core', products_fn(shapes, 1))], args.repeats * 5)
+                     ('products, one core', products_fn(shapes))], args.repeats * 5)
     base = statistics.median(times['pytorch step'])
     print('== LeNet b%d training step, medians of %d alternations; ratio to PyTorch\'s step '
           '(the target for caffelite\'s step: 0.70)' % (args.batch, args.repeats * 5))
@@ -92,6 +92,7 @@ def main():
         if name == 'products, one core':
             name, median = 'products, one core / %d' % lanes, median / lanes
         print('  %-28s %8.2f ms   %5.2f' % (name, median * 1e3, median / base))
+
 
 if __name__ == '__main__':
     main()
