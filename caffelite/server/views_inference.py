@@ -11,10 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from ..digits import segmentation
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
+from .extension_inference import is_sunnybrook, segmentation_page, sunnybrook_input
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
-                             read_classify_one, with_picture)
+                             read_image, with_picture)
 from .layer_views import layer_visualizations
 from .security import resolve_server_path
 from .views_jobs import server
@@ -22,6 +24,8 @@ from .views_models import image_list_paths
 from .web import read_form, render, wants_json
 
 BATCH = 16
+# DIGITS' id of its image-segmentation view extension
+SEGMENTATION = 'image-segmentation'
 # how many images the page of many draws (the others are listed)
 DRAWN = 50
 
@@ -85,21 +89,56 @@ def boxes_of(outputs):
     return found
 
 
+def infer_feature(state, job, epoch, feature, visualize=False):
+    """Like :func:`infer_image` for an H x W x C feature a data extension
+    made (fed as it is, not resized, as DIGITS' extension inference)."""
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        outputs = _forward(loaded, [feature])
+        layers = layer_visualizations(loaded.classifier.net) if visualize else None
+    return feature, outputs, layers
+
+
 async def infer_one(request):
-    """{"outputs": {name: blob}} of one image (image_path or image_file)."""
-    state, fields, job, image, epoch = await read_classify_one(request)
+    """{"outputs": {name: blob}} of one image (image_path or image_file;
+    for a Sunnybrook model also a DICOM file or validation_record, as its
+    inference form). ``view_extension_id=image-segmentation`` (a
+    Sunnybrook model's default) shows the page as DIGITS' image-segmentation
+    view, with its ``colormap``."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = model_job(request, fields)
+    dataset = state.store.jobs.get(job['dataset_id'])
+    epoch = epoch_field(fields)
     visualize = not wants_json(request) and (fields.get('show_visualizations') or '').lower() \
         not in ('', '0', 'false', 'n')
-    picture, outputs, layers = await run_in_threadpool(infer_image, state, job, epoch, image,
-                                                       visualize)
+    extension_input = (await sunnybrook_input(state, dataset, fields, files)
+                       if is_sunnybrook(dataset) else None)
+    if extension_input is not None:
+        picture, outputs, layers = await run_in_threadpool(
+            infer_feature, state, job, epoch, extension_input[1], visualize)
+    else:
+        image = await read_image(state, fields, files)
+        picture, outputs, layers = await run_in_threadpool(infer_image, state, job, epoch,
+                                                           image, visualize)
     answer = {'outputs': {name: value.tolist() for name, value in outputs.items()}}
     if wants_json(request):
+        if request.url.path.startswith('/models/images/generic/infer_extension'):
+            # DIGITS' extension inference answers by inference-DB record key
+            answer = {'outputs': {'%09d' % 0: {name: value[0].tolist()
+                                                for name, value in outputs.items()}}}
         return JSONResponse(answer)
+    view = fields.get('view_extension_id') or (SEGMENTATION if is_sunnybrook(dataset) else '')
     return render(request, 'models/images/generic/infer_one.html', {
         'outputs': answer['outputs'],
         'visualizations': layers[0] if layers else None,
         'parameter_count': layers[1] if layers else None,
-        'job_id': job['id'], 'name': job['name'], 'image': _png_src(picture),
+        'job_id': job['id'], 'name': job['name'],
+        'segmentation': segmentation_page(dataset, picture, outputs,
+                                          fields.get('colormap') or 'dataset')
+        if view == SEGMENTATION else None,
+        'image': _png_src(segmentation.display_image(picture).reshape(
+            picture.shape[:2] + (-1,))),
         'size': [picture.shape[1], picture.shape[0]],
         'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})
 
