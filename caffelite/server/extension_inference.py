@@ -4,7 +4,8 @@ DIGITS' Sunnybrook plug-in has an inference form of its own: an image file
 (a DICOM path on the server) or a record of the validation set (its index
 among the validation contours, listed by case). Its model is fed the
 feature as the plug-in makes it, the raw 16-bit pixels (three copies for
-'RGB'), not resized, as DIGITS' extension inference does. caffelite takes
+'RGB'), as DIGITS' extension inference does (DIGITS reshapes the net to an
+image of another size; here the transformer resizes it to the net input). caffelite takes
 these fields on ``infer_one`` (and DIGITS' ``infer_extension`` route), and
 a DICOM upload or ``image_path`` too.
 """

@@ -91,7 +91,8 @@ def boxes_of(outputs):
 
 def infer_feature(state, job, epoch, feature, visualize=False):
     """Like :func:`infer_image` for an H x W x C feature a data extension
-    made (fed as it is, not resized, as DIGITS' extension inference)."""
+    made (fed as it is, as DIGITS' extension inference; only a size other
+    than the net input's is resized)."""
     loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
         outputs = _forward(loaded, [feature])
