@@ -4,10 +4,15 @@ in one process, reports medians and their ratio, and the BLAS in use.
 Machines here are noisy, so only ratios measured in the same run mean
 anything; absolute times are printed for context only.
 """
+import logging
 import os
 import platform
 import statistics
 import time
+
+# A benchmark prints figures: the Net::Init lines that caffelite logs for
+# every net it builds (as pycaffe does) would bury them.
+logging.getLogger('caffelite.net').setLevel(logging.WARNING)
 
 
 def environment():
