@@ -10,9 +10,10 @@ import platform
 import statistics
 import time
 
-# A benchmark prints figures: the Net::Init lines that caffelite logs for
-# every net it builds (as pycaffe does) would bury them.
-logging.getLogger('caffelite.net').setLevel(logging.WARNING)
+# A benchmark prints figures: the lines that caffelite logs for every net and
+# solver it builds (as pycaffe does: definitions, shapes) would bury them.
+for _name in ('caffelite.net', 'caffelite.solver'):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def environment():
