@@ -94,7 +94,8 @@ async def sunnybrook_input(state, dataset, fields, files):
     return name, feature.reshape(feature.shape[:2] + (-1,))
 
 
-def _png(array):
+def png_data_url(array):
+    """A data: URL of an H x W [x 3 or 4] uint8 array as PNG."""
     from PIL import Image
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, 'PNG')
@@ -117,6 +118,6 @@ def segmentation_page(dataset, picture, outputs, colormap):
         raise HTTPException(400, str(e)) from None
     classes = view['classes']
     layers = np.stack([classes, view['distance'], np.zeros_like(classes)], axis=2)
-    return {'image': _png(segmentation.display_image(picture)), 'classes': _png(layers),
+    return {'image': png_data_url(segmentation.display_image(picture)), 'classes': png_data_url(layers),
             'size': [classes.shape[1], classes.shape[0]], 'colours': view['colours'],
             'legend': view['legend'], 'is_binary': view['is_binary'], 'colormap': colormap}

@@ -2,7 +2,6 @@
 deploy net's outputs for one image, a list of images or a database, as
 {"outputs": ...} in JSON, and a page drawing DetectNet's boxes over the
 image (DIGITS' bounding-box view)."""
-import base64
 import io
 import os
 
@@ -14,7 +13,8 @@ from starlette.responses import JSONResponse
 from ..digits import segmentation
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
-from .extension_inference import is_sunnybrook, segmentation_page, sunnybrook_input
+from .extension_inference import (is_sunnybrook, png_data_url, segmentation_page,
+                                  sunnybrook_input)
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
                              read_image, with_picture)
 from .layer_views import layer_visualizations
@@ -71,10 +71,9 @@ def infer_images(state, job, epoch, sources):
 
 
 def _png_src(picture):
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(picture[:, :, 0] if picture.shape[2] == 1 else picture).save(buffer, 'PNG')
-    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
+    """A data: URL of an H x W x C picture as DIGITS shows an input (a
+    wider range than 8 bits stretched to 0-255)."""
+    return png_data_url(segmentation.display_image(picture))
 
 
 def boxes_of(outputs):
@@ -129,17 +128,13 @@ async def infer_one(request):
             answer = {'outputs': {'%09d' % 0: {name: value[0].tolist()
                                                 for name, value in outputs.items()}}}
         return JSONResponse(answer)
-    view = fields.get('view_extension_id') or (SEGMENTATION if is_sunnybrook(dataset) else '')
     return render(request, 'models/images/generic/infer_one.html', {
         'outputs': answer['outputs'],
         'visualizations': layers[0] if layers else None,
         'parameter_count': layers[1] if layers else None,
         'job_id': job['id'], 'name': job['name'],
-        'segmentation': segmentation_page(dataset, picture, outputs,
-                                          fields.get('colormap') or 'dataset')
-        if view == SEGMENTATION else None,
-        'image': _png_src(segmentation.display_image(picture).reshape(
-            picture.shape[:2] + (-1,))),
+        'segmentation': _segmentation(fields, dataset, picture, outputs),
+        'image': _png_src(picture),
         'size': [picture.shape[1], picture.shape[0]],
         'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})
 
@@ -168,7 +163,7 @@ async def infer_many(request):
     unreadable.update({paths[readable[k]]: reason for k, reason in failed.items()})
     if wants_json(request):
         return JSONResponse({'outputs': _by_image(names, outputs), 'errors': unreadable})
-    return _many_page(request, job, names, pictures, outputs, unreadable)
+    return _many_page(request, fields, job, names, pictures, outputs, unreadable)
 
 
 def _by_image(names, outputs):
@@ -177,15 +172,31 @@ def _by_image(names, outputs):
             for n, name in enumerate(names)}
 
 
-def _many_page(request, job, names, pictures, outputs, errors):
+def _segmentation(fields, dataset, picture, outputs):
+    """The image-segmentation view of one picture's outputs ({name: (1,
+    ...)}) when the request asks for it (``view_extension_id``; a
+    Sunnybrook model's default), else None."""
+    view = fields.get('view_extension_id') or (SEGMENTATION if is_sunnybrook(dataset) else '')
+    if view != SEGMENTATION:
+        return None
+    return segmentation_page(dataset, picture, outputs, fields.get('colormap') or 'dataset')
+
+
+def _many_page(request, fields, job, names, pictures, outputs, errors):
     """The page of many images' outputs: each image's boxes, the first
-    DRAWN images drawn with them."""
+    DRAWN images drawn with them (or, asked for, their image-segmentation
+    views)."""
+    dataset = server(request).store.jobs.get(job['dataset_id'])
     found = [boxes_of({output: value[n] for output, value in outputs.items()})
              for n in range(len(names))]
     return render(request, 'models/images/generic/infer_many.html', {
         'job_id': job['id'], 'name': job['name'], 'errors': errors,
         'results': [{'name': name, 'boxes': boxes,
                      'image': _png_src(picture) if n < DRAWN else None,
+                     'segmentation': _segmentation(
+                         fields, dataset, picture,
+                         {output: value[n:n + 1] for output, value in outputs.items()})
+                     if n < DRAWN else None,
                      'size': [picture.shape[1], picture.shape[0]]}
                     for n, (name, picture, boxes) in enumerate(zip(names, pictures, found))]})
 
@@ -242,4 +253,4 @@ async def infer_db(request):
                                                       epoch_field(fields), db_path)
     if wants_json(request):
         return JSONResponse({'outputs': _by_image(keys, outputs)})
-    return _many_page(request, job, keys, pictures, outputs, {})
+    return _many_page(request, fields, job, keys, pictures, outputs, {})

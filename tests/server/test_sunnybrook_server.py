@@ -171,3 +171,17 @@ def test_sunnybrook_form_errors(server, challenge):
                                           contour_folder=str(images)))
     failed = server.wait(r.json()['id'])
     assert failed['status'] == 'Error' and 'no contour files' in failed['error']
+
+
+def test_sunnybrook_validation_db_as_segmentation(server, sunnybrook_model):
+    """infer_db of the dataset's validation features (raw 16-bit Datums)
+    answers each record and draws each as an image-segmentation view."""
+    dataset, model = sunnybrook_model
+    db = os.path.join(server.jobs_dir, dataset, 'val_db', 'features')
+    r = server.client.post('/models/images/generic/infer_db.json',
+                           data=dict(job_id=model, db_path=db))
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()['outputs']) == ['000000000', '000000001']
+    r = server.client.post('/models/images/generic/infer_db', data=dict(job_id=model, db_path=db))
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="seg-view"') == 2 and '/static/segmentation.js' in r.text
