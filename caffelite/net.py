@@ -15,7 +15,7 @@ import numpy as np
 from . import debug_info, memory, net_log, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
-                     NameNotFoundError, NetError, WeightsError)
+                     NameNotFoundError, NetError, UnbatchedOutputError, WeightsError)
 from .layers import create_layer
 from .layers import python as python_layers
 from .ops import solver_updates
@@ -627,8 +627,9 @@ class Net:
         outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
         for name in outs:
             if not self.blobs[name].shape:
-                raise NetError("%s: output '%s' is 0-d (a loss?): it has no batch axis to "
-                               "collect; use a deploy net, or forward() per batch" % (caller, name))
+                raise UnbatchedOutputError(
+                    "%s: output '%s' is 0-d (a loss?): it has no batch axis to collect; "
+                    "use a deploy net, or forward() per batch" % (caller, name))
         return outs
 
     def _batches(self, arrays):
