@@ -88,10 +88,10 @@ def load_param(args):
         del param.weights[:]
     if args.weights:
         param.weights.append(args.weights)
-    # caffe.cpp sets the level whether -level is given or not (default 0)
+    # caffe.cpp sets the level whether -level is given or not (default 0), and adds
+    # the pieces of -stage split at commas: without -stage, the one empty stage ""
     param.train_state.level = args.level
-    if args.stage:
-        param.train_state.stage.extend(args.stage.split(','))
+    param.train_state.stage.extend((args.stage or '').split(','))
     return param
 
 
