@@ -8,7 +8,8 @@ import logging
 
 from .. import backend
 from ..errors import CaffeError
-from ._common import accept_caffe_flags, add_gpu_flag, setup_logging
+from ._common import (accept_caffe_flags, add_gpu_flag, device_name, parse_gpus,
+                      setup_logging)
 
 log = logging.getLogger('caffelite.device_query')
 
@@ -39,13 +40,8 @@ def run(args):
 
 
 def _device_ids(flag, count):
-    """The devices ``-gpu`` names: ``all`` or a comma list, each below ``count``."""
-    if flag == 'all':
-        return list(range(count))
-    try:
-        ids = [int(g) for g in flag.split(',')]
-    except ValueError:
-        raise CaffeError("-gpu %s: expected 'all' or comma-separated device ids" % flag)
+    """The devices ``-gpu`` names, each checked to be below ``count``."""
+    ids = parse_gpus(flag)
     for device in ids:
         if not 0 <= device < count:
             raise CaffeError('-gpu %s: there is no GPU %d (this machine has %d CUDA '
@@ -60,12 +56,11 @@ def _log_properties(runtime, device):
     pitch = props.get('memPitch', None)
     if pitch is None:
         pitch = runtime.deviceGetAttribute(_ATTR_MAX_PITCH, device)
-    name = props['name']
     lines = [
         ('Device id', device),
         ('Major revision number', props['major']),
         ('Minor revision number', props['minor']),
-        ('Name', name.decode() if isinstance(name, bytes) else name),
+        ('Name', device_name(device, props)),
         ('Total global memory', props['totalGlobalMem']),
         ('Total shared memory per block', props['sharedMemPerBlock']),
         ('Total registers per block', props['regsPerBlock']),

@@ -83,3 +83,26 @@ def test_gpu_flag_without_cuda_is_one_error_line(capsys):
         "caffelite device_query: error: -gpu 0: no CUDA device to query: caffelite runs "
         "in CPU mode here (a GPU needs CuPy and an NVIDIA device: pip install "
         "'caffelite[gpu]')")
+
+
+def test_train_test_and_time_name_the_gpu_in_caffes_words(two_gpus, tmp_path, capsys,
+                                                          monkeypatch):
+    from caffelite import backend
+    monkeypatch.setattr(backend, '_state', dict(backend._state))     # GPU mode undone after
+    (tmp_path / 'net.prototxt').write_text(
+        'layer { name: "x" type: "DummyData" top: "x" dummy_data_param { shape { dim: 2 } } }\n'
+        'layer { name: "loss" type: "Reduction" bottom: "x" top: "loss" loss_weight: 1 }\n')
+    (tmp_path / 'solver.prototxt').write_text(
+        'net: "%s"\nbase_lr: 0\nmax_iter: 1\nlr_policy: "fixed"\nsnapshot_prefix: "%s"\n'
+        % (tmp_path / 'net.prototxt', tmp_path / 'snap'))
+    assert main(['train', '-solver', str(tmp_path / 'solver.prototxt'), '-gpu', '1']) == 0
+    err = capsys.readouterr().err
+    said = _messages(err)
+    at = said.index('Using GPUs 1')
+    assert said[at + 1] == 'GPU 1: Fake H100'
+    assert '\ndevice_id: 1\n' in err       # caffe.cpp's set_device_id(gpus[0])
+    assert main(['time', '-model', str(tmp_path / 'net.prototxt'), '-gpu', '0',
+                 '-iterations', '1']) == 0
+    said = _messages(capsys.readouterr().err)
+    at = said.index('Use GPU with device ID 0')
+    assert said[at + 1] == 'GPU device name: Fake H100'
