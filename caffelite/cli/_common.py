@@ -78,7 +78,8 @@ def build_net(args, weights=None):
     (refused when none of its layers are in the file)."""
     from ..net import Net, TEST, TRAIN
     apply_gpu_flag(args)
-    stages = args.stage.split(',') if args.stage else None
+    # caffe.cpp's stages: -stage split at commas, so without it the one empty stage ""
+    stages = (args.stage or '').split(',')
     net = Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, level=args.level,
               stages=stages)
     if weights:

@@ -189,3 +189,9 @@ def test_train_log_lines_up_with_caffes_lenet_log(tmp_path, capsys):
                                    'output data size: 16,1,28,28', 'Setting up d']
     at = said.index('loss -> loss')
     assert said[at:at + 3] == ['loss -> loss', 'Creating layer loss', 'Setting up loss']
+
+
+def test_time_builds_its_net_with_caffes_empty_stage(folder, capsys):
+    # caffe.cpp splits an empty -stage into one empty stage, which the net's state shows
+    assert main(['time', '-model', str(folder / 'net.prototxt'), '-iterations', '1']) == 0
+    assert 'state {\n  phase: TRAIN\n  level: 0\n  stage: ""\n}\n' in capsys.readouterr().err
