@@ -4,10 +4,16 @@ in one process, reports medians and their ratio, and the BLAS in use.
 Machines here are noisy, so only ratios measured in the same run mean
 anything; absolute times are printed for context only.
 """
+import logging
 import os
 import platform
 import statistics
 import time
+
+# A benchmark prints figures: the lines that caffelite logs for every net and
+# solver it builds (as pycaffe does: definitions, shapes) would bury them.
+for _name in ('caffelite.net', 'caffelite.solver'):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def environment():

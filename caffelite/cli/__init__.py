@@ -101,6 +101,9 @@ CAFFE_TOOLS = ('convert_imageset', 'compute_image_mean', 'extract_features',
                'upgrade_net_proto_text', 'upgrade_net_proto_binary',
                'upgrade_solver_proto_text', 'convert_mnist_data', 'convert_mnist_siamese_data',
                'convert_cifar_data')
+# The verbs whose Caffe programs log each net's construction (Net::Init's
+# lines): the caffe tool's actions and the tools that build a net.
+NET_LOGGING_VERBS = ('train', 'test', 'time', 'device_query', 'extract_features')
 # Caffe's programs that, run without arguments, print their usage and
 # return 0 (caffe.cpp's main falls off its end; the MNIST and CIFAR
 # converters print and return 0); the other tools return 1.
@@ -139,6 +142,12 @@ def main(argv=None):
               % (parser.prog, args.command, name, args.command), file=sys.stderr)
     logger = logging.getLogger('caffelite')
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    net_logger = logging.getLogger('caffelite.net')
+    saved_net_level = net_logger.level
+    if args.command not in NET_LOGGING_VERBS:
+        # caffelite's own verbs (demo, classify, detect...) tell their story
+        # without Caffe's Net::Init lines, which Caffe's tools print
+        net_logger.setLevel(logging.WARNING)
     # pycaffe's default stderr output is for Python programs; a verb logs
     # only what it sets up (setup_logging), else warnings through Python's
     logger.handlers[:] = []
@@ -170,3 +179,4 @@ def main(argv=None):
         # Commands set up glog-style console logging; leave the library's
         # logger as it was for whoever called main() (a script, a test).
         logger.handlers[:], logger.level, logger.propagate = saved
+        net_logger.setLevel(saved_net_level)

@@ -151,3 +151,18 @@ def test_gpu_flag_without_a_gpu_is_a_clear_error(capsys):
     assert main(['time', '-model', str(reference_path('models', 'lenet_real', 'net.prototxt')),
                  '-gpu', '0']) == 1
     assert 'CuPy with a CUDA device is required' in capsys.readouterr().err
+
+
+def test_caffes_verbs_log_net_construction_and_caffelites_own_do_not(tmp_path, capsys):
+    """`caffe time` prints Net::Init's lines as Caffe's tool does; a verb of
+    caffelite's own (classify here) builds its net without them."""
+    import numpy as np
+    from PIL import Image
+    from model_files import tiny_model
+    model, weights = tiny_model(tmp_path, (1, 3, 8, 8))
+    assert main(['time', '-model', model, '-iterations', '1']) == 0
+    assert 'Creating Layer ip' in capsys.readouterr().err
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / 'i.png')
+    assert main(['classify', '--model', model, '--weights', weights,
+                 str(tmp_path / 'i.png')]) == 0
+    assert 'Creating Layer' not in capsys.readouterr().err
