@@ -234,7 +234,7 @@ class DatabaseSource:
 
     def __init__(self, path, backend, skip, layer_name, share=(0, 1), cursor=None):
         who = "layer '%s': " % layer_name
-        self.cursor = cursor or databases.open_cursor(path, backend, who)
+        self.cursor = cursor if cursor is not None else databases.open_cursor(path, backend, who)
         self.where = '%s%s %s' % (who, databases.NAMES[backend], path)
         if not self.cursor.valid():
             raise CaffeError('%s is empty' % self.where)
