@@ -148,6 +148,12 @@ class UnconnectedTopsError(CaffeError, RuntimeError):
     (pycaffe raises RuntimeError)."""
 
 
+class UnbatchedOutputError(NetError, TypeError):
+    """``forward_all``/``forward_backward_all`` asked to collect a 0-d blob (a
+    loss) along a batch axis it lacks: a NetError naming the blob, and the
+    TypeError pycaffe raises there (NumPy's "iteration over a 0-d array")."""
+
+
 class KeywordArgumentError(CaffeRuntimeError, TypeError):
     """Keyword arguments to ``Blob.reshape`` or ``BlobVec.add_blob``, which
     take dimensions only: RuntimeError as in pycaffe, TypeError as Python

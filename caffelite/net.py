@@ -15,7 +15,7 @@ import numpy as np
 from . import debug_info, memory, net_log, netgraph, protoio, threads, upgrade
 from .blob import Blob
 from .errors import (CaffeError, CaffeRuntimeError, LayerError, MissingFileError,
-                     NameNotFoundError, NetError, WeightsError)
+                     NameNotFoundError, NetError, UnbatchedOutputError, WeightsError)
 from .layers import create_layer
 from .layers import python as python_layers
 from .ops import solver_updates
@@ -108,6 +108,18 @@ def layer_failure(error, layer_name, layer_type, stage):
 
 
 @contextlib.contextmanager
+def failures_named(layer_name, layer_type, stage):
+    """Raise what a layer raises inside, in ``stage``, as layer_failure says."""
+    try:
+        yield
+    except Exception as e:
+        failure = layer_failure(e, layer_name, layer_type, stage)
+        if failure is e:
+            raise
+        raise failure from e
+
+
+@contextlib.contextmanager
 def located_in(path):
     """Prefix a LayerError, or a NetError that names its layer, raised
     inside with prototxt ``path`` (None: no file) and the line where that
@@ -168,7 +180,7 @@ class Net:
         self.phase = in_param.state.phase
         # The scratch buffers of this net's layers (caffelite.workspace).
         self.workspace = Workspace()
-        filtered = netgraph.filter_net(in_param)
+        filtered = netgraph.filter_net(in_param, net_log.log_rule_breach)
         net_log.log_definition(filtered)
         param = netgraph.insert_splits(filtered)
         self.name = param.name
@@ -207,7 +219,9 @@ class Net:
         if len(lp.propagate_down) and len(lp.propagate_down) != len(lp.bottom):
             raise NetError("layer '%s': propagate_down must be given 0 or %d times"
                            % (lp.name, len(lp.bottom)), lp.name)
-        layer = create_layer(lp)
+        net_log.log_creating(lp.name)
+        with failures_named(lp.name, lp.type, 'setup'):
+            layer = create_layer(lp)    # a Data layer opens its database here, as Caffe's
         layer.workspace = self.workspace
         layer_id = len(self.layers)
         self.layers.append(layer)
@@ -238,13 +252,9 @@ class Net:
         self._layer_top_ids.append(tops)
         self._bottom_need_backward.append(bottom_need)
         net_log.log_connections(self, layer_id)
-        try:
+        net_log.log_inner_layers(lp)
+        with failures_named(lp.name, layer.type, 'setup'):
             layer.layer_setup(self._vec(bottoms), self._vec(tops))
-        except Exception as e:
-            failure = layer_failure(e, lp.name, layer.type, 'setup')
-            if failure is e:
-                raise
-            raise failure from e
         for j, blob_id in enumerate(tops):
             self._blob_loss_weights[blob_id] = layer.loss(j)
         self._top_floats += sum(self._blobs[b].count for b in tops)
@@ -516,7 +526,7 @@ class Net:
     def _run_layer(self, i, direction):
         layer = self.layers[i]
         bottom, top = self._vec(self._layer_bottom_ids[i]), self._vec(self._layer_top_ids[i])
-        try:
+        try:        # not failures_named: a generator context costs time on this hot path
             if direction == 'forward':
                 return layer.layer_forward(bottom, top)
             layer.layer_backward(top, list(self._bottom_need_backward[i]), bottom)
@@ -627,8 +637,9 @@ class Net:
         outs = list(dict.fromkeys(self.outputs + list(blobs or [])))
         for name in outs:
             if not self.blobs[name].shape:
-                raise NetError("%s: output '%s' is 0-d (a loss?): it has no batch axis to "
-                               "collect; use a deploy net, or forward() per batch" % (caller, name))
+                raise UnbatchedOutputError(
+                    "%s: output '%s' is 0-d (a loss?): it has no batch axis to collect; "
+                    "use a deploy net, or forward() per batch" % (caller, name))
         return outs
 
     def _batches(self, arrays):

@@ -64,6 +64,34 @@ def log_definition(filtered):
         log.info('Initializing net from parameters: \n%s', _definition(filtered))
 
 
+def log_rule_breach(layer_name, reason):
+    """While the net is filtered: a rule of layer ``layer_name`` that the
+    NetState breaks (``reason`` from netgraph.rule_breach)."""
+    root_info(log, '%s specified by a rule in layer %s', reason, layer_name)
+
+
+def log_creating(name):
+    """Caffe's layer factory, each time it makes a layer, before the net
+    connects it (and again for a layer a layer makes: SoftmaxWithLoss's
+    softmax, a Scale's bias; see log_inner_layers)."""
+    root_info(log, 'Creating layer %s', name)
+
+
+# The layer types whose setup has Caffe's factory make a layer under the same
+# name (softmax_loss_layer.cpp, infogain_loss_layer.cpp, scale_layer.cpp).
+_INNER_FACTORY_LAYERS = {'SoftmaxWithLoss': lambda p: True,
+                         'InfogainLoss': lambda p: True,
+                         'Scale': lambda p: p.scale_param.bias_term}
+
+
+def log_inner_layers(layer_param):
+    """Between a layer's connections and its "Setting up": the layer that
+    its setup makes through Caffe's factory, where it makes one."""
+    makes = _INNER_FACTORY_LAYERS.get(layer_param.type)
+    if makes is not None and makes(layer_param):
+        log_creating(layer_param.name)
+
+
 # The layer hooks read the net through pycaffe's surface (``_layer_names``,
 # ``_bottom_ids(i)``, ``_top_ids(i)``, ``_blob_names``, ``_blobs``).
 

@@ -6,35 +6,58 @@ from .errors import NetError
 from .proto import caffe_pb2
 
 
-def state_meets_rule(state, rule):
-    """Whether a NetState satisfies one NetStateRule (include/exclude entry)."""
+def rule_breach(state, rule):
+    """How a NetState breaks one NetStateRule (include/exclude entry), in the
+    words of Caffe's log, or None when it meets the rule."""
     if rule.HasField('phase') and rule.phase != state.phase:
-        return False
+        return 'The NetState phase (%d) differed from the phase (%d)' % (state.phase, rule.phase)
     if rule.HasField('min_level') and state.level < rule.min_level:
-        return False
+        return 'The NetState level (%d) is above the min_level (%d)' % (state.level,
+                                                                         rule.min_level)
     if rule.HasField('max_level') and state.level > rule.max_level:
-        return False
+        return 'The NetState level (%d) is above the max_level (%d)' % (state.level,
+                                                                         rule.max_level)
     stages = set(state.stage)
-    if any(s not in stages for s in rule.stage):
-        return False
-    return not any(s in stages for s in rule.not_stage)
+    for s in rule.stage:
+        if s not in stages:
+            return "The NetState did not contain stage '%s'" % s
+    for s in rule.not_stage:
+        if s in stages:
+            return "The NetState contained a not_stage '%s'" % s
+    return None
 
 
-def layer_included(layer, state):
+def state_meets_rule(state, rule, on_breach=None):
+    """Whether a NetState satisfies one NetStateRule; ``on_breach(reason)``
+    hears why not (Caffe logs it)."""
+    reason = rule_breach(state, rule)
+    if reason is not None and on_breach is not None:
+        on_breach(reason)
+    return reason is None
+
+
+def layer_included(layer, state, on_breach=None):
+    """Caffe's FilterNet for one layer: the rules are tried in order until
+    one decides, and ``on_breach(reason)`` hears each rule tried and broken."""
     if len(layer.include) and len(layer.exclude):
         raise NetError("layer '%s': specify either include rules or exclude rules, "
                        "not both" % layer.name, layer.name)
     if len(layer.include):
-        return any(state_meets_rule(state, r) for r in layer.include)
-    return not any(state_meets_rule(state, r) for r in layer.exclude)
+        return any(state_meets_rule(state, r, on_breach) for r in layer.include)
+    return not any(state_meets_rule(state, r, on_breach) for r in layer.exclude)
 
 
-def filter_net(net):
-    """A copy of ``net`` holding only the layers its ``state`` includes."""
+def filter_net(net, on_breach=None):
+    """A copy of ``net`` holding only the layers its ``state`` includes;
+    ``on_breach(layer_name, reason)`` hears each rule a layer's state breaks."""
     out = caffe_pb2.NetParameter()
     out.CopyFrom(net)
     del out.layer[:]
-    out.layer.extend(l for l in net.layer if layer_included(l, net.state))
+    for layer in net.layer:
+        heard = None if on_breach is None else (
+            lambda reason, name=layer.name: on_breach(name, reason))
+        if layer_included(layer, net.state, heard):
+            out.layer.add().CopyFrom(layer)
     return out
 
 

@@ -223,6 +223,7 @@ def install(monkeypatch):
     fake.cuda = types.SimpleNamespace(
         Device=lambda i=0: types.SimpleNamespace(use=lambda: None, synchronize=lambda: None),
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                      getDeviceProperties=lambda i: {'name': b'Fake GPU'},
                                       # (free, total) bytes of an 80 GB device
                                       memGetInfo=lambda: (64 << 30, 80 << 30)))
     monkeypatch.setitem(sys.modules, 'cupy', fake)

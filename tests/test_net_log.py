@@ -34,24 +34,31 @@ def test_construction_lines_in_caffes_order(caplog):
     assert lines[0].startswith('Initializing net from parameters: \nname: "tiny"')
     assert '    lr_mult: 2\n' in lines[0]            # C++'s short float, not 2.0
     assert lines[1:] == [
-        'Creating Layer data', 'data -> data', 'data -> label', 'Setting up data',
-        'Top shape: 2 3 (6)', 'Top shape: 2 (2)', 'Memory required for data: 32',
-        'Creating Layer label_data_1_split', 'label_data_1_split <- label',
+        # the factory's line, then Net::Init's
+        'Creating layer data', 'Creating Layer data', 'data -> data', 'data -> label',
+        'Setting up data', 'Top shape: 2 3 (6)', 'Top shape: 2 (2)',
+        'Memory required for data: 32',
+        'Creating layer label_data_1_split', 'Creating Layer label_data_1_split',
+        'label_data_1_split <- label',
         'label_data_1_split -> label_data_1_split_0',
         'label_data_1_split -> label_data_1_split_1', 'Setting up label_data_1_split',
         'Top shape: 2 (2)', 'Top shape: 2 (2)', 'Memory required for data: 48',
-        'Creating Layer ip', 'ip <- data', 'ip -> ip', 'Setting up ip',
+        'Creating layer ip', 'Creating Layer ip', 'ip <- data', 'ip -> ip', 'Setting up ip',
         'Top shape: 2 4 (8)', 'Memory required for data: 80',
-        'Creating Layer relu', 'relu <- ip', 'relu -> ip (in-place)', 'Setting up relu',
-        'Top shape: 2 4 (8)', 'Memory required for data: 112',
-        'Creating Layer ip_relu_0_split', 'ip_relu_0_split <- ip',
+        'Creating layer relu', 'Creating Layer relu', 'relu <- ip', 'relu -> ip (in-place)',
+        'Setting up relu', 'Top shape: 2 4 (8)', 'Memory required for data: 112',
+        'Creating layer ip_relu_0_split', 'Creating Layer ip_relu_0_split',
+        'ip_relu_0_split <- ip',
         'ip_relu_0_split -> ip_relu_0_split_0', 'ip_relu_0_split -> ip_relu_0_split_1',
         'Setting up ip_relu_0_split', 'Top shape: 2 4 (8)', 'Top shape: 2 4 (8)',
         'Memory required for data: 176',
-        'Creating Layer loss', 'loss <- ip_relu_0_split_0', 'loss <- label_data_1_split_0',
-        'loss -> loss', 'Setting up loss', 'Top shape: (1)', '    with loss weight 1',
+        'Creating layer loss', 'Creating Layer loss', 'loss <- ip_relu_0_split_0',
+        'loss <- label_data_1_split_0', 'loss -> loss',
+        'Creating layer loss',      # SoftmaxWithLoss makes its softmax through the factory
+        'Setting up loss', 'Top shape: (1)', '    with loss weight 1',
         'Memory required for data: 180',
-        'Creating Layer acc', 'acc <- ip_relu_0_split_1', 'acc <- label_data_1_split_1',
+        'Creating layer acc', 'Creating Layer acc', 'acc <- ip_relu_0_split_1',
+        'acc <- label_data_1_split_1',
         'acc -> acc', 'Setting up acc', 'Top shape: (1)', 'Memory required for data: 184',
         # decided before force_backward, as Caffe logs them
         'acc does not need backward computation.', 'loss needs backward computation.',
@@ -107,9 +114,12 @@ def test_a_layers_own_lines_come_between_its_connections_and_its_shapes(tmp_path
         with pytest.raises(caffe.LayerError):      # InnerProduct without num_output
             caffe.Net(net, caffe.TEST)
     said = caplog.messages
-    at = said.index('output data size: 2,3,6,8')
-    assert said[at - 1] == 'data -> label' and said[at + 1] == 'Setting up data'
-    assert said[-3:] == ['Creating Layer bad', 'bad <- data', 'bad -> bad']
+    at = said.index('Creating Layer data')
+    assert said[at:at + 7] == [
+        'Creating Layer data', 'data -> data', 'data -> label',
+        'Opening file %s' % (tmp_path / 'list.txt'), 'A total of 2 images.',
+        'output data size: 2,3,6,8', 'Setting up data']
+    assert said[-4:] == ['Creating layer bad', 'Creating Layer bad', 'bad <- data', 'bad -> bad']
 
 
 def test_classifier_and_detector_warn_as_pycaffes_do(tmp_path, caplog):
@@ -132,3 +142,28 @@ def test_only_the_root_solver_says_it(caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger='caffelite'):
         caffe.Net(NET, caffe.TRAIN)
     assert caplog.messages == []
+
+
+def test_each_rule_the_state_breaks_is_said_before_the_definition(caplog):
+    """As Caffe's FilterNet: every rule tried and broken, in layer and rule
+    order, an exclude rule too when its layer stays in."""
+    net = ('layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 } } }\n'
+           'layer { name: "a" type: "ReLU" bottom: "x" top: "a" include { phase: TEST } '
+           'include { stage: "s" } }\n'
+           'layer { name: "b" type: "ReLU" bottom: "x" top: "b" include { min_level: 2 } '
+           'include { max_level: -1 } }\n'
+           'layer { name: "c" type: "ReLU" bottom: "x" top: "c" exclude { not_stage: "t" } }\n'
+           'layer { name: "d" type: "ReLU" bottom: "x" top: "d" exclude { phase: TEST } }\n')
+    with caplog.at_level(logging.INFO, logger='caffelite.net'):
+        caffe.Net(net, caffe.TRAIN, stages=['t'])
+    said = caplog.messages
+    assert said[:6] == [
+        'The NetState phase (0) differed from the phase (1) specified by a rule in layer a',
+        "The NetState did not contain stage 's' specified by a rule in layer a",
+        'The NetState level (0) is above the min_level (2) specified by a rule in layer b',
+        'The NetState level (0) is above the max_level (-1) specified by a rule in layer b',
+        "The NetState contained a not_stage 't' specified by a rule in layer c",
+        'The NetState phase (0) differed from the phase (1) specified by a rule in layer d']
+    assert said[6].startswith('Initializing net from parameters:')
+    assert 'Creating Layer d' in said and 'Creating Layer c' in said
+    assert 'Creating Layer a' not in said and 'Creating Layer b' not in said

@@ -5,6 +5,7 @@ import logging
 import sys
 
 from .. import backend, glog
+from ..errors import CaffeError
 from ..progress import BarSafeHandler
 
 
@@ -77,7 +78,8 @@ def build_net(args, weights=None):
     (refused when none of its layers are in the file)."""
     from ..net import Net, TEST, TRAIN
     apply_gpu_flag(args)
-    stages = args.stage.split(',') if args.stage else None
+    # caffe.cpp's stages: -stage split at commas, so without it the one empty stage ""
+    stages = (args.stage or '').split(',')
     net = Net(args.model, TRAIN if args.phase == 'TRAIN' else TEST, level=args.level,
               stages=stages)
     if weights:
@@ -90,14 +92,55 @@ def add_gpu_flag(parser):
          help="GPU device id to use ('all' means device 0; omit for CPU)")
 
 
-def apply_gpu_flag(args):
+def apply_gpu_flag(args, train=False):
+    """Set the mode -gpu asks for (its first device) and log caffe.cpp's
+    lines: ``Use CPU.``; for train ``Using GPUs 0`` and ``GPU 0: <name>``,
+    for test and time ``Use GPU with device ID 0`` and ``GPU device name:
+    <name>``."""
+    log = logging.getLogger('caffelite')
     if args.gpu is None:
-        logging.getLogger('caffelite').info('Use CPU.')
+        log.info('Use CPU.')
         return
     device = 0 if args.gpu == 'all' else int(args.gpu.split(',')[0])
     backend.set_device(device)
     backend.set_mode_gpu()
-    logging.getLogger('caffelite').info('Using GPU %d', device)
+    if train:
+        log_training_gpus([device])
+    else:
+        log.info('Use GPU with device ID %d', device)
+        log.info('GPU device name: %s', device_name(device))
+
+
+def parse_gpus(flag_value):
+    """Caffe's -gpu: None (CPU), 'all' (every device) or '0,1,...'."""
+    if flag_value is None:
+        return []
+    if flag_value == 'all':
+        cp = backend.cupy_or_none()
+        if cp is None:
+            raise CaffeError('-gpu all: no CUDA device (CuPy with a GPU is required)')
+        return list(range(cp.cuda.runtime.getDeviceCount()))
+    try:
+        return [int(g) for g in flag_value.split(',')]
+    except ValueError:
+        raise CaffeError("-gpu takes 'all' or device ids like 0,1; got %r" % flag_value) from None
+
+
+def log_training_gpus(gpus):
+    """``caffe train``'s lines for the GPUs it trains on."""
+    log = logging.getLogger('caffelite')
+    log.info('Using GPUs %s', ', '.join(str(g) for g in gpus))
+    for g in gpus:
+        log.info('GPU %d: %s', g, device_name(g))
+
+
+def device_name(device, props=None):
+    """The name of CUDA device ``device`` (from CuPy's ``props`` of it when
+    given), as cudaGetDeviceProperties has it."""
+    if props is None:
+        props = backend.cupy_or_none().cuda.runtime.getDeviceProperties(device)
+    name = props['name']
+    return name.decode() if isinstance(name, bytes) else name
 
 
 def setup_logging(stream=None, level=logging.INFO):

@@ -18,7 +18,7 @@ from ..progress import progress_bar
 from ..protoio import atomic_open, remove_stale_temps
 from ..run_lock import prefix_lock
 from ._common import (accept_caffe_flags, add_python_layers_flag, apply_gpu_flag, flag,
-                      setup_logging)
+                      log_training_gpus, parse_gpus, setup_logging)
 
 log = logging.getLogger('caffelite.train')
 EFFECTS = ('stop', 'snapshot', 'none')
@@ -88,10 +88,12 @@ def load_param(args):
         del param.weights[:]
     if args.weights:
         param.weights.append(args.weights)
-    # caffe.cpp sets the level whether -level is given or not (default 0)
+    # caffe.cpp sets the level whether -level is given or not (default 0), and adds
+    # the pieces of -stage split at commas: without -stage, the one empty stage ""
     param.train_state.level = args.level
-    if args.stage:
-        param.train_state.stage.extend(args.stage.split(','))
+    param.train_state.stage.extend((args.stage or '').split(','))
+    if args.gpu is not None:
+        param.device_id = parse_gpus(args.gpu)[0]     # caffe.cpp's set_device_id(gpus[0])
     return param
 
 
@@ -150,7 +152,7 @@ def run(args):
         gpus = parse_gpus(args.gpu)
         if len(gpus) > 1:
             return train_on_gpus(args, gpus)
-        apply_gpu_flag(args)
+        apply_gpu_flag(args, train=True)
         with SignalActions(args.sigint_effect, args.sighup_effect) as actions:
             solver = build_solver(args, actions)
             if args.snapshot:
@@ -191,21 +193,6 @@ def build_solver(args, action_request=None):
     return solver
 
 
-def parse_gpus(flag_value):
-    """Caffe's -gpu: None (CPU), 'all' (every device) or '0,1,...'."""
-    if flag_value is None:
-        return []
-    if flag_value == 'all':
-        cp = backend.cupy_or_none()
-        if cp is None:
-            raise CaffeError('-gpu all: no CUDA device (CuPy with a GPU is required)')
-        return list(range(cp.cuda.runtime.getDeviceCount()))
-    try:
-        return [int(g) for g in flag_value.split(',')]
-    except ValueError:
-        raise CaffeError("-gpu takes 'all' or device ids like 0,1; got %r" % flag_value) from None
-
-
 # Solver requests passed from the parent, which receives the signals, to rank 0.
 REQUESTS = (None, 'stop', 'snapshot')
 
@@ -213,7 +200,7 @@ REQUESTS = (None, 'stop', 'snapshot')
 def train_on_gpus(args, gpus):
     """Caffe's multi-GPU training: one solver process per GPU, joined by
     NCCL (caffelite.parallel); rank 0 tests, logs and snapshots."""
-    log.info('Using GPUs %s', ', '.join(str(g) for g in gpus))
+    log_training_gpus(gpus)
     uid = parallel.NCCL.new_uid()
     request = multiprocessing.get_context(parallel.START_METHOD).Value('i', 0)
     with SignalActions(args.sigint_effect, args.sighup_effect) as actions:

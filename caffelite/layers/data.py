@@ -11,7 +11,7 @@ import numpy as np
 
 from google.protobuf.message import DecodeError
 
-from .. import backend, databases, images
+from .. import backend, databases, images, net_log
 from ..codec import decode_datum
 from ..data_transform import DataTransformer, to_channels
 from ..errors import CaffeError, CaffeRuntimeError
@@ -81,6 +81,9 @@ class PrefetchingDataLayer(Layer):
         """What the prefetch thread calls for each batch: it returns (data,
         labels, position after them) and has ``position()`` and
         ``seek(position)``. Here a BatchMaker over ``make_source()``."""
+        mean_file = self.layer_param.transform_param.mean_file
+        if mean_file:
+            log.info('Loading mean file from: %s', mean_file)   # Caffe's DataTransformer line
         self.transformer = DataTransformer(self.layer_param.transform_param, self.phase,
                                            rng=self.rng)
         self._source = self.make_source()
@@ -154,6 +157,15 @@ class DataLayer(PrefetchingDataLayer):
     """Reads Datum records from an LMDB or LevelDB in key order, wrapping around."""
     shares_records = True       # among the solvers of a multi-GPU run (solver_share)
 
+    def __init__(self, param):
+        super().__init__(param)
+        # As Caffe's DataLayer constructor: the database opens when the layer is
+        # made, so its "Opened lmdb" line comes before the net's "Creating Layer".
+        p = param.data_param
+        self._backend = data_backend(p, self.name)
+        self._cursor = databases.open_cursor(p.source, self._backend, "layer '%s': " % self.name)
+        log_opened(self._backend, p.source)
+
     def batch_size(self):
         return self.layer_param.data_param.batch_size
 
@@ -167,8 +179,17 @@ class DataLayer(PrefetchingDataLayer):
     def make_source(self):
         p = self.layer_param.data_param
         skip = int(self.rng.randint(0, p.rand_skip)) if p.rand_skip else 0
-        return DatabaseSource(p.source, data_backend(p, self.name), skip, self.name,
-                              solver_share(self.phase))
+        return DatabaseSource(p.source, self._backend, skip, self.name,
+                              solver_share(self.phase), self._cursor)
+
+
+def log_opened(backend, source):
+    """Caffe's db_lmdb.cpp / db_leveldb.cpp line for a database just opened
+    (LMDB's on the root solver only, LevelDB's on every solver, as there)."""
+    if backend == databases.LEVELDB:
+        log.info('Opened leveldb %s', source)
+    else:
+        net_log.root_info(log, 'Opened lmdb %s', source)
 
 
 _GUESSED = set()
@@ -211,9 +232,9 @@ class DatabaseSource:
     0's, and solver rank r resumes r records further, where its share
     starts."""
 
-    def __init__(self, path, backend, skip, layer_name, share=(0, 1)):
+    def __init__(self, path, backend, skip, layer_name, share=(0, 1), cursor=None):
         who = "layer '%s': " % layer_name
-        self.cursor = databases.open_cursor(path, backend, who)
+        self.cursor = cursor if cursor is not None else databases.open_cursor(path, backend, who)
         self.where = '%s%s %s' % (who, databases.NAMES[backend], path)
         if not self.cursor.valid():
             raise CaffeError('%s is empty' % self.where)
@@ -227,6 +248,7 @@ class DatabaseSource:
 
     def _advance(self):
         if not self.cursor.next():
+            net_log.root_info(log, 'Restarting data prefetching from start.')  # Caffe's line
             self.cursor.first()
 
     def next_item(self):
@@ -265,12 +287,18 @@ class ImageDataLayer(PrefetchingDataLayer):
 
     def make_source(self):
         p = self.layer_param.image_data_param
+        log.info('Opening file %s', p.source)                  # Caffe's ImageData lines
         lines = read_image_list(p.source, self.name)
-        if (self.phase == caffe_pb2.TRAIN and backend.solver_rank() > 0
-                and not p.shuffle and not p.rand_skip):
+        if p.shuffle:
+            log.info('Shuffling data')
+        elif self.phase == caffe_pb2.TRAIN and backend.solver_rank() > 0 and not p.rand_skip:
             # As Caffe: ImageData does not split its list among solvers.
             log.warning("layer '%s': Shuffling or skipping recommended for multi-GPU", self.name)
-        return ImageListSource(lines, p, self.rng)
+        log.info('A total of %d images.', len(lines))
+        source = ImageListSource(lines, p, self.rng)
+        if p.rand_skip:
+            log.info('Skipping first %d data points.', source.index)
+        return source
 
 
 class ImageListSource:
@@ -399,10 +427,12 @@ class HDF5DataLayer(Layer):
     def setup(self, bottom, top):
         import h5py
         p = self.layer_param.hdf5_data_param
+        log.info('Loading list of HDF5 filenames from: %s', p.source)   # Caffe's lines
         if not os.path.exists(p.source):
             self.fail('HDF5 file list %s not found' % p.source)
         files = [line.strip() for line in read_lines(p.source, 'surrogateescape')
                  if line.strip()]
+        log.info('Number of HDF5 files: %d', len(files))
         self.check(files, 'HDF5 file list %s is empty' % p.source)
         names = list(self.layer_param.top)
         columns = {name: [] for name in names}

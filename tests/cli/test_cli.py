@@ -144,16 +144,6 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert 'bad.prototxt:1' in err and 'typo' in err
 
 
-def test_device_query_without_gpu(capsys):
-    from caffelite import backend
-    rc = main(['device_query'])
-    assert rc == (0 if backend.gpu_available() else 1)
-    if not backend.gpu_available():
-        assert capsys.readouterr().err.splitlines() == [
-            "caffelite device_query: error: no CUDA device to query: caffelite runs in CPU "
-            "mode here (a GPU needs CuPy and an NVIDIA device: pip install 'caffelite[gpu]')"]
-
-
 def test_gpu_flag_without_a_gpu_is_a_clear_error(capsys):
     from caffelite import backend
     if backend.gpu_available():

@@ -158,3 +158,40 @@ def test_flags_may_come_before_the_command_as_gflags_reads_them(folder, capsys):
     assert main(['--debug', 'time', '-model', str(folder / 'net.prototxt'),
                  '-iterations', '1']) == 0
     assert 'Optimization Done.' in capsys.readouterr().err
+
+
+def test_train_log_lines_up_with_caffes_lenet_log(tmp_path, capsys):
+    """The head of a ``caffe train`` log of LeNet on an LMDB, as BVLC Caffe
+    1.0 writes it: the train_state with -stage's empty stage, each rule that
+    filters a layer out, the factory's "Creating layer" before Net::Init's
+    "Creating Layer", the database opened when the Data layer is made, the
+    DataTransformer's mean file line, SoftmaxWithLoss's inner softmax."""
+    from refcases import lmdb_trainer, reference_path
+    folder = lmdb_trainer(tmp_path, 'net: "train_val.prototxt"\nbase_lr: 0.01\n'
+                          'lr_policy: "fixed"\nmax_iter: 1\ndisplay: 1\n'
+                          'snapshot_prefix: "%(prefix)s"\n')
+    assert main(['train', '-solver', str(folder / 'solver.prototxt')]) == 0
+    err = capsys.readouterr().err
+    said = [line.split('] ', 1)[1] for line in err.splitlines()
+            if line[:1] in 'IWE' and '] ' in line]
+    assert said[1] == 'Initializing solver from parameters: '
+    assert 'train_state {\n  level: 0\n  stage: ""\n}\n' in err
+    assert 'state {\n  phase: TRAIN\n  level: 0\n  stage: ""\n}\n' in err
+    lmdb, mean = reference_path('data', 'lmdb_raw'), reference_path('data', 'mean.binaryproto')
+    at = [i for i, m in enumerate(said) if m.startswith('Creating training net')][0]
+    assert said[at + 1:at + 6] == [
+        'The NetState phase (0) differed from the phase (1) specified by a rule in layer acc',
+        'Initializing net from parameters: ',
+        'Creating layer d', 'Opened lmdb %s' % lmdb, 'Creating Layer d']
+    at = said.index('Loading mean file from: %s' % mean)
+    assert said[at - 2:at + 3] == ['d -> data', 'd -> label',
+                                   'Loading mean file from: %s' % mean,
+                                   'output data size: 16,1,28,28', 'Setting up d']
+    at = said.index('loss -> loss')
+    assert said[at:at + 3] == ['loss -> loss', 'Creating layer loss', 'Setting up loss']
+
+
+def test_time_builds_its_net_with_caffes_empty_stage(folder, capsys):
+    # caffe.cpp splits an empty -stage into one empty stage, which the net's state shows
+    assert main(['time', '-model', str(folder / 'net.prototxt'), '-iterations', '1']) == 0
+    assert 'state {\n  phase: TRAIN\n  level: 0\n  stage: ""\n}\n' in capsys.readouterr().err
