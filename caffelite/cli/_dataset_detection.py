@@ -27,7 +27,8 @@ def register_action(actions):
     c.add_argument('--custom-classes', dest='custom_classes', default=None, metavar='A,B,...',
                    help='class names in number order (first = 0, dontcare); default: '
                         "DIGITS' KITTI table (car = 1, ...)")
-    c.add_argument('--seed', type=int, default=0, help='seed of the record shuffle')
+    c.add_argument('--seed', type=int, default=None,
+                   help='seed of the record shuffle (default: a new one, printed)')
     c.set_defaults(func=run)
 
 
@@ -45,10 +46,11 @@ def _size(text, option):
 
 def run(args):
     from ..detection.dataset import create_detection_dataset
+    from .dataset import chosen_seed
     counts = create_detection_dataset(
         args.out_dir, args.train_images, args.train_labels, args.val_images, args.val_labels,
         _size(args.padding, '--padding'), _size(args.resize, '--resize'), args.channels,
-        args.val_min_box_size, args.custom_classes, args.seed)
+        args.val_min_box_size, args.custom_classes, chosen_seed(args.seed))
     print('dataset written to %s: %s' % (args.out_dir, ', '.join(
         '%d %s images' % (n, split) for split, n in counts.items())))
     return 0

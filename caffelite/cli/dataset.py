@@ -45,11 +45,20 @@ def register(subparsers):
                    help='test images: all of DIR instead of --test-percent')
     flag(c, 'encoding', default='png', choices=('none', 'png', 'jpg'),
          help='store raw pixels or PNG/JPEG bytes in the Datums')
-    flag(c, 'seed', type=int, default=0, metavar='N',
-         help='seed of the split shuffle and the fill noise')
+    flag(c, 'seed', type=int, default=None, metavar='N',
+         help='seed of the split shuffle and the fill noise (default: a new one, '
+              'printed, as the server draws one per dataset)')
     c.set_defaults(func=run_create)
     from . import _dataset_detection
     _dataset_detection.register_action(actions)
+
+
+def chosen_seed(seed):
+    """The shuffle seed given, else a new one; printed either way, so that
+    the split can be repeated with --seed."""
+    seed = dataset.new_seed() if seed is None else seed
+    print('shuffle seed %d (--seed %d repeats this split)' % (seed, seed))
+    return seed
 
 
 def run_create(args):
@@ -60,6 +69,7 @@ def run_create(args):
     else:
         classes, items = dataset.scan_folder(args.image_dir)
     print('%d images in %d classes' % (len(items), len(classes)))
+    seed = chosen_seed(args.seed)
     fixed = {}
     for split, folder in (('val', args.val_folder), ('test', args.test_folder)):
         if folder:
@@ -67,7 +77,7 @@ def run_create(args):
             print('%s: %d images in %s' % (split, len(fixed[split]), folder))
     report = dataset.create_dataset(args.out_dir, items, classes, args.width, args.height,
                                     args.color, args.resize_mode, args.val_percent,
-                                    args.test_percent, args.encoding, args.seed,
+                                    args.test_percent, args.encoding, seed,
                                     fixed=fixed)
     print(dataset.summary(report, classes))
     print('dataset written to %s' % args.out_dir)

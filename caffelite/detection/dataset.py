@@ -3,11 +3,11 @@ folder (``foo.png`` <-> ``foo.txt``) per split become, in OUT_DIR:
 
 * ``train_db/features`` and ``train_db/labels`` LMDBs (and ``val_db/...``
   when a validation split is given), records keyed ``%09d`` in a seeded
-  shuffled order; features are PNG-encoded Datums of the padded (and
-  optionally resized) image, labels float Datums (1, 1 + max boxes, 16) of
+  shuffled order; features are Datums of the padded (and optionally
+  resized) image in DIGITS' feature encoding (PNG by default), labels float Datums (1, 1 + max boxes, 16) of
   DIGITS' rows (row 0 holds the box count and 16);
 * ``train_db/mean.binaryproto`` (and ``val_db/...``): each split's mean
-  image, rounded to whole values, BGR;
+  image, rounded and cast to 8 bits as DIGITS' writer stores it, BGR;
 * ``classes.txt``: the class numbers used.
 
 Images are converted to RGB (or gray), pasted top-left on a black canvas of
@@ -26,7 +26,7 @@ from .. import codec
 from ..errors import CaffeError
 from ..protoio import atomic_open
 from .. import images
-from ..tools.dataset import digits_datum
+from ..digits.processing import ENCODINGS, digits_mean, encoded_datum
 from ..databases import LmdbWriter, temp_folder_beside
 from ..tools.imageset import MeanAccumulator, write_mean
 from . import kitti
@@ -123,19 +123,20 @@ def write_split(folder, split, entries, labels, mapping, options, rng, min_box_s
     os.makedirs(folder)
     order = [entries[i] for i in rng.permutation(len(entries))]
     max_boxes = max(len(objects) for objects in labels.values())
-    mean = MeanAccumulator()
+    mean = MeanAccumulator(np.float64)
     with LmdbWriter(os.path.join(folder, 'features')) as features, \
             LmdbWriter(os.path.join(folder, 'labels')) as label_db:
         for index, (path, stem) in enumerate(order):
             pixels, rows = encode_entry(path, labels[stem], mapping, options['padding'],
                                         options['resize'], options['channels'], min_box_size)
             key = '%09d' % index
-            features.put(key, digits_datum(pixels, 0, 'png').SerializeToString())
+            features.put(key, encoded_datum(pixels, options['encoding'], path)
+                         .SerializeToString())
             label_db.put(key, label_datum(rows, max_boxes).SerializeToString())
             mean.add(images.to_caffe_layout(pixels), path)
             if progress is not None:
                 progress(split, index + 1, len(order))
-    write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
+    write_mean(digits_mean(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
     return len(order)
 
 
@@ -155,10 +156,12 @@ def read_splits(train_images, train_labels, val_images=None, val_labels=None):
 
 def write_detection_dataset(out_dir, splits, padding=(1248, 384), resize=None,
                             channels='RGB', val_min_box_size=25, custom_classes=None,
-                            seed=0, progress=None):
+                            seed=0, progress=None, feature_encoding='png'):
     """Build the dataset of ``splits`` (see read_splits) in ``out_dir``
     (which must not exist). ``padding`` and ``resize`` are (width, height)
     or None; ``channels`` 'RGB', 'L' or 'none' (as stored);
+    ``feature_encoding`` 'png' (DIGITS' default), 'jpg' or 'none' (raw,
+    colour planes BGR as DIGITS' writer swaps them);
     ``progress(split, done, total)``
     follows each split. Returns {split: image count}."""
     if os.path.exists(out_dir):
@@ -166,7 +169,10 @@ def write_detection_dataset(out_dir, splits, padding=(1248, 384), resize=None,
     if channels not in CHANNELS:
         raise CaffeError("channels must be 'RGB', 'L' or 'none', got %r" % (channels,))
     mapping = kitti.class_mapping(custom_classes)
-    options = dict(padding=padding, resize=resize, channels=channels)
+    if feature_encoding not in ENCODINGS:
+        raise CaffeError("feature_encoding must be 'none', 'png' or 'jpg', got %r"
+                         % (feature_encoding,))
+    options = dict(padding=padding, resize=resize, channels=channels, encoding=feature_encoding)
     rng = np.random.RandomState(seed)
     tmp = temp_folder_beside(out_dir)
     counts = {}

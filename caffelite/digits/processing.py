@@ -7,7 +7,8 @@ dataset layout of DIGITS' data extensions:
   images as they are, C x H x W after the channel conversion), the same
   key in both for a pair, each database in its encoding (DIGITS' "Feature
   Encoding" and "Label Encoding": 'png', 'jpg' or 'none', raw bytes);
-* ``train_db/mean.binaryproto``: the mean of the training features;
+* ``train_db/mean.binaryproto``: the mean of the training features as
+  DIGITS' generic writer makes it (:func:`digits_mean`);
 * the same under ``val_db/`` for the validation pairs (a percentage of the
   training folders, or folders of their own).
 """
@@ -93,7 +94,7 @@ def write_split(folder, pairs, load, encodings, progress=None, split='train'):
     label) H x W [x 3] arrays, its first file names it; ``encodings``:
     (features', labels') encoding; ``progress(split, done, total)``."""
     os.makedirs(folder)
-    mean = MeanAccumulator()
+    mean = MeanAccumulator(np.float64)
     with LmdbWriter(os.path.join(folder, 'features')) as features, \
             LmdbWriter(os.path.join(folder, 'labels')) as labels:
         for index, pair in enumerate(pairs):
@@ -104,7 +105,16 @@ def write_split(folder, pairs, load, encodings, progress=None, split='train'):
             mean.add(images.to_caffe_layout(feature), pair[0])
             if progress is not None:
                 progress(split, index + 1, len(pairs))
-    write_mean(np.around(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
+    write_mean(digits_mean(mean.mean()), os.path.join(folder, 'mean.binaryproto'))
+
+
+def digits_mean(mean):
+    """The C x H x W mean DIGITS' generic writer stores for a C x H x W
+    float64 mean of the features: rounded half to even, then cast to 8 bits
+    (its ``astype(uint8)``), so that means beyond 0-255 (16-bit DICOM
+    features) wrap modulo 256 as they do in DIGITS' files. Channels are
+    already in Caffe's order (the features were added BGR)."""
+    return np.mod(np.around(mean), 256)
 
 
 def write_processing_dataset(out_dir, splits, conversion='none', progress=None,

@@ -72,17 +72,18 @@ def _image_of(contour, number, image_folder):
     return image
 
 
-def read_dicom(path):
-    """The H x W int32 pixels of a DICOM image."""
+def read_dicom(path, name=None):
+    """The H x W int32 pixels of a DICOM image (a path, or a file object
+    that ``name`` names in errors)."""
     try:
         import pydicom
     except ImportError:
         raise CaffeError('reading %s needs pydicom: pip install caffelite[medical]'
-                         % path) from None
+                         % (name or path)) from None
     try:
         return pydicom.dcmread(path).pixel_array.astype(np.int32)
     except Exception as e:  # pydicom raises many kinds for a bad file
-        raise CaffeError('cannot read the DICOM image %s: %s' % (path, e)) from None
+        raise CaffeError('cannot read the DICOM image %s: %s' % (name or path, e)) from None
 
 
 def contour_label(path, shape):
@@ -105,7 +106,18 @@ def load_pair(pair, conversion):
     """(feature, label) arrays of a (DICOM image, contour file) pair: the
     image gray (H x W) or, for 'RGB', in three equal channels."""
     image = read_dicom(pair[0])
-    label = contour_label(pair[1], image.shape)
+    return feature(image, conversion), contour_label(pair[1], image.shape)
+
+
+def feature(image, conversion):
+    """The feature of H x W DICOM pixels: as they are ('L'), or copied
+    into three channels (H x W x 3, 'RGB')."""
     if conversion == 'RGB':
-        image = np.repeat(image[:, :, np.newaxis], 3, axis=2)
-    return image, label
+        return np.repeat(image[:, :, np.newaxis], 3, axis=2)
+    return image
+
+
+def is_dicom(head):
+    """Whether the first bytes of a file are a DICOM file's (its 'DICM'
+    marker after the 128-byte preamble)."""
+    return head[128:132] == b'DICM'

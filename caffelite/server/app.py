@@ -140,6 +140,8 @@ def routes():
         ('/models/images/generic', m.create_generic, ['POST']),
         ('/models/images/generic/infer_one.json', views_inference.infer_one, ['POST']),
         ('/models/images/generic/infer_one', views_inference.infer_one, ['POST']),
+        ('/models/images/generic/infer_extension.json', views_inference.infer_one, ['POST']),
+        ('/models/images/generic/infer_extension', views_inference.infer_one, ['POST']),
         ('/models/images/generic/infer_many.json', views_inference.infer_many, ['POST']),
         ('/models/images/generic/infer_many', views_inference.infer_many, ['POST']),
         ('/models/images/generic/infer_db.json', views_inference.infer_db, ['POST']),

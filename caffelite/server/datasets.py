@@ -8,13 +8,12 @@ or folders of .h5 files and their ``list.txt`` with ``backend=hdf5``),
 ``create_<split>_db.log``.
 """
 import os
-import random
 import re
 import time
 
 from .. import textfile
 from ..digits.forms import SEPARATE_SPLITS
-from ..tools.dataset import SPLITS
+from ..tools.dataset import SPLITS, new_seed
 from . import jobs
 from .executor import worker_command
 from .worker import error_of
@@ -45,7 +44,7 @@ def draw_seed(values):
     the seed stays in the job's form, its JSON shows it and a clone repeats
     the split."""
     if values.get('seed') is None:
-        values['seed'] = random.SystemRandom().randrange(2 ** 31)
+        values['seed'] = new_seed()
     return values
 
 

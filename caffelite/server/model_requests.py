@@ -66,19 +66,25 @@ def image_source(state, fields, files):
     raise HTTPException(400, 'must provide image_path or image_file')
 
 
+async def read_image(state, fields, files):
+    """The image of a request (image_path or image_file): a checked server
+    path, or a BytesIO of an upload or of a fetched URL."""
+    image = image_source(state, fields, files)
+    if not isinstance(image, str):
+        return io.BytesIO(await image.read())
+    if is_url(image):
+        return io.BytesIO(await run_in_threadpool(fetch_image, image,
+                                                  state.config.max_upload_bytes))
+    return image
+
+
 async def read_classify_one(request):
     """(state, form fields, job, image path or BytesIO, epoch) of a
     classify_one request."""
     state = server(request)
     fields, files = await read_form(request)
     job = model_job(request, fields)
-    image = image_source(state, fields, files)
-    if not isinstance(image, str):
-        image = io.BytesIO(await image.read())
-    elif is_url(image):
-        image = io.BytesIO(await run_in_threadpool(fetch_image, image,
-                                                   state.config.max_upload_bytes))
-    return state, fields, job, image, epoch_field(fields)
+    return state, fields, job, await read_image(state, fields, files), epoch_field(fields)
 
 
 def percent_top(classifier, scores, k=5):

@@ -8,7 +8,7 @@ from ..digits import forms, networks
 from ..digits.solver import LR_POLICIES, SOLVER_TYPES
 from ..images import RESIZE_MODES
 from ..tools.dataset import SPLITS
-from . import dataset_kinds, datasets, gallery, jobs, models
+from . import dataset_kinds, datasets, extension_inference, gallery, jobs, models
 from .security import resolve_server_path
 from .views_jobs import server
 
@@ -270,6 +270,9 @@ def model_page(request, data):
     files, disk_size = job_files(store.path(job['id']))
     return {'dataset': dataset, 'files': files, 'disk_size': disk_size,
             'generic': bool(dataset) and dataset_kinds.is_generic(dataset),
+            'sunnybrook': extension_inference.is_sunnybrook(dataset),
+            'validation_records': extension_inference.validation_records(dataset)
+            if extension_inference.is_sunnybrook(dataset) else [],
             'data_roots': state.config.data_roots,
             'source': _source(store, job), 'method': job['form'].get('method'),
             'form': job['form'], 'status_history': job['status_history'],

@@ -2,7 +2,6 @@
 deploy net's outputs for one image, a list of images or a database, as
 {"outputs": ...} in JSON, and a page drawing DetectNet's boxes over the
 image (DIGITS' bounding-box view)."""
-import base64
 import io
 import os
 
@@ -11,10 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from ..digits import segmentation
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
+from .extension_inference import (is_sunnybrook, png_data_url, segmentation_page,
+                                  sunnybrook_input)
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
-                             read_classify_one, with_picture)
+                             read_image, with_picture)
 from .layer_views import layer_visualizations
 from .security import resolve_server_path
 from .views_jobs import server
@@ -22,6 +24,8 @@ from .views_models import image_list_paths
 from .web import read_form, render, wants_json
 
 BATCH = 16
+# DIGITS' id of its image-segmentation view extension
+SEGMENTATION = 'image-segmentation'
 # how many images the page of many draws (the others are listed)
 DRAWN = 50
 
@@ -67,10 +71,9 @@ def infer_images(state, job, epoch, sources):
 
 
 def _png_src(picture):
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(picture[:, :, 0] if picture.shape[2] == 1 else picture).save(buffer, 'PNG')
-    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
+    """A data: URL of an H x W x C picture as DIGITS shows an input (a
+    wider range than 8 bits stretched to 0-255)."""
+    return png_data_url(segmentation.display_image(picture))
 
 
 def boxes_of(outputs):
@@ -85,21 +88,53 @@ def boxes_of(outputs):
     return found
 
 
+def infer_feature(state, job, epoch, feature, visualize=False):
+    """Like :func:`infer_image` for an H x W x C feature a data extension
+    made (fed as it is, as DIGITS' extension inference; only a size other
+    than the net input's is resized)."""
+    loaded = loaded_classifier(state, job, epoch)
+    with loaded.lock:
+        outputs = _forward(loaded, [feature])
+        layers = layer_visualizations(loaded.classifier.net) if visualize else None
+    return feature, outputs, layers
+
+
 async def infer_one(request):
-    """{"outputs": {name: blob}} of one image (image_path or image_file)."""
-    state, fields, job, image, epoch = await read_classify_one(request)
+    """{"outputs": {name: blob}} of one image (image_path or image_file;
+    for a Sunnybrook model also a DICOM file or validation_record, as its
+    inference form). ``view_extension_id=image-segmentation`` (a
+    Sunnybrook model's default) shows the page as DIGITS' image-segmentation
+    view, with its ``colormap``."""
+    state = server(request)
+    fields, files = await read_form(request)
+    job = model_job(request, fields)
+    dataset = state.store.jobs.get(job['dataset_id'])
+    epoch = epoch_field(fields)
     visualize = not wants_json(request) and (fields.get('show_visualizations') or '').lower() \
         not in ('', '0', 'false', 'n')
-    picture, outputs, layers = await run_in_threadpool(infer_image, state, job, epoch, image,
-                                                       visualize)
+    extension_input = (await sunnybrook_input(state, dataset, fields, files)
+                       if is_sunnybrook(dataset) else None)
+    if extension_input is not None:
+        picture, outputs, layers = await run_in_threadpool(
+            infer_feature, state, job, epoch, extension_input[1], visualize)
+    else:
+        image = await read_image(state, fields, files)
+        picture, outputs, layers = await run_in_threadpool(infer_image, state, job, epoch,
+                                                           image, visualize)
     answer = {'outputs': {name: value.tolist() for name, value in outputs.items()}}
     if wants_json(request):
+        if request.url.path.startswith('/models/images/generic/infer_extension'):
+            # DIGITS' extension inference answers by inference-DB record key
+            answer = {'outputs': {'%09d' % 0: {name: value[0].tolist()
+                                                for name, value in outputs.items()}}}
         return JSONResponse(answer)
     return render(request, 'models/images/generic/infer_one.html', {
         'outputs': answer['outputs'],
         'visualizations': layers[0] if layers else None,
         'parameter_count': layers[1] if layers else None,
-        'job_id': job['id'], 'name': job['name'], 'image': _png_src(picture),
+        'job_id': job['id'], 'name': job['name'],
+        'segmentation': _segmentation(fields, dataset, picture, outputs),
+        'image': _png_src(picture),
         'size': [picture.shape[1], picture.shape[0]],
         'boxes': boxes_of({name: value[0] for name, value in outputs.items()})})
 
@@ -128,7 +163,7 @@ async def infer_many(request):
     unreadable.update({paths[readable[k]]: reason for k, reason in failed.items()})
     if wants_json(request):
         return JSONResponse({'outputs': _by_image(names, outputs), 'errors': unreadable})
-    return _many_page(request, job, names, pictures, outputs, unreadable)
+    return _many_page(request, fields, job, names, pictures, outputs, unreadable)
 
 
 def _by_image(names, outputs):
@@ -137,15 +172,31 @@ def _by_image(names, outputs):
             for n, name in enumerate(names)}
 
 
-def _many_page(request, job, names, pictures, outputs, errors):
+def _segmentation(fields, dataset, picture, outputs):
+    """The image-segmentation view of one picture's outputs ({name: (1,
+    ...)}) when the request asks for it (``view_extension_id``; a
+    Sunnybrook model's default), else None."""
+    view = fields.get('view_extension_id') or (SEGMENTATION if is_sunnybrook(dataset) else '')
+    if view != SEGMENTATION:
+        return None
+    return segmentation_page(dataset, picture, outputs, fields.get('colormap') or 'dataset')
+
+
+def _many_page(request, fields, job, names, pictures, outputs, errors):
     """The page of many images' outputs: each image's boxes, the first
-    DRAWN images drawn with them."""
+    DRAWN images drawn with them (or, asked for, their image-segmentation
+    views)."""
+    dataset = server(request).store.jobs.get(job['dataset_id'])
     found = [boxes_of({output: value[n] for output, value in outputs.items()})
              for n in range(len(names))]
     return render(request, 'models/images/generic/infer_many.html', {
         'job_id': job['id'], 'name': job['name'], 'errors': errors,
         'results': [{'name': name, 'boxes': boxes,
                      'image': _png_src(picture) if n < DRAWN else None,
+                     'segmentation': _segmentation(
+                         fields, dataset, picture,
+                         {output: value[n:n + 1] for output, value in outputs.items()})
+                     if n < DRAWN else None,
                      'size': [picture.shape[1], picture.shape[0]]}
                     for n, (name, picture, boxes) in enumerate(zip(names, pictures, found))]})
 
@@ -202,4 +253,4 @@ async def infer_db(request):
                                                       epoch_field(fields), db_path)
     if wants_json(request):
         return JSONResponse({'outputs': _by_image(keys, outputs)})
-    return _many_page(request, job, keys, pictures, outputs, {})
+    return _many_page(request, fields, job, keys, pictures, outputs, {})

@@ -257,7 +257,8 @@ def build_detection_dataset(form, job_dir):
     _move_in(job_dir, lambda build: dataset.write_detection_dataset(
         build, splits, padding, resize, form['channel_conversion'], form['val_min_box_size'],
         form['custom_classes'] or None, form['seed'],
-        progress=ProgressLog(sum(len(entries) for entries, _ in splits.values()))))
+        progress=ProgressLog(sum(len(entries) for entries, _ in splits.values())),
+        feature_encoding=form['dsopts_feature_encoding']))
 
 
 def _move_in(job_dir, write):

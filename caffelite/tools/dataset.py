@@ -19,6 +19,7 @@ failed run leaves nothing under OUT_DIR.
 """
 import collections
 import os
+import random
 import shutil
 
 import numpy as np
@@ -321,6 +322,13 @@ def _check_options(resize_mode, encoding, backend, compression):
     if backend == 'hdf5' and encoding != 'none':
         raise CaffeError('HDF5 databases hold raw pixels: use encoding none, not %s'
                          % encoding)
+
+
+def new_seed():
+    """A fresh shuffle seed, in 0..2**31-1: DIGITS shuffles each new dataset
+    differently, so the server and ``caffelite dataset`` draw one for each
+    dataset not given one (and tell it, so the split can be repeated)."""
+    return random.SystemRandom().randrange(2 ** 31)
 
 
 def create_dataset(out_dir, items, classes, width=256, height=256, color=True,

@@ -126,9 +126,11 @@ def convert_imageset(root, list_file, db_path, gray=False, shuffle=False, resize
 class MeanAccumulator:
     """Running sum of C x H x W images kept in float32 and added one image
     at a time, as Caffe's compute_image_mean keeps it (in a BlobProto), so
-    the mean matches Caffe's to the bit."""
+    the mean matches Caffe's to the bit; ``dtype`` float64 sums as DIGITS'
+    generic datasets do."""
 
-    def __init__(self):
+    def __init__(self, dtype=np.float32):
+        self.dtype = dtype
         self.total = None
         self.count = 0
 
@@ -136,18 +138,18 @@ class MeanAccumulator:
         """Add one C x H x W image; ``where`` names it in errors."""
         image = np.asarray(image)
         if self.total is None:
-            self.total = np.zeros(image.shape, np.float32)
+            self.total = np.zeros(image.shape, self.dtype)
         elif image.shape != self.total.shape:
             raise CaffeError('%s has shape %s, the first image had %s'
                              % (where, image.shape, self.total.shape))
-        self.total += image.astype(np.float32, copy=False)
+        self.total += image.astype(self.dtype, copy=False)
         self.count += 1
 
     def mean(self):
-        """The C x H x W float32 mean of the images added."""
+        """The C x H x W mean (of the accumulator's dtype) of the images added."""
         if not self.count:
             raise CaffeError('no images to average')
-        return self.total / np.float32(self.count)
+        return self.total / self.dtype(self.count)
 
 
 def iterate_datums(db_path, backend=LMDB):

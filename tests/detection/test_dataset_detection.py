@@ -139,3 +139,25 @@ def test_channel_conversion_none_keeps_each_image_as_stored(tmp_path):
         (_, feature), = records(os.path.join(out, 'train_db', 'features'))
         shapes[channels] = feature.shape
     assert shapes == {'none': (1, 8, 16), 'RGB': (3, 8, 16)}
+
+
+def test_feature_encoding_as_digits_form(tmp_path):
+    """DIGITS' feature encoding of the object-detection form: 'none'
+    stores raw BGR planes (its writer's swap), 'png' the RGB picture that
+    Caffe decodes to the same BGR; an unknown one is refused."""
+    from caffelite.detection.dataset import read_splits, write_detection_dataset
+    from caffelite.errors import CaffeError
+    train = folder(tmp_path, 'train', {'a': (16, 8, [ROW % ('1 1 5 5', 1.0)])})
+    path = os.path.join(train[0], 'a.png')
+    Image.fromarray(np.dstack([np.full((8, 16), v, np.uint8) for v in (200, 100, 7)])).save(path)
+    stored = {}
+    for encoding in ('none', 'png'):
+        out = str(tmp_path / encoding)
+        write_detection_dataset(out, read_splits(*train), padding=None,
+                                feature_encoding=encoding)
+        (_, datum), = iterate_datums(os.path.join(out, 'train_db', 'features'))
+        stored[encoding] = (datum.encoded, caffe.io.datum_to_array(datum)[:, 0, 0].tolist())
+    assert stored == {'none': (False, [7, 100, 200]), 'png': (True, [7, 100, 200])}
+    with pytest.raises(CaffeError, match="feature_encoding must be 'none', 'png' or 'jpg'"):
+        write_detection_dataset(str(tmp_path / 'gif'), read_splits(*train),
+                                feature_encoding='gif')

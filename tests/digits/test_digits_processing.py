@@ -105,3 +105,38 @@ def test_feature_and_label_encodings_as_digits_options(tmp_path):
     with pytest.raises(CaffeError, match="label_encoding must be 'none', 'png' or 'jpg', got 'gif'"):
         processing.write_processing_dataset(str(tmp_path / 'gif'), {'train': pairs},
                                             label_encoding='gif')
+
+
+def digits_raw_datum(rgb_chw):
+    """The Datum DIGITS' create_generic_db writes for a 3 x H x W RGB uint8
+    feature in encoding 'none': planes swapped to BGR, bytes, label 0."""
+    c, h, w = rgb_chw.shape
+    return caffe_pb2.Datum(channels=c, height=h, width=w, label=0,
+                           data=rgb_chw[::-1].tobytes())
+
+
+def test_color_features_hold_digits_bytes(tmp_path):
+    """Colour features in each encoding hold what DIGITS' writer stores:
+    raw BGR planes (its RGB -> BGR swap), or PNG of the RGB picture, which
+    Caffe's Data layer decodes to BGR; the mean is BGR too."""
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 100, 7
+    for sub in ('features', 'labels'):
+        (tmp_path / 'in' / sub).mkdir(parents=True)
+    Image.fromarray(rgb).save(tmp_path / 'in' / 'features' / 'a.png')
+    Image.fromarray(rgb[..., 0]).save(tmp_path / 'in' / 'labels' / 'a.png')
+    pairs = processing.pair_folders(str(tmp_path / 'in' / 'features'),
+                                    str(tmp_path / 'in' / 'labels'))
+    processing.write_processing_dataset(str(tmp_path / 'raw'), {'train': pairs}, 'RGB',
+                                        feature_encoding='none')
+    stored = datums(tmp_path / 'raw' / 'train_db' / 'features')[0]
+    assert stored.SerializeToString() == digits_raw_datum(
+        rgb.transpose(2, 0, 1)).SerializeToString()
+    np.testing.assert_array_equal(load_mean(str(tmp_path / 'raw' / 'train_db' /
+                                                'mean.binaryproto'))[:, 0, 0], [7, 100, 200])
+    processing.write_processing_dataset(str(tmp_path / 'png'), {'train': pairs}, 'RGB')
+    stored = datums(tmp_path / 'png' / 'train_db' / 'features')[0]
+    import io
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(stored.data))), rgb)
+    assert entries(tmp_path / 'png' / 'train_db' / 'features')[0][1][:, 0, 0].tolist() == \
+        [7, 100, 200]

@@ -109,3 +109,20 @@ def test_sixteen_bit_features_are_stored_raw(tmp_path):
     with pytest.raises(CaffeError, match='IM-0915-0020.dcm: png encoding takes 8-bit pixels'):
         processing.write_pair_dataset(str(tmp_path / 'png'), {'train': pairs}, load,
                                       feature_encoding='png')
+
+
+def test_mean_of_sixteen_bit_features_wraps_as_digits(tmp_path):
+    """DIGITS' generic writer stores the rounded mean cast to 8 bits, so a
+    mean of 16-bit features wraps modulo 256; caffelite's file holds the
+    same values."""
+    from caffelite.codec import load_mean
+    images, contours = write_challenge(tmp_path, cases=('SC-N-3',))
+    pairs = sunnybrook.contour_pairs(str(images), str(contours))
+    processing.write_pair_dataset(str(tmp_path / 'out'), {'train': pairs},
+                                  lambda pair: sunnybrook.load_pair(pair, 'L'),
+                                  feature_encoding='none')
+    ramp = np.arange(256.0).reshape(1, 16, 16)
+    true_mean = np.mean([ramp * k + 1000 for k in (1, 2, 3)], axis=0)
+    np.testing.assert_array_equal(
+        load_mean(str(tmp_path / 'out' / 'train_db' / 'mean.binaryproto')),
+        np.around(true_mean).astype(np.int64) % 256)

@@ -36,6 +36,91 @@ def challenge(data_root):
     return sunnybrook_files.write_challenge(data_root / 'sunnybrook', images_per_case=5)
 
 
+@pytest.fixture(scope='module')
+def sunnybrook_model(server, challenge):
+    """(dataset job id, model job id) of a grayscale Sunnybrook dataset and
+    a generic model trained on it."""
+    images, contours = challenge
+    r = server.client.post(URL, data=dict(dataset_name='lv-infer', folder_pct_val='20',
+                                          image_folder=str(images),
+                                          contour_folder=str(contours)))
+    dataset = r.json()['id']
+    assert server.wait(dataset)['status'] == 'Done'
+    r = server.client.post('/models/images/generic.json', data=dict(
+        method='custom', custom_network=SEGMENTATION_NET, dataset=dataset, use_mean='none',
+        train_epochs='1', batch_size='4', learning_rate='0.01', model_name='lv-infer'))
+    assert server.wait(r.json()['id'])['status'] == 'Done'
+    return dataset, r.json()['id']
+
+
+def deploy_scores(server, model, feature):
+    """The deploy net's 'score' of a 1 x H x W feature fed as it is."""
+    from caffelite.model_folder import latest_snapshot
+    from caffelite.net import TEST, Net
+    folder = os.path.join(server.jobs_dir, model)
+    net = Net(os.path.join(folder, 'deploy.prototxt'), TEST)
+    net.copy_from(latest_snapshot(folder))
+    net.blobs['data'].data[...] = feature
+    return net.forward()['score']
+
+
+def test_sunnybrook_inference_as_its_form(server, challenge, sunnybrook_model):
+    """infer_one takes the plug-in's inference form: a record of the
+    validation set, or a DICOM image by path or upload; the net is fed
+    the raw 16-bit pixels (DIGITS' extension inference), and DIGITS'
+    infer_extension route answers the same, keyed by record."""
+    dataset, model = sunnybrook_model
+    with open_readonly(os.path.join(server.jobs_dir, dataset, 'val_db', 'features')).begin() \
+            as txn:
+        record = datum_to_array(caffe_pb2.Datum.FromString(next(iter(txn.cursor()))[1]))
+    expected = deploy_scores(server, model, record)
+    r = server.client.post('/models/images/generic/infer_one.json',
+                           data=dict(job_id=model, validation_record='0'))
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()['outputs']['score'], expected, rtol=1e-5, atol=1e-6)
+    r = server.client.post('/models/images/generic/infer_extension.json',
+                           data=dict(job_id=model, validation_record='0'))
+    np.testing.assert_allclose(r.json()['outputs']['000000000']['score'], expected[0],
+                               rtol=1e-5, atol=1e-6)
+    page = server.client.get('/models/%s' % model).text
+    assert 'name="validation_record"' in page and 'SC-' in page
+    images, _ = challenge
+    dicom = sorted(pathlib.Path(images).rglob('*.dcm'))[0]
+    from caffelite.digits.sunnybrook import read_dicom
+    expected = deploy_scores(server, model, read_dicom(str(dicom)))
+    r = server.client.post('/models/images/generic/infer_one.json',
+                           data=dict(job_id=model, image_path=str(dicom)))
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()['outputs']['score'], expected, rtol=1e-5, atol=1e-6)
+    with open(dicom, 'rb') as f:
+        r = server.client.post('/models/images/generic/infer_one.json', data=dict(job_id=model),
+                               files={'image_file': ('slice.dcm', f.read())})
+    np.testing.assert_allclose(r.json()['outputs']['score'], expected, rtol=1e-5, atol=1e-6)
+    r = server.client.post('/models/images/generic/infer_one.json', data=dict(
+        job_id=model, image_path=str(dicom), validation_record='0'))
+    assert r.status_code == 400 and 'either an image or a record' in r.text
+    r = server.client.post('/models/images/generic/infer_one.json',
+                           data=dict(job_id=model, validation_record='99'))
+    assert r.status_code == 400 and 'not a record of the validation set' in r.text
+
+
+def test_sunnybrook_segmentation_page(server, sunnybrook_model):
+    """The HTML answer is DIGITS' image-segmentation view: the input, the
+    class map the page colours (the dataset's palette by default), the
+    legend of the classes found, the opacity/mask/line-width options."""
+    _, model = sunnybrook_model
+    r = server.client.post('/models/images/generic/infer_one',
+                           data=dict(job_id=model, validation_record='0'))
+    assert r.status_code == 200, r.text
+    assert 'class="seg-view"' in r.text and 'data-colours="#000000,#ffffff"' in r.text
+    for option in ('opacity', 'mask', 'line'):
+        assert 'data-option="%s"' % option in r.text
+    assert '/static/segmentation.js' in r.text
+    r = server.client.post('/models/images/generic/infer_one', data=dict(
+        job_id=model, validation_record='0', colormap='paired'))
+    assert 'data-colours="#a6cee3,#1f78b4"' in r.text
+
+
 def test_sunnybrook_dataset_and_model(server, challenge):
     """DIGITS' fields (image_folder, contour_folder, channel_conversion,
     folder_pct_val) make train_db/val_db of raw 16-bit features and 0/1
@@ -86,3 +171,17 @@ def test_sunnybrook_form_errors(server, challenge):
                                           contour_folder=str(images)))
     failed = server.wait(r.json()['id'])
     assert failed['status'] == 'Error' and 'no contour files' in failed['error']
+
+
+def test_sunnybrook_validation_db_as_segmentation(server, sunnybrook_model):
+    """infer_db of the dataset's validation features (raw 16-bit Datums)
+    answers each record and draws each as an image-segmentation view."""
+    dataset, model = sunnybrook_model
+    db = os.path.join(server.jobs_dir, dataset, 'val_db', 'features')
+    r = server.client.post('/models/images/generic/infer_db.json',
+                           data=dict(job_id=model, db_path=db))
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()['outputs']) == ['000000000', '000000001']
+    r = server.client.post('/models/images/generic/infer_db', data=dict(job_id=model, db_path=db))
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="seg-view"') == 2 and '/static/segmentation.js' in r.text

@@ -518,3 +518,21 @@ def test_dataset_create_cli_with_a_test_folder(tmp_path, capsys):
                                             for i in range(2)]
     assert len(read_split(out / 'train.txt')) == 6
     assert 'test: 2 images in' in capsys.readouterr().out
+
+
+def test_dataset_create_draws_and_prints_a_seed(tmp_path, capsys):
+    """Without --seed each dataset gets a new shuffle seed (as the server
+    draws one per job), printed; --seed with it repeats the split."""
+    tree = make_tree(tmp_path / 'img')
+    seeds = []
+    for name in ('a', 'b'):
+        assert main(['dataset', 'create', str(tree), str(tmp_path / name), '--width', '4',
+                     '--height', '4', '--val-percent', '50']) == 0
+        printed = [line for line in capsys.readouterr().out.splitlines()
+                   if line.startswith('shuffle seed ')]
+        seeds.append(int(printed[0].split()[2]))
+    assert seeds[0] != seeds[1]
+    assert main(['dataset', 'create', str(tree), str(tmp_path / 'again'), '--width', '4',
+                 '--height', '4', '--val-percent', '50', '--seed', str(seeds[0])]) == 0
+    assert 'shuffle seed %d ' % seeds[0] in capsys.readouterr().out
+    assert (tmp_path / 'again' / 'val.txt').read_text() == (tmp_path / 'a' / 'val.txt').read_text()

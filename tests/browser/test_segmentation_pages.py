@@ -1,0 +1,68 @@
+"""DIGITS' medical-imaging walkthrough in headless Chromium: a Sunnybrook
+model's page tests a record of the validation set, and the answer is the
+image-segmentation view (the class map painted over the input, its legend
+and options)."""
+import pytest
+
+from browser_harness import TESTS, _load, browser, page, shoot, shots, site  # noqa: F401
+
+pytestmark = pytest.mark.filterwarnings('ignore::ResourceWarning')
+# class 1 where a pixel exceeds 1100: a fixed two-class scorer (nothing to learn)
+THRESHOLD_NET = '''
+layer { name: "low" type: "Power" bottom: "data" top: "low" power_param { scale: 0 } }
+layer { name: "high" type: "Power" bottom: "data" top: "high"
+        power_param { scale: 0.001 shift: -1.1 } }
+layer { name: "score" type: "Concat" bottom: "low" bottom: "high" top: "score" }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "score" bottom: "label" top: "loss"
+        exclude { stage: "deploy" } }
+'''
+
+
+@pytest.fixture(scope='module')
+def sunnybrook_model(site):
+    files = _load('sunnybrook_pages_files', TESTS / 'digits' / 'test_digits_sunnybrook.py')
+    images, contours = files.write_challenge(site.data_root / 'sunnybrook', images_per_case=5)
+    r = site.client.post('/datasets/generic/create/image-sunnybrook.json', data=dict(
+        dataset_name='lv', folder_pct_val='20', image_folder=str(images),
+        contour_folder=str(contours), username='student'))
+    dataset = r.json()['id']
+    assert site.wait(dataset)['status'] == 'Done'
+    r = site.client.post('/models/images/generic.json', data=dict(
+        model_name='lv-threshold', dataset=dataset, method='custom', username='student',
+        custom_network=THRESHOLD_NET, train_epochs='1', batch_size='4', use_mean='none'))
+    assert r.status_code == 200, r.text
+    assert site.wait(r.json()['id'])['status'] == 'Done'
+    return r.json()['id']
+
+
+def overlay_alphas(page):
+    """(pixels painted opaque, pixels painted at all) of the first view's canvas."""
+    return page.evaluate("""() => {
+        const canvas = document.querySelector('#results .seg-view canvas');
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let opaque = 0, painted = 0;
+        for (let i = 3; i < data.length; i += 4) { opaque += data[i] === 255; painted += data[i] > 0; }
+        return [opaque, painted];
+    }""")
+
+
+def test_sunnybrook_record_as_segmentation(page, shots, sunnybrook_model):
+    page.goto('/models/%s' % sunnybrook_model)
+    page.select_option('#validation_record', index=1)
+    assert page.input_value('#view_extension_id') == 'image-segmentation'
+    page.click('button[data-test=infer_one]')
+    page.wait_for_selector('#results .seg-view canvas')
+    page.wait_for_function("""() => {
+        const c = document.querySelector('#results .seg-view canvas');
+        return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v > 0);
+    }""")
+    assert 'left ventricle' in page.inner_text('#results .seg-legend')
+    opaque, painted = overlay_alphas(page)
+    # outlines opaque, the inside at opacity 0.3, the background (mask 0) clear
+    assert 0 < opaque < painted < 256
+    page.fill('#results [data-option=mask]', '1')
+    page.dispatch_event('#results [data-option=mask]', 'input')
+    assert overlay_alphas(page)[1] == 256
+    page.fill('#results [data-option=mask]', '0.4')
+    page.dispatch_event('#results [data-option=mask]', 'input')
+    shoot(page, shots, 'sunnybrook-segmentation')
