@@ -26,8 +26,10 @@ def list_text(data_root, names, prefix=''):
 
 
 def post_dataset(server, files=None, **fields):
+    """A textfile dataset, shuffled with seed 0: a drawn seed (the server's
+    default) made the tiny model below miss an image about once in 40."""
     form = dict(method='textfile', dataset_name='lists', resize_channels='1',
-                resize_width='28', resize_height='28')
+                resize_width='28', resize_height='28', seed='0')
     form.update(fields)
     return server.client.post('/datasets/images/classification.json', data=form,
                               files=files or {})
