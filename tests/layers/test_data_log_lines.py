@@ -49,3 +49,19 @@ def test_a_cursor_past_the_last_record_says_it_restarts(tmp_path, caplog):
         for expected in (0, 0, 1, 1):       # the third record read moves past the last
             source.next_item()
             assert caplog.messages.count('Restarting data prefetching from start.') == expected
+
+
+def test_hdf5_data_says_its_list_and_file_count(tmp_path, caplog):
+    import h5py
+    import numpy as np
+    with h5py.File(tmp_path / 'a.h5', 'w') as f:
+        f['data'] = np.zeros((4, 1, 2, 2), np.float32)
+        f['label'] = np.zeros(4, np.float32)
+    listing = tmp_path / 'list.txt'
+    listing.write_text('%s\n' % (tmp_path / 'a.h5'))
+    net = ('layer { name: "h" type: "HDF5Data" top: "data" top: "label" '
+           'hdf5_data_param { source: "%s" batch_size: 2 } }' % listing)
+    with caplog.at_level(logging.INFO, logger='caffelite'):
+        caffe.Net(net, caffe.TRAIN)
+    assert caplog.messages[caplog.messages.index('Setting up h') - 2:][:2] == [
+        'Loading list of HDF5 filenames from: %s' % listing, 'Number of HDF5 files: 1']
