@@ -9,7 +9,6 @@ image of another size; here the transformer resizes it to the net input). caffel
 these fields on ``infer_one`` (and DIGITS' ``infer_extension`` route), and
 a DICOM upload or ``image_path`` too.
 """
-import base64
 import io
 import os
 
@@ -19,6 +18,7 @@ from starlette.exceptions import HTTPException
 from ..digits import processing, segmentation, sunnybrook
 from ..digits.forms import SUNNYBROOK
 from ..errors import CaffeError
+from .gallery import data_uri
 from .security import resolve_server_path
 
 NO_RECORD = ('', 'none')
@@ -94,14 +94,6 @@ async def sunnybrook_input(state, dataset, fields, files):
     return name, feature.reshape(feature.shape[:2] + (-1,))
 
 
-def png_data_url(array):
-    """A data: URL of an H x W [x 3 or 4] uint8 array as PNG."""
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, 'PNG')
-    return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
-
-
 def segmentation_page(dataset, picture, outputs, colormap):
     """The image-segmentation view of one inference for the page: the
     input as DIGITS shows it, a PNG whose red is each pixel's class and
@@ -118,6 +110,6 @@ def segmentation_page(dataset, picture, outputs, colormap):
         raise HTTPException(400, str(e)) from None
     classes = view['classes']
     layers = np.stack([classes, view['distance'], np.zeros_like(classes)], axis=2)
-    return {'image': png_data_url(segmentation.display_image(picture)), 'classes': png_data_url(layers),
+    return {'image': data_uri(segmentation.display_image(picture)), 'classes': data_uri(layers),
             'size': [classes.shape[1], classes.shape[0]], 'colours': view['colours'],
             'legend': view['legend'], 'is_binary': view['is_binary'], 'colormap': colormap}

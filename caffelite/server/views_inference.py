@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 from ..digits import segmentation
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
-from .extension_inference import (is_sunnybrook, png_data_url, segmentation_page,
-                                  sunnybrook_input)
+from .extension_inference import is_sunnybrook, segmentation_page, sunnybrook_input
+from .gallery import data_uri
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
                              read_image, with_picture)
 from .layer_views import layer_visualizations
@@ -73,7 +73,7 @@ def infer_images(state, job, epoch, sources):
 def _png_src(picture):
     """A data: URL of an H x W x C picture as DIGITS shows an input (a
     wider range than 8 bits stretched to 0-255)."""
-    return png_data_url(segmentation.display_image(picture))
+    return data_uri(segmentation.display_image(picture))
 
 
 def boxes_of(outputs):
