@@ -132,4 +132,5 @@ def segmentation_page(dataset, picture, outputs, fields, class_range=None):
     return {'image': data_uri(segmentation.display_image(picture)), 'classes': data_uri(layers),
             'size': [classes.shape[1], classes.shape[0]], 'colours': view['colours'],
             'legend': view['legend'], 'is_binary': view['is_binary'], 'colormap': colormap,
-            'options': options, 'limits': segmentation.OPTIONS, 'class_range': view['class_range']}
+            'options': options, 'limits': segmentation.OPTIONS, 'class_range': view['class_range'],
+            'requested': [name for name in options if (fields.get(name) or '').strip()]}

@@ -77,8 +77,10 @@ def input_pixels(page):
     return np.asarray(Image.open(io.BytesIO(shot)).convert('RGB'), np.float64)
 
 
-def test_sunnybrook_record_as_segmentation(page, shots, sunnybrook_model):
-    page.goto('/models/%s' % sunnybrook_model)
+def view_record(page, model):
+    """Test the second validation record of ``model`` on its page and wait
+    for the view to be painted."""
+    page.goto('/models/%s' % model)
     page.select_option('#validation_record', index=1)
     assert page.input_value('#view_extension_id') == 'image-segmentation'
     page.click('button[data-test=infer_one]')
@@ -87,6 +89,14 @@ def test_sunnybrook_record_as_segmentation(page, shots, sunnybrook_model):
         const c = document.querySelector('#results .seg-view canvas');
         return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v > 0);
     }""")
+
+
+def legend_colour(page):
+    return page.eval_on_selector('#results .seg-class', 'e => getComputedStyle(e).color')
+
+
+def test_sunnybrook_record_as_segmentation(page, shots, sunnybrook_model):
+    view_record(page, sunnybrook_model)
     shoot(page, shots, 'sunnybrook-segmentation-defaults')
     assert 'left ventricle' in page.inner_text('#results .seg-legend')
     opaque, painted = overlay_alphas(page)
@@ -119,6 +129,17 @@ def test_sunnybrook_record_as_segmentation(page, shots, sunnybrook_model):
         before[:, :, 0] - before[:, :, 2]).max()
     set_option(page, 'line_width', 3)
     shoot(page, shots, 'sunnybrook-segmentation-options')
+    # DIGITS' legend hint: the entry of the class under the mouse black
+    # (the last row is the class: pixels above 1100), gray over the background
+    stack = page.locator('#results .seg-stack').bounding_box()
+    page.mouse.move(stack['x'] + stack['width'] / 2, stack['y'] + stack['height'] - 2)
+    assert legend_colour(page) == 'rgb(0, 0, 0)'
+    page.mouse.move(stack['x'] + 2, stack['y'] + 2)
+    assert legend_colour(page) == 'rgb(119, 119, 119)'
+    # the options last to the next page, as DIGITS keeps them in local storage
+    view_record(page, sunnybrook_model)
+    assert page.input_value('#results [data-option=threshold]') == '-2'
+    assert page.is_checked('#results [data-option=colormap]')
     page.click('#results .seg-reset')
     assert [page.input_value('#results [data-option=%s]' % name) for name in
             ('opacity', 'mask', 'threshold', 'line_width', 'gamma')] == ['0.3', '0', '0', '3', '1']

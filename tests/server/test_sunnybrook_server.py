@@ -126,8 +126,10 @@ def test_sunnybrook_segmentation_page(server, sunnybrook_model):
     # all the first when the map is one class)
     assert ('data-colours="#a6cee3,#b15928"' in r.text
             or 'data-colours="#a6cee3,#a6cee3"' in r.text)
-    assert 'value="0.6" data-option="opacity"' in r.text
-    assert 'value="-5" data-option="threshold"' in r.text
+    # the options the request names win over those the browser saved
+    assert 'value="0.6" data-option="opacity" data-default="0.3" data-requested' in r.text
+    assert 'value="-5" data-option="threshold" data-default="0" data-requested' in r.text
+    assert 'data-option="mask" data-default="0.0" style' in r.text
     r = server.client.post('/models/images/generic/infer_one', data=dict(
         job_id=model, validation_record='0', line_width='9'))
     assert r.status_code == 400 and 'line_width must be an integer from 0 to 6' in r.text

@@ -8,8 +8,10 @@
    - the colour is the class's, but a 2-class map is white from the
      threshold on and black below, the threshold moved by the option;
    - gamma and the false-colour colormap filter the input image.
-   The options are one set for the page, as in DIGITS: a change on any
-   control applies to every view. */
+   The options are one set for the page, kept in the browser's local
+   storage for the next pages, as in DIGITS: a change on any control applies
+   to every view; an option the request named starts at the request's value.
+   The mouse over a view highlights its class's legend entry. */
 (function () {
   'use strict';
 
@@ -17,6 +19,7 @@
   // the input's false colours: gray levels (BT.709 luma) through a blue-red ramp
   const LUMA = '0.2126 0.7152 0.0722 0 0 0.2126 0.7152 0.0722 0 0 0.2126 0.7152 0.0722 0 0 0 0 0 1 0';
   const RAMP = {R: '0,0,0,0,0.5,1,1,1,0.5', G: '0,0,0.5,1,1,1,0.5,0,0', B: '0.5,1,1,1,0.5,0,0,0,0'};
+  const STORE = 'caffelite-segmentation-options';
   const state = {};
 
   function rgb(hex) {
@@ -40,6 +43,22 @@
     document.querySelectorAll('.seg-options [data-shows="' + name + '"]').forEach((out) => {
       if (out.textContent !== text) out.textContent = text;
     });
+  }
+
+  function saved() {
+    try {
+      return JSON.parse(window.localStorage.getItem(STORE)) || {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  function save() {
+    try {
+      window.localStorage.setItem(STORE, JSON.stringify(state));
+    } catch (error) {
+      // storage refused (private mode, quota): the options last for this page only
+    }
   }
 
   // set option ``name`` on the page: every control showing it, then every view
@@ -114,21 +133,58 @@
     document.querySelectorAll('.seg-view').forEach(paint);
   }
 
-  // the first controls on the page give the options (the request's, or
-  // DIGITS' defaults); controls that arrive later show the page's
+  // an option starts at the request's value, else the saved one, else
+  // DIGITS' default (the control's); controls that arrive later show the page's
   function readOptions() {
+    const stored = saved();
     document.querySelectorAll('.seg-options [data-option]').forEach((input) => {
-      if (!(input.dataset.option in state)) state[input.dataset.option] = valueOf(input);
+      const name = input.dataset.option;
+      if (name in state) return;
+      const keep = name in stored && !('requested' in input.dataset);
+      state[name] = keep ? stored[name] : valueOf(input);
     });
     Object.keys(state).forEach((name) => set(name, state[name]));
+  }
+
+  // DIGITS' legend hint: the class under the mouse black, the others light,
+  // all gray over the background or outside the view
+  function hint(view, cls) {
+    view.querySelectorAll('.seg-class').forEach((entry) => {
+      entry.style.color = cls === undefined || cls === 0 ? '#777'
+        : Number(entry.dataset.class) === cls ? '#000' : '#ddd';
+    });
+  }
+
+  function classAt(view, event) {
+    const box = event.currentTarget.getBoundingClientRect();
+    const canvas = view.querySelector('canvas.seg-overlay');
+    const x = Math.floor((event.clientX - box.left) / box.width * canvas.width);
+    const y = Math.floor((event.clientY - box.top) / box.height * canvas.height);
+    if (!view._classIndex || x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) return undefined;
+    return view._classIndex[y * canvas.width + x];
+  }
+
+  // the class of each pixel, read once from the class PNG's red
+  function indexClasses(view, image) {
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(image, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    view._classIndex = new Uint8Array(canvas.width * canvas.height);
+    for (let i = 0; i < view._classIndex.length; i++) view._classIndex[i] = data[4 * i];
   }
 
   function setUp(view) {
     if (view._classes !== undefined) return;
     view._classes = null;
     const image = new Image();
-    image.onload = () => { view._classes = image; filters(); paint(view); };
+    image.onload = () => { view._classes = image; indexClasses(view, image); filters(); paint(view); };
     image.src = view.dataset.classes;
+    const stack = view.querySelector('.seg-stack');
+    stack.addEventListener('mousemove', (event) => hint(view, classAt(view, event)));
+    stack.addEventListener('mouseleave', () => hint(view, undefined));
   }
 
   function setUpAll() {
@@ -140,6 +196,7 @@
     const input = event.target;
     if (!input.closest || !input.closest('.seg-options') || !input.dataset.option) return;
     set(input.dataset.option, valueOf(input));
+    save();
     paintAll();
   });
   document.addEventListener('click', (event) => {
@@ -147,6 +204,7 @@
     event.target.closest('.seg-options').querySelectorAll('[data-option]').forEach((input) => {
       set(input.dataset.option, valueOf(input, input.dataset.default));
     });
+    save();
     paintAll();
   });
   // views arrive later on the model page (test results are added to it)
