@@ -17,8 +17,8 @@ A fourth contender bounds what splitting the batch over the cores could
 gain for the rest: caffelite's own forward and backward, each of
 ``cores`` worker processes running its share of the batch on one thread
 (no GIL shared, no hand-off inside a pass, no solver update, no sum of the
-gradients), started together and waited for. No split of the NumPy passes
-over threads or processes can beat it.
+gradients), started together and waited for: the same NumPy passes split
+over the cores with none of a split's costs.
 
 Usage: python benchmarks/bench_lenet_floor.py [--repeats 7] [--batch 64]
 """
