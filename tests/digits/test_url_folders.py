@@ -54,11 +54,16 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 would drop some of the pool's
+    # connections (sent again a second later)
+    request_queue_size = 64
+
+
 @contextlib.contextmanager
 def serve(folder, handler=Quiet):
     """http://127.0.0.1:PORT/ serving ``folder`` until the block ends."""
-    web = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                          functools.partial(handler, directory=folder))
+    web = Server(('127.0.0.1', 0), functools.partial(handler, directory=folder))
     threading.Thread(target=web.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield 'http://127.0.0.1:%d/' % web.server_address[1]
