@@ -18,6 +18,8 @@ from .. import images
 from ..errors import CaffeError
 
 TIMEOUT = 30
+# Image "paths" DIGITS fetches instead of reading a file.
+URL_SCHEMES = ('http://', 'https://')
 # URLs fetched at once for a dataset: enough to hide a slow server's
 # latency, few enough not to flood it.
 THREADS = 8
@@ -26,6 +28,10 @@ for _handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler,
                  urllib.request.HTTPRedirectHandler, urllib.request.HTTPDefaultErrorHandler,
                  urllib.request.HTTPErrorProcessor):
     _OPENER.add_handler(_handler())
+
+
+def is_url(path):
+    return path.lower().startswith(URL_SCHEMES)
 
 
 class FetchError(CaffeError):
@@ -71,6 +77,11 @@ class Downloads:
     def __init__(self, folder, max_bytes):
         self.folder, self.max_bytes = folder, max_bytes
         self.files = {}
+
+    def save_items(self, groups):
+        """:meth:`save_all` of the http(s) URLs that ``groups`` (lists of
+        tools.dataset Items: a dataset's splits) name as image paths."""
+        self.save_all([item.path for group in groups for item in group if is_url(item.path)])
 
     def save_all(self, urls):
         """Fetch the ``urls`` not yet fetched into the folder, a few at a

@@ -12,19 +12,11 @@ import os
 import re
 
 from ..errors import CaffeError, ParseError
-from .image_urls import FetchError
+from .image_urls import FetchError, is_url
 from ..textfile import read_lines
 
 # DIGITS' line rule: everything up to the last run of blanks, then digits.
 LABELLED_LINE = re.compile(r'(.*\S)\s+(\d+)\s*$')
-# Image "paths" DIGITS fetches instead of reading a file.
-URL_SCHEMES = ('http://', 'https://')
-
-
-def is_url(path):
-    return path.lower().startswith(URL_SCHEMES)
-
-
 def split_line(line):
     """(path, label) of one list line (label None when it has none); None
     for a blank line."""

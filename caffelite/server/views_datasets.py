@@ -16,7 +16,7 @@ from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, IMAGE_PROC
                             parse_processing_dataset_form, parse_sunnybrook_dataset_form,
                             separate_folders)
 from ..digits import url_folders
-from ..digits.textfiles import is_url
+from ..digits.image_urls import is_url
 from ..errors import CaffeError
 from ..tools import dataset
 from . import (archives, datasets, detection_datasets, jobs,

@@ -140,7 +140,6 @@ def folder_items(job, downloads):
     """(classes, train [Item], {'val' / 'test': [Item]}) of a dataset job
     reading an image folder (and separate val/test folders), local or
     given as URLs (whose images are fetched into ``downloads``)."""
-    from ..digits.textfiles import is_url
     from ..tools import dataset
     from .datasets import folders_of
     form = job['form']
@@ -155,10 +154,8 @@ def folder_items(job, downloads):
     log.info('Found %d images in %d classes in %s', len(items), len(classes), folder)
     fixed = {split: separate_split(split, path, form, classes)
              for split, path in folders_of(job).items()}
-    urls = [item.path for group in [items] + list(fixed.values()) for item in group
-            if is_url(item.path)]
-    if urls:
-        downloads.save_all(urls)
+    downloads.save_items([items, *fixed.values()])
+    if downloads.files:
         log.info('%d images downloaded', len(downloads.files))
     return classes, items, fixed
 

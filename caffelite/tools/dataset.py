@@ -34,7 +34,7 @@ from .. import images
 from ..databases import LmdbWriter, temp_folder_beside
 from ..digits import url_folders
 from ..digits.hdf5_db import COMPRESSIONS, Hdf5DbWriter
-from ..digits.textfiles import is_url
+from ..digits.image_urls import is_url
 from .imageset import MeanAccumulator, read_list, write_mean
 
 SPLITS = ('train', 'val', 'test')

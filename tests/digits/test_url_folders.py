@@ -12,8 +12,10 @@ import time
 import pytest
 from PIL import Image
 
+from caffelite.cli import main
 from caffelite.digits import image_urls, url_folders
 from caffelite.digits.image_urls import Downloads, FetchError
+from caffelite.lmdbs import open_readonly
 from caffelite.tools import dataset
 
 # Apache 2.4's fancy index of /data/: sorting links, the parent folder, an
@@ -180,3 +182,26 @@ def test_the_first_failing_url_in_list_order_is_named(tmp_path):
         with pytest.raises(FetchError, match=r'^the image %s00.png is larger than the 0 MB '
                                              r'limit$' % url):
             Downloads(str(tmp_path / 'small'), 0).save_all(urls[:1])
+
+
+def lmdb_values(folder):
+    with open_readonly(folder).begin() as txn:
+        return list(txn.cursor())
+
+
+def test_the_command_line_builds_a_folder_url_as_the_folder_on_disk(tmp_path):
+    """``caffelite dataset create URL OUT``, with a separate validation
+    folder URL: the same records as from disk; the lists keep the URLs."""
+    local = make_tree(str(tmp_path / 'web'))
+    flags = ['--width', '3', '--height', '2', '--gray', '--seed', '0']
+    with serve(str(tmp_path / 'web')) as url:
+        assert main(['dataset', 'create', url + 'images/', str(tmp_path / 'out'),
+                     '--val-folder', url + 'images', *flags]) == 0
+    assert main(['dataset', 'create', local, str(tmp_path / 'disk'), '--val-folder', local,
+                 *flags]) == 0
+    for split in ('train', 'val'):
+        assert lmdb_values(str(tmp_path / 'out' / (split + '_db'))) == lmdb_values(
+            str(tmp_path / 'disk' / (split + '_db')))
+    listed = (tmp_path / 'out' / 'val.txt').read_text()
+    assert listed == (tmp_path / 'disk' / 'val.txt').read_text().replace(
+        local + '/', url + 'images/').replace('my cats', 'my%20cats')
