@@ -12,6 +12,7 @@ elsewhere and hidden names are not entries of the listing. DIGITS only
 reads links on a line that also holds a date (the autoindex formats);
 Python's http.server index has none, so caffelite reads every link.
 """
+import functools
 import html.parser
 import urllib.parse
 
@@ -55,8 +56,9 @@ def relative_name(child, url):
 
 def parse_listing(page, url):
     """(sub-folder URLs, image URLs) linked from the index ``page`` (text)
-    of the folder ``url`` (ending with '/'), each list sorted, without
-    repeats (Apache links an entry from its icon and its name)."""
+    of the folder ``url`` (ending with '/'), each sorted by name as a
+    local folder's entries are, without repeats (Apache links an entry
+    from its icon and its name)."""
     links = _Links()
     links.feed(page)
     links.close()
@@ -71,7 +73,8 @@ def parse_listing(page, url):
             folders.add(child)
         elif '/' not in name and name.lower().endswith(images.IMAGE_EXTENSIONS):
             files.add(child)
-    return sorted(folders), sorted(files)
+    by_name = functools.partial(relative_name, url=url)
+    return sorted(folders, key=by_name), sorted(files, key=by_name)
 
 
 def list_folder(url):
@@ -92,9 +95,9 @@ def subfolders(url):
 
 def class_images(url, classes):
     """[(image URL, name relative to ``url``, label)] of the ``classes``
-    (sub-folder names) of the folder ``url``: each class's images in its
-    page's order, then its sub-folders' in theirs, as a local folder walk
-    gives them."""
+    (sub-folder names) of the folder ``url``: each class's images, then
+    each of its sub-folders', recursively, as a local folder walk gives
+    them."""
     root = folder_url(url)
     found = []
     for label, name in enumerate(classes):

@@ -91,6 +91,14 @@ def test_listing_pages_of_apache_and_nginx(page, files):
         [BASE + 'golden%20retriever/', BASE + 'tabby/'], [BASE + f for f in files])
 
 
+def test_entries_sort_by_name_not_by_escaped_url():
+    """'a b.png' < 'a-b.png' < 'a~b.png', as a local folder sorts them,
+    although their escaped URLs sort 'a%20b', 'a-b', 'a%7Eb' (old quoting)."""
+    page = '<a href="a%7Eb.png">~</a><a href="a-b.png">-</a><a href="a%20b.png">sp</a>'
+    assert url_folders.parse_listing(page, BASE)[1] == [
+        BASE + 'a%20b.png', BASE + 'a-b.png', BASE + 'a%7Eb.png']
+
+
 def test_links_outside_the_folder_are_no_entries():
     page = ('<a href="http://elsewhere/x.png">x</a><a href="/data/sub/">same folder, '
             'absolute</a><a href=sub/deeper/>deeper</a><a href="#top">top</a>'
