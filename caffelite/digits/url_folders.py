@@ -18,7 +18,7 @@ import urllib.parse
 
 from .. import images
 from ..errors import CaffeError
-from .image_urls import fetch
+from .image_urls import fetch, in_pool
 
 # An index page larger than this is no directory listing.
 LISTING_BYTES = 16 << 20
@@ -97,17 +97,23 @@ def class_images(url, classes):
     """[(image URL, name relative to ``url``, label)] of the ``classes``
     (sub-folder names) of the folder ``url``: each class's images, then
     each of its sub-folders', recursively, as a local folder walk gives
-    them."""
+    them. The classes' pages are read a few classes at a time."""
     root = folder_url(url)
+    walks = in_pool(lambda label: _walk(root, classes[label], label), range(len(classes)))
+    return [found for walk in walks for found in walk]
+
+
+def _walk(root, name, label):
+    """[(image URL, name relative to ``root``, ``label``)] of the class
+    folder ``name`` of the folder URL ``root``, depth first."""
     found = []
-    for label, name in enumerate(classes):
-        pending = [(root + urllib.parse.quote(name) + '/', 0)]
-        while pending:
-            folder, depth = pending.pop()
-            if depth > MAX_DEPTH:
-                raise CaffeError('%s: folders nested deeper than %d levels (a link loop?)'
-                                 % (folder, MAX_DEPTH))
-            folders, files = list_folder(folder)
-            found += [(image, relative_name(image, root), label) for image in files]
-            pending += [(child, depth + 1) for child in reversed(folders)]
+    pending = [(root + urllib.parse.quote(name) + '/', 0)]
+    while pending:
+        folder, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise CaffeError('%s: folders nested deeper than %d levels (a link loop?)'
+                             % (folder, MAX_DEPTH))
+        folders, files = list_folder(folder)
+        found += [(image, relative_name(image, root), label) for image in files]
+        pending += [(child, depth + 1) for child in reversed(folders)]
     return found

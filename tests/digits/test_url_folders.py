@@ -15,6 +15,7 @@ from PIL import Image
 from caffelite.cli import main
 from caffelite.digits import image_urls, url_folders
 from caffelite.digits.image_urls import Downloads, FetchError
+from caffelite.errors import CaffeError
 from caffelite.lmdbs import open_readonly
 from caffelite.tools import dataset
 
@@ -130,6 +131,16 @@ def test_a_folder_url_scans_as_the_same_folder_on_disk(tmp_path):
     assert dataset.scan_folder(local)[0] == classes
     assert [i.name for i in dataset.scan_folder(local)[1]] == [i.name for i in items]
     assert items[1].path == url + 'images/my%20cats/a.png'
+
+
+def test_a_link_loop_on_the_server_is_named_not_walked_for_ever(tmp_path):
+    local = make_tree(str(tmp_path))
+    # http.server lists a link to the folder above as a sub-folder
+    os.symlink('..', os.path.join(local, 'dogs', 'loop'))
+    with serve(str(tmp_path)) as url:
+        with pytest.raises(CaffeError, match=r'^%simages/dogs/(loop/dogs/)+loop/: folders nested deeper '
+                                             r'than 32 levels' % url):
+            dataset.scan_folder(url + 'images/')
 
 
 def test_an_unreachable_folder_url_is_one_line_naming_it():
