@@ -68,14 +68,23 @@ def class_folders(image_dir):
     return classes
 
 
+def class_name(folder):
+    """DIGITS' class name (labels.txt line) of a class folder's name: its
+    underscores read as spaces (parse_folder's ``replace('_', ' ')``), so
+    that a folder golden_retriever is the class 'golden retriever'."""
+    return folder.replace('_', ' ')
+
+
 def scan_folder(image_dir):
     """(class names, [Item]) of an image folder: the classes are its sorted
-    sub-folder names; each class's images are found recursively, in sorted
-    order, by extension (hidden files and folders are ignored). A folder
-    URL's items are its images' URLs, fetched when the dataset is built."""
-    classes = class_folders(image_dir)
+    sub-folder names, as class_name reads them; each class's images are
+    found recursively, in sorted order, by extension (hidden files and
+    folders are ignored). A folder URL's items are its images' URLs,
+    fetched when the dataset is built."""
+    folders = class_folders(image_dir)
     walk = url_folders.class_images if is_url(image_dir) else _class_files
-    return classes, [Item(*found) for found in walk(image_dir, classes)]
+    return ([class_name(folder) for folder in folders],
+            [Item(*found) for found in walk(image_dir, folders)])
 
 
 def _class_files(image_dir, classes):
