@@ -51,3 +51,16 @@ def test_an_unreachable_folder_url_is_a_form_error_naming_it(server):
     [message] = r.json()['errors']['folder_train']
     assert message.startswith('cannot fetch the folder listing %s: ' % url)
     assert '\n' not in message
+
+
+def test_the_folder_check_reads_a_folder_url_listing(server, data_root, web_root):
+    """Check folder on a URL: the classes and counts of its listing, the
+    same as the folder on disk; no image fetched (none checked)."""
+    check = '/datasets/images/classification/check-folder.json'
+    web = server.client.post(check, data={'folder_train': web_root + 'images'}).json()
+    disk = server.client.post(check, data={'folder_train': str(data_root / 'images')}).json()
+    assert web['classes'] == disk['classes'] and web['image_count'] == disk['image_count']
+    assert web['checked'] == 0 and web['unreadable'] == []
+    url = 'http://127.0.0.1:%d/images/' % free_port()
+    r = server.client.post(check, data={'folder_train': url})
+    assert r.status_code == 400 and url in r.json()['errors']['folder_train'][0]
