@@ -93,9 +93,12 @@ def atomic_open(path, mode='wb'):
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _sync_folder(folder)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if type(e) is OSError and e.filename is None:
+            # a full disk (ENOSPC), a quota, EIO: the failed write names no file
+            raise OSError(e.errno, e.strerror, path) from None
         raise
 
 
