@@ -19,3 +19,4 @@ def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, monkeypatch):
     assert caught.value.filename == str(target)
     assert str(target) in str(caught.value)
     assert os.listdir(tmp_path) == []
+
