@@ -7,7 +7,7 @@ import numpy as np
 from .errors import CaffeIOError
 from .images import decode_like_opencv
 from .proto import caffe_pb2
-from .protoio import read_binary, set_packed_floats
+from .protoio import blob_shape_of, read_binary, set_packed_floats
 
 
 def blobproto_to_array(blob, return_diff=False):
@@ -78,7 +78,13 @@ def datum_to_array(datum):
 def load_mean(path):
     """The C x H x W float32 mean image of a mean.binaryproto file (the
     first item of a 4-d blob, as Caffe's DataTransformer uses it)."""
-    mean = blobproto_to_array(read_binary(path, caffe_pb2.BlobProto()))
+    blob = read_binary(path, caffe_pb2.BlobProto())
+    try:
+        mean = blobproto_to_array(blob)
+    except ValueError:
+        # Caffe's Blob::FromProto CHECKs the same count
+        raise CaffeIOError('%s: not a mean image: %d values for the shape %s'
+                           % (path, len(blob.data), blob_shape_of(blob))) from None
     return mean[0] if mean.ndim == 4 else mean
 
 
