@@ -255,12 +255,12 @@ class DatabaseSource:
         key, value = self.cursor.key(), self.cursor.value()
         for _ in range(self.stride):    # this record and the other solvers' next ones
             self._advance()
+        where = '%s: record %r' % (self.where, key.decode(errors='replace'))
         try:
             datum = caffe_pb2.Datum.FromString(value)
         except DecodeError:
-            raise CaffeError('%s: record %r is not a Datum'
-                             % (self.where, key.decode(errors='replace'))) from None
-        return decode_datum(datum)
+            raise CaffeError('%s is not a Datum' % where) from None
+        return decode_datum(datum, where)
 
     def position(self):
         return {'key': self.cursor.key()}

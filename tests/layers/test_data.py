@@ -55,3 +55,24 @@ def test_hdf5_data_reads_listed_files(tmp_path):
     np.testing.assert_array_equal(net.blobs['label'].data, [0, 1, 2, 3])
     net.forward()
     np.testing.assert_array_equal(net.blobs['label'].data, [4, 5, 0, 1])
+
+
+def test_a_damaged_record_is_named_by_the_layer_and_compute_image_mean(tmp_path):
+    """A record whose bytes fall short of its shape (Caffe CHECKs the count)."""
+    import lmdb
+
+    from caffelite.tools.imageset import compute_image_mean
+    db = tmp_path / 'db'
+    with lmdb.open(str(db), map_size=1 << 20) as env, env.begin(write=True) as txn:
+        for k, size in enumerate([16, 16, 11]):
+            datum = caffe.io.array_to_datum(np.zeros((1, 4, 4), np.uint8), 0)
+            datum.data = datum.data[:size]
+            txn.put(b'%03d_k.png' % k, datum.SerializeToString())
+    damaged = r"db: record '002_k\.png': a Datum of 1 x 4 x 4 holds 11 values"
+    with pytest.raises(caffe.errors.CaffeError, match=damaged):
+        compute_image_mean(str(db))
+    path = tmp_path / 'net.prototxt'
+    path.write_text('layer { name: "d" type: "Data" top: "data" top: "label" '
+                    'data_param { source: "%s" batch_size: 3 backend: LMDB } }' % db)
+    with pytest.raises(caffe.errors.CaffeError, match="layer 'd'.*" + damaged):
+        caffe.Net(str(path), caffe.TRAIN).forward()
