@@ -437,7 +437,11 @@ class HDF5DataLayer(Layer):
         names = list(self.layer_param.top)
         columns = {name: [] for name in names}
         for path in files:
-            with h5py.File(path, 'r') as h5:
+            try:
+                h5 = h5py.File(path, 'r')
+            except OSError as e:        # missing, cut short, not HDF5
+                self.fail('cannot read HDF5 file %s (listed in %s): %s' % (path, p.source, e))
+            with h5:
                 for name in names:
                     if name not in h5:
                         self.fail("%s has no dataset '%s'" % (path, name))
@@ -446,6 +450,7 @@ class HDF5DataLayer(Layer):
         rows = {len(c) for c in self._columns}
         self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
         self._rows = rows.pop()
+        self.check(self._rows, 'the HDF5 files of %s hold no rows' % p.source)
         self.rng = layer_generator(p.shuffle)
         self._order = np.arange(self._rows)
         self._shuffle = p.shuffle
