@@ -68,10 +68,14 @@ def read_layers(path, hdf5=None):
     (``hdf5``: True or False to say which; None judges by the extension)."""
     if hdf5 or hdf5 is None and path.endswith(('.h5', '.hdf5')):
         import h5py
-        with h5py.File(path, 'r') as h5:
-            group = h5['data']
-            return [(name, [group[name][k][...] for k in sorted(group[name], key=int)])
-                    for name in group]
+        try:
+            with h5py.File(path, 'r') as h5:
+                group = h5['data']
+                return [(name, [group[name][k][...] for k in sorted(group[name], key=int)])
+                        for name in group]
+        except (OSError, KeyError) as e:    # cut short, not HDF5, no 'data' group
+            raise WeightsError('%s: not HDF5 weights as Caffe saves them (%s)'
+                               % (path, e)) from None
     if os.path.getsize(path) == 0:
         raise WeightsError('%s is empty (0 bytes): not a .caffemodel' % path)
     try:

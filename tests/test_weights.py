@@ -57,6 +57,18 @@ def test_empty_and_truncated_files_name_the_file(model, tmp_path):
         caffe.Classifier(str(deploy), str(empty))
 
 
+
+def test_hdf5_weights_cut_short_or_of_another_format_name_the_file(model, tmp_path):
+    deploy, weights = model
+    net = caffe.Net(str(deploy), caffe.TEST)
+    net.save_hdf5(str(tmp_path / 'w.caffemodel.h5'))
+    short = tmp_path / 'short.caffemodel.h5'
+    short.write_bytes((tmp_path / 'w.caffemodel.h5').read_bytes()[:-100])
+    with pytest.raises(WeightsError, match=r'short\.caffemodel\.h5: not HDF5 weights .*truncated'):
+        net.copy_from(str(short))
+    with pytest.raises(WeightsError, match=r'trained\.caffemodel: not HDF5 weights'):
+        net.load_hdf5(str(weights))
+
 def test_layers_without_weights_are_named_in_a_warning(model, tmp_path):
     deploy, weights = model
     net = caffe.Net(str(deploy), caffe.TEST)
