@@ -15,6 +15,7 @@ import os
 import warnings
 
 from . import protoio, upgrade
+from .divergence import finite
 from .errors import ParseError, WeightsError
 from .proto import caffe_pb2
 
@@ -138,11 +139,25 @@ def copy_weights(net, weights, hdf5=None):
         loaded.append(name)
     report = _report(net, where, loaded, layers)
     if report.missing:
-        text = report.message()
-        if log.hasHandlers():   # else logging's last resort would print it twice
-            log.warning('%s', text)
-        warnings.warn(text, WeightsWarning, stacklevel=3)
+        _warn(report.message())
+    damaged = _non_finite(net, loaded)
+    if damaged:
+        _warn('%s holds NaN or infinite values (in %s): a damaged file, or the snapshot '
+              'of a run that diverged' % (where, ', '.join(damaged)))
     return report
+
+
+def _warn(text):
+    if log.hasHandlers():   # else logging's last resort would print it twice
+        log.warning('%s', text)
+    warnings.warn(text, WeightsWarning, stacklevel=4)
+
+
+def _non_finite(net, loaded):
+    """["param k of layer 'name'"] of the loaded layers' non-finite blobs."""
+    layers = net.layer_dict
+    return ["param %d of layer '%s'" % (k, name) for name in loaded
+            for k, blob in enumerate(layers[name].blobs) if not finite(blob.xdata)]
 
 
 def load_net_weights(model_list, nets):

@@ -69,6 +69,20 @@ def test_hdf5_weights_cut_short_or_of_another_format_name_the_file(model, tmp_pa
     with pytest.raises(WeightsError, match=r'trained\.caffemodel: not HDF5 weights'):
         net.load_hdf5(str(weights))
 
+
+def test_non_finite_weights_are_named_in_a_warning(model, tmp_path):
+    deploy, weights = model
+    param = caffe.proto.caffe_pb2.NetParameter.FromString(weights.read_bytes())
+    param.layer[-2].blobs[1].data[0] = float('inf')
+    damaged = tmp_path / 'diverged.caffemodel'
+    damaged.write_bytes(param.SerializeToString())
+    with pytest.warns(WeightsWarning, match=r"diverged\.caffemodel holds NaN or infinite values "
+                      r"\(in param 1 of layer 'ip2'\)"):
+        caffe.Net(str(deploy), caffe.TEST, weights=str(damaged))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        caffe.Net(str(deploy), caffe.TEST, weights=str(weights))
+
 def test_layers_without_weights_are_named_in_a_warning(model, tmp_path):
     deploy, weights = model
     net = caffe.Net(str(deploy), caffe.TEST)
