@@ -561,7 +561,9 @@ class Solver:
                               % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
-            self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
+            weights = self._learned_net_path(state.learned_net, state_file)
+            self.net.copy_from(weights).require_some()
+            resume.check_weights(self, state.caffelite_resume, state_file, weights)
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
                 raise SolverError('%s: history blob shape %s does not fit %s'

@@ -109,6 +109,21 @@ def test_without_the_extension_data_starts_over_as_in_caffe(job):
     assert fresh.iter == 3 and fresh.net.layers[0].position()['key'] == first_batch
 
 
+
+def test_a_solverstate_whose_weights_were_rewritten_is_refused(job):
+    """The weights file of a snapshot overwritten since (a run killed
+    between writing its .caffemodel and its .solverstate) is not resumed."""
+    solver = caffe.get_solver(str(job / 'solver.prototxt'))
+    run(solver, 1)
+    model, state = solver.snapshot()
+    run(solver, 1)
+    solver.net.save(model)
+    fresh = caffe.get_solver(str(job / 'solver.prototxt'))
+    with pytest.raises(caffe.errors.SolverError, match=r'lenet_iter_1\.solverstate: .*'
+                       r'lenet_iter_1\.caffemodel is not the weights file this solverstate '
+                       r'was saved with'):
+        fresh.restore(state)
+
 def caffe_schema_solver_state():
     """SolverState as BVLC Caffe's caffe.proto declares it (no field 1000)."""
     file_proto = descriptor_pb2.FileDescriptorProto()
