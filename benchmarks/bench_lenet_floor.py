@@ -13,10 +13,19 @@ PyTorch's step is a floor for any NumPy implementation of the step:
 im2col, col2im, pooling, ReLU, softmax, the solver update and Python's calls
 all come on top.
 
+A fourth contender bounds what splitting the batch over the cores could
+gain for the rest: caffelite's own forward and backward, each of
+``cores`` worker processes running its share of the batch on one thread
+(no GIL shared, no hand-off inside a pass, no solver update, no sum of the
+gradients), started together and waited for: the same NumPy passes split
+over the cores with none of a split's costs.
+
 Usage: python benchmarks/bench_lenet_floor.py [--repeats 7] [--batch 64]
 """
 import argparse
 import math
+import multiprocessing
+import os
 import pathlib
 import statistics
 import sys
@@ -69,6 +78,49 @@ def products_fn(shapes):
     return run
 
 
+def _half_worker(connection, batch):
+    """A worker process of ``split_fn``: builds caffelite's LeNet at
+    ``batch`` on one thread, then runs a forward and backward per message
+    until it gets a false one."""
+    os.environ['CAFFELITE_THREADS'] = '1'
+    solver = training_solver('lenet', batch, 10)
+    with threads.blas_threads(1):
+        connection.send(True)
+        while connection.recv():
+            solver.net._forward()
+            solver.net._backward()
+            connection.send(True)
+
+
+def split_fn(batch, workers):
+    """(run, stop): ``run`` makes ``workers`` processes each run a forward
+    and backward of its share of ``batch`` at once and waits for them all;
+    ``stop`` ends them."""
+    context = multiprocessing.get_context('spawn')
+    connections, processes = [], []
+    for share in threads.slices(batch, workers):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_half_worker, args=(theirs, share.stop - share.start))
+        process.start()
+        connections.append(ours)
+        processes.append(process)
+    for connection in connections:
+        connection.recv()
+
+    def run():
+        for connection in connections:
+            connection.send(True)
+        for connection in connections:
+            connection.recv()
+
+    def stop():
+        for connection in connections:
+            connection.send(False)
+        for process in processes:
+            process.join()
+    return run, stop
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,9 +133,14 @@ def main():
     shapes = step_products(solver.net)
     print('%d products per step, %.2f GFLOP' % (len(shapes),
                                               sum(2 * m * k * n for m, k, n in shapes) / 1e9))
-    times = compare([('pytorch step', torch_step(solver.net)),
-                     ('caffelite step', lambda: solver.step(1)),
-                     ('products, one core', products_fn(shapes))], args.repeats * 5)
+    split, stop = split_fn(args.batch, lanes)
+    try:
+        times = compare([('pytorch step', torch_step(solver.net)),
+                         ('caffelite step', lambda: solver.step(1)),
+                         ('products, one core', products_fn(shapes)),
+                         ('%d processes, fwd+bwd' % lanes, split)], args.repeats * 5)
+    finally:
+        stop()
     base = statistics.median(times['pytorch step'])
     print('== LeNet b%d training step, medians of %d alternations; ratio to PyTorch\'s step '
           '(the target for caffelite\'s step: 0.70)' % (args.batch, args.repeats * 5))
