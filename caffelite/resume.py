@@ -71,6 +71,8 @@ def capture(solver, data_positions=None):
         if 'order' in where:
             entry.order[:] = np.asarray(where['order'], np.int64).tolist()
             entry.index = where['index']
+        if 'list_digest' in where:
+            entry.list_digest = where['list_digest']
     losses, smoothed = solver.loss_window()
     state.recent_losses[:] = losses
     state.smoothed_loss = smoothed
@@ -129,6 +131,8 @@ def restore(solver, state, where):
             position['key'] = entry.key
         else:
             position.update(order=np.array(entry.order, np.int64), index=entry.index)
+        if entry.HasField('list_digest'):
+            position['list_digest'] = entry.list_digest
         layer.seek(position)
     for label, name in layers:
         log.warning('%s: no position for data layer %s of the %s net; it starts over',

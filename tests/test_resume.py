@@ -124,6 +124,35 @@ def test_a_solverstate_whose_weights_were_rewritten_is_refused(job):
                        r'was saved with'):
         fresh.restore(state)
 
+
+def test_an_image_list_changed_since_the_snapshot_is_refused(tmp_path):
+    """The position is an order of the list's lines: other lines, even as
+    many, would make the resumed run read other images."""
+    from PIL import Image
+    lines = []
+    for k in range(4):
+        Image.fromarray(np.full((4, 4), 60 * k, np.uint8)).save(tmp_path / ('%d.png' % k))
+        lines.append('%d.png %d' % (k, k % 2))
+    (tmp_path / 'list.txt').write_text('\n'.join(lines) + '\n')
+    (tmp_path / 'net.prototxt').write_text(
+        'layer { name: "d" type: "ImageData" top: "data" top: "label" image_data_param { '
+        'source: "%s" root_folder: "%s/" batch_size: 2 shuffle: true is_color: false } }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        'inner_product_param { num_output: 2 } }\n'
+        'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }'
+        % (tmp_path / 'list.txt', tmp_path))
+    (tmp_path / 'solver.prototxt').write_text(
+        'net: "%s"\nbase_lr: 0.1\nlr_policy: "fixed"\nmax_iter: 4\nsnapshot_prefix: "%s"\n'
+        % (tmp_path / 'net.prototxt', tmp_path / 'snap'))
+    solver = caffe.get_solver(str(tmp_path / 'solver.prototxt'))
+    solver.step(1)
+    _, state = solver.snapshot()
+    (tmp_path / 'list.txt').write_text('\n'.join(lines[1::-1] + lines[2:]) + '\n')
+    fresh = caffe.get_solver(str(tmp_path / 'solver.prototxt'))
+    with pytest.raises(caffe.errors.CaffeError, match=r'list\.txt is not the list the snapshot '
+                       r'was taken with'):
+        fresh.restore(state)
+
 def caffe_schema_solver_state():
     """SolverState as BVLC Caffe's caffe.proto declares it (no field 1000)."""
     file_proto = descriptor_pb2.FileDescriptorProto()

@@ -4,6 +4,7 @@ prefetched in a background thread and transformed with Caffe's
 DataTransformer semantics, HDF5Data (.h5 files) and MemoryData (arrays
 given from Python). Input and DummyData, which read no source, are in
 :mod:`caffelite.layers.input`."""
+import hashlib
 import logging
 import os
 
@@ -308,6 +309,8 @@ class ImageListSource:
     def __init__(self, lines, param, rng):
         self.lines, self.param, self.rng = lines, param, rng
         self.count = len(lines)
+        # what a resumed run checks: its order indexes these very lines
+        self.digest = hashlib.sha256(repr(lines).encode('utf-8', 'surrogateescape')).digest()
         self.order = np.arange(self.count)
         if param.shuffle:
             self.order = self.rng.permutation(self.count)
@@ -327,13 +330,17 @@ class ImageListSource:
         return images.to_caffe_layout(pixels), label
 
     def position(self):
-        return {'order': self.order, 'index': self.index}
+        return {'order': self.order, 'index': self.index, 'list_digest': self.digest}
 
     def seek(self, position):
         order = np.asarray(position['order'], np.int64)
         if len(order) != self.count:
             raise CaffeError('image list %s has %d images, the snapshot was taken with %d'
                              % (self.param.source, self.count, len(order)))
+        if position.get('list_digest', self.digest) != self.digest:
+            raise CaffeError('image list %s is not the list the snapshot was taken with (its '
+                             'lines changed since): the resumed run would read other images'
+                             % self.param.source)
         self.order, self.index = order, int(position['index'])
 
 
