@@ -6,6 +6,7 @@ non-finite loss or update, names where it went non-finite and keeps the
 last finite snapshot."""
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -201,7 +202,10 @@ def test_divergence_stops_training_and_names_where(job, capsys):
         (SOLVER % {'lr': 1000, 'prefix': job / 'snap' / 'lenet'})
         .replace('type: "Adam"', 'type: "SGD"').replace('snapshot: 0', 'snapshot: 2'))
     capsys.readouterr()
-    assert main(['train', '-solver', str(job / 'solver.prototxt')]) == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert main(['train', '-solver', str(job / 'solver.prototxt')]) == 1
+    assert not caught     # NumPy's 'overflow encountered in matmul' printed before the line
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert last.startswith('caffelite train: error: iteration ')

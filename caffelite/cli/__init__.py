@@ -32,6 +32,9 @@ from ..weights import WeightsWarning
 from ._common import PYTHON_LAYERS_HINT, ignored_flags
 from ._flags import GflagsParser
 
+# NumPy's RuntimeWarnings for IEEE floating-point events.
+FLOAT_WARNINGS = r'(overflow|invalid value|divide by zero|underflow) encountered'
+
 # The extra of setup.py that installs each optional module a command may need.
 EXTRAS = {'matplotlib': 'plot', 'pydot': 'draw', 'sklearn': 'demo', 'cupy': 'gpu',
           'onnx': 'onnx', 'onnxruntime': 'onnx', 'skimage': 'detect', 'cv2': 'opencv',
@@ -158,6 +161,9 @@ def main(argv=None):
         with warnings.catch_warnings(), guard:
             # the commands' log lines already say what these warnings say
             warnings.simplefilter('ignore', WeightsWarning)
+            # NumPy's floating-point warnings (a diverging run's overflow):
+            # the divergence check names where values went non-finite
+            warnings.filterwarnings('ignore', FLOAT_WARNINGS, RuntimeWarning)
             code = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed pipe fails here, not at exit
             return code
