@@ -10,7 +10,8 @@ argument at fault and exits non-zero; ``--debug`` adds the traceback.
 
 Exit statuses follow Caffe's tools where they return one: 1 for a usage
 error (gflags' status for a bad flag, the tools' for wrong arguments), 2
-where Caffe's upgrade tools cannot parse their input, and 0 after printing
+where Caffe's upgrade tools cannot parse their input (1 where they dropped
+a legacy field, after writing the file), and 0 after printing
 the usage when run bare as ``caffe`` and the MNIST/CIFAR converters do.
 Where Caffe aborts on a failed CHECK (status 134: a missing -solver, an
 unknown action, a file that does not parse), a command ends with its one
