@@ -2,6 +2,7 @@
 is a WeightsError naming it; layers left without weights are named in a
 warning (with the renamed layer of the file when there is one); the
 command line and Classifier refuse a file from which nothing loaded."""
+import os
 import warnings
 
 import numpy as np
@@ -139,8 +140,14 @@ def test_nothing_loaded_is_refused_by_classifier_and_commands(model, tmp_path, c
     for argv in (['test', '-model', str(deploy), '-weights', str(foreign), '-iterations', '1'],
                  ['classify', '--model', str(deploy), '--weights', str(foreign), str(image)],
                  ['classify', '--model', str(deploy), '--weights',
-                  str(cut(weights, 1, tmp_path)), str(image)]):
+                  str(cut(weights, 1, tmp_path)), str(image)],
+                 # these wrote the net's initial values as if they were the weights
+                 ['export', 'onnx', '--model', str(deploy), '--weights', str(foreign),
+                  '--out', str(tmp_path / 'tiny.onnx')],
+                 ['surgery', 'fcn', '--model', str(deploy), '--weights', str(foreign),
+                  '--out', str(tmp_path / 'fcn')]):
         capsys.readouterr()
         assert main(argv) == 1, argv
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith('caffelite %s: error: ' % argv[0]) and '.caffemodel' in err, err
+    assert not os.path.exists(tmp_path / 'tiny.onnx') and not os.path.exists(tmp_path / 'fcn')
