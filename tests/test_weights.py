@@ -2,6 +2,7 @@
 is a WeightsError naming it; layers left without weights are named in a
 warning (with the renamed layer of the file when there is one); the
 command line and Classifier refuse a file from which nothing loaded."""
+import logging
 import os
 import warnings
 
@@ -151,3 +152,15 @@ def test_nothing_loaded_is_refused_by_classifier_and_commands(model, tmp_path, c
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith('caffelite %s: error: ' % argv[0]) and '.caffemodel' in err, err
     assert not os.path.exists(tmp_path / 'tiny.onnx') and not os.path.exists(tmp_path / 'fcn')
+
+
+def test_a_command_that_logs_nothing_still_names_layers_left_without_weights(
+        model, tmp_path, capsys, monkeypatch):
+    deploy, weights = model
+    part = cut(weights, 2, tmp_path)        # the Input and ip1: no 'ip2'
+    monkeypatch.setattr(logging.getLogger(), 'handlers', [])    # pytest's log capture: none
+    capsys.readouterr()
+    assert main(['export', 'onnx', '--model', str(deploy), '--weights', str(part),
+                 '--out', str(tmp_path / 'tiny.onnx')]) == 0
+    assert ("caffelite export: warning: %s: no weights for layer 'ip2' (left as initialized)"
+            % part) in capsys.readouterr().err.splitlines()

@@ -91,6 +91,18 @@ def describe_failure(error):
             % (type(error).__name__, error)), 1
 
 
+def _weights_warning_line(show, prefix):
+    """A warnings.showwarning that prints a WeightsWarning as one line,
+    unless the verb's log already said it (it set up logging), and hands
+    the other warnings to ``show``."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, WeightsWarning):
+            show(message, category, filename, lineno, file, line)
+        elif not logging.getLogger('caffelite.net').hasHandlers():
+            print('%s: warning: %s' % (prefix, message), file=sys.stderr)
+    return showwarning
+
+
 def program_name():
     """'caffe' when run through the ``caffe`` command (Caffe's own name, so
     that course material's ``caffe train -solver ...`` runs as written),
@@ -160,8 +172,9 @@ def main(argv=None):
              if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
         with warnings.catch_warnings(), guard:
-            # the commands' log lines already say what these warnings say
-            warnings.simplefilter('ignore', WeightsWarning)
+            warnings.simplefilter('always', WeightsWarning)
+            warnings.showwarning = _weights_warning_line(warnings.showwarning, '%s %s' % (
+                parser.prog, args.command))
             # NumPy's floating-point warnings (a diverging run's overflow):
             # the divergence check names where values went non-finite
             warnings.filterwarnings('ignore', FLOAT_WARNINGS, RuntimeWarning)
