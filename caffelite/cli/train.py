@@ -182,7 +182,7 @@ def build_solver(args, action_request=None):
     """The solver of ``args`` (-weights loaded) with the DIGITS extras:
     --epochs, the JSON log and a progress bar (on the root solver)."""
     param = load_param(args)
-    solver = solvers.get_solver(param, action_request=action_request)
+    solver = solvers.get_solver(param, action_request=action_request, where=args.solver)
     if args.epochs is not None:
         solver.set_epochs(args.epochs)
     if backend.root_solver():
