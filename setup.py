@@ -11,8 +11,10 @@ FEATURES = {
     'demo': ['scikit-learn>=1.0'],
     # Detector.detect_selective_search: Felzenszwalb segmentation, colour spaces
     'detect': ['scikit-image>=0.19'],
-    # caffelite serve: DIGITS' web app and JSON API
-    'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9'],
+    # caffelite serve: DIGITS' web app and JSON API (matplotlib: the
+    # image-segmentation view's colormaps, applied as DIGITS applies them)
+    'serve': ['starlette>=0.37', 'uvicorn>=0.27', 'jinja2>=3.0', 'python-multipart>=0.0.9',
+              'matplotlib>=3.5'],
     # caffelite export onnx: the onnx package builds and checks the graph,
     # ONNX Runtime runs it for --check.
     'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],

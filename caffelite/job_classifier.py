@@ -146,13 +146,20 @@ class JobClassifier:
         self.image_dims = tuple(image_dims or (shape[2], shape[3], shape[1]))
         self.resize_mode = resize_mode
         self.labels = read_labels(labels) if labels else []
-        self.transformer = io.Transformer({self.input: (1,) + tuple(shape[1:])})
-        self.transformer.set_transpose(self.input, (2, 0, 1))
-        if shape[1] == 3:
-            self.transformer.set_channel_swap(self.input, (2, 1, 0))
-        if mean and use_mean != 'none':
-            self.transformer.set_mean(self.input, digits_mean(mean, use_mean, shape[1:]))
+        self.mean = (mean, use_mean) if mean and use_mean != 'none' else None
+        self.transformer = self._transformer(tuple(shape[1:]))
         self.rng = np.random.RandomState(0)
+
+    def _transformer(self, shape):
+        """The io.Transformer of an input of ``shape`` (C, H, W): H x W x C
+        -> C x H x W, RGB -> BGR for 3 channels, the mean fitted to H x W."""
+        transformer = io.Transformer({self.input: (1,) + shape})
+        transformer.set_transpose(self.input, (2, 0, 1))
+        if shape[0] == 3:
+            transformer.set_channel_swap(self.input, (2, 1, 0))
+        if self.mean:
+            transformer.set_mean(self.input, digits_mean(self.mean[0], self.mean[1], shape))
+        return transformer
 
     def load(self, path):
         """H x W x C uint8 pixels of an image (a path or a file object) at
@@ -162,11 +169,18 @@ class JobClassifier:
         pixels = images.resize_like_digits(pixels, height, width, self.resize_mode, self.rng)
         return pixels.reshape(pixels.shape[:2] + (-1,))
 
-    def outputs(self, pictures):
+    def outputs(self, pictures, resize=True):
         """{output name: (N, ...) array} of the deploy net for N loaded
-        pictures (H x W x C uint8) in one forward pass (the input reshaped
-        to N, as DIGITS does)."""
-        batch = np.stack([self.transformer.preprocess(self.input, p) for p in pictures])
+        pictures (H x W x C) in one forward pass (the input reshaped to N,
+        as DIGITS does). ``resize=False`` (DIGITS' extension inference):
+        pictures of one size other than the net input's are not resized,
+        the net is reshaped to their size and a mean image resized to it; a
+        net that cannot take that size raises the LayerError of its layer."""
+        transformer = self.transformer
+        size = tuple(pictures[0].shape[:2])
+        if not resize and size != transformer.inputs[self.input][2:]:
+            transformer = self._transformer((self.net.blobs[self.input].shape[1],) + size)
+        batch = np.stack([transformer.preprocess(self.input, p) for p in pictures])
         blob = self.net.blobs[self.input]
         if blob.shape != batch.shape:
             blob.reshape(*batch.shape)

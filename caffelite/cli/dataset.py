@@ -1,8 +1,14 @@
 """``caffelite dataset create``: DIGITS' image classification dataset form
 from the command line (see caffelite.tools.dataset for what it writes)."""
+import tempfile
+
 from .. import images
+from ..digits.image_urls import Downloads
 from ..tools import dataset
 from ._common import flag, positive_int
+
+# The largest image of a folder URL (caffelite serve's default upload limit).
+URL_IMAGE_BYTES = 500 << 20
 
 
 def register(subparsers):
@@ -16,7 +22,8 @@ def register(subparsers):
                     'IMAGE_DIR has one sub-folder per class (sorted names give labels '
                     '0..n-1), or --list gives "path label" lines.')
     c.add_argument('image_dir', nargs='?', metavar='IMAGE_DIR',
-                   help='folder with one sub-folder of images per class')
+                   help='folder with one sub-folder of images per class (or the URL of '
+                        "a web server's listing of one)")
     c.add_argument('out_dir', metavar='OUT_DIR',
                    help='dataset folder to create (must not exist)')
     flag(c, 'list', default=None, metavar='FILE',
@@ -75,10 +82,14 @@ def run_create(args):
         if folder:
             fixed[split] = dataset.relabel(*dataset.scan_folder(folder), classes, folder)
             print('%s: %d images in %s' % (split, len(fixed[split]), folder))
-    report = dataset.create_dataset(args.out_dir, items, classes, args.width, args.height,
-                                    args.color, args.resize_mode, args.val_percent,
-                                    args.test_percent, args.encoding, seed,
-                                    fixed=fixed)
+    with tempfile.TemporaryDirectory(prefix='caffelite-downloads-') as copies:
+        # the images of a folder URL, fetched for this build only
+        downloads = Downloads(copies, URL_IMAGE_BYTES)
+        downloads.save_items([items, *fixed.values()])
+        report = dataset.create_dataset(args.out_dir, items, classes, args.width, args.height,
+                                        args.color, args.resize_mode, args.val_percent,
+                                        args.test_percent, args.encoding, seed,
+                                        fixed=fixed, read=downloads.read)
     print(dataset.summary(report, classes))
     print('dataset written to %s' % args.out_dir)
     return 0

@@ -12,18 +12,11 @@ import os
 import re
 
 from ..errors import CaffeError, ParseError
+from .image_urls import FetchError, is_url
 from ..textfile import read_lines
 
 # DIGITS' line rule: everything up to the last run of blanks, then digits.
 LABELLED_LINE = re.compile(r'(.*\S)\s+(\d+)\s*$')
-# Image "paths" DIGITS fetches instead of reading a file.
-URL_SCHEMES = ('http://', 'https://')
-
-
-def is_url(path):
-    return path.lower().startswith(URL_SCHEMES)
-
-
 def split_line(line):
     """(path, label) of one list line (label None when it has none); None
     for a blank line."""
@@ -41,12 +34,10 @@ def joined(path, image_folder):
     return path
 
 
-def _located(path, image_folder, check, fetch):
-    """The absolute path of a listed image, or its URL (fetched when
-    ``fetch`` is given); CaffeError saying why it may not be read."""
+def _located(path, image_folder, check):
+    """The absolute path of a listed image, or its URL; CaffeError saying
+    why it may not be read."""
     if is_url(path):
-        if fetch:
-            fetch(path)
         return path
     full = joined(path, image_folder)
     if not os.path.isabs(full):
@@ -63,15 +54,16 @@ def read_labelled_list(list_file, image_folder, label_count, shown_name=None, ch
                        fetch=None):
     """[(image path as listed, absolute path or URL, label)] of a dataset
     list ``list_file``. ``check(absolute path)``, when given, returns why
-    an image file may not be read (None when it may); ``fetch(url)``, when
-    given, downloads a URL's image (CaffeError when it cannot).
+    an image file may not be read (None when it may); ``fetch(urls)``, when
+    given, downloads the listed URLs' images once the whole list is read
+    (an image_urls.FetchError naming the first that cannot be had).
     ``image_folder`` (or None) prefixes relative paths; labels must be
     below ``label_count`` (the lines of the labels file). ``shown_name``
     names the file in errors (an upload's name). Raises ParseError naming
     the file and line of the first bad line (or URL that cannot be
     fetched), or the file when it lists no image."""
     name = shown_name or list_file
-    entries = []
+    entries, first_line = [], {}
     for number, line in enumerate(read_lines(list_file, 'surrogateescape'), 1):
         parsed = split_line(line)
         if parsed is None:
@@ -84,9 +76,15 @@ def read_labelled_list(list_file, image_folder, label_count, shown_name=None, ch
             raise ParseError('label %d but the labels file has %d line(s) (labels 0 to %d)'
                              % (label, label_count, label_count - 1), name, number)
         try:
-            entries.append((path, _located(path, image_folder, check, fetch), label))
+            entries.append((path, _located(path, image_folder, check), label))
         except CaffeError as e:
             raise ParseError(str(e), name, number) from None
+        first_line.setdefault(entries[-1][1], number)
     if not entries:
         raise ParseError('no valid lines in input file (expected "path label" lines)', name)
+    if fetch:
+        try:
+            fetch([full for _, full, _ in entries if is_url(full)])
+        except FetchError as e:
+            raise ParseError(str(e), name, first_line[e.url]) from None
     return entries

@@ -48,15 +48,17 @@ def draw_seed(values):
     return values
 
 
-def create_job(store, values, user, image_folder, separate=None, textfiles=None):
+def create_job(store, values, user, image_folder, separate=None, textfiles=None,
+               max_url_bytes=0):
     """Register a dataset job of dataset form ``values`` reading
     ``image_folder`` and the ``separate`` val/test folders ({split: real
-    path}) (not yet run); the form's seed (drawn when blank) drives the
-    split's shuffle. ``textfiles(job folder)``, for a textfile form, fills
-    the reserved job folder and returns the job's ``textfiles`` fact."""
+    path or URL}) (not yet run); the form's seed (drawn when blank) drives
+    the split's shuffle. ``textfiles(job folder)``, for a textfile form,
+    fills the reserved job folder and returns the job's ``textfiles`` fact.
+    ``max_url_bytes``: the size limit of an image of a folder URL."""
     with store.reserved() as job_id:
         job = jobs.new_job('dataset', values['dataset_name'], user, values['group_name'],
-                           form=draw_seed(values),
+                           form=draw_seed(values), max_url_bytes=max_url_bytes,
                            **new_dataset_facts(values, image_folder, separate))
         if textfiles:
             job['textfiles'] = textfiles(store.path(job_id))

@@ -4,10 +4,11 @@ DIGITS' Sunnybrook plug-in has an inference form of its own: an image file
 (a DICOM path on the server) or a record of the validation set (its index
 among the validation contours, listed by case). Its model is fed the
 feature as the plug-in makes it, the raw 16-bit pixels (three copies for
-'RGB'), as DIGITS' extension inference does (DIGITS reshapes the net to an
-image of another size; here the transformer resizes it to the net input). caffelite takes
-these fields on ``infer_one`` (and DIGITS' ``infer_extension`` route), and
-a DICOM upload or ``image_path`` too.
+'RGB'), at its own size, as DIGITS' extension inference does: an image of
+another size than the net input's is not resized, the net is reshaped to it
+(:func:`own_size_outputs`). caffelite takes these fields on ``infer_one``
+(and DIGITS' ``infer_extension`` route), and a DICOM upload or
+``image_path`` too.
 """
 import io
 import os
@@ -94,22 +95,42 @@ async def sunnybrook_input(state, dataset, fields, files):
     return name, feature.reshape(feature.shape[:2] + (-1,))
 
 
-def segmentation_page(dataset, picture, outputs, colormap):
+def own_size_outputs(classifier, feature):
+    """{output: (1, ...) array} of an H x W x C feature through a
+    JobClassifier's net reshaped to H x W (DIGITS' extension inference);
+    a 400 naming the layer of a net that cannot take that size (an
+    InnerProduct after the convolutions)."""
+    try:
+        return classifier.outputs([feature], resize=False)
+    except CaffeError as e:
+        raise HTTPException(400, 'the net cannot take the %d x %d image at its own size (the '
+                                 'net is reshaped to it, as DIGITS does): %s'
+                            % (feature.shape[0], feature.shape[1], e)) from None
+
+
+def segmentation_page(dataset, picture, outputs, fields, class_range=None):
     """The image-segmentation view of one inference for the page: the
     input as DIGITS shows it, a PNG whose red is each pixel's class and
-    green its distance to the class boundary (the page colours it), the
-    class colours, legend and size. ``outputs``: {name: (1, C, H, W)}, the
-    first is shown."""
+    green its segment value (:func:`.segmentation.segment_values`; the page
+    colours it), the class colours, legend, size, the request's
+    ``colormap`` and display options (DIGITS' names and defaults), and the
+    class range the colours were normalised over (``class_range``, for
+    the next images of a page of many). ``outputs``: {name: (1, C, H, W)},
+    the first is shown."""
     palette = labels = None
     if is_sunnybrook(dataset):
         palette, labels = segmentation.SUNNYBROOK_PALETTE, segmentation.SUNNYBROOK_LABELS
     scores = next(iter(outputs.values()))[0]
+    colormap = fields.get('colormap') or 'dataset'
     try:
-        view = segmentation.segmentation_view(scores, colormap, palette, labels)
+        options = segmentation.display_options(fields)
+        view = segmentation.segmentation_view(scores, colormap, palette, labels, class_range)
     except CaffeError as e:
         raise HTTPException(400, str(e)) from None
     classes = view['classes']
-    layers = np.stack([classes, view['distance'], np.zeros_like(classes)], axis=2)
+    layers = np.stack([classes, view['segment'], np.zeros_like(classes)], axis=2)
     return {'image': data_uri(segmentation.display_image(picture)), 'classes': data_uri(layers),
             'size': [classes.shape[1], classes.shape[0]], 'colours': view['colours'],
-            'legend': view['legend'], 'is_binary': view['is_binary'], 'colormap': colormap}
+            'legend': view['legend'], 'is_binary': view['is_binary'], 'colormap': colormap,
+            'options': options, 'limits': segmentation.OPTIONS, 'class_range': view['class_range'],
+            'requested': [name for name in options if (fields.get(name) or '').strip()]}

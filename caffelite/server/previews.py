@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
 from ..digits import forms
+from ..digits.image_urls import is_url
 from ..errors import CaffeError, ParseError
 from ..net import TEST, TRAIN, Net
 from .. import images, protoio
@@ -140,9 +141,11 @@ def unreadable_images(paths):
 
 def folder_summary(folder, min_per_class):
     """{'folder', 'classes': [{'name', 'images'}], 'image_count',
-    'unreadable': [paths], 'checked'} of an image folder; FormErrors when
-    it cannot make a classification dataset."""
-    if not os.path.isdir(folder):
+    'unreadable': [paths], 'checked'} of an image folder or folder URL (whose
+    images are counted from its listing, not fetched: none checked);
+    FormErrors when it cannot make a classification dataset."""
+    url = is_url(folder)
+    if not url and not os.path.isdir(folder):
         raise FormErrors({'folder_train': ['Folder does not exist: %s' % folder]})
     try:
         classes, items = scan_folder(folder)
@@ -155,7 +158,7 @@ def folder_summary(folder, min_per_class):
             '%s has %d class folder(s) with at least %d image(s); a classification dataset '
             'needs 2 or more (one sub-folder of images per class)'
             % (folder, usable, min_per_class)]})
-    checked = [item.path for item in items[:CHECK_IMAGES]]
+    checked = [] if url else [item.path for item in items[:CHECK_IMAGES]]
     return {'folder': folder, 'image_count': len(items), 'checked': len(checked),
             'classes': [{'name': name, 'images': int(n)} for name, n in zip(classes, counts)],
             'unreadable': unreadable_images(checked)}
@@ -173,8 +176,9 @@ async def check_folder(request):
               if k in ('folder_train', 'folder_train_min_per_class')}
     if errors:
         raise FormErrors(errors)
-    folder = resolve_server_path(values['folder_train'], state.config.data_roots,
-                                 'folder_train')
+    folder = values['folder_train']
+    if not is_url(folder):
+        folder = resolve_server_path(folder, state.config.data_roots, 'folder_train')
     summary = await run_in_threadpool(folder_summary, folder,
                                       values['folder_train_min_per_class'])
     return JSONResponse(summary)

@@ -15,6 +15,8 @@ from ..digits.forms import (DATASET_FIELDS, DETECTION_DATASET_FIELDS, IMAGE_PROC
                             parse_detection_dataset_form, parse_prebuilt_dataset_form,
                             parse_processing_dataset_form, parse_sunnybrook_dataset_form,
                             separate_folders)
+from ..digits import url_folders
+from ..digits.image_urls import is_url
 from ..errors import CaffeError
 from ..tools import dataset
 from . import (archives, datasets, detection_datasets, jobs,
@@ -88,6 +90,33 @@ def check_separate_classes(folder, separate):
         raise FormErrors(errors)
 
 
+def _image_folder(value, roots, field):
+    """The folder a folder field names: a URL (DIGITS reads the web
+    server's listing of it), or a checked server path."""
+    if is_url(value.strip()):
+        return url_folders.folder_url(value.strip())
+    return resolve_server_path(value, roots, field)
+
+
+def _check_folders(folder, separate):
+    """FormErrors naming the field of a training ``folder`` or separate
+    folder ({split: folder}) that does not exist (a URL whose listing
+    cannot be had), then those :func:`check_separate_classes` refuses."""
+    errors = {}
+    for field, path in [('folder_train', folder)] + [('folder_' + split, path)
+                                                     for split, path in separate.items()]:
+        if is_url(path):
+            try:
+                url_folders.list_folder(path)
+            except CaffeError as e:
+                errors[field] = [str(e)]
+        elif field == 'folder_train' and not os.path.isdir(path):
+            errors[field] = ['Folder does not exist']
+    if errors:
+        raise FormErrors(errors)
+    check_separate_classes(folder, separate)
+
+
 async def create(request):
     """Make a dataset job; JSON answers the job, browsers go to its page."""
     state = server(request)
@@ -127,12 +156,10 @@ async def _image_folder_job(state, values, files, user):
     separate = {}
     if values['method'] == 'folder':
         roots = state.config.data_roots
-        folder = resolve_server_path(values['folder_train'], roots, 'folder_train')
-        separate = {split: resolve_server_path(path, roots, 'folder_' + split)
+        folder = _image_folder(values['folder_train'], roots, 'folder_train')
+        separate = {split: _image_folder(path, roots, 'folder_' + split)
                     for split, path in separate_folders(values).items()}
-        if not os.path.isdir(folder):
-            raise FormErrors({'folder_train': ['Folder does not exist']})
-        check_separate_classes(folder, separate)
+        await run_in_threadpool(_check_folders, folder, separate)
     else:
         unpacked = await unpacked_archive(state, files['archive'])
     job = None
@@ -140,7 +167,8 @@ async def _image_folder_job(state, values, files, user):
         if unpacked:
             # the images move into the job folder, which the job then names
             folder = archives.image_root(unpacked)
-        job = datasets.create_job(state.store, values, user, folder, separate=separate)
+        job = datasets.create_job(state.store, values, user, folder, separate=separate,
+                                  max_url_bytes=state.config.max_upload_bytes)
         if unpacked:
             images = state.store.path(job['id'], 'images')
             os.replace(unpacked, images)

@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse
 from ..digits import segmentation
 from ..digits.textfiles import is_url
 from ..errors import CaffeError
-from .extension_inference import is_sunnybrook, segmentation_page, sunnybrook_input
+from .extension_inference import (is_sunnybrook, own_size_outputs, segmentation_page,
+                                  sunnybrook_input)
 from .gallery import data_uri
 from .model_requests import (epoch_field, fetch_image, loaded_classifier, model_job,
                              read_image, with_picture)
@@ -90,11 +91,10 @@ def boxes_of(outputs):
 
 def infer_feature(state, job, epoch, feature, visualize=False):
     """Like :func:`infer_image` for an H x W x C feature a data extension
-    made (fed as it is, as DIGITS' extension inference; only a size other
-    than the net input's is resized)."""
+    made (fed as it is, at its own size, as DIGITS' extension inference)."""
     loaded = loaded_classifier(state, job, epoch)
     with loaded.lock:
-        outputs = _forward(loaded, [feature])
+        outputs = own_size_outputs(loaded.classifier, feature)
         layers = layer_visualizations(loaded.classifier.net) if visualize else None
     return feature, outputs, layers
 
@@ -172,14 +172,15 @@ def _by_image(names, outputs):
             for n, name in enumerate(names)}
 
 
-def _segmentation(fields, dataset, picture, outputs):
+def _segmentation(fields, dataset, picture, outputs, class_range=None):
     """The image-segmentation view of one picture's outputs ({name: (1,
     ...)}) when the request asks for it (``view_extension_id``; a
-    Sunnybrook model's default), else None."""
+    Sunnybrook model's default), else None; ``class_range``: the first
+    view's on a page of many, as DIGITS colours them all alike."""
     view = fields.get('view_extension_id') or (SEGMENTATION if is_sunnybrook(dataset) else '')
     if view != SEGMENTATION:
         return None
-    return segmentation_page(dataset, picture, outputs, fields.get('colormap') or 'dataset')
+    return segmentation_page(dataset, picture, outputs, fields, class_range)
 
 
 def _many_page(request, fields, job, names, pictures, outputs, errors):
@@ -189,14 +190,18 @@ def _many_page(request, fields, job, names, pictures, outputs, errors):
     dataset = server(request).store.jobs.get(job['dataset_id'])
     found = [boxes_of({output: value[n] for output, value in outputs.items()})
              for n in range(len(names))]
+    views, class_range = [], None
+    for n, picture in enumerate(pictures[:DRAWN]):
+        view = _segmentation(fields, dataset, picture,
+                             {output: value[n:n + 1] for output, value in outputs.items()},
+                             class_range)
+        views.append(view)
+        class_range = view and view['class_range']
     return render(request, 'models/images/generic/infer_many.html', {
         'job_id': job['id'], 'name': job['name'], 'errors': errors,
         'results': [{'name': name, 'boxes': boxes,
                      'image': _png_src(picture) if n < DRAWN else None,
-                     'segmentation': _segmentation(
-                         fields, dataset, picture,
-                         {output: value[n:n + 1] for output, value in outputs.items()})
-                     if n < DRAWN else None,
+                     'segmentation': views[n] if n < DRAWN else None,
                      'size': [picture.shape[1], picture.shape[0]]}
                     for n, (name, picture, boxes) in enumerate(zip(names, pictures, found))]})
 

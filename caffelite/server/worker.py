@@ -129,16 +129,17 @@ def textfile_items(textfiles, downloads):
     for split, (path, name, folder) in textfiles['lists'].items():
         splits[split] = [Item(full, listed, label) for listed, full, label
                          in read_labelled_list(path, folder, len(classes), name,
-                                               fetch=downloads.save)]
+                                               fetch=downloads.save_all)]
         if downloads.files:
             log.info('%d images downloaded', len(downloads.files))
         log.info('%d valid lines in %s', len(splits[split]), name)
     return classes, splits.pop('train'), splits
 
 
-def folder_items(job):
+def folder_items(job, downloads):
     """(classes, train [Item], {'val' / 'test': [Item]}) of a dataset job
-    reading an image folder (and separate val/test folders)."""
+    reading an image folder (and separate val/test folders), local or
+    given as URLs (whose images are fetched into ``downloads``)."""
     from ..tools import dataset
     from .datasets import folders_of
     form = job['form']
@@ -153,6 +154,9 @@ def folder_items(job):
     log.info('Found %d images in %d classes in %s', len(items), len(classes), folder)
     fixed = {split: separate_split(split, path, form, classes)
              for split, path in folders_of(job).items()}
+    downloads.save_items([items, *fixed.values()])
+    if downloads.files:
+        log.info('%d images downloaded', len(downloads.files))
     return classes, items, fixed
 
 
@@ -163,8 +167,8 @@ def build_dataset(job_dir):
     from ..tools import dataset
     with open(os.path.join(job_dir, 'status.json'), encoding='utf-8') as f:
         job = json.load(f)
-    # the images a textfile list names by URL, fetched for this build only
-    downloads = Downloads(os.path.join(job_dir, DOWNLOADS),
+    # the images a textfile list or a folder URL names, fetched for this build only
+    downloads = Downloads(os.path.join(job_dir, DOWNLOADS), job.get('max_url_bytes') or
                           (job.get('textfiles') or {}).get('max_url_bytes', 0))
     try:
         report = _build_classification(job, job_dir, downloads)
@@ -183,7 +187,7 @@ def _build_classification(job, job_dir, downloads):
     form = job['form']
     textfile = form['method'] == 'textfile'
     classes, items, fixed = (textfile_items(job['textfiles'], downloads) if textfile
-                             else folder_items(job))
+                             else folder_items(job, downloads))
     return _move_in(job_dir, lambda build: dataset.create_dataset(
         build, items, classes, form['resize_width'], form['resize_height'],
         form['resize_channels'] == '3', form['resize_mode'],

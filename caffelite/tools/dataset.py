@@ -32,7 +32,9 @@ from ..proto import caffe_pb2
 from ..protoio import atomic_open, remove_stale_temps
 from .. import images
 from ..databases import LmdbWriter, temp_folder_beside
+from ..digits import url_folders
 from ..digits.hdf5_db import COMPRESSIONS, Hdf5DbWriter
+from ..digits.image_urls import is_url
 from .imageset import MeanAccumulator, read_list, write_mean
 
 SPLITS = ('train', 'val', 'test')
@@ -51,25 +53,46 @@ Report = collections.namedtuple('Report', 'counts skipped')
 
 
 def class_folders(image_dir):
-    """The class names of an image folder: its sorted sub-folder names
+    """The class names of an image folder (or of a folder URL, see
+    :mod:`caffelite.digits.url_folders`): its sorted sub-folder names
     (hidden ones ignored)."""
-    if not os.path.isdir(image_dir):
+    if is_url(image_dir):
+        classes = url_folders.subfolders(image_dir)
+    elif not os.path.isdir(image_dir):
         raise CaffeError('%s is not a folder' % image_dir)
-    classes = sorted(d for d in os.listdir(image_dir)
-                     if not d.startswith('.') and os.path.isdir(os.path.join(image_dir, d)))
+    else:
+        classes = sorted(d for d in os.listdir(image_dir)
+                         if not d.startswith('.') and os.path.isdir(os.path.join(image_dir, d)))
     if not classes:
         raise CaffeError('%s has no class sub-folders' % image_dir)
     return classes
 
 
+def class_name(folder):
+    """DIGITS' class name (labels.txt line) of a class folder's name: its
+    underscores read as spaces (parse_folder's ``replace('_', ' ')``), so
+    that a folder golden_retriever is the class 'golden retriever'."""
+    return folder.replace('_', ' ')
+
+
 def scan_folder(image_dir):
     """(class names, [Item]) of an image folder: the classes are its sorted
-    sub-folder names; each class's images are found recursively, in sorted
-    order, by extension (hidden files and folders are ignored). Linked
-    folders are followed, as DIGITS does (its ImageNet-subset example links
-    synset folders into class folders), each real folder once."""
-    classes = class_folders(image_dir)
-    items = []
+    sub-folder names, as class_name reads them; each class's images are
+    found recursively, in sorted order, by extension (hidden files and
+    folders are ignored). A folder URL's items are its images' URLs,
+    fetched when the dataset is built."""
+    folders = class_folders(image_dir)
+    walk = url_folders.class_images if is_url(image_dir) else _class_files
+    return ([class_name(folder) for folder in folders],
+            [Item(*found) for found in walk(image_dir, folders)])
+
+
+def _class_files(image_dir, classes):
+    """[(absolute path, path relative to ``image_dir``, label)] of the
+    image files of the ``classes`` of a local folder. Linked folders are
+    followed, as DIGITS does (its ImageNet-subset example links synset
+    folders into class folders), each real folder once."""
+    found = []
     seen = set()
     for label, name in enumerate(classes):
         for folder, dirs, files in os.walk(os.path.join(image_dir, name), followlinks=True):
@@ -80,8 +103,8 @@ def scan_folder(image_dir):
                 if not f.startswith('.') and f.lower().endswith(images.IMAGE_EXTENSIONS):
                     path = os.path.join(folder, f)
                     rel = os.path.relpath(path, image_dir).replace(os.sep, '/')
-                    items.append(Item(os.path.abspath(path), rel, label))
-    return classes, items
+                    found.append((os.path.abspath(path), rel, label))
+    return found
 
 
 def check_classes(classes, known, folder):

@@ -10,9 +10,10 @@ from PIL import Image
 
 from caffelite import TRAIN, Net
 from caffelite.digits import forms, hdf5_db, networks, split
+from caffelite.digits.image_urls import FetchError
 from caffelite.digits.inference import read_image_list
 from caffelite.digits.textfiles import read_labelled_list
-from caffelite.errors import CaffeError, NetError, ParseError
+from caffelite.errors import NetError, ParseError
 from caffelite.protoio import parse_text
 from caffelite.proto import caffe_pb2
 from caffelite.tools import dataset
@@ -55,19 +56,19 @@ def test_bad_lists_name_the_file_and_line(tmp_path, text, folder, message):
 
 def test_listed_urls_are_fetched_and_a_failure_names_the_line(tmp_path):
     """An http(s) URL is an image DIGITS downloads: kept as listed (not
-    joined to the folder), handed to ``fetch``, whose failure names the
-    list's line."""
+    joined to the folder), handed to ``fetch`` with the list's other URLs
+    once the list is read; the first URL that fails names its line."""
     listed = tmp_path / 'list.txt'
-    listed.write_text('HTTPS://h/a.png 0\nhttp://h/b.png 1\n')
+    listed.write_text('HTTPS://h/a.png 0\n/i/c.png 0\nhttp://h/b.png 1\nHTTPS://h/a.png 1\n')
     fetched = []
     assert read_labelled_list(str(listed), '/i', 2, fetch=fetched.append) == [
-        ('HTTPS://h/a.png', 'HTTPS://h/a.png', 0), ('http://h/b.png', 'http://h/b.png', 1)]
-    assert fetched == ['HTTPS://h/a.png', 'http://h/b.png']
+        ('HTTPS://h/a.png', 'HTTPS://h/a.png', 0), ('/i/c.png', '/i/c.png', 0),
+        ('http://h/b.png', 'http://h/b.png', 1), ('HTTPS://h/a.png', 'HTTPS://h/a.png', 1)]
+    assert fetched == [['HTTPS://h/a.png', 'http://h/b.png', 'HTTPS://h/a.png']]
 
-    def refuse(url):
-        if url.endswith('b.png'):
-            raise CaffeError('cannot fetch the image %s: timed out' % url)
-    with pytest.raises(ParseError, match=r'^up.txt:2: cannot fetch the image http://h/b.png: '
+    def refuse(urls):
+        raise FetchError(urls[1], 'cannot fetch the image %s: timed out' % urls[1])
+    with pytest.raises(ParseError, match=r'^up.txt:3: cannot fetch the image http://h/b.png: '
                                          r'timed out$'):
         read_labelled_list(str(listed), '/i', 2, 'up.txt', fetch=refuse)
 

@@ -54,12 +54,15 @@ def sunnybrook_model(server, challenge):
 
 
 def deploy_scores(server, model, feature):
-    """The deploy net's 'score' of a 1 x H x W feature fed as it is."""
+    """The deploy net's 'score' of an H x W feature fed as it is, the net
+    reshaped to H x W."""
     from caffelite.model_folder import latest_snapshot
     from caffelite.net import TEST, Net
     folder = os.path.join(server.jobs_dir, model)
     net = Net(os.path.join(folder, 'deploy.prototxt'), TEST)
     net.copy_from(latest_snapshot(folder))
+    net.blobs['data'].reshape(1, 1, *np.shape(feature)[-2:])
+    net.reshape()
     net.blobs['data'].data[...] = feature
     return net.forward()['score']
 
@@ -113,12 +116,45 @@ def test_sunnybrook_segmentation_page(server, sunnybrook_model):
                            data=dict(job_id=model, validation_record='0'))
     assert r.status_code == 200, r.text
     assert 'class="seg-view"' in r.text and 'data-colours="#000000,#ffffff"' in r.text
-    for option in ('opacity', 'mask', 'line'):
+    for option in ('opacity', 'mask', 'threshold', 'line_width', 'gamma', 'colormap'):
         assert 'data-option="%s"' % option in r.text
+    assert 'value="0.3" data-option="opacity" data-default="0.3"' in r.text
     assert '/static/segmentation.js' in r.text
     r = server.client.post('/models/images/generic/infer_one', data=dict(
-        job_id=model, validation_record='0', colormap='paired'))
-    assert 'data-colours="#a6cee3,#1f78b4"' in r.text
+        job_id=model, validation_record='0', colormap='paired', opacity='0.6', threshold='-5'))
+    # Paired over the class map's range: 0 its first colour, 1 its last (or
+    # all the first when the map is one class)
+    assert ('data-colours="#a6cee3,#b15928"' in r.text
+            or 'data-colours="#a6cee3,#a6cee3"' in r.text)
+    # the options the request names win over those the browser saved
+    assert 'value="0.6" data-option="opacity" data-default="0.3" data-requested' in r.text
+    assert 'value="-5" data-option="threshold" data-default="0" data-requested' in r.text
+    assert 'data-option="mask" data-default="0.0" style' in r.text
+    r = server.client.post('/models/images/generic/infer_one', data=dict(
+        job_id=model, validation_record='0', line_width='9'))
+    assert r.status_code == 400 and 'line_width must be an integer from 0 to 6' in r.text
+
+
+def test_sunnybrook_dicom_of_another_size(server, data_root, sunnybrook_model):
+    """A DICOM of another size than the net input's (24 x 20 beside 16 x
+    16) is not resized: the net is reshaped to it, as DIGITS does, and the
+    class map is at the image's size."""
+    _, model = sunnybrook_model
+    pixels = (np.arange(24 * 20).reshape(24, 20) * 3 + 1000) % 4000
+    dicom = data_root / 'sunnybrook' / 'other-size.dcm'
+    sunnybrook_files.write_dicom(dicom, pixels)
+    r = server.client.post('/models/images/generic/infer_one.json',
+                           data=dict(job_id=model, image_path=str(dicom)))
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()['outputs']['score'], deploy_scores(server, model, pixels),
+                               rtol=1e-5, atol=1e-6)
+    r = server.client.post('/models/images/generic/infer_one',
+                           data=dict(job_id=model, image_path=str(dicom)))
+    assert r.status_code == 200 and 'width="20" height="24"' in r.text
+    # the net is back at its own size for the validation records
+    r = server.client.post('/models/images/generic/infer_one.json',
+                           data=dict(job_id=model, validation_record='0'))
+    assert np.shape(r.json()['outputs']['score']) == (1, 2, 16, 16)
 
 
 def test_sunnybrook_dataset_and_model(server, challenge):

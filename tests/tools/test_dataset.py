@@ -405,6 +405,24 @@ def test_dataset_create_from_folder(tmp_path, capsys):
         np.testing.assert_allclose(np.asarray(picture)[3, 4], mean[::-1, 3, 4], atol=4)
 
 
+def test_class_folder_underscores_are_spaces_as_in_digits(tmp_path):
+    """DIGITS' parse_folder names a class golden_retriever 'golden
+    retriever' in labels.txt; a separate val folder's classes match by the
+    same names."""
+    for root in ('img', 'val'):
+        for name in ('golden_retriever', 'pug'):
+            (tmp_path / root / name).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(np.full((4, 4, 3), 9 * i, np.uint8)).save(
+                    tmp_path / root / name / ('%d.png' % i))
+    out = tmp_path / 'ds'
+    assert main(['dataset', 'create', str(tmp_path / 'img'), str(out), '--width', '4',
+                 '--height', '4', '--val-folder', str(tmp_path / 'val'), '--seed', '1']) == 0
+    assert (out / 'labels.txt').read_text() == 'golden retriever\npug\n'
+    assert sorted(set(line.rsplit(' ', 1)[1] for line in (out / 'val.txt').read_text()
+                      .splitlines())) == ['0', '1']
+
+
 def test_dataset_split_depends_on_seed_only(tmp_path):
     tree = make_tree(tmp_path / 'img')
     lists = []
