@@ -80,7 +80,7 @@ def test_a_damaged_record_is_named_by_the_layer_and_compute_image_mean(tmp_path)
 
 @pytest.mark.parametrize('damage, message', [
     ('cut', r'cannot read HDF5 file .*a\.h5 \(listed in .*list\.txt\): .*truncated file'),
-    ('no rows', r'the HDF5 files of .*list\.txt hold no rows')])
+    ('no rows', r'the HDF5 files of .*list\.txt hold no rows')], ids=['cut', 'no rows'])
 def test_a_damaged_hdf5_file_is_named_by_the_layer(tmp_path, damage, message):
     import h5py
     h5 = tmp_path / 'a.h5'
