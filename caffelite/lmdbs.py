@@ -21,6 +21,9 @@ def open_readonly(path):
         stat = os.stat(os.path.join(path, 'data.mdb'))
     except OSError:
         raise CaffeError('%s: not an LMDB database (no data.mdb)' % path) from None
+    if not stat.st_size:
+        # LMDB itself says only 'Bad file descriptor' for it
+        raise CaffeError('%s: data.mdb is empty (0 bytes): not an LMDB database' % path)
     key = (os.path.realpath(path), stat.st_dev, stat.st_ino)
     if key not in _OPEN:
         try:

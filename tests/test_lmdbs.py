@@ -39,3 +39,6 @@ def test_a_database_cut_short_is_refused_before_a_page_is_read(tmp_path):
     with pytest.raises(CaffeError, match=r'db: the LMDB is cut short: data\.mdb has %d bytes, '
                        r'its pages need %d' % (len(whole) // 2, len(whole))):
         open_readonly(str(db))
+    (db / 'data.mdb').write_bytes(b'')
+    with pytest.raises(CaffeError, match=r'db: data\.mdb is empty \(0 bytes\)'):
+        open_readonly(str(db))
