@@ -170,8 +170,8 @@ class JobClassifier:
         return pixels.reshape(pixels.shape[:2] + (-1,))
 
     def outputs(self, pictures, resize=True):
-        """{output name: (N, ...) array} of the deploy net for N loaded
-        pictures (H x W x C) in one forward pass (the input reshaped to N,
+        """{output name: (N, ...) array, the caller's own} of the deploy net
+        for N loaded pictures (H x W x C) in one forward pass (the input reshaped to N,
         as DIGITS does). ``resize=False`` (DIGITS' extension inference):
         pictures of one size other than the net input's are not resized,
         the net is reshaped to their size and a mean image resized to it; a
@@ -186,7 +186,9 @@ class JobClassifier:
             blob.reshape(*batch.shape)
             self.net.reshape()
         blob.data[...] = batch
-        return {name: np.asarray(value) for name, value in self.net.forward().items()}
+        # copies: the next call reuses the output blobs' storage (a smaller
+        # batch keeps it), which would overwrite arrays a caller still holds
+        return {name: np.array(value) for name, value in self.net.forward().items()}
 
     def probabilities(self, pictures):
         """(N, classes) scores of N loaded pictures: the last output of the

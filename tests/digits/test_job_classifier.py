@@ -45,3 +45,27 @@ def test_classify_answers_as_digits_does(tmp_path, capsys):
     expected = net.forward(data=(rgb.transpose(2, 0, 1)[::-1] - mean_bgr)[None])['prob'][0]
     assert sorted(got) == ['blue', 'green', 'red']
     np.testing.assert_allclose([got['red'], got['green'], got['blue']], expected, rtol=1e-5)
+
+
+def test_scores_of_earlier_batches_survive_later_ones(tmp_path):
+    """``each`` collected whole (as the server's classify_many does): five
+    images two at a time give each image its own scores, not those of the
+    last, smaller batch, whose forward pass reuses the output blob."""
+    from caffelite.job_classifier import JobClassifier
+    rng = np.random.RandomState(1)
+    # pixels scaled to [0, 1] so that the scores differ from image to image
+    scaled = DEPLOY.replace("bottom: 'data' top: 'ip'", "bottom: 'scaled' top: 'ip'").replace(
+        "layer { name: 'ip'", "layer { name: 'scaled' type: 'Power' bottom: 'data' top: 'scaled'"
+        " power_param { scale: 0.00390625 } }\nlayer { name: 'ip'")
+    (tmp_path / 'deploy.prototxt').write_text(scaled)
+    Net(str(tmp_path / 'deploy.prototxt'), TEST).save(str(tmp_path / 'snapshot_iter_1.caffemodel'))
+    paths = []
+    for i in range(5):
+        paths.append(str(tmp_path / ('%d.png' % i)))
+        Image.fromarray(rng.randint(0, 256, (24, 24, 3)).astype(np.uint8)).save(paths[-1])
+    classifier = JobClassifier(str(tmp_path))
+
+    together = [scores for _, scores, _ in list(classifier.each(paths, batch_size=2))]
+    alone = [classifier.probabilities([classifier.load(p)])[0] for p in paths]
+    assert np.ptp(np.array(alone)[:, 0]) > 1e-3
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-6)
