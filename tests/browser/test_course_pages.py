@@ -217,7 +217,8 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
     page.click('text=Clone Job')
     page.wait_for_url('**/models/images/classification/new?clone=*')
     assert page.input_value('#train_epochs') == '2' and page.is_checked('#standard-lenet')
-    page.fill('#train_epochs', '200')
+    # far more than it can train before the abort, even on a fast machine
+    page.fill('#train_epochs', '5000')
     page.fill('#snapshot_interval', '50')
     page.fill('#model_name', 'lenet longer')
     page.click('button[type=submit]')
