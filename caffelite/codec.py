@@ -4,10 +4,10 @@ mean.binaryproto files. Layers and tools use this module; ``caffelite.io``
 (pycaffe's ``caffe.io``) exposes the pycaffe-named functions from it."""
 import numpy as np
 
-from .errors import CaffeIOError
+from .errors import CaffeError, CaffeIOError
 from .images import decode_like_opencv
 from .proto import caffe_pb2
-from .protoio import read_binary, set_packed_floats
+from .protoio import blob_shape_of, read_binary, set_packed_floats
 
 
 def blobproto_to_array(blob, return_diff=False):
@@ -70,6 +70,11 @@ def datum_to_array(datum):
     if datum.encoded:
         return decode_like_opencv(datum.data)
     shape = (datum.channels, datum.height, datum.width)
+    values = datum.data or datum.float_data
+    if len(values) != int(np.prod(shape)):
+        # Caffe's DataTransformer CHECKs this count
+        raise CaffeIOError('a Datum of %d x %d x %d holds %d values'
+                           % (shape + (len(values),)))
     if len(datum.data):
         return np.frombuffer(datum.data, np.uint8).reshape(shape).copy()
     return np.array(datum.float_data, np.float64).reshape(shape)
@@ -78,10 +83,22 @@ def datum_to_array(datum):
 def load_mean(path):
     """The C x H x W float32 mean image of a mean.binaryproto file (the
     first item of a 4-d blob, as Caffe's DataTransformer uses it)."""
-    mean = blobproto_to_array(read_binary(path, caffe_pb2.BlobProto()))
+    blob = read_binary(path, caffe_pb2.BlobProto())
+    try:
+        mean = blobproto_to_array(blob)
+    except ValueError:
+        # Caffe's Blob::FromProto CHECKs the same count
+        raise CaffeIOError('%s: not a mean image: %d values for the shape %s'
+                           % (path, len(blob.data), blob_shape_of(blob))) from None
     return mean[0] if mean.ndim == 4 else mean
 
 
-def decode_datum(datum):
-    """(C, H, W) uint8/float image and its label from a Datum."""
-    return datum_to_array(datum), datum.label
+def decode_datum(datum, where=None):
+    """(C, H, W) uint8/float image and its label from a Datum; ``where``
+    (a database and key) is named when the image does not decode."""
+    try:
+        return datum_to_array(datum), datum.label
+    except CaffeError as e:
+        if where is None:
+            raise
+        raise CaffeError('%s: %s' % (where, e)) from None

@@ -131,8 +131,11 @@ def located_in(path):
         if path is not None and e.layer_name is not None:
             with open(path, encoding='utf-8', errors='replace') as f:
                 line = protoio.layer_line(f.read(), e.layer_name)
-            if line is not None:
-                e.args = ('%s:%d: %s' % (os.fspath(path), line, e.args[0]),) + e.args[1:]
+            # a layer that is not in the text as such (one a legacy upgrade
+            # made, a nameless one) still has its file named
+            where = os.fspath(path) if line is None else '%s:%d' % (os.fspath(path), line)
+            if not e.args[0].startswith(os.fspath(path)):
+                e.args = ('%s: %s' % (where, e.args[0]),) + e.args[1:]
         raise
 
 

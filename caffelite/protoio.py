@@ -73,6 +73,18 @@ def _sync_folder(folder):
 
 
 @contextlib.contextmanager
+def writes_named(path):
+    """Re-raise a failed write that names no file (ENOSPC on a full disk, a
+    quota, EIO: the errno of write() or fsync() alone) naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        if type(e) is not OSError or e.filename is not None:
+            raise
+        raise OSError(e.errno, e.strerror, path) from None
+
+
+@contextlib.contextmanager
 def atomic_open(path, mode='wb'):
     """Open a temporary file beside ``path``; on success flush it to disk
     and rename it onto ``path``."""
@@ -87,7 +99,7 @@ def atomic_open(path, mode='wb'):
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, mode) as f:
+        with writes_named(path), os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -9,14 +9,19 @@ its position, and Caffe's reader skips the unknown field. It holds the
 solver's random generator, each data layer's position (the next database
 record, or the epoch's order and index of an image list or HDF5 rows, and
 the layer's own generator) in the train and test nets, and the window of
-losses behind the displayed, smoothed loss. A solverstate without it (one
-Caffe wrote) resumes as Caffe resumes: the data layers start over.
+losses behind the displayed, smoothed loss, and a digest of the weights
+saved beside it, so that a learned_net rewritten since is refused. A
+solverstate without it (one Caffe wrote) resumes as Caffe resumes: the data
+layers start over.
 """
+import hashlib
 import logging
 
 import numpy as np
 
 from . import backend
+from .backend import to_host
+from .errors import SolverError
 from .proto import caffe_pb2
 
 log = logging.getLogger('caffelite.solver')
@@ -66,10 +71,34 @@ def capture(solver, data_positions=None):
         if 'order' in where:
             entry.order[:] = np.asarray(where['order'], np.int64).tolist()
             entry.index = where['index']
+        if 'list_digest' in where:
+            entry.list_digest = where['list_digest']
     losses, smoothed = solver.loss_window()
     state.recent_losses[:] = losses
     state.smoothed_loss = smoothed
+    state.weights_digest = weights_digest(solver.net)
     return state
+
+
+def weights_digest(net):
+    """SHA-256 of every layer's blobs of ``net`` (float32, in layer order):
+    what a .caffemodel written from the net holds, whatever its format."""
+    digest = hashlib.sha256()
+    for layer in net.layers:
+        for blob in layer.blobs:
+            digest.update(np.ascontiguousarray(to_host(blob.xdata), np.float32).tobytes())
+    return digest.digest()
+
+
+def check_weights(solver, state, where, weights):
+    """Refuse to resume when the weights just loaded from ``weights`` are
+    not those the solverstate ``where`` was saved with."""
+    if state.HasField('weights_digest') and state.weights_digest != weights_digest(solver.net):
+        raise SolverError(
+            '%s: %s is not the weights file this solverstate was saved with (rewritten '
+            'since, by a run killed mid-snapshot under the same snapshot_prefix?); resume '
+            'from a snapshot whose two files belong together, or start from the weights '
+            'with -weights' % (where, weights))
 
 
 def restore(solver, state, where):
@@ -102,6 +131,8 @@ def restore(solver, state, where):
             position['key'] = entry.key
         else:
             position.update(order=np.array(entry.order, np.int64), index=entry.index)
+        if entry.HasField('list_digest'):
+            position['list_digest'] = entry.list_digest
         layer.seek(position)
     for label, name in layers:
         log.warning('%s: no position for data layer %s of the %s net; it starts over',

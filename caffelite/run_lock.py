@@ -13,6 +13,7 @@ import sys
 import time
 
 from .errors import CaffeError
+from .protoio import writes_named
 
 
 def _holder(path):
@@ -49,9 +50,10 @@ def prefix_lock(prefix):
             break
         os.close(fd)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, ('caffelite train (pid %d, started %s): %s\n' % (
-            os.getpid(), time.strftime('%Y-%m-%d %H:%M:%S'), ' '.join(sys.argv))).encode())
+        with writes_named(path):
+            os.ftruncate(fd, 0)
+            os.write(fd, ('caffelite train (pid %d, started %s): %s\n' % (
+                os.getpid(), time.strftime('%Y-%m-%d %H:%M:%S'), ' '.join(sys.argv))).encode())
         yield path
     finally:
         with contextlib.suppress(OSError):

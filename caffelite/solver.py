@@ -101,6 +101,8 @@ def learning_rate(param, it, current_step=0):
         return base * (1 - it / float(param.max_iter)) ** param.power
     if policy == 'sigmoid':
         return base * (1 / (1 + math.exp(-gamma * (it - param.stepsize))))
+    if not policy:
+        raise SolverError('lr_policy is not set (Caffe has no default; "fixed" keeps base_lr)')
     raise SolverError('unknown lr_policy: %r' % policy)
 
 
@@ -112,7 +114,9 @@ class Solver:
     type = None
     history_sets = 1    # history blobs per learnable param
 
-    def __init__(self, source, action_request=None):
+    def __init__(self, source, action_request=None, where=None):
+        """``where``: the solver file to name in errors (``self.where``),
+        when ``source`` is a SolverParameter read from it."""
         self.param = load_solver_param(source)
         net_log.root_info(log, 'Initializing solver from parameters: \n%s',
                           net_log.debug_string(self.param))
@@ -134,9 +138,13 @@ class Solver:
         self.test_at_end = False      # set_epochs: test after the last iteration too
         self._callbacks = []
         self.listeners = []
-        self._check_params()
-        self.net = self._train_net()
-        self.test_nets = self._test_nets()
+        self.where = where or _source_name(source)
+        try:
+            self._check_params()
+            self.net = self._train_net()
+            self.test_nets = self._test_nets()
+        except SolverError as e:     # a setting of the solver file: name it
+            raise SolverError('%s: %s' % (self.where, e)) from None
         net_log.root_info(log, 'Solver scaffolding done.')
         for model_list in self.param.weights:
             load_net_weights(model_list, [self.net] + self.test_nets)
@@ -460,7 +468,10 @@ class Solver:
                 self.current_step += 1
                 log.info('MultiStep Status: Iteration %d, step = %d',
                          self.iter, self.current_step)
-        return learning_rate(p, self.iter, self.current_step)
+        try:
+            return learning_rate(p, self.iter, self.current_step)
+        except SolverError as e:    # Caffe checks the policy here too, at the first update
+            raise SolverError('%s: %s' % (self.where, e)) from None
 
     def apply_update(self):
         """Caffe's SGDSolver::ApplyUpdate: rate, clip, normalize, regularize,
@@ -560,7 +571,9 @@ class Solver:
                               % (state_file, len(state.history), self.type, len(self.history)))
         self.iter, self.current_step = state.iter, state.current_step
         if state.learned_net:
-            self.net.copy_from(self._learned_net_path(state.learned_net, state_file)).require_some()
+            weights = self._learned_net_path(state.learned_net, state_file)
+            self.net.copy_from(weights).require_some()
+            resume.check_weights(self, state.caffelite_resume, state_file, weights)
         for blob, proto in zip(self.history, state.history):
             if not protoio.proto_fits_shape(proto, blob.shape):
                 raise SolverError('%s: history blob shape %s does not fit %s'
@@ -653,12 +666,21 @@ def solver_types():
     return _SOLVERS.names()
 
 
-def get_solver(source, action_request=None):
-    """Build the solver named by the file's ``type`` (pycaffe's get_solver)."""
+def get_solver(source, action_request=None, where=None):
+    """Build the solver named by the file's ``type`` (pycaffe's get_solver);
+    ``where`` as in Solver."""
     param = load_solver_param(source)
+    where = where or _source_name(source)
     try:
         cls = _SOLVERS[param.type]
     except KeyError:
-        raise SolverError('unknown solver type %r (known: %s)'
-                         % (param.type, ', '.join(solver_types()))) from None
-    return cls(param, action_request)
+        raise SolverError('%s: unknown solver type %r (known: %s)'
+                          % (where, param.type, ', '.join(solver_types()))) from None
+    return cls(param, action_request, where)
+
+
+def _source_name(source):
+    """The solver file ``source`` names, else 'solver' (text, a message)."""
+    if isinstance(source, (str, os.PathLike)) and os.path.exists(source):
+        return os.fspath(source)
+    return 'solver'

@@ -408,10 +408,12 @@ def upgrade_batchnorm(net):
 
 
 # --- the whole net --------------------------------------------------------------
-def upgrade_net(net, source=None):
+def upgrade_net(net, source=None, problems=None):
     """Upgrade ``net`` (a NetParameter) in place as needed, in Caffe's order
     (UpgradeNetAsNeeded); returns the names of the upgrades applied.
-    ``source`` names the file in messages."""
+    ``source`` names the file in messages; the list ``problems``, when
+    given, receives those of the V0 and V1 upgrades (each also logged as a
+    warning), for which Caffe's upgrade tools exit with status 1."""
     steps = [('V0 layers', needs_v0_upgrade, upgrade_v0),
              ('data transformation fields', needs_data_upgrade,
               lambda n, s: upgrade_data_transform(n)),
@@ -421,7 +423,9 @@ def upgrade_net(net, source=None):
     applied = []
     for name, needed, apply in steps:
         if needed(net):
-            apply(net, source)
+            found = apply(net, source)
+            if problems is not None and found:
+                problems.extend(found)
             applied.append(name)
     return applied
 

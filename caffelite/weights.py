@@ -15,6 +15,7 @@ import os
 import warnings
 
 from . import protoio, upgrade
+from .divergence import finite
 from .errors import ParseError, WeightsError
 from .proto import caffe_pb2
 
@@ -68,10 +69,14 @@ def read_layers(path, hdf5=None):
     (``hdf5``: True or False to say which; None judges by the extension)."""
     if hdf5 or hdf5 is None and path.endswith(('.h5', '.hdf5')):
         import h5py
-        with h5py.File(path, 'r') as h5:
-            group = h5['data']
-            return [(name, [group[name][k][...] for k in sorted(group[name], key=int)])
-                    for name in group]
+        try:
+            with h5py.File(path, 'r') as h5:
+                group = h5['data']
+                return [(name, [group[name][k][...] for k in sorted(group[name], key=int)])
+                        for name in group]
+        except (OSError, KeyError) as e:    # cut short, not HDF5, no 'data' group
+            raise WeightsError('%s: not HDF5 weights as Caffe saves them (%s)'
+                               % (path, e)) from None
     if os.path.getsize(path) == 0:
         raise WeightsError('%s is empty (0 bytes): not a .caffemodel' % path)
     try:
@@ -134,11 +139,25 @@ def copy_weights(net, weights, hdf5=None):
         loaded.append(name)
     report = _report(net, where, loaded, layers)
     if report.missing:
-        text = report.message()
-        if log.hasHandlers():   # else logging's last resort would print it twice
-            log.warning('%s', text)
-        warnings.warn(text, WeightsWarning, stacklevel=3)
+        _warn(report.message())
+    damaged = _non_finite(net, loaded)
+    if damaged:
+        _warn('%s holds NaN or infinite values (in %s): a damaged file, or the snapshot '
+              'of a run that diverged' % (where, ', '.join(damaged)))
     return report
+
+
+def _warn(text):
+    if log.hasHandlers():   # else logging's last resort would print it twice
+        log.warning('%s', text)
+    warnings.warn(text, WeightsWarning, stacklevel=4)
+
+
+def _non_finite(net, loaded):
+    """["param k of layer 'name'"] of the loaded layers' non-finite blobs."""
+    layers = net.layer_dict
+    return ["param %d of layer '%s'" % (k, name) for name in loaded
+            for k, blob in enumerate(layers[name].blobs) if not finite(blob.xdata)]
 
 
 def load_net_weights(model_list, nets):

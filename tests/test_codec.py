@@ -135,3 +135,18 @@ def test_reference_mean_is_the_mean_of_the_raw_lmdb():
     mean = np.mean([codec.datum_to_array(d) for _, d in records], axis=0, dtype=np.float64)
     np.testing.assert_allclose(codec.load_mean(str(reference_path('data', 'mean.binaryproto'))),
                                mean, atol=1e-4)
+
+
+@pytest.mark.parametrize('values, shape', [(None, r'\(\)'), (774, r'\(1, 1, 28, 28\)')])
+def test_a_mean_file_short_of_values_is_named(tmp_path, values, shape):
+    """An empty file, or one cut short of values (Caffe CHECKs the count)."""
+    path = tmp_path / 'mean.binaryproto'
+    if values is None:
+        path.write_bytes(b'')
+    else:
+        blob = caffe.proto.caffe_pb2.BlobProto(num=1, channels=1, height=28, width=28)
+        blob.data.extend([0.5] * values)
+        path.write_bytes(blob.SerializeToString())
+    with pytest.raises(CaffeIOError, match=r'mean\.binaryproto: not a mean image: %d values '
+                       r'for the shape %s' % (values or 0, shape)):
+        codec.load_mean(str(path))

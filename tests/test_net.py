@@ -1,5 +1,7 @@
 """The Net graph: NetState filtering, splits, in-place tops, loss weights,
 backward decisions, shared params, reshape and the pycaffe surface."""
+import re
+
 import numpy as np
 import pytest
 
@@ -482,3 +484,13 @@ def test_a_layer_missing_a_file_names_the_file_and_the_layer(tmp_path):
         caffe.Net(write(tmp_path, text), caffe.TRAIN)
     assert isinstance(info.value, RuntimeError)      # as Net's own missing files
     assert info.value.filename == str(tmp_path / 'no_mean.binaryproto')
+
+
+def test_a_failing_layer_not_found_in_the_text_still_names_the_file(tmp_path):
+    """A nameless layer, or one a legacy upgrade made, has no line to give."""
+    path = tmp_path / 'nameless.prototxt'
+    path.write_text('layer { type: "NoSuchType" }\n')
+    with pytest.raises(caffe.errors.LayerError,
+                       match=r"^%s: layer '' \(NoSuchType\): unknown layer type" % re.escape(
+                           str(path))):
+        caffe.Net(str(path), caffe.TEST)

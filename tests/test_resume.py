@@ -6,6 +6,7 @@ non-finite loss or update, names where it went non-finite and keeps the
 last finite snapshot."""
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -109,6 +110,50 @@ def test_without_the_extension_data_starts_over_as_in_caffe(job):
     assert fresh.iter == 3 and fresh.net.layers[0].position()['key'] == first_batch
 
 
+
+def test_a_solverstate_whose_weights_were_rewritten_is_refused(job):
+    """The weights file of a snapshot overwritten since (a run killed
+    between writing its .caffemodel and its .solverstate) is not resumed."""
+    solver = caffe.get_solver(str(job / 'solver.prototxt'))
+    run(solver, 1)
+    model, state = solver.snapshot()
+    run(solver, 1)
+    solver.net.save(model)
+    fresh = caffe.get_solver(str(job / 'solver.prototxt'))
+    with pytest.raises(caffe.errors.SolverError, match=r'lenet_iter_1\.solverstate: .*'
+                       r'lenet_iter_1\.caffemodel is not the weights file this solverstate '
+                       r'was saved with'):
+        fresh.restore(state)
+
+
+def test_an_image_list_changed_since_the_snapshot_is_refused(tmp_path):
+    """The position is an order of the list's lines: other lines, even as
+    many, would make the resumed run read other images."""
+    from PIL import Image
+    lines = []
+    for k in range(4):
+        Image.fromarray(np.full((4, 4), 60 * k, np.uint8)).save(tmp_path / ('%d.png' % k))
+        lines.append('%d.png %d' % (k, k % 2))
+    (tmp_path / 'list.txt').write_text('\n'.join(lines) + '\n')
+    (tmp_path / 'net.prototxt').write_text(
+        'layer { name: "d" type: "ImageData" top: "data" top: "label" image_data_param { '
+        'source: "%s" root_folder: "%s/" batch_size: 2 shuffle: true is_color: false } }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        'inner_product_param { num_output: 2 } }\n'
+        'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }'
+        % (tmp_path / 'list.txt', tmp_path))
+    (tmp_path / 'solver.prototxt').write_text(
+        'net: "%s"\nbase_lr: 0.1\nlr_policy: "fixed"\nmax_iter: 4\nsnapshot_prefix: "%s"\n'
+        % (tmp_path / 'net.prototxt', tmp_path / 'snap'))
+    solver = caffe.get_solver(str(tmp_path / 'solver.prototxt'))
+    solver.step(1)
+    _, state = solver.snapshot()
+    (tmp_path / 'list.txt').write_text('\n'.join(lines[1::-1] + lines[2:]) + '\n')
+    fresh = caffe.get_solver(str(tmp_path / 'solver.prototxt'))
+    with pytest.raises(caffe.errors.CaffeError, match=r'list\.txt is not the list the snapshot '
+                       r'was taken with'):
+        fresh.restore(state)
+
 def caffe_schema_solver_state():
     """SolverState as BVLC Caffe's caffe.proto declares it (no field 1000)."""
     file_proto = descriptor_pb2.FileDescriptorProto()
@@ -157,7 +202,10 @@ def test_divergence_stops_training_and_names_where(job, capsys):
         (SOLVER % {'lr': 1000, 'prefix': job / 'snap' / 'lenet'})
         .replace('type: "Adam"', 'type: "SGD"').replace('snapshot: 0', 'snapshot: 2'))
     capsys.readouterr()
-    assert main(['train', '-solver', str(job / 'solver.prototxt')]) == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert main(['train', '-solver', str(job / 'solver.prototxt')]) == 1
+    assert not caught     # NumPy's 'overflow encountered in matmul' printed before the line
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert last.startswith('caffelite train: error: iteration ')

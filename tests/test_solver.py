@@ -287,3 +287,20 @@ def test_solver_settings_caffe_checks_are_value_errors(tmp_path):
         caffe.get_solver(base + 'lr_policy: "nope"\n').step(1)
     with pytest.raises(ValueError, match='exactly one train net'):
         caffe.get_solver(caffe_pb2.SolverParameter(base_lr=0.1))
+
+
+def test_a_solver_setting_caffe_checks_names_the_solver_file(tmp_path, capsys):
+    from caffelite.cli import main
+    (tmp_path / 'train.prototxt').write_text(NET)
+    path = tmp_path / 'solver.prototxt'
+    path.write_text('net: "%s"\nbase_lr: 0.1\nmax_iter: 1\n' % (tmp_path / 'train.prototxt'))
+    with pytest.raises(caffe.SolverError, match=r'solver\.prototxt: lr_policy is not set'):
+        caffe.get_solver(str(path)).step(1)
+    capsys.readouterr()
+    assert main(['train', '-solver', str(path)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        'caffelite train: error: %s: lr_policy is not set (Caffe has no default; "fixed" '
+        'keeps base_lr)' % path)
+    path.write_text('net: "%s"\nbase_lr: 0.1\niter_size: 0\n' % (tmp_path / 'train.prototxt'))
+    with pytest.raises(caffe.SolverError, match=r'solver\.prototxt: iter_size must be >= 1'):
+        caffe.SGDSolver(str(path))

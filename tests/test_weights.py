@@ -2,6 +2,8 @@
 is a WeightsError naming it; layers left without weights are named in a
 warning (with the renamed layer of the file when there is one); the
 command line and Classifier refuse a file from which nothing loaded."""
+import logging
+import os
 import warnings
 
 import numpy as np
@@ -56,6 +58,32 @@ def test_empty_and_truncated_files_name_the_file(model, tmp_path):
     with pytest.raises(WeightsError, match='empty.caffemodel'):
         caffe.Classifier(str(deploy), str(empty))
 
+
+
+def test_hdf5_weights_cut_short_or_of_another_format_name_the_file(model, tmp_path):
+    deploy, weights = model
+    net = caffe.Net(str(deploy), caffe.TEST)
+    net.save_hdf5(str(tmp_path / 'w.caffemodel.h5'))
+    short = tmp_path / 'short.caffemodel.h5'
+    short.write_bytes((tmp_path / 'w.caffemodel.h5').read_bytes()[:-100])
+    with pytest.raises(WeightsError, match=r'short\.caffemodel\.h5: not HDF5 weights .*truncated'):
+        net.copy_from(str(short))
+    with pytest.raises(WeightsError, match=r'trained\.caffemodel: not HDF5 weights'):
+        net.load_hdf5(str(weights))
+
+
+def test_non_finite_weights_are_named_in_a_warning(model, tmp_path):
+    deploy, weights = model
+    param = caffe.proto.caffe_pb2.NetParameter.FromString(weights.read_bytes())
+    param.layer[-2].blobs[1].data[0] = float('inf')
+    damaged = tmp_path / 'diverged.caffemodel'
+    damaged.write_bytes(param.SerializeToString())
+    with pytest.warns(WeightsWarning, match=r"diverged\.caffemodel holds NaN or infinite values "
+                      r"\(in param 1 of layer 'ip2'\)"):
+        caffe.Net(str(deploy), caffe.TEST, weights=str(damaged))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        caffe.Net(str(deploy), caffe.TEST, weights=str(weights))
 
 def test_layers_without_weights_are_named_in_a_warning(model, tmp_path):
     deploy, weights = model
@@ -113,8 +141,26 @@ def test_nothing_loaded_is_refused_by_classifier_and_commands(model, tmp_path, c
     for argv in (['test', '-model', str(deploy), '-weights', str(foreign), '-iterations', '1'],
                  ['classify', '--model', str(deploy), '--weights', str(foreign), str(image)],
                  ['classify', '--model', str(deploy), '--weights',
-                  str(cut(weights, 1, tmp_path)), str(image)]):
+                  str(cut(weights, 1, tmp_path)), str(image)],
+                 # these wrote the net's initial values as if they were the weights
+                 ['export', 'onnx', '--model', str(deploy), '--weights', str(foreign),
+                  '--out', str(tmp_path / 'tiny.onnx')],
+                 ['surgery', 'fcn', '--model', str(deploy), '--weights', str(foreign),
+                  '--out', str(tmp_path / 'fcn')]):
         capsys.readouterr()
         assert main(argv) == 1, argv
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith('caffelite %s: error: ' % argv[0]) and '.caffemodel' in err, err
+    assert not os.path.exists(tmp_path / 'tiny.onnx') and not os.path.exists(tmp_path / 'fcn')
+
+
+def test_a_command_that_logs_nothing_still_names_layers_left_without_weights(
+        model, tmp_path, capsys, monkeypatch):
+    deploy, weights = model
+    part = cut(weights, 2, tmp_path)        # the Input and ip1: no 'ip2'
+    monkeypatch.setattr(logging.getLogger(), 'handlers', [])    # pytest's log capture: none
+    capsys.readouterr()
+    assert main(['export', 'onnx', '--model', str(deploy), '--weights', str(part),
+                 '--out', str(tmp_path / 'tiny.onnx')]) == 0
+    assert ("caffelite export: warning: %s: no weights for layer 'ip2' (left as initialized)"
+            % part) in capsys.readouterr().err.splitlines()

@@ -10,7 +10,8 @@ argument at fault and exits non-zero; ``--debug`` adds the traceback.
 
 Exit statuses follow Caffe's tools where they return one: 1 for a usage
 error (gflags' status for a bad flag, the tools' for wrong arguments), 2
-where Caffe's upgrade tools cannot parse their input, and 0 after printing
+where Caffe's upgrade tools cannot parse their input (1 where they dropped
+a legacy field, after writing the file), and 0 after printing
 the usage when run bare as ``caffe`` and the MNIST/CIFAR converters do.
 Where Caffe aborts on a failed CHECK (status 134: a missing -solver, an
 unknown action, a file that does not parse), a command ends with its one
@@ -31,6 +32,9 @@ from ..layers.python import refusing_user_modules
 from ..weights import WeightsWarning
 from ._common import PYTHON_LAYERS_HINT, ignored_flags
 from ._flags import GflagsParser
+
+# NumPy's RuntimeWarnings for IEEE floating-point events.
+FLOAT_WARNINGS = r'(overflow|invalid value|divide by zero|underflow) encountered'
 
 # The extra of setup.py that installs each optional module a command may need.
 EXTRAS = {'matplotlib': 'plot', 'pydot': 'draw', 'sklearn': 'demo', 'cupy': 'gpu',
@@ -85,6 +89,18 @@ def describe_failure(error):
         return str(error) or type(error).__name__, 1
     return ('%s: %s (an internal error; rerun with --debug for the traceback)'
             % (type(error).__name__, error)), 1
+
+
+def _weights_warning_line(show, prefix):
+    """A warnings.showwarning that prints a WeightsWarning as one line,
+    unless the verb's log already said it (it set up logging), and hands
+    the other warnings to ``show``."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, WeightsWarning):
+            show(message, category, filename, lineno, file, line)
+        elif not logging.getLogger('caffelite.net').hasHandlers():
+            print('%s: warning: %s' % (prefix, message), file=sys.stderr)
+    return showwarning
 
 
 def program_name():
@@ -156,8 +172,12 @@ def main(argv=None):
              if getattr(args, 'allow_python_layers', True) is False else contextlib.nullcontext())
     try:
         with warnings.catch_warnings(), guard:
-            # the commands' log lines already say what these warnings say
-            warnings.simplefilter('ignore', WeightsWarning)
+            warnings.simplefilter('always', WeightsWarning)
+            warnings.showwarning = _weights_warning_line(warnings.showwarning, '%s %s' % (
+                parser.prog, args.command))
+            # NumPy's floating-point warnings (a diverging run's overflow):
+            # the divergence check names where values went non-finite
+            warnings.filterwarnings('ignore', FLOAT_WARNINGS, RuntimeWarning)
             code = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed pipe fails here, not at exit
             return code

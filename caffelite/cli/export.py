@@ -107,7 +107,9 @@ def run(args):
     definition = load_net_param(model_file)
     definition.state.phase = TEST
     refuse_before_build(filter_net(definition), model_file, args.python_tail)
-    net = Net(model_file, TEST, weights=weights)
+    net = Net(model_file, TEST)
+    if weights:
+        net.copy_from(weights).require_some()   # not an ONNX file of initial values
     input_name = args.input or (net.inputs[0] if net.inputs else None)
     shape = net.blobs[input_name].shape if input_name in net.blobs else ()
     preprocessing = _preprocessing(args, shape[1] if len(shape) > 1 else 0)

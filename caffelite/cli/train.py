@@ -15,7 +15,7 @@ from .. import solver as solvers
 from ..errors import CaffeError
 from ..model_folder import write_model_folder
 from ..progress import progress_bar
-from ..protoio import atomic_open, remove_stale_temps
+from ..protoio import atomic_open, remove_stale_temps, writes_named
 from ..run_lock import prefix_lock
 from ._common import (accept_caffe_flags, add_python_layers_flag, apply_gpu_flag, flag,
                       log_training_gpus, parse_gpus, setup_logging)
@@ -126,8 +126,9 @@ class JsonLog:
             self.resuming = False
         if self.iters_per_epoch and 'iter' in event:
             event = dict(event, epoch=event['iter'] / self.iters_per_epoch)
-        self.file.write(json.dumps(event) + '\n')
-        self.file.flush()
+        with writes_named(self.path):
+            self.file.write(json.dumps(event) + '\n')
+            self.file.flush()
 
 
 def _before(line, iteration):
@@ -181,7 +182,7 @@ def build_solver(args, action_request=None):
     """The solver of ``args`` (-weights loaded) with the DIGITS extras:
     --epochs, the JSON log and a progress bar (on the root solver)."""
     param = load_param(args)
-    solver = solvers.get_solver(param, action_request=action_request)
+    solver = solvers.get_solver(param, action_request=action_request, where=args.solver)
     if args.epochs is not None:
         solver.set_epochs(args.epochs)
     if backend.root_solver():

@@ -7,6 +7,8 @@ Caffe's own converters are verbs too, under their names and with their
 fixed formats: ``upgrade_net_proto_text`` (text in, text out),
 ``upgrade_net_proto_binary`` (binary in, binary out) and
 ``upgrade_solver_proto_text``."""
+import sys
+
 from .. import protoio, upgrade
 from ..errors import ParseError
 from ..proto import caffe_pb2
@@ -35,21 +37,23 @@ def register(subparsers):
         p.set_defaults(func=run, solver=is_solver, text=text)
 
 
-def _upgrade(path, is_solver, text):
+def _upgrade(path, is_solver, text, problems):
     """(message read from ``path`` and upgraded, [names of upgrades applied]);
-    ``text`` True/False reads only that format, None either."""
+    ``text`` True/False reads only that format, None either; ``problems``
+    receives what the upgrade dropped or could not convert."""
     message = caffe_pb2.SolverParameter() if is_solver else caffe_pb2.NetParameter()
     read = {None: protoio.read_text_or_binary, True: protoio.read_text,
             False: protoio.read_binary}[text]
     read(path, message)
     if is_solver:
         return message, ['solver_type'] if upgrade.upgrade_solver(message, path) else []
-    return message, upgrade.upgrade_net(message, path)
+    return message, upgrade.upgrade_net(message, path, problems)
 
 
 def run(args):
+    problems = []
     try:
-        message, applied = _upgrade(args.input, args.solver, args.text)
+        message, applied = _upgrade(args.input, args.solver, args.text, problems)
     except ParseError as e:
         if args.text is not None:
             e.exit_status = 2  # what Caffe's tools return for an input that does not parse
@@ -60,4 +64,10 @@ def run(args):
     done = 'upgraded ' + ', '.join(applied) if applied else 'already in the current format'
     print('%s: %s; wrote %s (%s)' % (args.input, done, args.output,
                                      'text' if text else 'binary'))
+    if problems:
+        # Caffe's tools write the upgraded file, then return 1 (!success)
+        print('%s: %d problem%s while upgrading (see the warnings above): check %s'
+              % (args.input, len(problems), '' if len(problems) == 1 else 's', args.output),
+              file=sys.stderr)
+        return 1
     return 0

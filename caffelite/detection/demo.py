@@ -80,7 +80,8 @@ def detect(deploy, weights, image_dir, names):
     ``image_dir``), through the deploy net in batches."""
     from .. import io
     from ..net import TEST, Net
-    net = Net(deploy, TEST, weights=weights)
+    net = Net(deploy, TEST)
+    net.copy_from(weights).require_some()
     pixels = np.stack([io.load_image(os.path.join(image_dir, n)) for n in names])
     batch = (pixels[..., ::-1] * 255).transpose(0, 3, 1, 2)        # RGB [0, 1] -> BGR 0..255
     net.blobs['data'].reshape(min(16, len(names)), *batch.shape[1:])

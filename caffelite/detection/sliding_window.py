@@ -64,7 +64,8 @@ class WindowClassifier:
 
     def __init__(self, model, weights, mean=None, labels=None, channel_swap=(2, 1, 0),
                  raw_scale=255.0, batch_size=32):
-        self.net = Net(model, TEST, weights=weights)
+        self.net = Net(model, TEST)
+        self.net.copy_from(weights).require_some()
         if not self.net.inputs:
             raise CaffeError('the net has no Input layer to feed windows to')
         self.input = self.net.inputs[0]

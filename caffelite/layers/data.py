@@ -4,6 +4,7 @@ prefetched in a background thread and transformed with Caffe's
 DataTransformer semantics, HDF5Data (.h5 files) and MemoryData (arrays
 given from Python). Input and DummyData, which read no source, are in
 :mod:`caffelite.layers.input`."""
+import hashlib
 import logging
 import os
 
@@ -255,12 +256,12 @@ class DatabaseSource:
         key, value = self.cursor.key(), self.cursor.value()
         for _ in range(self.stride):    # this record and the other solvers' next ones
             self._advance()
+        where = '%s: record %r' % (self.where, key.decode(errors='replace'))
         try:
             datum = caffe_pb2.Datum.FromString(value)
         except DecodeError:
-            raise CaffeError('%s: record %r is not a Datum'
-                             % (self.where, key.decode(errors='replace'))) from None
-        return decode_datum(datum)
+            raise CaffeError('%s is not a Datum' % where) from None
+        return decode_datum(datum, where)
 
     def position(self):
         return {'key': self.cursor.key()}
@@ -308,6 +309,8 @@ class ImageListSource:
     def __init__(self, lines, param, rng):
         self.lines, self.param, self.rng = lines, param, rng
         self.count = len(lines)
+        # what a resumed run checks: its order indexes these very lines
+        self.digest = hashlib.sha256(repr(lines).encode('utf-8', 'surrogateescape')).digest()
         self.order = np.arange(self.count)
         if param.shuffle:
             self.order = self.rng.permutation(self.count)
@@ -327,13 +330,17 @@ class ImageListSource:
         return images.to_caffe_layout(pixels), label
 
     def position(self):
-        return {'order': self.order, 'index': self.index}
+        return {'order': self.order, 'index': self.index, 'list_digest': self.digest}
 
     def seek(self, position):
         order = np.asarray(position['order'], np.int64)
         if len(order) != self.count:
             raise CaffeError('image list %s has %d images, the snapshot was taken with %d'
                              % (self.param.source, self.count, len(order)))
+        if position.get('list_digest', self.digest) != self.digest:
+            raise CaffeError('image list %s is not the list the snapshot was taken with (its '
+                             'lines changed since): the resumed run would read other images'
+                             % self.param.source)
         self.order, self.index = order, int(position['index'])
 
 
@@ -437,7 +444,11 @@ class HDF5DataLayer(Layer):
         names = list(self.layer_param.top)
         columns = {name: [] for name in names}
         for path in files:
-            with h5py.File(path, 'r') as h5:
+            try:
+                h5 = h5py.File(path, 'r')
+            except OSError as e:        # missing, cut short, not HDF5
+                self.fail('cannot read HDF5 file %s (listed in %s): %s' % (path, p.source, e))
+            with h5:
                 for name in names:
                     if name not in h5:
                         self.fail("%s has no dataset '%s'" % (path, name))
@@ -446,6 +457,7 @@ class HDF5DataLayer(Layer):
         rows = {len(c) for c in self._columns}
         self.check(len(rows) == 1, 'datasets %s have different row counts' % names)
         self._rows = rows.pop()
+        self.check(self._rows, 'the HDF5 files of %s hold no rows' % p.source)
         self.rng = layer_generator(p.shuffle)
         self._order = np.arange(self._rows)
         self._shuffle = p.shuffle

@@ -75,7 +75,9 @@ def to_fully_convolutional(model, weights=None, suffix='-conv', input_size=None)
     NetParameter) and its ``weights`` (.caffemodel; None: none to move).
     ``input_size``: (height, width) for the new net's Input layers."""
     edit = EditableNet(model)
-    original = Net(edit.param, TEST, weights=weights)
+    original = Net(edit.param, TEST)
+    if weights is not None:
+        original.copy_from(weights).require_some()
     edit.check(TEST)
     moved = {}
     for name, layer in original.layer_dict.items():

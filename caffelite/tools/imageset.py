@@ -169,7 +169,8 @@ def compute_image_mean(db_path, backend=LMDB):
     with their stored channels."""
     acc = MeanAccumulator()
     for key, datum in iterate_datums(db_path, backend):
-        acc.add(codec.datum_to_array(datum), '%s record %s' % (db_path, key))
+        image, _ = codec.decode_datum(datum, '%s: record %r' % (db_path, key))
+        acc.add(image, '%s record %s' % (db_path, key))
         if acc.count % 10000 == 0:
             log.info('Processed %d files.', acc.count)
     if not acc.count:

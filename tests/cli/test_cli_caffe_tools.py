@@ -85,6 +85,17 @@ def test_upgrade_net_proto_text_and_binary_keep_their_formats(tmp_path, capsys):
     assert 'not a valid binary NetParameter' in capsys.readouterr().err
 
 
+
+def test_an_upgrade_with_problems_writes_the_file_and_returns_1(tmp_path, capsys):
+    """Caffe's upgrade tools write what they could upgrade, then return !success."""
+    legacy = tmp_path / 'v0.prototxt'
+    legacy.write_text('layers { layer { name: "r" type: "relu" num_output: 3 } top: "r" }\n')
+    out = tmp_path / 'new.prototxt'
+    assert main(['upgrade_net_proto_text', str(legacy), str(out)]) == 1
+    assert 'type: "ReLU"' in out.read_text()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        '%s: 1 problem while upgrading (see the warnings above): check %s' % (legacy, out))
+
 def test_upgrade_solver_proto_text(tmp_path):
     old = tmp_path / 'old.prototxt'
     old.write_text('net: "n.prototxt"\nsolver_type: NESTEROV\n')

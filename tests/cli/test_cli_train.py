@@ -98,3 +98,18 @@ def test_snapshot_folder_is_a_model_folder(trainer, capsys):
     capsys.readouterr()
     assert main(['classify', '--model', str(snaps), '--json', str(image / first)]) == 0
     assert json.loads(capsys.readouterr().out)[0]['predictions']
+
+
+def test_a_full_disk_names_the_training_log(tmp_path):
+    import errno
+
+    from caffelite.cli.train import JsonLog
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    log = JsonLog(str(tmp_path / 'snap_log.jsonl'), 0)
+    log.file.close()
+    log.file = FullDisk()
+    with pytest.raises(OSError, match='snap_log.jsonl'):
+        log({'phase': 'train', 'iter': 1, 'loss': 0.5})
