@@ -18,7 +18,9 @@ gain for the rest: caffelite's own forward and backward, each of
 ``cores`` worker processes running its share of the batch on one thread
 (no GIL shared, no hand-off inside a pass, no solver update, no sum of the
 gradients), started together and waited for: the same NumPy passes split
-over the cores with none of a split's costs.
+over the cores with none of a split's costs. A fifth runs one of those
+processes alone: what the split would take if the cores did not slow each
+other down (they share the memory bus and the last-level cache).
 
 Usage: python benchmarks/bench_lenet_floor.py [--repeats 7] [--batch 64]
 """
@@ -93,9 +95,10 @@ def _half_worker(connection, batch):
 
 
 def split_fn(batch, workers):
-    """(run, stop): ``run`` makes ``workers`` processes each run a forward
-    and backward of its share of ``batch`` at once and waits for them all;
-    ``stop`` ends them."""
+    """(run, run_one, stop): ``run`` makes ``workers`` processes each run a
+    forward and backward of its share of ``batch`` at once and waits for
+    them all; ``run_one`` makes the first do so alone (the time ``run``
+    would take if the cores did not slow each other); ``stop`` ends them."""
     context = multiprocessing.get_context('spawn')
     connections, processes = [], []
     for share in threads.slices(batch, workers):
@@ -107,10 +110,10 @@ def split_fn(batch, workers):
     for connection in connections:
         connection.recv()
 
-    def run():
-        for connection in connections:
+    def run(count=len(connections)):
+        for connection in connections[:count]:
             connection.send(True)
-        for connection in connections:
+        for connection in connections[:count]:
             connection.recv()
 
     def stop():
@@ -118,7 +121,7 @@ def split_fn(batch, workers):
             connection.send(False)
         for process in processes:
             process.join()
-    return run, stop
+    return run, lambda: run(1), stop
 
 
 def main():
@@ -133,12 +136,13 @@ def main():
     shapes = step_products(solver.net)
     print('%d products per step, %.2f GFLOP' % (len(shapes),
                                               sum(2 * m * k * n for m, k, n in shapes) / 1e9))
-    split, stop = split_fn(args.batch, lanes)
+    split, split_one, stop = split_fn(args.batch, lanes)
     try:
         times = compare([('pytorch step', torch_step(solver.net)),
                          ('caffelite step', lambda: solver.step(1)),
                          ('products, one core', products_fn(shapes)),
-                         ('%d processes, fwd+bwd' % lanes, split)], args.repeats * 5)
+                         ('%d processes, fwd+bwd' % lanes, split),
+                         ('1 of them alone', split_one)], args.repeats * 5)
     finally:
         stop()
     base = statistics.median(times['pytorch step'])
