@@ -10,7 +10,11 @@ def mean_outputs(net, iterations, stop_requested=None, on_batch=None):
     Returns (mean loss, {output name: mean output, a float64 array shaped
     like the blob}), or None when ``stop_requested()`` is true before a
     pass. ``on_batch(i, outputs)`` sees each pass's {name: float64 array}.
+    With no pass (``iterations`` <= 0) there is no output and the mean loss
+    is NaN, Caffe's 0/0.
     """
+    if iterations <= 0:
+        return float('nan'), {}
     totals, loss = {}, 0.0
     for i in range(iterations):
         if stop_requested is not None and stop_requested():
@@ -26,9 +30,10 @@ def mean_outputs(net, iterations, stop_requested=None, on_batch=None):
 
 def output_lines(net, values):
     """(name, value, note) for every element of every output of ``net`` in
-    Caffe's order, ``values`` giving {name: array}; ``note`` is
-    `` (* weight = weighted loss)`` for loss outputs, '' for the others."""
-    for name in net.outputs:
+    Caffe's order, ``values`` giving {name: array} (an output it lacks, as
+    after no pass, has no line); ``note`` is `` (* weight = weighted loss)``
+    for loss outputs, '' for the others."""
+    for name in [name for name in net.outputs if name in values]:
         weight = net.blob_loss_weights[name]
         for value in np.asarray(values[name], np.float64).ravel():
             note = ' (* %g = %g loss)' % (weight, weight * value) if weight else ''

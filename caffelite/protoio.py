@@ -131,6 +131,8 @@ def parse_text(text, message, path=None):
         if line is not None:
             msg += _enclosing_layer(text, line)
         msg += ''.join(hint for field, hint in _FORK_FIELDS.items() if '"%s"' % field in msg)
+        # bytes that are not UTF-8 (see read_text) shown as \xNN, printable
+        msg = msg.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
         raise ParseError(msg, path, line, col) from None
     return message
 
@@ -189,11 +191,13 @@ def _enclosing_layer(text, line):
 def read_text(path, message):
     """Parse the prototxt file at ``path`` into ``message``."""
     path = os.fspath(path)
-    try:
-        with open(path, 'r', encoding='utf-8') as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise ParseError('not a text prototxt (%s)' % e.reason, path) from None
+    # Caffe's parser skips comments byte by byte, so comments in another
+    # encoding than UTF-8 (GBK, Latin-1) are fine there; surrogateescape
+    # keeps such bytes, and text_format rejects them only inside a string.
+    with open(path, 'r', encoding='utf-8', errors='surrogateescape') as f:
+        text = f.read()
+    if '\0' in text:
+        raise ParseError('not a text prototxt (it holds NUL bytes: a binary file?)', path)
     return parse_text(text, message, path)
 
 

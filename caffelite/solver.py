@@ -207,11 +207,10 @@ class Solver:
 
     def _check_params(self):
         """Caffe's checks of the solver's fields, made before any net is built."""
+        # test_iter: 0 is no error (Caffe has no such check; zoo solvers
+        # such as HED's use it to switch testing off): see mean_outputs.
         if self.param.iter_size < 1:
             raise SolverError('iter_size must be >= 1')
-        for i, count in enumerate(self.param.test_iter):
-            if count < 1:
-                raise SolverError('test_iter must be positive (test net #%d has %d)' % (i, count))
 
     # --- pycaffe API -------------------------------------------------------
     def add_callback(self, on_start, on_gradients_ready=None):
@@ -360,7 +359,7 @@ class Solver:
         for index, (name, value, note) in enumerate(net_outputs.output_lines(net, values)):
             log.info('    %s net output #%d: %s = %g%s', label, index, name, value, note)
         return {name: float(np.mean(values[name])) if np.size(values[name]) else 0.0
-                for name in net.outputs}
+                for name in net.outputs if name in values}
 
     # --- testing -----------------------------------------------------------
     def test_all(self):

@@ -203,6 +203,23 @@ def test_prototxt_syntax_error_names_file_line_column(tmp_path):
     assert 'typo_field' in str(err.value) and path in str(err.value)
 
 
+def test_comments_in_gbk_read_as_caffe_reads_them(tmp_path):
+    """Caffe's parser skips comment bytes whatever their encoding; bytes
+    that are not UTF-8 inside a string are an error naming the line."""
+    path = tmp_path / 'gbk.prototxt'
+    path.write_bytes('# 输入层\nlayer { name: "in" type: "Input" top: "data"  # 数据\n'
+                     'input_param { shape { dim: 1 dim: 2 } } }\n'.encode('gbk'))
+    assert caffe.Net(str(path), caffe.TEST).blobs['data'].data.shape == (1, 2)
+    path.write_bytes(b'name: "n\xd6\xd0"\n')
+    with pytest.raises(ParseError) as err:
+        caffe.Net(str(path), caffe.TEST)
+    assert err.value.line == 1 and '\\xd6\\xd0' in str(err.value)
+    str(err.value).encode('utf-8')      # printable: no lone surrogates
+    path.write_bytes(b'\n\x08\x00\x12\x01')
+    with pytest.raises(ParseError, match='not a text prototxt'):
+        caffe.Net(str(path), caffe.TEST)
+
+
 CUSTOM_LAYER_NET = """name: "custom"  # a { in a comment and "layer {" in a string
 layer { name: "data" type: "Input" top: "data"
         input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }

@@ -133,6 +133,21 @@ def test_train_net_test_net_forms_and_test_outputs(tmp_path):
                                   solver.net.params['ip'][0].data)
 
 
+def test_test_iter_zero_runs_no_test_batch_as_in_caffe(tmp_path, caplog):
+    """Zoo solvers switch testing off with test_iter: 0 (HED's does); Caffe
+    accepts it, and each test pass then runs no batch and logs no output."""
+    (tmp_path / 'net.prototxt').write_text(NET)
+    solver = caffe.get_solver('net: "%s"\ntest_iter: 0\ntest_interval: 2\nbase_lr: 0.1\n'
+                              'lr_policy: "fixed"\nsnapshot_prefix: "%s"\n'
+                              % (tmp_path / 'net.prototxt', tmp_path / 's'))
+    assert len(solver.test_nets) == 1
+    with caplog.at_level('INFO', logger='caffelite'):
+        solver.step(3)
+    tests = [m for m in caplog.messages if 'Test' in m]
+    assert tests == ['Iteration 0, Testing net (#0)', 'Iteration 2, Testing net (#0)']
+    assert solver.test(0) == {}
+
+
 def test_solver_construction_logs_caffes_lines(tmp_path, caplog):
     (tmp_path / 'net.prototxt').write_text(NET)
     (tmp_path / 'test.prototxt').write_text(NET)
