@@ -119,9 +119,12 @@ _FORK_FIELDS = {
 
 
 def parse_text(text, message, path=None):
-    """Merge prototxt ``text`` into ``message``; returns ``message``."""
+    """Parse prototxt ``text`` into ``message`` (cleared first); returns
+    ``message``. A field that is not repeated may be given once, as Caffe's
+    parser (protobuf's C++ TextFormat) requires: a second value is an
+    error naming its line, not a silent replacement of the first."""
     try:
-        text_format.Merge(text, message, allow_unknown_extension=False)
+        text_format.Parse(text, message, allow_unknown_extension=False)
     except text_format.ParseError as e:
         line, col = e.GetLine(), e.GetColumn()
         msg = str(e)

@@ -1,4 +1,5 @@
-"""protoio's writes: a write that fails names the file it was writing."""
+"""protoio: a write that fails names the file it was writing; the text
+parser refuses what Caffe's refuses."""
 import errno
 import os
 
@@ -20,3 +21,17 @@ def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, monkeypatch):
     assert str(target) in str(caught.value)
     assert os.listdir(tmp_path) == []
 
+
+
+def test_a_single_field_given_twice_is_refused_at_its_line(tmp_path):
+    """Caffe's TextFormat::Parse refuses a second value of a field that is
+    not repeated ('specified multiple times'); a silent last-one-wins would
+    train another net than the file's reader sees."""
+    path = tmp_path / 'net.prototxt'
+    path.write_text('name: "n"\nlayer {\n  name: "ip"\n  type: "InnerProduct"\n'
+                    '  inner_product_param { num_output: 10\n    num_output: 20 }\n}\n')
+    with pytest.raises(protoio.ParseError, match='multiple "num_output"') as caught:
+        protoio.read_text(str(path), caffe_pb2.NetParameter())
+    assert caught.value.line == 6 and str(path) in str(caught.value)
+    repeated = protoio.parse_text('layer { bottom: "a" bottom: "b" }', caffe_pb2.NetParameter())
+    assert list(repeated.layer[0].bottom) == ['a', 'b']
