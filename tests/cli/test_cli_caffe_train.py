@@ -28,9 +28,14 @@ def folder(tmp_path):
 
 
 def solver_file(folder, extra=''):
+    """A solver of the net in ``folder``; the fields of ``extra`` replace the
+    defaults (a field given twice is a parse error, as in Caffe)."""
     path = folder / 'solver.prototxt'
-    path.write_text('net: "%s"\nbase_lr: 0\nlr_policy: "fixed"\nmax_iter: 2\ndisplay: 1\n'
-                    'snapshot_prefix: "%s"\n%s' % (folder / 'net.prototxt', folder / 'snap', extra))
+    given = {line.split(':')[0] for line in extra.splitlines()}
+    defaults = ['net: "%s"' % (folder / 'net.prototxt'), 'base_lr: 0', 'lr_policy: "fixed"',
+                'max_iter: 2', 'display: 1', 'snapshot_prefix: "%s"' % (folder / 'snap')]
+    path.write_text(''.join(line + '\n' for line in defaults if line.split(':')[0] not in given)
+                    + extra)
     return str(path)
 
 
