@@ -1,5 +1,6 @@
 """Pieces of the server without a server: safe unpacking, path checks,
 content negotiation, events and the SVG drawing of a network."""
+import asyncio
 import io
 import os
 import tarfile
@@ -98,6 +99,22 @@ def test_cross_origin_markers():
 def test_event_format():
     assert events.format_event('status', {'job_id': 'j', 'status': 'Done'}) == \
         'event: status\ndata: {"job_id":"j","status":"Done"}\n\n'
+
+
+def test_a_client_too_slow_for_its_events_has_its_stream_ended():
+    """A dropped subscriber's stream ends (its EventSource reconnects and is
+    sent the current status first) instead of staying open without events."""
+    async def read_after_overflow():
+        bus = events.EventBus(queue_limit=3)
+        stream = events.stream(bus, 'j', [('status', {'job_id': 'j', 'status': 'Running'})])
+        first = await stream.__anext__()
+        for i in range(4):
+            bus.publish('j', 'progress', percentage=i, eta=None)
+        rest = [text async for text in stream]
+        return first, rest, bus.channels
+
+    first, rest, channels = asyncio.run(asyncio.wait_for(read_after_overflow(), 5))
+    assert '"Running"' in first and rest == [] and channels == {}
 
 
 def test_network_drawing_has_a_box_and_an_arrow_per_edge():
