@@ -66,13 +66,15 @@ def format_event(event, data):
     return 'event: %s\ndata: %s\n\n' % (event, json.dumps(data, separators=(',', ':')))
 
 
-async def stream(bus, channel, first=()):
-    """The SSE text of ``channel``: the ``first`` (event, data) pairs, then
-    every published event, with a comment line as heartbeat; it ends when
-    the bus drops this subscriber (so that the client reconnects)."""
+async def stream(bus, channel, first=list):
+    """The SSE text of ``channel``: the (event, data) pairs that ``first()``
+    returns (the current state), then every published event, with a comment
+    line as heartbeat; it ends when the bus drops this subscriber (so that
+    the client reconnects). ``first`` is called once subscribed, so that no
+    change falls between the state it reads and the events that follow."""
     queue = bus.subscribe(channel)
     try:
-        for event, data in first:
+        for event, data in first():
             yield format_event(event, data)
         while True:
             try:
