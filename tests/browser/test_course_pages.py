@@ -243,6 +243,18 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
     page.wait_for_url('**/')
 
 
+def test_a_region_refresh_keeps_the_focused_button(page, lenet):
+    """A refresh of the status panel (at each snapshot and status change)
+    replaces what changed and leaves the unchanged buttons in place: the
+    focus stays on them, and a click under way is not lost."""
+    page.goto('/models/' + lenet)
+    page.evaluate("document.querySelector('#job-progress .pct').textContent = '0%'")
+    page.focus('#job-status [data-action=delete]')
+    page.evaluate('CL.refreshRegions()')
+    assert page.inner_text('#job-progress .pct') == '100%'
+    assert page.evaluate('document.activeElement.dataset.action') == 'delete'
+
+
 def test_pretrained_model_and_a_model_from_it(page, shots, shapes, lenet):
     page.goto('/models/' + lenet)
     page.click('[data-test=to_pretrained]')
