@@ -9,6 +9,7 @@ Temporary files and folders are named ``.<final name>.<pid>.<random>``, so
 that :func:`remove_stale_temps` can clean up those of a process that was
 killed before it could.
 """
+import codecs
 import contextlib
 import os
 import re
@@ -228,16 +229,37 @@ def write_binary(path, message):
 
 
 def read_text_or_binary(path, message):
-    """Read ``path`` as text when it parses as text, else as binary."""
+    """Read ``path`` as text when it parses as text, else as binary: a file
+    with a NUL byte in its first 4 KB is binary; another is text unless it
+    fails to parse as text and holds bytes that are not UTF-8 (a binary
+    file without NULs there), when it is read as binary if it parses so."""
     path = os.fspath(path)
     with open(path, 'rb') as f:
         head = f.read(4096)
+    if b'\0' in head:
+        return read_binary(path, message)
     try:
-        head.decode('utf-8')
-        looks_text = b'\0' not in head
+        return read_text(path, message)
+    except ParseError as text_error:
+        if _utf8_start(head):
+            raise
+        binary = message.__class__()
+        try:
+            read_binary(path, binary)
+        except ParseError:
+            raise text_error from None
+    message.CopyFrom(binary)
+    return message
+
+
+def _utf8_start(head):
+    """Whether ``head`` (a file's first bytes) is UTF-8, a character cut
+    at its end allowed."""
+    try:
+        codecs.getincrementaldecoder('utf-8')().decode(head, final=False)
     except UnicodeDecodeError:
-        looks_text = False
-    return (read_text if looks_text else read_binary)(path, message)
+        return False
+    return True
 
 
 def blob_shape_of(proto):

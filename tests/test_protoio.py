@@ -35,3 +35,22 @@ def test_a_single_field_given_twice_is_refused_at_its_line(tmp_path):
     assert caught.value.line == 6 and str(path) in str(caught.value)
     repeated = protoio.parse_text('layer { bottom: "a" bottom: "b" }', caffe_pb2.NetParameter())
     assert list(repeated.layer[0].bottom) == ['a', 'b']
+
+
+def test_text_or_binary_reads_non_utf8_comments_and_a_cut_character_as_text(tmp_path):
+    """caffelite upgrade's guess: a prototxt with GBK comments, or whose 4
+    KB sniff ends inside a UTF-8 character, is text; a binary file without
+    a NUL byte up front is still binary."""
+    gbk = tmp_path / 'gbk.prototxt'
+    gbk.write_bytes('# 卷积网络\nname: "gbk"\n'.encode('gbk'))
+    assert protoio.read_text_or_binary(str(gbk), caffe_pb2.NetParameter()).name == 'gbk'
+    cut = tmp_path / 'cut.prototxt'
+    padding = '#' + 'x' * 4093 + '\n'
+    cut.write_bytes((padding + '# é\nname: "cut"\n').encode('utf-8'))
+    assert len(padding.encode()) == 4095      # 'é' straddles byte 4096
+    assert protoio.read_text_or_binary(str(cut), caffe_pb2.NetParameter()).name == 'cut'
+    binary = tmp_path / 'blob.binaryproto'
+    binary.write_bytes(caffe_pb2.BlobProto(num=1, data=[-1.1, 3.3]).SerializeToString())
+    assert b'\0' not in binary.read_bytes()
+    blob = protoio.read_text_or_binary(str(binary), caffe_pb2.BlobProto())
+    assert blob.num == 1 and len(blob.data) == 2

@@ -5,6 +5,7 @@ import sys
 
 from ..job_classifier import JobClassifier, list_images
 from ..errors import CaffeError
+from ..server.inference import job_folder_settings
 from ._common import add_python_layers_flag, positive_int, setup_logging
 
 
@@ -28,7 +29,12 @@ def run(args):
     paths = list_images(args.images)
     if not paths:
         raise CaffeError('no images found in %s' % ', '.join(args.images))
-    classifier = JobClassifier(args.model, args.weights, args.mean, args.labels)
+    # a model job of `caffelite serve`: its dataset's resize mode, size and
+    # mean, and the model's use_mean, as the server classifies with them
+    settings = job_folder_settings(args.model)
+    settings['mean'] = args.mean or settings.get('mean')
+    settings['labels'] = args.labels or settings.get('labels')
+    classifier = JobClassifier(args.model, args.weights, **settings)
     entries, failed = [], 0
     for path, top, reason in classifier.classify(paths, args.top_k):
         if reason:
