@@ -14,19 +14,24 @@ import asyncio
 import json
 
 ALL_JOBS = 'jobs'
-# A client that reads slower than this many queued events is dropped.
+# A client that reads slower than this many queued events is dropped: its
+# stream ends, and the browser's EventSource reconnects and is sent each
+# job's current state first (the events it missed are then out of date).
 QUEUE_LIMIT = 10000
+# What a dropped subscriber's queue holds instead of its unread events.
+DROPPED = None
 HEARTBEAT_SECONDS = 15
 
 
 class EventBus:
     """Channels of subscriber queues."""
 
-    def __init__(self):
+    def __init__(self, queue_limit=QUEUE_LIMIT):
         self.channels = {}
+        self.queue_limit = queue_limit
 
     def subscribe(self, channel):
-        queue = asyncio.Queue(QUEUE_LIMIT)
+        queue = asyncio.Queue(self.queue_limit)
         self.channels.setdefault(channel, set()).add(queue)
         return queue
 
@@ -46,7 +51,14 @@ class EventBus:
                 try:
                     queue.put_nowait(message)
                 except asyncio.QueueFull:
-                    self.unsubscribe(channel, queue)
+                    self.drop(channel, queue)
+
+    def drop(self, channel, queue):
+        """Unsubscribe a queue that is full, leaving it only DROPPED."""
+        self.unsubscribe(channel, queue)
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(DROPPED)
 
 
 def format_event(event, data):
@@ -54,19 +66,24 @@ def format_event(event, data):
     return 'event: %s\ndata: %s\n\n' % (event, json.dumps(data, separators=(',', ':')))
 
 
-async def stream(bus, channel, first=()):
-    """The SSE text of ``channel``: the ``first`` (event, data) pairs, then
-    every published event, with a comment line as heartbeat."""
+async def stream(bus, channel, first=list):
+    """The SSE text of ``channel``: the (event, data) pairs that ``first()``
+    returns (the current state), then every published event, with a comment
+    line as heartbeat; it ends when the bus drops this subscriber (so that
+    the client reconnects). ``first`` is called once subscribed, so that no
+    change falls between the state it reads and the events that follow."""
     queue = bus.subscribe(channel)
     try:
-        for event, data in first:
+        for event, data in first():
             yield format_event(event, data)
         while True:
             try:
-                event, data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
             except asyncio.TimeoutError:
                 yield ': keep-alive\n\n'
                 continue
-            yield format_event(event, data)
+            if message is DROPPED:
+                return
+            yield format_event(*message)
     finally:
         bus.unsubscribe(channel, queue)

@@ -42,8 +42,19 @@ def worker_command(*args):
     return [sys.executable, '-m', 'caffelite.server.worker'] + [str(a) for a in args]
 
 
+def signal_group(process, sig):
+    """Send ``sig`` to the process group a worker leads: its own processes
+    (e.g. the solver ranks of multi-GPU training) share its output pipe, so
+    the job ends only when they all do."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 class LocalExecutor(Executor):
-    """Subprocesses on this machine, FIFO per device."""
+    """Subprocesses on this machine, FIFO per device, each worker leading a
+    process group of its own."""
 
     def __init__(self, grace=ABORT_GRACE):
         self.grace = grace
@@ -56,7 +67,7 @@ class LocalExecutor(Executor):
             process = await asyncio.create_subprocess_exec(
                 *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                env=worker_environment(), limit=LINE_LIMIT)
+                env=worker_environment(), limit=LINE_LIMIT, start_new_session=True)
             self.processes[job_id] = process
             try:
                 on_start(process.pid)
@@ -69,23 +80,24 @@ class LocalExecutor(Executor):
             except BaseException:
                 # cancelled (server shutting down) or a failing callback:
                 # never leave a worker behind
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+                signal_group(process, signal.SIGKILL)
+                await process.wait()
                 raise
             finally:
                 self.processes.pop(job_id, None)
 
     async def stop(self, job_id):
-        """SIGINT (the worker snapshots and exits), then SIGKILL after the
-        grace period. Returns False when the job has no running process."""
+        """SIGINT to the worker's group (the worker snapshots and exits, as
+        on Ctrl-C), then SIGKILL to the group after the grace period.
+        Returns False when the job has no running process."""
         process = self.processes.get(job_id)
         if process is None or process.returncode is not None:
             return False
-        process.send_signal(signal.SIGINT)
+        signal_group(process, signal.SIGINT)
         try:
             await asyncio.wait_for(asyncio.shield(process.wait()), self.grace)
         except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
+            pass
+        signal_group(process, signal.SIGKILL)
+        await process.wait()
         return True

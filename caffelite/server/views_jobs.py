@@ -234,13 +234,14 @@ async def job_events(request):
     """Server-Sent Events of one job (see caffelite.server.events)."""
     state = server(request)
     job = get_job(request)
-    return _event_stream(events.stream(state.bus, job['id'], _first_events(state, job)))
+    return _event_stream(events.stream(state.bus, job['id'], lambda: _first_events(state, job)))
 
 
 async def all_events(request):
     """Server-Sent Events of every job (the home page)."""
     state = server(request)
-    first = [e for job in state.store.list() for e in _first_events(state, job)[:2]]
+    def first():
+        return [e for job in state.store.list() for e in _first_events(state, job)[:2]]
     return _event_stream(events.stream(state.bus, events.ALL_JOBS, first))
 
 

@@ -243,6 +243,26 @@ def test_clone_watch_abort_and_resume(page, shots, lenet):
     page.wait_for_url('**/')
 
 
+def test_a_region_refresh_keeps_the_focused_button_and_a_click_under_way(page, lenet):
+    """A refresh of the status panel (at each snapshot and status change)
+    replaces what changed and leaves the unchanged buttons in place: the
+    focus stays on them, and a click pressed before a refresh and released
+    after it still clicks (a swapped button lost it: an Abort that never
+    happened left a loaded machine's test page 'Running')."""
+    page.goto('/models/' + lenet)
+    page.evaluate("document.querySelector('#job-progress .pct').textContent = '0%'")
+    page.focus('#job-status [data-action=delete]')
+    page.evaluate('CL.refreshRegions()')
+    assert page.inner_text('#job-progress .pct') == '100%'
+    assert page.evaluate('document.activeElement.dataset.action') == 'delete'
+    box = page.locator('#job-status a:text("Clone Job")').bounding_box()
+    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+    page.mouse.down()
+    page.evaluate('CL.refreshRegions()')
+    page.mouse.up()
+    page.wait_for_url('**/models/images/classification/new?clone=*')
+
+
 def test_pretrained_model_and_a_model_from_it(page, shots, shapes, lenet):
     page.goto('/models/' + lenet)
     page.click('[data-test=to_pretrained]')

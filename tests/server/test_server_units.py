@@ -1,15 +1,17 @@
 """Pieces of the server without a server: safe unpacking, path checks,
 content negotiation, events and the SVG drawing of a network."""
+import asyncio
 import io
 import os
 import tarfile
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from starlette.exceptions import HTTPException
 
 from caffelite.digits import networks
-from caffelite.server import archives, events, model_requests, netsvg, security, web
+from caffelite.server import archives, events, model_requests, netsvg, security, views_jobs, web
 
 
 def tar_with(tmp_path, member, data=b'x'):
@@ -98,6 +100,42 @@ def test_cross_origin_markers():
 def test_event_format():
     assert events.format_event('status', {'job_id': 'j', 'status': 'Done'}) == \
         'event: status\ndata: {"job_id":"j","status":"Done"}\n\n'
+
+
+def test_a_client_too_slow_for_its_events_has_its_stream_ended():
+    """A dropped subscriber's stream ends (its EventSource reconnects and is
+    sent the current status first) instead of staying open without events."""
+    async def read_after_overflow():
+        bus = events.EventBus(queue_limit=3)
+        stream = events.stream(bus, 'j', lambda: [('status', {'job_id': 'j', 'status': 'Running'})])
+        first = await stream.__anext__()
+        for i in range(4):
+            bus.publish('j', 'progress', percentage=i, eta=None)
+        rest = [text async for text in stream]
+        return first, rest, bus.channels
+
+    first, rest, channels = asyncio.run(asyncio.wait_for(read_after_overflow(), 5))
+    assert '"Running"' in first and rest == [] and channels == {}
+
+
+def test_a_status_changed_while_a_job_event_stream_opens_reaches_it():
+    """The job's state sent first is read once the stream is subscribed: a
+    job aborted between the request and the stream's start (the response
+    starts in another task) shows Aborted, not Running forever."""
+    async def opened_during_an_abort():
+        job = dict(id='j', type='dataset', status='Running', error=None, progress=0.5, eta=None)
+        state = SimpleNamespace(bus=events.EventBus(), store=SimpleNamespace(jobs={'j': job}))
+        request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(server=state)),
+                                  path_params={'job_id': 'j'})
+        response = await views_jobs.job_events(request)
+        job['status'] = 'Aborted'
+        state.bus.publish('j', 'status', status='Aborted', error=None)
+        chunks = response.body_iterator
+        return [await chunks.__anext__() for _ in range(2)]
+
+    status, progress = asyncio.run(asyncio.wait_for(opened_during_an_abort(), 5))
+    assert status.startswith('event: status') and '"Aborted"' in status
+    assert progress.startswith('event: progress') and '"percentage":50' in progress
 
 
 def test_network_drawing_has_a_box_and_an_arrow_per_edge():

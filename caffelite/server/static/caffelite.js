@@ -236,6 +236,23 @@ const CL = (() => {
     return source;
   }
 
+  function updateRegion(old, fresh) {
+    /* Make the region ``old`` what ``fresh`` (parsed from the server's page)
+       is, replacing only its children that changed: a button that stays the
+       same stays the same element, so that it keeps the focus, and a click
+       whose press and release fall on both sides of a refresh still lands. */
+    const same = old.childNodes.length === fresh.childNodes.length &&
+      old.cloneNode(false).isEqualNode(fresh.cloneNode(false));
+    if (!same) {
+      old.replaceWith(document.importNode(fresh, true));
+      return;
+    }
+    Array.from(fresh.childNodes).forEach((child, i) => {
+      const mine = old.childNodes[i];
+      if (!mine.isEqualNode(child)) mine.replaceWith(document.importNode(child, true));
+    });
+  }
+
   let refreshing = null;
   let again = false;
   function refreshRegions() {
@@ -251,7 +268,7 @@ const CL = (() => {
       const doc = new DOMParser().parseFromString(html, 'text/html');
       doc.querySelectorAll('[data-region]').forEach((fresh) => {
         const old = document.getElementById(fresh.id);
-        if (old) old.replaceWith(document.importNode(fresh, true));
+        if (old) updateRegion(old, fresh);
       });
       document.dispatchEvent(new CustomEvent('regions-refreshed'));
     }).catch((e) => alert(errorText(e))).finally(() => {
