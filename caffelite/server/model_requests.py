@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..digits import image_urls
-from ..digits.textfiles import is_url
+from ..digits.image_urls import is_url
 from ..errors import CaffeError
 from .security import resolve_server_path
 from .views_jobs import get_job, server

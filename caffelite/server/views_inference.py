@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from ..digits import segmentation
-from ..digits.textfiles import is_url
+from ..digits.image_urls import is_url
 from ..errors import CaffeError
 from .extension_inference import (is_sunnybrook, own_size_outputs, segmentation_page,
                                   sunnybrook_input)

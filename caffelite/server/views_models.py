@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..digits import forms, networks, solver as digits_solver
 from ..digits.inference import accuracy_report, read_image_list
-from ..digits.textfiles import is_url
+from ..digits.image_urls import is_url
 from ..errors import CaffeError, NetError, ParseError
 from ..proto import caffe_pb2
 from ..protoio import atomic_open
