@@ -86,7 +86,8 @@ def weights_digest(net):
     digest = hashlib.sha256()
     for layer in net.layers:
         for blob in layer.blobs:
-            digest.update(np.ascontiguousarray(to_host(blob.xdata), np.float32).tobytes())
+            # the contiguous array itself, no bytes copy of the weights
+            digest.update(np.ascontiguousarray(to_host(blob.xdata), np.float32))
     return digest.digest()
 
 
